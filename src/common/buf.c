@@ -1,0 +1,136 @@
+/*
+ * buf.c - bounds-checked byte buffers (see buf.h).
+ */
+#include "common/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/guard.h"
+
+int
+size_add(size_t a, size_t b, size_t *out)
+{
+	if (a > SIZE_MAX - b)
+		return -1;
+	*out = a + b;
+	return 0;
+}
+
+int
+size_mul(size_t a, size_t b, size_t *out)
+{
+	if (a != 0 && b > SIZE_MAX / a)
+		return -1;
+	*out = a * b;
+	return 0;
+}
+
+/*
+ * Grow geometrically so that appending byte by byte stays linear, but never
+ * past the caller's limit: the limit is the contract, not a hint.
+ */
+int
+buf_reserve(struct buf *b, size_t extra, size_t limit)
+{
+	size_t need, cap;
+	uint8_t *p;
+
+	GUARD(size_add(b->len, extra, &need));
+	if (need > limit)
+		return -1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (cap > limit)
+		cap = limit;
+	GUARD_PTR(p = realloc(b->data, cap));
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+buf_append(struct buf *b, const void *data, size_t n, size_t limit)
+{
+	GUARD(buf_reserve(b, n, limit));
+	if (n > 0)
+		memcpy(b->data + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+int
+buf_append_str(struct buf *b, const char *s, size_t limit)
+{
+	return buf_append(b, s, strlen(s), limit);
+}
+
+int
+buf_append_u32be(struct buf *b, uint32_t v, size_t limit)
+{
+	uint8_t be[4];
+
+	store_u32be(be, v);
+	return buf_append(b, be, sizeof(be), limit);
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+void
+buf_shrink(struct buf *b, size_t keep)
+{
+	uint8_t *p;
+
+	if (b->cap <= keep || b->len > keep)
+		return;
+	if (keep == 0) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+		return;
+	}
+	if ((p = realloc(b->data, keep)) != NULL) {
+		b->data = p;
+		b->cap = keep;
+	}
+}
+
+void
+buf_free(struct buf *b, int wipe)
+{
+	if (b->data != NULL && wipe)
+		OPENSSL_cleanse(b->data, b->cap);
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+uint32_t
+load_u32be(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+void
+store_u32be(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}

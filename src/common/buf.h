@@ -1,0 +1,47 @@
+/*
+ * buf.h - bounds-checked byte buffers.
+ *
+ * A `struct buf` owns a heap block: `len` bytes in use out of `cap`.
+ * Every append checks its size against an explicit limit before it
+ * allocates, so a length that came off the wire can never make us allocate
+ * more than the caller allowed. A `struct slice` is a borrowed view.
+ */
+#ifndef COMMON_BUF_H
+#define COMMON_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+	uint8_t *data;
+	size_t   len;
+	size_t   cap;
+};
+
+struct slice {
+	const uint8_t *data;
+	size_t         len;
+};
+
+#define BUF_INIT { NULL, 0, 0 }
+
+/* Make room for `extra` more bytes; fails if len + extra would pass `limit`. */
+int  buf_reserve(struct buf *b, size_t extra, size_t limit);
+int  buf_append(struct buf *b, const void *data, size_t n, size_t limit);
+int  buf_append_str(struct buf *b, const char *s, size_t limit);
+int  buf_append_u32be(struct buf *b, uint32_t v, size_t limit);
+/* Drop the first `n` bytes, keeping the rest at the front. */
+void buf_consume(struct buf *b, size_t n);
+/* Give back memory beyond `keep` bytes of capacity (used after big messages). */
+void buf_shrink(struct buf *b, size_t keep);
+/* Free the block; wipe=1 cleanses it first (for buffers that held plaintext). */
+void buf_free(struct buf *b, int wipe);
+
+/* Checked arithmetic for sizes taken from the wire. */
+int  size_add(size_t a, size_t b, size_t *out);
+int  size_mul(size_t a, size_t b, size_t *out);
+
+uint32_t load_u32be(const uint8_t *p);
+void     store_u32be(uint8_t *p, uint32_t v);
+
+#endif

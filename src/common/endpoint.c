@@ -1,0 +1,325 @@
+/*
+ * endpoint.c - parse, listen on and connect to endpoints (see endpoint.h).
+ */
+#include "common/endpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/vm_sockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "common/guard.h"
+
+static int
+parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+fail(const char **why, const char *reason)
+{
+	if (why != NULL)
+		*why = reason;
+	return -1;
+}
+
+static int
+parse_vsock(struct endpoint *ep, const char *rest, int for_listen,
+    const char **why)
+{
+	const char *colon = strchr(rest, ':');
+	char cid[16];
+
+	ep->kind = ENDPOINT_VSOCK;
+	if (colon == NULL) {
+		if (!for_listen)
+			return fail(why, "vsock endpoint needs CID:PORT");
+		ep->cid = VMADDR_CID_ANY;
+		if (parse_u32(rest, UINT32_MAX, &ep->port) < 0)
+			return fail(why, "bad vsock port");
+		return 0;
+	}
+	if ((size_t)(colon - rest) >= sizeof(cid))
+		return fail(why, "bad vsock CID");
+	memcpy(cid, rest, (size_t)(colon - rest));
+	cid[colon - rest] = '\0';
+	if (parse_u32(cid, UINT32_MAX, &ep->cid) < 0)
+		return fail(why, "bad vsock CID");
+	if (parse_u32(colon + 1, UINT32_MAX, &ep->port) < 0)
+		return fail(why, "bad vsock port");
+	return 0;
+}
+
+static int
+parse_tcp(struct endpoint *ep, const char *rest, const char **why)
+{
+	const char *colon = strrchr(rest, ':');
+	const char *host = rest;
+	size_t len;
+
+	ep->kind = ENDPOINT_TCP;
+	if (colon == NULL)
+		return fail(why, "tcp endpoint needs HOST:PORT");
+	len = (size_t)(colon - rest);
+	/* [v6addr]:port */
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(ep->host))
+		return fail(why, "bad tcp host");
+	memcpy(ep->host, host, len);
+	ep->host[len] = '\0';
+	if (parse_u32(colon + 1, 65535, &ep->port) < 0)
+		return fail(why, "bad tcp port (0-65535)");
+	return 0;
+}
+
+int
+endpoint_parse(struct endpoint *ep, const char *text, int for_listen,
+    const char **why)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (strncmp(text, "vsock:", 6) == 0)
+		return parse_vsock(ep, text + 6, for_listen, why);
+	if (strncmp(text, "tcp:", 4) == 0)
+		return parse_tcp(ep, text + 4, why);
+	if (strncmp(text, "unix:", 5) == 0) {
+		ep->kind = ENDPOINT_UNIX;
+		if (text[5] == '\0' || strlen(text + 5) >= sizeof(ep->path))
+			return fail(why, "bad unix socket path");
+		strcpy(ep->path, text + 5);
+		return 0;
+	}
+	return fail(why, "endpoint must start with vsock:, tcp: or unix:");
+}
+
+void
+endpoint_format(const struct endpoint *ep, char *out, size_t size)
+{
+	switch (ep->kind) {
+	case ENDPOINT_VSOCK:
+		if (ep->cid == VMADDR_CID_ANY)
+			snprintf(out, size, "vsock:%u", ep->port);
+		else
+			snprintf(out, size, "vsock:%u:%u", ep->cid, ep->port);
+		break;
+	case ENDPOINT_TCP:
+		snprintf(out, size, strchr(ep->host, ':') ? "tcp:[%s]:%u" :
+		    "tcp:%s:%u", ep->host, ep->port);
+		break;
+	case ENDPOINT_UNIX:
+		snprintf(out, size, "unix:%s", ep->path);
+		break;
+	}
+}
+
+/* Resolve a TCP endpoint; the caller frees the list. */
+static struct addrinfo *
+tcp_resolve(const struct endpoint *ep, int passive)
+{
+	struct addrinfo hints, *res = NULL;
+	char port[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	snprintf(port, sizeof(port), "%u", ep->port);
+	if (getaddrinfo(ep->host, port, &hints, &res) != 0) {
+		errno = EADDRNOTAVAIL;
+		return NULL;
+	}
+	return res;
+}
+
+static int
+bind_listen(int fd, const struct sockaddr *sa, socklen_t len, int backlog)
+{
+	if (bind(fd, sa, len) < 0 || listen(fd, backlog) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+endpoint_listen(const struct endpoint *ep, int backlog)
+{
+	const int one = 1;
+	int fd;
+
+	switch (ep->kind) {
+	case ENDPOINT_VSOCK: {
+		struct sockaddr_vm sa;
+
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		memset(&sa, 0, sizeof(sa));
+		sa.svm_family = AF_VSOCK;
+		sa.svm_cid = ep->cid;
+		sa.svm_port = ep->port;
+		return bind_listen(fd, (struct sockaddr *)&sa, sizeof(sa), backlog);
+	}
+	case ENDPOINT_TCP: {
+		struct addrinfo *res = tcp_resolve(ep, 1);
+
+		if (res == NULL)
+			return -1;
+		fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			freeaddrinfo(res);
+			return -1;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		fd = bind_listen(fd, res->ai_addr, res->ai_addrlen, backlog);
+		freeaddrinfo(res);
+		return fd;
+	}
+	case ENDPOINT_UNIX: {
+		struct sockaddr_un sa;
+
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		memcpy(sa.sun_path, ep->path, strlen(ep->path) + 1);
+		/* A stale socket file from an earlier run would make bind fail. */
+		unlink(ep->path);
+		return bind_listen(fd, (struct sockaddr *)&sa, sizeof(sa), backlog);
+	}
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* Non-blocking connect bounded by timeout_ms, then back to blocking. */
+static int
+connect_with_timeout(int fd, const struct sockaddr *sa, socklen_t len,
+    int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int flags, err = 0, rc;
+	socklen_t errlen = sizeof(err);
+
+	if (timeout_ms <= 0)
+		return connect(fd, sa, len);
+	flags = fcntl(fd, F_GETFL);
+	GUARD(fcntl(fd, F_SETFL, flags | O_NONBLOCK));
+	rc = connect(fd, sa, len);
+	if (rc < 0 && errno == EINPROGRESS) {
+		do {
+			rc = poll(&pfd, 1, timeout_ms);
+		} while (rc < 0 && errno == EINTR);
+		if (rc == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		GUARD(rc);
+		GUARD(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen));
+		if (err != 0) {
+			errno = err;
+			return -1;
+		}
+	} else if (rc < 0) {
+		return -1;
+	}
+	return fcntl(fd, F_SETFL, flags);
+}
+
+static int
+connect_or_close(int fd, const struct sockaddr *sa, socklen_t len,
+    int timeout_ms)
+{
+	if (connect_with_timeout(fd, sa, len, timeout_ms) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+endpoint_connect(const struct endpoint *ep, int timeout_ms)
+{
+	const int one = 1;
+	int fd = -1;
+
+	switch (ep->kind) {
+	case ENDPOINT_VSOCK: {
+		struct sockaddr_vm sa;
+
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		memset(&sa, 0, sizeof(sa));
+		sa.svm_family = AF_VSOCK;
+		sa.svm_cid = ep->cid;
+		sa.svm_port = ep->port;
+		return connect_or_close(fd, (struct sockaddr *)&sa, sizeof(sa),
+		    timeout_ms);
+	}
+	case ENDPOINT_TCP: {
+		struct addrinfo *res = tcp_resolve(ep, 0), *ai;
+
+		if (res == NULL)
+			return -1;
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				continue;
+			fd = connect_or_close(fd, ai->ai_addr, ai->ai_addrlen,
+			    timeout_ms);
+			if (fd >= 0)
+				break;
+		}
+		freeaddrinfo(res);
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		return fd;
+	}
+	case ENDPOINT_UNIX: {
+		struct sockaddr_un sa;
+
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		memcpy(sa.sun_path, ep->path, strlen(ep->path) + 1);
+		return connect_or_close(fd, (struct sockaddr *)&sa, sizeof(sa),
+		    timeout_ms);
+	}
+	}
+	errno = EINVAL;
+	return -1;
+}
