@@ -84,7 +84,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: all
-	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration
+	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration $(wildcard tests/deploy)
 
 sanitize:
 	$(MAKE) SAN=1 unit

@@ -17,7 +17,7 @@ is_base64_char(unsigned char c)
 size_t
 base64_decoded_max(size_t n)
 {
-	return n / 4 * 3 + 3;
+	return BASE64_DECODED_MAX(n);
 }
 
 size_t

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 /* Bytes needed to decode `n` base64 characters (an upper bound). */
+#define BASE64_DECODED_MAX(n) ((n) / 4 * 3 + 3)
 size_t base64_decoded_max(size_t n);
 /* Characters (without terminator) that encoding `n` bytes produces. */
 size_t base64_encoded_len(size_t n);

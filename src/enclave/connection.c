@@ -1,0 +1,456 @@
+/*
+ * connection.c - one client connection on a worker's event loop.
+ *
+ * Bytes come in, the frame scanner finds whole messages, each is parsed,
+ * executed (or handed to a job thread when it would block), and its
+ * response queued in the framing it came in. Responses leave in order:
+ * while a job runs or too much output waits, the connection reads nothing
+ * more, which is also its backpressure.
+ */
+#include <errno.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/guard.h"
+#include "common/log.h"
+#include "common/timefmt.h"
+#include "enclave/server_internal.h"
+
+/* Read in pieces of at least this much. */
+#define READ_CHUNK      (64 * 1024)
+/* Stop taking requests while this much output waits to be sent. */
+#define OUT_HIGH_WATER  (256 * 1024)
+/* Buffers bigger than this are given back once empty. */
+#define KEEP_CAPACITY   (64 * 1024)
+/* Concurrent KMS calls; more configures wait their turn. */
+#define MAX_JOBS        64
+
+static sem_t job_slots;
+static pthread_once_t job_slots_once = PTHREAD_ONCE_INIT;
+
+static void
+job_slots_init(void)
+{
+	sem_init(&job_slots, 0, MAX_JOBS);
+}
+
+static const struct options *
+opts(const struct connection *c)
+{
+	return c->worker->server->ctx->opt;
+}
+
+static void
+set_interest(struct connection *c)
+{
+	struct epoll_event ev = { .data.ptr = &c->watch };
+	int stopping = atomic_load(&c->worker->server->stopping);
+	uint32_t want = 0;
+
+	if (c->out.len > c->out_sent)
+		want |= EPOLLOUT;
+	if (!c->peer_done && !c->close_after_write && !stopping &&
+	    c->out.len - c->out_sent < OUT_HIGH_WATER)
+		want |= EPOLLIN;
+	if (c->busy) {
+		/* Not watched at all while a job runs: no events to spin on. */
+		if (c->in_epoll) {
+			epoll_ctl(c->worker->epoll_fd, EPOLL_CTL_DEL, c->watch.fd,
+			    NULL);
+			c->in_epoll = 0;
+		}
+		return;
+	}
+	ev.events = want;
+	if (!c->in_epoll) {
+		if (epoll_ctl(c->worker->epoll_fd, EPOLL_CTL_ADD, c->watch.fd,
+		    &ev) == 0)
+			c->in_epoll = 1;
+		else
+			c->dead = 1;
+		c->events = want;
+		return;
+	}
+	if (want != c->events &&
+	    epoll_ctl(c->worker->epoll_fd, EPOLL_CTL_MOD, c->watch.fd, &ev) == 0)
+		c->events = want;
+}
+
+struct connection *
+connection_new(struct worker *w, int fd)
+{
+	struct connection *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->watch.kind = WATCH_CONNECTION;
+	c->watch.fd = fd;
+	c->worker = w;
+	c->id = atomic_fetch_add(&w->server->next_conn_id, 1) + 1;
+	c->last_io_ms = clock_monotonic_ms();
+	set_interest(c);
+	if (c->dead) {
+		free(c);
+		return NULL;
+	}
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	atomic_fetch_add(&w->server->ctx->stats.connections, 1);
+	atomic_fetch_add(&w->server->ctx->stats.connections_total, 1);
+	return c;
+}
+
+static void
+connection_close(struct connection *c, const char *why)
+{
+	struct worker *w = c->worker;
+
+	log_info("connection %llu closed: %s", (unsigned long long)c->id, why);
+	if (c->in_epoll)
+		epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, c->watch.fd, NULL);
+	close(c->watch.fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->n_conns--;
+	atomic_fetch_sub(&w->server->ctx->stats.connections, 1);
+	buf_free(&c->in, 0);
+	buf_free(&c->out, 0);
+	free(c);
+}
+
+/* Queue a framed response; takes the reply's buffer over when it can. */
+static void
+queue_reply(struct connection *c, struct reply *reply, enum frame_kind kind)
+{
+	struct slice s = reply_frame(reply, kind);
+
+	if (s.data == NULL) {
+		c->dead = 1;
+		return;
+	}
+	if (c->out.len == c->out_sent) {
+		buf_free(&c->out, 0);
+		c->out = reply->body;
+		c->out_sent = (size_t)(s.data - reply->body.data);
+		memset(&reply->body, 0, sizeof(reply->body));
+		return;
+	}
+	if (buf_append(&c->out, s.data, s.len, SIZE_MAX) < 0)
+		c->dead = 1;
+}
+
+static void
+count_and_log(struct connection *c, const char *type, const char *outcome,
+    long long started_ms)
+{
+	struct enclave_stats *st = &c->worker->server->ctx->stats;
+	int ok = strcmp(outcome, "ok") == 0;
+
+	atomic_fetch_add(&st->requests, 1);
+	if (!ok)
+		atomic_fetch_add(&st->errors, 1);
+	log_msg(ok ? LOG_INFO : LOG_WARN, "connection %llu: %s -> %s (%lld ms)",
+	    (unsigned long long)c->id, type, outcome,
+	    clock_monotonic_ms() - started_ms);
+}
+
+static void *
+job_thread(void *arg)
+{
+	struct job *job = arg;
+	struct worker *w = job->conn->worker;
+	uint64_t one = 1;
+
+	sem_wait(&job_slots);
+	request_execute(w->server->ctx, job->req, &job->reply);
+	sem_post(&job_slots);
+	request_free(job->req);
+	job->req = NULL;
+
+	pthread_mutex_lock(&w->done_lock);
+	job->next = w->done;
+	w->done = job;
+	pthread_mutex_unlock(&w->done_lock);
+	if (write(w->wakeup.fd, &one, sizeof(one)) < 0)
+		log_error("cannot wake worker %u: %s", w->index, strerror(errno));
+	return NULL;
+}
+
+/* Run a blocking request on its own thread; the connection waits. */
+static void
+start_job(struct connection *c, struct request *req, struct reply *reply,
+    enum frame_kind kind, long long started_ms)
+{
+	struct job *job = calloc(1, sizeof(*job));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pthread_once(&job_slots_once, job_slots_init);
+	if (job == NULL)
+		goto fail;
+	job->conn = c;
+	job->req = req;
+	job->reply = *reply;
+	job->framing = kind;
+	job->started_ms = started_ms;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	c->busy = 1;
+	if (pthread_create(&t, &attr, job_thread, job) != 0) {
+		pthread_attr_destroy(&attr);
+		c->busy = 0;
+		*reply = job->reply;
+		free(job);
+		goto fail;
+	}
+	pthread_attr_destroy(&attr);
+	return;
+fail:
+	request_free(req);
+	reply_error(reply, "internal_error", "cannot start a worker thread");
+	count_and_log(c, "configure", reply->outcome, started_ms);
+	queue_reply(c, reply, kind);
+	reply_free(reply);
+}
+
+void
+connection_job_done(struct job *job)
+{
+	struct connection *c = job->conn;
+
+	c->busy = 0;
+	count_and_log(c, "configure", job->reply.outcome, job->started_ms);
+	queue_reply(c, &job->reply, job->framing);
+	reply_free(&job->reply);
+	free(job);
+	connection_on_event(c, 0);
+}
+
+/*
+ * Parse one message and answer it. The input bytes are dropped right after
+ * parsing, before executing, so a big request's wire copy is gone by the
+ * time its plaintext and response are in memory.
+ */
+static void
+handle_message(struct connection *c, const struct frame *f)
+{
+	struct enclave_ctx *ctx = c->worker->server->ctx;
+	long long started = clock_monotonic_ms();
+	struct request *req;
+	struct reply reply;
+
+	reply_init(&reply, request_reply_limit(ctx->opt));
+	req = request_parse(ctx, c->in.data + f->offset, f->len, &reply);
+	buf_consume(&c->in, f->end - f->skip);
+	if (c->in.len == 0)
+		buf_shrink(&c->in, 0);
+	frame_reset(&c->scan);
+	c->message_started_ms = 0;
+
+	if (req != NULL && request_blocks(req)) {
+		start_job(c, req, &reply, f->kind, started);
+		return;
+	}
+	if (req != NULL)
+		request_execute(ctx, req, &reply);
+	count_and_log(c, req != NULL ? request_type_name(req) : "request",
+	    reply.outcome, started);
+	request_free(req);
+	queue_reply(c, &reply, f->kind);
+	reply_free(&reply);
+}
+
+/* Handle every whole message buffered, as long as we may answer. */
+static void
+process_input(struct connection *c)
+{
+	size_t max = opts(c)->max_message;
+
+	while (!c->busy && !c->dead && !c->close_after_write &&
+	    c->out.len - c->out_sent < OUT_HIGH_WATER) {
+		struct frame f;
+		enum frame_result r;
+
+		r = frame_scan(&c->scan, c->in.data, c->in.len, max, &f);
+		buf_consume(&c->in, f.skip);
+		if (r == FRAME_NEED_MORE) {
+			if (c->in.len > 0 && c->message_started_ms == 0)
+				c->message_started_ms = clock_monotonic_ms();
+			return;
+		}
+		if (r == FRAME_TOO_LARGE) {
+			struct reply reply;
+
+			reply_init(&reply, 4096);
+			reply_error(&reply, "too_large", "message exceeds the "
+			    "maximum of %zu bytes", max);
+			count_and_log(c, "request", reply.outcome,
+			    clock_monotonic_ms());
+			queue_reply(c, &reply, f.kind);
+			reply_free(&reply);
+			c->close_after_write = 1;
+			return;
+		}
+		handle_message(c, &f);
+	}
+}
+
+/* Room to read into; for a length-framed message, exactly its size. */
+static size_t
+read_room(struct connection *c)
+{
+	size_t limit = opts(c)->max_message + FRAME_LENGTH_PREFIX + READ_CHUNK;
+	size_t want = READ_CHUNK;
+
+	if (c->scan.kind == FRAME_LENGTH && c->in.len >= FRAME_LENGTH_PREFIX) {
+		size_t total = FRAME_LENGTH_PREFIX + load_u32be(c->in.data);
+
+		if (total > c->in.len && total - c->in.len > want)
+			want = total - c->in.len;
+	}
+	if (buf_reserve(&c->in, want, limit) < 0 &&
+	    buf_reserve(&c->in, limit - c->in.len, limit) < 0)
+		return 0;
+	return c->in.cap - c->in.len;
+}
+
+static void
+do_read(struct connection *c)
+{
+	size_t room = read_room(c);
+	ssize_t n;
+
+	if (room == 0) {
+		c->dead = 1;
+		return;
+	}
+	n = recv(c->watch.fd, c->in.data + c->in.len, room, 0);
+	if (n > 0) {
+		c->in.len += (size_t)n;
+		c->last_io_ms = clock_monotonic_ms();
+	} else if (n == 0) {
+		c->peer_done = 1;
+	} else if (errno != EAGAIN && errno != EINTR) {
+		c->dead = 1;
+	}
+}
+
+static void
+do_write(struct connection *c)
+{
+	while (c->out_sent < c->out.len) {
+		ssize_t n = send(c->watch.fd, c->out.data + c->out_sent,
+		    c->out.len - c->out_sent, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				c->dead = 1;
+			return;
+		}
+		c->out_sent += (size_t)n;
+		c->last_io_ms = clock_monotonic_ms();
+	}
+	c->out.len = c->out_sent = 0;
+	buf_shrink(&c->out, KEEP_CAPACITY);
+}
+
+/*
+ * After a too_large answer the client may still be sending; closing with
+ * unread bytes would reset the connection and could destroy the answer in
+ * flight. Half-close, discard what already arrived, then close.
+ */
+static void
+close_gracefully(struct connection *c, const char *why)
+{
+	char sink[4096];
+	int rounds;
+
+	shutdown(c->watch.fd, SHUT_WR);
+	for (rounds = 0; rounds < 256; rounds++)
+		if (recv(c->watch.fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			break;
+	connection_close(c, why);
+}
+
+void
+connection_on_event(struct connection *c, uint32_t events)
+{
+	if (events & EPOLLIN)
+		do_read(c);
+	/* Answer all we can until output backs up or input runs out. */
+	while (!c->dead && !c->busy) {
+		process_input(c);
+		if (c->out.len == c->out_sent)
+			break;
+		do_write(c);
+		if (c->out.len > c->out_sent)
+			break;
+	}
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN) && !c->busy)
+		c->dead = 1;
+
+	if (c->busy) {
+		set_interest(c);
+		return;
+	}
+	if (c->dead) {
+		connection_close(c, "connection error or reset by peer");
+		return;
+	}
+	if (c->out.len == c->out_sent) {
+		if (c->close_after_write) {
+			close_gracefully(c, "message too large");
+			return;
+		}
+		if (c->peer_done) {
+			connection_close(c, "client closed");
+			return;
+		}
+		if (c->worker->draining) {
+			connection_close(c, "daemon shutting down");
+			return;
+		}
+	}
+	set_interest(c);
+}
+
+void
+connection_sweep(struct connection *c, long long now)
+{
+	const struct options *o = opts(c);
+	long long read_ms = (long long)o->read_timeout_s * 1000;
+	long long idle_ms = (long long)o->idle_timeout_s * 1000;
+
+	if (c->busy)
+		return;
+	if (c->out.len > c->out_sent && now - c->last_io_ms > read_ms)
+		connection_close(c, "client stopped reading");
+	else if (c->message_started_ms != 0 &&
+	    now - c->message_started_ms > read_ms)
+		connection_close(c, "read timeout");
+	else if (c->out.len == c->out_sent && c->message_started_ms == 0 &&
+	    now - c->last_io_ms > idle_ms)
+		connection_close(c, "idle timeout");
+}
+
+void
+connection_drain(struct connection *c)
+{
+	if (!c->busy)
+		connection_on_event(c, 0);
+}

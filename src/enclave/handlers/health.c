@@ -1,0 +1,71 @@
+/*
+ * health.c - what an operator wants to know at a glance. Never a secret:
+ * counts and times only.
+ */
+#include "enclave/handlers.h"
+
+#include "common/secret.h"
+#include "common/timefmt.h"
+#include "enclave/keystore.h"
+#include "enclave/version.h"
+
+static int
+health_parse(struct enclave_ctx *ctx, struct request *req, struct reply *reply)
+{
+	(void)ctx;
+	(void)req;
+	(void)reply;
+	return 0;
+}
+
+static void
+health_execute(struct enclave_ctx *ctx, struct request *req,
+    struct reply *reply)
+{
+	char now[TIMEFMT_RFC3339_LEN + 1], at[TIMEFMT_RFC3339_LEN + 1];
+	time_t configured_at = keystore_configured_at();
+	int configured = keystore_configured();
+	cJSON *o = cJSON_CreateObject();
+
+	(void)req;
+	timefmt_rfc3339_now(now);
+	if (o == NULL ||
+	    !cJSON_AddStringToObject(o, "status", "healthy") ||
+	    !cJSON_AddBoolToObject(o, "configured", configured) ||
+	    !cJSON_AddStringToObject(o, "timestamp", now) ||
+	    !cJSON_AddStringToObject(o, "version", ENCLAVED_VERSION) ||
+	    !cJSON_AddNumberToObject(o, "protocol", PROTOCOL_VERSION) ||
+	    !cJSON_AddNumberToObject(o, "uptime_seconds",
+	    (double)(time(NULL) - ctx->started)) ||
+	    !cJSON_AddStringToObject(o, "kms_backend", ctx->kms.name) ||
+	    !cJSON_AddStringToObject(o, "step", ctx->step->name) ||
+	    !cJSON_AddNumberToObject(o, "connections",
+	    (double)atomic_load(&ctx->stats.connections)) ||
+	    !cJSON_AddNumberToObject(o, "requests_total",
+	    (double)atomic_load(&ctx->stats.requests)) ||
+	    !cJSON_AddNumberToObject(o, "errors_total",
+	    (double)atomic_load(&ctx->stats.errors)) ||
+	    !cJSON_AddNumberToObject(o, "configure_count",
+	    (double)keystore_generation()) ||
+	    !cJSON_AddNumberToObject(o, "key_encryptions",
+	    (double)keystore_encryptions()) ||
+	    !cJSON_AddBoolToObject(o, "key_memory_locked", secret_heap_locked()))
+		goto oom;
+	if (configured) {
+		timefmt_rfc3339(at, configured_at);
+		if (!cJSON_AddStringToObject(o, "configured_at", at))
+			goto oom;
+	}
+	if (reply_json(reply, o) < 0)
+		goto oom;
+	cJSON_Delete(o);
+	return;
+oom:
+	cJSON_Delete(o);
+	reply_error(reply, "internal_error", "out of memory");
+}
+
+const struct handler handler_health = {
+	.parse = health_parse,
+	.execute = health_execute,
+};

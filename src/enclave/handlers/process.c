@@ -1,0 +1,161 @@
+/*
+ * process.c - decrypt, run the step, encrypt: the enclave's reason to be.
+ *
+ * The ciphertext's hex is decoded in place inside the parsed request, the
+ * plaintext is decrypted in place behind the nonce, and an unchanged
+ * plaintext is sealed in place again; the result is hex-encoded straight
+ * into the response. A 16 MiB request so needs its wire bytes, one
+ * decoded copy and the response, and no more.
+ */
+#include "enclave/handlers.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/aead.h"
+#include "common/guard.h"
+#include "common/hex.h"
+#include "enclave/keystore.h"
+
+static const char result_head[] = "{\"status\":\"ok\",\"result\":\"";
+static const char result_tail[] = "\"}";
+
+static int
+process_parse(struct enclave_ctx *ctx, struct request *req,
+    struct reply *reply)
+{
+	struct process_request *p = &req->u.process;
+	const cJSON *aad;
+	const char *hex;
+	size_t n;
+
+	(void)ctx;
+	switch (request_string_field(req->root, "ciphertext", &hex)) {
+	case FIELD_MISSING:
+		reply_error(reply, "missing_fields", "missing fields: ciphertext");
+		return -1;
+	case FIELD_WRONG_TYPE:
+		reply_error(reply, "invalid_field",
+		    "ciphertext must be a hex string");
+		return -1;
+	case FIELD_OK:
+		break;
+	}
+	aad = cJSON_GetObjectItemCaseSensitive(req->root, "aad");
+	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
+		reply_error(reply, "invalid_field", "aad must be a string");
+		return -1;
+	}
+	if (cJSON_IsString(aad)) {
+		p->aad = aad->valuestring;
+		p->aad_len = strlen(aad->valuestring);
+	}
+	n = strlen(hex);
+	/* cJSON owns the string and it is ours to overwrite. */
+	p->data = (uint8_t *)(uintptr_t)hex;
+	if (hex_decode(p->data, hex, n) < 0) {
+		reply_error(reply, "invalid_hex", n % 2 ? "ciphertext has an odd "
+		    "number of hex digits" : "ciphertext has a non-hex character");
+		return -1;
+	}
+	p->len = n / 2;
+	if (p->len < AEAD_OVERHEAD) {
+		reply_error(reply, "invalid_ciphertext", "ciphertext is %zu bytes; "
+		    "nonce and tag alone are %d", p->len, AEAD_OVERHEAD);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write {"status":"ok","result":"<hex of sealed>"} into the reply. */
+static int
+reply_result(struct reply *reply, const uint8_t *sealed, size_t n)
+{
+	size_t hex_len;
+
+	GUARD(size_mul(n, 2, &hex_len));
+	GUARD(buf_append_str(&reply->body, result_head, reply->limit));
+	GUARD(buf_reserve(&reply->body, hex_len + sizeof(result_tail),
+	    reply->limit));
+	hex_encode((char *)reply->body.data + reply->body.len, sealed, n);
+	reply->body.len += hex_len;
+	return buf_append_str(&reply->body, result_tail, reply->limit);
+}
+
+/* Seal the step's output and answer; returns -1 only when out of memory. */
+static int
+seal_and_reply(struct enclave_ctx *ctx, struct tsk *key,
+    struct process_request *p, enum step_result r, struct buf *out,
+    struct reply *reply)
+{
+	const uint8_t *aad = (const uint8_t *)p->aad;
+	struct buf sealed = BUF_INIT;
+	int rc;
+
+	(void)ctx;
+	tsk_count_encryption(key);
+	if (r == STEP_SAME) {
+		/* Plaintext sits at data + 12: seal it where it lies. */
+		GUARD(aead_seal(tsk_bytes(key), aad, p->aad_len,
+		    p->data + AEAD_NONCE_LEN, p->len - AEAD_OVERHEAD, p->data));
+		return reply_result(reply, p->data, p->len);
+	}
+	GUARD(buf_reserve(&sealed, out->len + AEAD_OVERHEAD,
+	    out->len + AEAD_OVERHEAD));
+	rc = aead_seal(tsk_bytes(key), aad, p->aad_len, out->data, out->len,
+	    sealed.data);
+	if (rc == 0)
+		rc = reply_result(reply, sealed.data, out->len + AEAD_OVERHEAD);
+	buf_free(&sealed, 0);
+	return rc;
+}
+
+static void
+process_execute(struct enclave_ctx *ctx, struct request *req,
+    struct reply *reply)
+{
+	struct process_request *p = &req->u.process;
+	size_t pt_len = p->len - AEAD_OVERHEAD;
+	struct step_context sc = {
+		.agent_id = ctx->opt->agent_id,
+		.now = time(NULL),
+		.max_output = (reply->limit - 64) / 2 - AEAD_OVERHEAD,
+	};
+	char reason[STEP_REASON_MAX] = "";
+	struct buf out = BUF_INIT;
+	enum step_result r;
+	struct tsk *key;
+
+	if ((key = keystore_acquire()) == NULL) {
+		reply_error(reply, "not_configured",
+		    "no key yet: send a configure request first");
+		return;
+	}
+	if (aead_open(tsk_bytes(key), (const uint8_t *)p->aad, p->aad_len,
+	    p->data, p->len, p->data + AEAD_NONCE_LEN) < 0) {
+		reply_error(reply, "decrypt_failed", "authentication failed: "
+		    "wrong key, tampered ciphertext or wrong aad");
+		goto done;
+	}
+	r = ctx->step->run(&sc, (struct slice){ p->data + AEAD_NONCE_LEN,
+	    pt_len }, &out, reason);
+	if (r == STEP_FAILED) {
+		reply_error(reply, "step_failed", "step %s: %s", ctx->step->name,
+		    reason);
+		goto done;
+	}
+	if (seal_and_reply(ctx, key, p, r, &out, reply) < 0)
+		reply_error(reply, "internal_error",
+		    "out of memory or encryption failure");
+done:
+	/* Whatever plaintext remains in the request or the step's output. */
+	OPENSSL_cleanse(p->data, p->len);
+	buf_free(&out, 1);
+	keystore_release(key);
+}
+
+const struct handler handler_process = {
+	.parse = process_parse,
+	.execute = process_execute,
+};

@@ -1,0 +1,57 @@
+/*
+ * kms.h - how configure turns an encrypted TSK into the key.
+ *
+ * A backend asks KMS, with this enclave's attestation, to decrypt the TSK.
+ * Today: the KMS tool in a child process (kmstool.c). The request layer
+ * only sees this interface, so a native backend slots in beside it.
+ */
+#ifndef ENCLAVE_KMS_H
+#define ENCLAVE_KMS_H
+
+#include <stddef.h>
+
+#include "common/secret.h"
+
+/* AWS credentials, held in locked memory for the length of one call. */
+struct kms_credentials {
+	struct secret access_key_id;	/* NUL-terminated text */
+	struct secret secret_access_key;
+	struct secret session_token;
+};
+
+struct kms_decrypt_request {
+	const char             *ciphertext_b64;
+	const char             *region;
+	struct kms_credentials *creds;
+};
+
+enum kms_status {
+	KMS_OK,
+	KMS_FAILED,		/* kms_decrypt_failed */
+	KMS_TIMEOUT,		/* kms_timeout */
+	KMS_INTERNAL,		/* internal_error: could not even ask */
+};
+
+#define KMS_REASON_MAX 256
+
+struct kms_result {
+	enum kms_status status;
+	struct secret   plaintext;	/* KMS_OK: the decrypted bytes */
+	char            reason[KMS_REASON_MAX];	/* otherwise: why, no secrets */
+};
+
+struct kms_backend {
+	const char *name;
+	void (*decrypt)(const struct kms_backend *kms,
+	    const struct kms_decrypt_request *req, struct kms_result *res);
+	/* backend configuration */
+	const char *tool_path;
+	unsigned    proxy_port;
+	unsigned    timeout_s;
+};
+
+void kms_credentials_free(struct kms_credentials *creds);
+
+extern const struct kms_backend kms_kmstool_template;
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * main.c - enclaved: startup, privileges, signals, shutdown.
+ *
+ * The order matters and reads top to bottom: parse options; harden the
+ * process (no core dumps, not dumpable) before any secret exists; set up
+ * locked memory for secrets; block the signals every thread inherits;
+ * open the listeners and start the workers; then wait for SIGTERM, and on
+ * it stop accepting, finish requests in flight, wipe the key, exit 0.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/json_parse.h"
+#include "common/log.h"
+#include "common/secret.h"
+#include "enclave/context.h"
+#include "enclave/keystore.h"
+#include "enclave/options.h"
+#include "enclave/server.h"
+
+/* Locked heap for the TSK and credentials of concurrent configures. */
+#define SECRET_HEAP_SIZE (256 * 1024)
+
+/*
+ * Big request buffers should go back to the system when freed: a fixed
+ * mmap threshold stops glibc from raising it after the first big free and
+ * then keeping tens of MiB on the heap for good.
+ */
+static void
+tune_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 512 * 1024);
+	mallopt(M_ARENA_MAX, 4);
+}
+
+/* Enough descriptors for --max-connections plus listeners and KMS pipes. */
+static void
+raise_fd_limit(unsigned max_connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_connections + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		log_warn("file descriptor limit %llu is below what %u "
+		    "connections need", (unsigned long long)rl.rlim_cur,
+		    max_connections);
+}
+
+static int
+setup_context(struct enclave_ctx *ctx, const struct options *opt)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->opt = opt;
+	ctx->started = time(NULL);
+	if ((ctx->step = step_find(opt->step)) == NULL) {
+		fprintf(stderr, "enclaved: --step: unknown step '%s' (built in: "
+		    "%s)\nTry 'enclaved --help'.\n", opt->step, step_names());
+		return -1;
+	}
+	ctx->kms = kms_kmstool_template;
+	ctx->kms.tool_path = opt->kmstool_path;
+	ctx->kms.proxy_port = opt->proxy_port;
+	ctx->kms.timeout_s = opt->kms_timeout_s;
+	if (access(opt->kmstool_path, X_OK) < 0)
+		log_warn("KMS tool %s is not executable (%s): configure will "
+		    "fail until it is", opt->kmstool_path, strerror(errno));
+	return 0;
+}
+
+static int
+wait_for_stop(const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			return sig;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt;
+	struct enclave_ctx ctx;
+	struct server *srv;
+	sigset_t set;
+	int rc;
+
+	if ((rc = options_parse(&opt, argc, argv)) != 0)
+		return rc > 0 ? 0 : 2;
+	log_set_level(opt.log_level);
+	if (setup_context(&ctx, &opt) < 0)
+		return 2;
+	options_log(&opt);
+
+	if (process_harden() < 0)
+		log_warn("cannot disable core dumps: %s", strerror(errno));
+	if (secret_heap_init(SECRET_HEAP_SIZE) < 0) {
+		log_error("cannot set up secure memory for keys");
+		return 1;
+	}
+	if (!secret_heap_locked())
+		log_warn("key memory could not be locked (RLIMIT_MEMLOCK?): "
+		    "keys may be swapped");
+	json_use_wiping_allocator();
+	tune_malloc();
+	raise_fd_limit(opt.max_connections);
+
+	/* Every thread inherits this mask; only sigwait below sees them. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if ((srv = server_start(&ctx)) == NULL)
+		return 1;
+	log_info("received %s: stopping, finishing requests in flight",
+	    strsignal(wait_for_stop(&set)));
+	server_stop(srv);
+	keystore_wipe();
+	log_info("stopped: key wiped, %llu requests served",
+	    (unsigned long long)atomic_load(&ctx.stats.requests));
+	return 0;
+}

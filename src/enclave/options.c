@@ -1,0 +1,274 @@
+/*
+ * options.c - enclaved's command line (see options.h).
+ */
+#include "enclave/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "enclave/version.h"
+
+#define MIB ((size_t)1 << 20)
+
+static const char usage_text[] =
+"usage: enclaved [options]\n"
+"\n"
+"The trusted daemon of confidential-enclave: decrypts data under the TSK that\n"
+"only KMS can release to this enclave image, runs the workflow step, and\n"
+"returns ciphertext. Protocol: docs/protocol.md.\n"
+"\n"
+"  --listen ENDPOINT      vsock:PORT, tcp:HOST:PORT or unix:PATH; repeatable\n"
+"                         (default vsock:5000)\n"
+"  --kms BACKEND          kmstool (default)\n"
+"  --kmstool PATH         the KMS tool (default /usr/bin/kmstool_enclave_cli)\n"
+"  --region REGION        default AWS region (default ap-southeast-1)\n"
+"  --proxy-port PORT      parent's vsock-proxy port for KMS (default 8000)\n"
+"  --kms-timeout SECONDS  KMS call limit (default 30)\n"
+"  --step NAME            workflow step: echo (default) or agent\n"
+"  --agent-id NAME        the agent step's agent_id (default enclave-agent)\n"
+"  --max-message BYTES    largest request (default 67108864 = 64 MiB)\n"
+"  --read-timeout SECONDS a request must arrive whole within (default 30)\n"
+"  --idle-timeout SECONDS idle connections are closed after (default 60)\n"
+"  --max-connections N    past it new connections get `busy` (default 1024)\n"
+"  --threads N            event-loop threads (default: online CPUs)\n"
+"  --log-level LEVEL      debug, info (default), warn or error\n"
+"  --version              print the version and exit\n"
+"  --help                 print this help and exit\n";
+
+enum {
+	OPT_LISTEN = 256, OPT_KMS, OPT_KMSTOOL, OPT_REGION, OPT_PROXY_PORT,
+	OPT_KMS_TIMEOUT, OPT_STEP, OPT_AGENT_ID, OPT_MAX_MESSAGE,
+	OPT_READ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_THREADS,
+	OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "kms", required_argument, NULL, OPT_KMS },
+	{ "kmstool", required_argument, NULL, OPT_KMSTOOL },
+	{ "region", required_argument, NULL, OPT_REGION },
+	{ "proxy-port", required_argument, NULL, OPT_PROXY_PORT },
+	{ "kms-timeout", required_argument, NULL, OPT_KMS_TIMEOUT },
+	{ "step", required_argument, NULL, OPT_STEP },
+	{ "agent-id", required_argument, NULL, OPT_AGENT_ID },
+	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+	{ "read-timeout", required_argument, NULL, OPT_READ_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Usage errors: one clear line, a pointer to --help, and exit status 2. */
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "enclaved: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'enclaved --help'.\n");
+	return -1;
+}
+
+/* An unsigned decimal in [min, max]; the whole argument must be a number. */
+static int
+parse_number(const char *name, const char *arg, unsigned long long min,
+    unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	if (*arg < '0' || *arg > '9')
+		goto bad;
+	*out = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || *out < min || *out > max)
+		goto bad;
+	return 0;
+bad:
+	return usage_error("--%s: '%s' is not a number in %llu..%llu", name,
+	    arg, min, max);
+}
+
+int
+options_region_valid(const char *region)
+{
+	size_t i, n = strlen(region);
+
+	if (n == 0 || n > 32)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = region[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+parse_log_level(const char *arg, enum log_level *out)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(arg, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return usage_error("--log-level: '%s' is not debug, info, warn or error",
+	    arg);
+}
+
+static void
+options_defaults(struct options *opt)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(opt, 0, sizeof(*opt));
+	opt->kms_backend = "kmstool";
+	opt->kmstool_path = "/usr/bin/kmstool_enclave_cli";
+	opt->region = "ap-southeast-1";
+	opt->proxy_port = 8000;
+	opt->kms_timeout_s = 30;
+	opt->step = "echo";
+	opt->agent_id = "enclave-agent";
+	opt->max_message = 64 * MIB;
+	opt->read_timeout_s = 30;
+	opt->idle_timeout_s = 60;
+	opt->max_connections = 1024;
+	opt->threads = cpus > 0 && cpus < 64 ? (unsigned)cpus : 2;
+	opt->log_level = LOG_INFO;
+}
+
+int
+options_parse(struct options *opt, int argc, char **argv)
+{
+	unsigned long long n;
+	const char *why;
+	int c;
+
+	options_defaults(opt);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_LISTEN:
+			if (opt->n_listen == OPTIONS_MAX_LISTEN)
+				return usage_error("--listen: at most %d endpoints",
+				    OPTIONS_MAX_LISTEN);
+			if (endpoint_parse(&opt->listen[opt->n_listen], optarg,
+			    1, &why) < 0)
+				return usage_error("--listen %s: %s", optarg, why);
+			opt->n_listen++;
+			break;
+		case OPT_KMS:
+			if (strcmp(optarg, "kmstool") != 0)
+				return usage_error("--kms: unknown backend '%s' "
+				    "(this build has: kmstool)", optarg);
+			opt->kms_backend = optarg;
+			break;
+		case OPT_KMSTOOL:
+			if (optarg[0] == '\0')
+				return usage_error("--kmstool: empty path");
+			opt->kmstool_path = optarg;
+			break;
+		case OPT_REGION:
+			if (!options_region_valid(optarg))
+				return usage_error("--region: '%s' is not a "
+				    "region name", optarg);
+			opt->region = optarg;
+			break;
+		case OPT_PROXY_PORT:
+			if (parse_number("proxy-port", optarg, 1, UINT32_MAX, &n) < 0)
+				return -1;
+			opt->proxy_port = (unsigned)n;
+			break;
+		case OPT_KMS_TIMEOUT:
+			if (parse_number("kms-timeout", optarg, 1, 3600, &n) < 0)
+				return -1;
+			opt->kms_timeout_s = (unsigned)n;
+			break;
+		case OPT_STEP:
+			opt->step = optarg;
+			break;
+		case OPT_AGENT_ID:
+			opt->agent_id = optarg;
+			break;
+		case OPT_MAX_MESSAGE:
+			if (parse_number("max-message", optarg, 64, UINT32_MAX,
+			    &n) < 0)
+				return -1;
+			opt->max_message = (size_t)n;
+			break;
+		case OPT_READ_TIMEOUT:
+			if (parse_number("read-timeout", optarg, 1, 86400, &n) < 0)
+				return -1;
+			opt->read_timeout_s = (unsigned)n;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_number("idle-timeout", optarg, 1, 86400, &n) < 0)
+				return -1;
+			opt->idle_timeout_s = (unsigned)n;
+			break;
+		case OPT_MAX_CONNECTIONS:
+			if (parse_number("max-connections", optarg, 1, 65536,
+			    &n) < 0)
+				return -1;
+			opt->max_connections = (unsigned)n;
+			break;
+		case OPT_THREADS:
+			if (parse_number("threads", optarg, 1, 256, &n) < 0)
+				return -1;
+			opt->threads = (unsigned)n;
+			break;
+		case OPT_LOG_LEVEL:
+			if (parse_log_level(optarg, &opt->log_level) < 0)
+				return -1;
+			break;
+		case OPT_VERSION:
+			printf("enclaved %s\n", ENCLAVED_VERSION);
+			return 1;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return 1;
+		default:
+			return usage_error("unknown or incomplete option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (opt->n_listen == 0)
+		endpoint_parse(&opt->listen[opt->n_listen++], "vsock:5000", 1,
+		    NULL);
+	return 0;
+}
+
+/* Startup options go to the console: what an operator needs to know. */
+void
+options_log(const struct options *opt)
+{
+	log_info("enclaved %s starting: kms=%s kmstool=%s region=%s "
+	    "proxy-port=%u kms-timeout=%us step=%s max-message=%zu "
+	    "read-timeout=%us idle-timeout=%us max-connections=%u threads=%u",
+	    ENCLAVED_VERSION, opt->kms_backend, opt->kmstool_path, opt->region,
+	    opt->proxy_port, opt->kms_timeout_s, opt->step, opt->max_message,
+	    opt->read_timeout_s, opt->idle_timeout_s, opt->max_connections,
+	    opt->threads);
+}

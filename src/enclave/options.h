@@ -1,0 +1,45 @@
+/*
+ * options.h - enclaved's command line, parsed once at startup.
+ */
+#ifndef ENCLAVE_OPTIONS_H
+#define ENCLAVE_OPTIONS_H
+
+#include <stddef.h>
+
+#include "common/endpoint.h"
+#include "common/log.h"
+
+#define OPTIONS_MAX_LISTEN 8
+
+struct options {
+	struct endpoint listen[OPTIONS_MAX_LISTEN];
+	size_t          n_listen;
+
+	const char     *kms_backend;	/* "kmstool" */
+	const char     *kmstool_path;
+	const char     *region;
+	unsigned        proxy_port;
+	unsigned        kms_timeout_s;
+
+	const char     *step;
+	const char     *agent_id;
+
+	size_t          max_message;
+	unsigned        idle_timeout_s;
+	unsigned        read_timeout_s;
+	unsigned        max_connections;
+	unsigned        threads;
+	enum log_level  log_level;
+};
+
+/*
+ * Fill `opt` from argv. Returns 0 to run, 1 when --help or --version was
+ * printed (exit 0), -1 after printing a usage error (exit 2).
+ */
+int  options_parse(struct options *opt, int argc, char **argv);
+void options_log(const struct options *opt);
+
+/* A region name safe to pass on: letters, digits and '-', 1..32 chars. */
+int  options_region_valid(const char *region);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * reply.c - building and framing responses (see reply.h).
+ */
+#include "enclave/reply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/guard.h"
+#include "common/json_text.h"
+
+/* Every error response fits in this much; used when memory is short. */
+static const char oom_reply[] =
+    "{\"status\":\"error\",\"msg\":\"internal_error\","
+    "\"details\":\"out of memory\"}";
+
+void
+reply_init(struct reply *r, size_t limit)
+{
+	static const uint8_t zero[REPLY_HEADROOM];
+
+	memset(r, 0, sizeof(*r));
+	r->limit = limit;
+	r->outcome = "ok";
+	buf_append(&r->body, zero, sizeof(zero), limit);
+}
+
+void
+reply_free(struct reply *r)
+{
+	buf_free(&r->body, 0);
+}
+
+static int
+reply_error_body(struct reply *r, const char *code, const char *details)
+{
+	static const uint8_t zero[REPLY_HEADROOM];
+
+	r->body.len = 0;
+	GUARD(buf_append(&r->body, zero, sizeof(zero), r->limit));
+	GUARD(buf_append_str(&r->body, "{\"status\":\"error\",\"msg\":", r->limit));
+	GUARD(json_append_cstring(&r->body, code, r->limit));
+	GUARD(buf_append_str(&r->body, ",\"details\":", r->limit));
+	GUARD(json_append_cstring(&r->body, details, r->limit));
+	return buf_append_str(&r->body, "}", r->limit);
+}
+
+void
+reply_error(struct reply *r, const char *code, const char *fmt, ...)
+{
+	char details[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(details, sizeof(details), fmt, ap);
+	va_end(ap);
+	r->outcome = code;
+	if (reply_error_body(r, code, details) == 0)
+		return;
+	/* Out of memory: the fixed reply needs one small allocation at most. */
+	r->outcome = "internal_error";
+	r->body.len = 0;
+	if (buf_append(&r->body, "\0\0\0\0", REPLY_HEADROOM, SIZE_MAX) < 0 ||
+	    buf_append_str(&r->body, oom_reply, SIZE_MAX) < 0)
+		r->body.len = 0;
+}
+
+int
+reply_json(struct reply *r, const cJSON *obj)
+{
+	char *text = cJSON_PrintUnformatted(obj);
+	int rc;
+
+	GUARD_PTR(text);
+	rc = buf_append_str(&r->body, text, r->limit);
+	cJSON_free(text);
+	return rc;
+}
+
+struct slice
+reply_frame(struct reply *r, enum frame_kind kind)
+{
+	struct slice s = { NULL, 0 };
+	size_t json_len;
+
+	if (r->body.len < REPLY_HEADROOM)
+		return s;
+	json_len = r->body.len - REPLY_HEADROOM;
+	if (kind == FRAME_LENGTH) {
+		store_u32be(r->body.data, (uint32_t)json_len);
+		s.data = r->body.data;
+		s.len = r->body.len;
+		return s;
+	}
+	/* Bare JSON is answered with JSON and a newline. */
+	if (buf_append(&r->body, "\n", 1, SIZE_MAX) < 0)
+		return s;
+	s.data = r->body.data + REPLY_HEADROOM;
+	s.len = r->body.len - REPLY_HEADROOM;
+	return s;
+}

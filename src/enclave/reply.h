@@ -1,0 +1,36 @@
+/*
+ * reply.h - a response being built.
+ *
+ * The body is JSON text. REPLY_HEADROOM bytes are kept free in front of it
+ * so the connection can prepend the 4-byte length prefix without copying a
+ * response that may be 32 MiB long.
+ */
+#ifndef ENCLAVE_REPLY_H
+#define ENCLAVE_REPLY_H
+
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#include "common/buf.h"
+#include "common/frame.h"
+
+#define REPLY_HEADROOM 4
+
+struct reply {
+	struct buf  body;	/* headroom, then JSON */
+	const char *outcome;	/* "ok" or the error code, for the log */
+	size_t      limit;	/* the largest body we agree to build */
+};
+
+void reply_init(struct reply *r, size_t limit);
+void reply_free(struct reply *r);
+/* Replace whatever was built with an error response. */
+void reply_error(struct reply *r, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Append cJSON's text of `obj` as the body (a small response). */
+int  reply_json(struct reply *r, const cJSON *obj);
+/* Frame the body for the wire; returns where to start sending. */
+struct slice reply_frame(struct reply *r, enum frame_kind kind);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * request.c - request parsing, field checks and dispatch (see request.h).
+ */
+#include "enclave/request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/aead.h"
+#include "common/guard.h"
+#include "common/hex.h"
+#include "common/json_parse.h"
+#include "common/log.h"
+#include "common/timefmt.h"
+#include "enclave/handlers.h"
+
+size_t
+request_reply_limit(const struct options *opt)
+{
+	/* A response may be as large as the largest request, plus framing. */
+	return opt->max_message + 256;
+}
+
+static const struct request_type_info {
+	const char *name;
+	enum request_type type;
+} request_types[] = {
+	{ "ping", REQUEST_PING },
+	{ "health", REQUEST_HEALTH },
+	{ "configure", REQUEST_CONFIGURE },
+	{ "process", REQUEST_PROCESS },
+};
+
+const char *
+request_type_name(const struct request *req)
+{
+	return request_types[req->type].name;
+}
+
+int
+request_blocks(const struct request *req)
+{
+	return req->type == REQUEST_CONFIGURE;
+}
+
+/*
+ * A required string field: absent, null or "" is missing (its name goes
+ * into `missing`), another JSON type is invalid_field.
+ */
+enum field_state
+request_string_field(const cJSON *root, const char *name, const char **out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
+
+	*out = NULL;
+	if (item == NULL || cJSON_IsNull(item))
+		return FIELD_MISSING;
+	if (!cJSON_IsString(item))
+		return FIELD_WRONG_TYPE;
+	if (item->valuestring[0] == '\0')
+		return FIELD_MISSING;
+	*out = item->valuestring;
+	return FIELD_OK;
+}
+
+struct request *
+request_parse(struct enclave_ctx *ctx, const uint8_t *msg, size_t len,
+    struct reply *reply)
+{
+	struct request *req;
+	const char *type;
+	cJSON *root;
+	size_t i;
+
+	root = len > 0 ? json_parse_exact(msg, len) : NULL;
+	if (root == NULL || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		reply_error(reply, "invalid_json", len == 0 ? "empty message" :
+		    "the message is not a JSON object");
+		return NULL;
+	}
+	if ((type = json_string_field(root, "type")) == NULL) {
+		cJSON_Delete(root);
+		reply_error(reply, "invalid_json",
+		    "the request has no string field \"type\"");
+		return NULL;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		cJSON_Delete(root);
+		reply_error(reply, "internal_error", "out of memory");
+		return NULL;
+	}
+	req->root = root;
+	for (i = 0; i < sizeof(request_types) / sizeof(request_types[0]); i++) {
+		if (strcmp(type, request_types[i].name) != 0)
+			continue;
+		req->type = request_types[i].type;
+		if (handler_for(req->type)->parse(ctx, req, reply) < 0) {
+			request_free(req);
+			return NULL;
+		}
+		return req;
+	}
+	{
+		char shown[40];
+
+		/* Echo a bounded, printable prefix of the unknown type. */
+		for (i = 0; i + 1 < sizeof(shown) && type[i] != '\0'; i++)
+			shown[i] = type[i] >= 0x20 && type[i] < 0x7f ? type[i] : '?';
+		shown[i] = '\0';
+		reply_error(reply, "unknown_type", "unknown request type \"%s%s\"",
+		    shown, type[i] != '\0' ? "..." : "");
+	}
+	request_free(req);
+	return NULL;
+}
+
+void
+request_execute(struct enclave_ctx *ctx, struct request *req,
+    struct reply *reply)
+{
+	handler_for(req->type)->execute(ctx, req, reply);
+}
+
+void
+request_free(struct request *req)
+{
+	if (req == NULL)
+		return;
+	if (handler_for(req->type)->cleanup != NULL)
+		handler_for(req->type)->cleanup(req);
+	/* The wiping allocator cleanses every string in the tree. */
+	cJSON_Delete(req->root);
+	free(req);
+}

@@ -1,0 +1,37 @@
+/*
+ * request.h - one protocol request: parse, check, execute.
+ *
+ * Parsing checks everything that depends only on the request (JSON shape,
+ * type, required fields, field types, hex), so a bad request is answered
+ * before the daemon's state is consulted, as the spec orders. Executing
+ * may block (configure waits on KMS); request_blocks() tells the server to
+ * run it away from the event loop.
+ */
+#ifndef ENCLAVE_REQUEST_H
+#define ENCLAVE_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enclave/context.h"
+#include "enclave/reply.h"
+
+struct request;
+
+/*
+ * Parse a message. Returns the request, or NULL with `reply` holding the
+ * error. The message bytes are not referenced afterwards.
+ */
+struct request *request_parse(struct enclave_ctx *ctx, const uint8_t *msg,
+    size_t len, struct reply *reply);
+int             request_blocks(const struct request *req);
+void            request_execute(struct enclave_ctx *ctx, struct request *req,
+    struct reply *reply);
+const char     *request_type_name(const struct request *req);
+/* Frees the request, wiping whatever plaintext or credentials it held. */
+void            request_free(struct request *req);
+
+/* The largest response body for this daemon's message limit. */
+size_t          request_reply_limit(const struct options *opt);
+
+#endif

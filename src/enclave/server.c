@@ -1,0 +1,321 @@
+/*
+ * server.c - listeners and the worker event loops (see server.h).
+ */
+#include "enclave/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "common/guard.h"
+#include "common/log.h"
+#include "common/timefmt.h"
+#include "enclave/server_internal.h"
+
+#define MAX_EVENTS     64
+#define SWEEP_EVERY_MS 250
+#define LISTEN_BACKLOG 1024
+
+static const char busy_reply[] =
+    "{\"status\":\"error\",\"msg\":\"busy\","
+    "\"details\":\"the daemon is at its connection limit\"}\n";
+
+/* Past the limit: say so in one write and close, holding nothing. */
+static void
+refuse_busy(struct server *srv, int fd)
+{
+	if (send(fd, busy_reply, sizeof(busy_reply) - 1,
+	    MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("busy reply not sent: %s", strerror(errno));
+	close(fd);
+	atomic_fetch_add(&srv->ctx->stats.requests, 1);
+	atomic_fetch_add(&srv->ctx->stats.errors, 1);
+	log_warn("connection refused: limit of %u connections reached",
+	    srv->ctx->opt->max_connections);
+}
+
+static void
+accept_all(struct worker *w, int listen_fd)
+{
+	struct server *srv = w->server;
+	const int one = 1;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		struct connection *c;
+		int fd = accept4(listen_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (atomic_load(&srv->ctx->stats.connections) >=
+		    srv->ctx->opt->max_connections) {
+			refuse_busy(srv, fd);
+			continue;
+		}
+		/* Harmless where it does not apply (Unix, vsock). */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if ((c = connection_new(w, fd)) == NULL) {
+			log_error("cannot set up a connection: %s",
+			    strerror(errno));
+			close(fd);
+			continue;
+		}
+		log_info("connection %llu accepted on worker %u",
+		    (unsigned long long)c->id, w->index);
+	}
+}
+
+/* Hand finished jobs back to their connections, on this worker's thread. */
+static void
+collect_jobs(struct worker *w)
+{
+	struct job *done;
+	uint64_t count;
+
+	if (read(w->wakeup.fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_warn("eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&w->done_lock);
+	done = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->done_lock);
+	while (done != NULL) {
+		struct job *next = done->next;
+
+		connection_job_done(done);
+		done = next;
+	}
+}
+
+static void
+start_draining(struct worker *w)
+{
+	struct connection *c, *next;
+	size_t i;
+
+	w->draining = 1;
+	for (i = 0; i < w->server->n_listeners; i++)
+		epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL,
+		    w->server->listeners[i].fd, NULL);
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		connection_drain(c);
+	}
+}
+
+static void
+sweep(struct worker *w)
+{
+	struct connection *c, *next;
+	long long now = clock_monotonic_ms();
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		connection_sweep(c, now);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event events[MAX_EVENTS];
+	long long next_sweep = clock_monotonic_ms() + SWEEP_EVERY_MS;
+
+	for (;;) {
+		long long now;
+		int n, i;
+
+		if (atomic_load(&w->server->stopping) && !w->draining)
+			start_draining(w);
+		if (w->draining && w->conns == NULL)
+			break;
+		n = epoll_wait(w->epoll_fd, events, MAX_EVENTS, SWEEP_EVERY_MS);
+		if (n < 0 && errno != EINTR) {
+			log_error("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			struct watch *wa = events[i].data.ptr;
+
+			switch (wa->kind) {
+			case WATCH_LISTENER:
+				accept_all(w, wa->fd);
+				break;
+			case WATCH_WAKEUP:
+				collect_jobs(w);
+				break;
+			case WATCH_CONNECTION:
+				connection_on_event((struct connection *)wa,
+				    events[i].events);
+				break;
+			}
+		}
+		now = clock_monotonic_ms();
+		if (now >= next_sweep) {
+			sweep(w);
+			next_sweep = now + SWEEP_EVERY_MS;
+		}
+	}
+	return NULL;
+}
+
+static int
+worker_init(struct server *srv, struct worker *w, unsigned index)
+{
+	struct epoll_event ev;
+	size_t i;
+
+	w->server = srv;
+	w->index = index;
+	w->wakeup.kind = WATCH_WAKEUP;
+	pthread_mutex_init(&w->done_lock, NULL);
+	GUARD(w->epoll_fd = epoll_create1(EPOLL_CLOEXEC));
+	GUARD(w->wakeup.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &w->wakeup;
+	GUARD(epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->wakeup.fd, &ev));
+	for (i = 0; i < srv->n_listeners; i++) {
+		/* EPOLLEXCLUSIVE: one worker wakes per new connection. */
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.ptr = &srv->listeners[i];
+		GUARD(epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD,
+		    srv->listeners[i].fd, &ev));
+	}
+	return 0;
+}
+
+static int
+open_listeners(struct server *srv)
+{
+	const struct options *opt = srv->ctx->opt;
+	size_t i;
+
+	for (i = 0; i < opt->n_listen; i++) {
+		char name[ENDPOINT_STR_MAX];
+		int fd;
+
+		endpoint_format(&opt->listen[i], name, sizeof(name));
+		fd = endpoint_listen(&opt->listen[i], LISTEN_BACKLOG);
+		if (fd < 0) {
+			log_error("cannot listen on %s: %s", name,
+			    strerror(errno));
+			return -1;
+		}
+		srv->listeners[i].kind = WATCH_LISTENER;
+		srv->listeners[i].fd = fd;
+		srv->n_listeners++;
+	}
+	return 0;
+}
+
+static void
+announce_listeners(const struct server *srv)
+{
+	const struct options *opt = srv->ctx->opt;
+	size_t i;
+
+	for (i = 0; i < srv->n_listeners; i++) {
+		char name[ENDPOINT_STR_MAX];
+
+		endpoint_format(&opt->listen[i], name, sizeof(name));
+		log_info("listening on %s", name);
+	}
+}
+
+static void
+server_free(struct server *srv)
+{
+	unsigned i;
+	size_t k;
+
+	for (i = 0; srv->workers != NULL && i < srv->n_workers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		if (w->epoll_fd > 0)
+			close(w->epoll_fd);
+		if (w->wakeup.fd > 0)
+			close(w->wakeup.fd);
+		pthread_mutex_destroy(&w->done_lock);
+	}
+	for (k = 0; k < srv->n_listeners; k++) {
+		close(srv->listeners[k].fd);
+		if (srv->ctx->opt->listen[k].kind == ENDPOINT_UNIX)
+			unlink(srv->ctx->opt->listen[k].path);
+	}
+	free(srv->workers);
+	free(srv);
+}
+
+struct server *
+server_start(struct enclave_ctx *ctx)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	unsigned i, started = 0;
+
+	if (srv == NULL)
+		return NULL;
+	srv->ctx = ctx;
+	srv->n_workers = ctx->opt->threads;
+	srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
+	if (srv->workers == NULL || open_listeners(srv) < 0)
+		goto fail;
+	for (i = 0; i < srv->n_workers; i++) {
+		if (worker_init(srv, &srv->workers[i], i) < 0) {
+			log_error("cannot set up worker %u: %s", i,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	for (i = 0; i < srv->n_workers; i++) {
+		if (pthread_create(&srv->workers[i].thread, NULL, worker_main,
+		    &srv->workers[i]) != 0) {
+			log_error("cannot start worker %u", i);
+			goto fail_running;
+		}
+		started++;
+	}
+	announce_listeners(srv);
+	return srv;
+fail_running:
+	atomic_store(&srv->stopping, 1);
+	for (i = 0; i < started; i++) {
+		uint64_t one = 1;
+
+		if (write(srv->workers[i].wakeup.fd, &one, sizeof(one)) < 0)
+			log_warn("cannot wake worker %u", i);
+		pthread_join(srv->workers[i].thread, NULL);
+	}
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+void
+server_stop(struct server *srv)
+{
+	unsigned i;
+
+	atomic_store(&srv->stopping, 1);
+	for (i = 0; i < srv->n_workers; i++) {
+		uint64_t one = 1;
+
+		if (write(srv->workers[i].wakeup.fd, &one, sizeof(one)) < 0)
+			log_warn("cannot wake worker %u", i);
+	}
+	for (i = 0; i < srv->n_workers; i++)
+		pthread_join(srv->workers[i].thread, NULL);
+	server_free(srv);
+}

@@ -1,0 +1,48 @@
+/*
+ * step.h - the workflow step: what the enclave does to the plaintext.
+ *
+ * A process request decrypts the ciphertext, hands the plaintext to the
+ * configured step, and encrypts whatever the step returns. To add a step:
+ * write one file here defining a `const struct step`, and add it to the
+ * table in registry.c. A step sees only plaintext and must not log it.
+ *
+ * A step that leaves the data as it is returns STEP_SAME and no copy is
+ * made (a 16 MiB echo costs no extra 16 MiB). A step that produces new
+ * data appends it to `out` (bounded by ctx->max_output) and returns
+ * STEP_NEW; the caller wipes `out` when done. A step that refuses its
+ * input writes a reason (no plaintext in it!) and returns STEP_FAILED.
+ */
+#ifndef ENCLAVE_STEP_H
+#define ENCLAVE_STEP_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "common/buf.h"
+
+struct step_context {
+	const char *agent_id;	/* --agent-id */
+	time_t      now;	/* the request's time */
+	size_t      max_output;	/* largest output the response can carry */
+};
+
+enum step_result { STEP_SAME, STEP_NEW, STEP_FAILED };
+
+#define STEP_REASON_MAX 160
+
+struct step {
+	const char *name;
+	const char *summary;
+	enum step_result (*run)(const struct step_context *ctx,
+	    struct slice in, struct buf *out, char reason[STEP_REASON_MAX]);
+};
+
+/* The built-in step called `name`, or NULL. */
+const struct step *step_find(const char *name);
+/* "echo, agent": for --help and error messages. */
+const char        *step_names(void);
+
+extern const struct step step_echo;
+extern const struct step step_agent;
+
+#endif
