@@ -51,7 +51,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 BINS := $(BUILD)/enclaved $(BUILD)/enclavectl $(BUILD)/kmstool-dev
 
-.PHONY: all test unit integration sanitize demo clean
+.PHONY: all deps test unit integration sanitize demo clean
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -90,12 +90,17 @@ sanitize:
 	$(MAKE) SAN=1 unit
 	$(MAKE) SAN=1 integration
 
-test:
+# The Debian packages everything here needs (apt-get; a no-op when present).
+deps:
+	@./scripts/install-deps.sh
+
+test: deps
 	$(MAKE) all unit
 	$(MAKE) sanitize
 	$(MAKE) integration
 
-demo: all
+demo: deps
+	$(MAKE) all
 	./scripts/demo.sh $(BUILD)
 
 clean:

@@ -30,6 +30,9 @@ static const char usage_text[] =
 "  --region REGION        default AWS region (default ap-southeast-1)\n"
 "  --proxy-port PORT      parent's vsock-proxy port for KMS (default 8000)\n"
 "  --kms-timeout SECONDS  KMS call limit (default 30)\n"
+"  --max-encryptions N    messages one key may seal before process answers\n"
+"                         key_exhausted until reconfigured (default 2^32,\n"
+"                         the NIST SP 800-38D bound for random nonces)\n"
 "  --step NAME            workflow step: echo (default) or agent\n"
 "  --agent-id NAME        the agent step's agent_id (default enclave-agent)\n"
 "  --max-message BYTES    largest request (default 67108864 = 64 MiB)\n"
@@ -43,7 +46,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_LISTEN = 256, OPT_KMS, OPT_KMSTOOL, OPT_REGION, OPT_PROXY_PORT,
-	OPT_KMS_TIMEOUT, OPT_STEP, OPT_AGENT_ID, OPT_MAX_MESSAGE,
+	OPT_KMS_TIMEOUT, OPT_MAX_ENCRYPTIONS, OPT_STEP, OPT_AGENT_ID, OPT_MAX_MESSAGE,
 	OPT_READ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_THREADS,
 	OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
 };
@@ -55,6 +58,7 @@ static const struct option long_options[] = {
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "proxy-port", required_argument, NULL, OPT_PROXY_PORT },
 	{ "kms-timeout", required_argument, NULL, OPT_KMS_TIMEOUT },
+	{ "max-encryptions", required_argument, NULL, OPT_MAX_ENCRYPTIONS },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "agent-id", required_argument, NULL, OPT_AGENT_ID },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -147,6 +151,7 @@ options_defaults(struct options *opt)
 	opt->region = "ap-southeast-1";
 	opt->proxy_port = 8000;
 	opt->kms_timeout_s = 30;
+	opt->max_encryptions = (unsigned long long)1 << 32;
 	opt->step = "echo";
 	opt->agent_id = "enclave-agent";
 	opt->max_message = 64 * MIB;
@@ -203,6 +208,12 @@ options_parse(struct options *opt, int argc, char **argv)
 			if (parse_number("kms-timeout", optarg, 1, 3600, &n) < 0)
 				return -1;
 			opt->kms_timeout_s = (unsigned)n;
+			break;
+		case OPT_MAX_ENCRYPTIONS:
+			if (parse_number("max-encryptions", optarg, 1,
+			    (unsigned long long)1 << 32, &n) < 0)
+				return -1;
+			opt->max_encryptions = n;
 			break;
 		case OPT_STEP:
 			opt->step = optarg;
@@ -265,10 +276,12 @@ void
 options_log(const struct options *opt)
 {
 	log_info("enclaved %s starting: kms=%s kmstool=%s region=%s "
-	    "proxy-port=%u kms-timeout=%us step=%s max-message=%zu "
+	    "proxy-port=%u kms-timeout=%us max-encryptions=%llu step=%s "
+	    "max-message=%zu "
 	    "read-timeout=%us idle-timeout=%us max-connections=%u threads=%u",
 	    ENCLAVED_VERSION, opt->kms_backend, opt->kmstool_path, opt->region,
-	    opt->proxy_port, opt->kms_timeout_s, opt->step, opt->max_message,
+	    opt->proxy_port, opt->kms_timeout_s, opt->max_encryptions, opt->step,
+	    opt->max_message,
 	    opt->read_timeout_s, opt->idle_timeout_s, opt->max_connections,
 	    opt->threads);
 }

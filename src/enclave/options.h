@@ -20,6 +20,7 @@ struct options {
 	const char     *region;
 	unsigned        proxy_port;
 	unsigned        kms_timeout_s;
+	unsigned long long max_encryptions;	/* per key: NIST SP 800-38D */
 
 	const char     *step;
 	const char     *agent_id;

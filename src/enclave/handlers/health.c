@@ -49,6 +49,8 @@ health_execute(struct enclave_ctx *ctx, struct request *req,
 	    (double)keystore_generation()) ||
 	    !cJSON_AddNumberToObject(o, "key_encryptions",
 	    (double)keystore_encryptions()) ||
+	    !cJSON_AddNumberToObject(o, "key_encryption_limit",
+	    (double)ctx->opt->max_encryptions) ||
 	    !cJSON_AddBoolToObject(o, "key_memory_locked", secret_heap_locked()))
 		goto oom;
 	if (configured) {

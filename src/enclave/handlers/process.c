@@ -83,18 +83,32 @@ reply_result(struct reply *reply, const uint8_t *sealed, size_t n)
 	return buf_append_str(&reply->body, result_tail, reply->limit);
 }
 
+/*
+ * Random 96-bit nonces stay safe for 2^32 messages per key (NIST SP
+ * 800-38D 8.3); past --max-encryptions the key seals nothing more.
+ */
+static int
+reserve_encryption(struct enclave_ctx *ctx, struct tsk *key,
+    struct reply *reply)
+{
+	uint64_t n = tsk_count_encryption(key);
+
+	if (n <= ctx->opt->max_encryptions)
+		return 0;
+	reply_error(reply, "key_exhausted", "this key has sealed its limit of "
+	    "%llu messages; configure a new TSK", ctx->opt->max_encryptions);
+	return -1;
+}
+
 /* Seal the step's output and answer; returns -1 only when out of memory. */
 static int
-seal_and_reply(struct enclave_ctx *ctx, struct tsk *key,
-    struct process_request *p, enum step_result r, struct buf *out,
-    struct reply *reply)
+seal_and_reply(struct tsk *key, struct process_request *p, enum step_result r,
+    struct buf *out, struct reply *reply)
 {
 	const uint8_t *aad = (const uint8_t *)p->aad;
 	struct buf sealed = BUF_INIT;
 	int rc;
 
-	(void)ctx;
-	tsk_count_encryption(key);
 	if (r == STEP_SAME) {
 		/* Plaintext sits at data + 12: seal it where it lies. */
 		GUARD(aead_seal(tsk_bytes(key), aad, p->aad_len,
@@ -145,7 +159,9 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		    reason);
 		goto done;
 	}
-	if (seal_and_reply(ctx, key, p, r, &out, reply) < 0)
+	if (reserve_encryption(ctx, key, reply) < 0)
+		goto done;
+	if (seal_and_reply(key, p, r, &out, reply) < 0)
 		reply_error(reply, "internal_error",
 		    "out of memory or encryption failure");
 done:

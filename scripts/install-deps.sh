@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages this project builds and tests with, if any
+# are missing. Safe to run again: it does nothing when all are present.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential pkg-config
+	libssl-dev libcjson-dev libcbor-dev libcmocka-dev libseccomp-dev
+	libmicrohttpd-dev libcurl4-openssl-dev
+	openssl ca-certificates
+	python3 python3-pytest python3-cryptography
+	clang libclang-rt-14-dev valgrind shellcheck
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
