@@ -9,9 +9,9 @@
 # without touching this file.
 
 CC       ?= cc
-PKGS     := libssl libcrypto libcjson libcbor
+PKGS     := libssl libcrypto libcjson libcbor libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lcjson -lcbor)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lcjson -lcbor -lseccomp)
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -54,27 +54,37 @@ BINS := $(BUILD)/enclaved $(BUILD)/enclavectl $(BUILD)/kmstool-dev
 .PHONY: all deps test unit integration sanitize demo clean
 all: $(BINS)
 
+V ?= 0
+ifeq ($(V),0)
+Q := @
+endif
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBENCLAVE): $(call obj,$(ENCLAVE_SRC))
 $(LIBCLIENT): $(call obj,$(CLIENT_SRC))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcsD $@ $^
+	$(Q)rm -f $@ && ar rcsD $@ $^
 
 $(BUILD)/enclaved: $(call obj,src/enclave/main.c) $(LIBENCLAVE) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/enclavectl: $(call obj,$(CTL_SRC)) $(LIBCLIENT) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/kmstool-dev: $(call obj,$(KMSDEV_SRC)) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBENCLAVE) $(LIBCLIENT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # --- tests --------------------------------------------------------------
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)

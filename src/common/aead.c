@@ -26,6 +26,19 @@ gcm_fetch(void)
 	gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 }
 
+int
+aead_init(void)
+{
+	uint8_t probe[AEAD_NONCE_LEN];
+
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		return -1;
+	pthread_once(&gcm_once, gcm_fetch);
+	if (gcm == NULL || RAND_bytes(probe, sizeof(probe)) != 1)
+		return -1;
+	return 0;
+}
+
 static EVP_CIPHER_CTX *
 gcm_context(const uint8_t *key, const uint8_t *nonce, int encrypt)
 {

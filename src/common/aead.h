@@ -21,6 +21,13 @@
 #define AEAD_TAG_LEN   16
 #define AEAD_OVERHEAD  (AEAD_NONCE_LEN + AEAD_TAG_LEN)
 
+/*
+ * Load OpenSSL's configuration, the AES-GCM implementation and the random
+ * generator now. Optional (first use does it too), but a sandboxed daemon
+ * must call it before its filter forbids opening openssl.cnf.
+ */
+int aead_init(void);
+
 /* Encrypt n bytes of pt into out (n + AEAD_OVERHEAD bytes), random nonce. */
 int aead_seal(const uint8_t *key, const uint8_t *aad, size_t aad_len,
     const uint8_t *pt, size_t n, uint8_t *out);

@@ -3,9 +3,11 @@
  *
  * The order matters and reads top to bottom: parse options; harden the
  * process (no core dumps, not dumpable) before any secret exists; set up
- * locked memory for secrets; block the signals every thread inherits;
- * open the listeners and start the workers; then wait for SIGTERM, and on
- * it stop accepting, finish requests in flight, wipe the key, exit 0.
+ * locked memory for secrets; fork the KMS broker (the one part that may
+ * spawn the KMS tool); block the signals every thread inherits; open the
+ * listeners; confine the process with seccomp; start the workers; then
+ * wait for SIGTERM, and on it stop accepting, finish requests in flight,
+ * wipe the key, exit 0.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -16,12 +18,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/aead.h"
 #include "common/json_parse.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "enclave/context.h"
 #include "enclave/keystore.h"
+#include "enclave/kms/broker.h"
 #include "enclave/options.h"
+#include "enclave/sandbox.h"
 #include "enclave/server.h"
 
 /* Locked heap for the TSK and credentials of concurrent configures. */
@@ -115,9 +120,18 @@ main(int argc, char **argv)
 	if (!secret_heap_locked())
 		log_warn("key memory could not be locked (RLIMIT_MEMLOCK?): "
 		    "keys may be swapped");
+	if (aead_init() < 0) {
+		log_error("cannot initialise OpenSSL's AES-GCM and random generator");
+		return 1;
+	}
 	json_use_wiping_allocator();
 	tune_malloc();
 	raise_fd_limit(opt.max_connections);
+
+	if (kms_broker_start(&ctx.kms) < 0) {
+		log_error("cannot start the KMS broker: %s", strerror(errno));
+		return 1;
+	}
 
 	/* Every thread inherits this mask; only sigwait below sees them. */
 	signal(SIGPIPE, SIG_IGN);
@@ -127,11 +141,24 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if ((srv = server_start(&ctx)) == NULL)
+	if ((srv = server_open(&ctx)) == NULL)
+		return 1;
+	if (opt.sandbox) {
+		if (sandbox_apply() < 0) {
+			log_error("cannot load the seccomp filter: %s",
+			    strerror(errno));
+			return 1;
+		}
+		log_info("sandbox: seccomp allowlist loaded");
+	} else {
+		log_warn("sandbox disabled (--no-sandbox): for debugging only");
+	}
+	if (server_run(srv) < 0)
 		return 1;
 	log_info("received %s: stopping, finishing requests in flight",
 	    strsignal(wait_for_stop(&set)));
 	server_stop(srv);
+	kms_broker_stop();
 	keystore_wipe();
 	log_info("stopped: key wiped, %llu requests served",
 	    (unsigned long long)atomic_load(&ctx.stats.requests));

@@ -41,6 +41,7 @@ static const char usage_text[] =
 "  --max-connections N    past it new connections get `busy` (default 1024)\n"
 "  --threads N            event-loop threads (default: online CPUs)\n"
 "  --log-level LEVEL      debug, info (default), warn or error\n"
+"  --no-sandbox           do not load the seccomp filter (debugging only)\n"
 "  --version              print the version and exit\n"
 "  --help                 print this help and exit\n";
 
@@ -48,7 +49,7 @@ enum {
 	OPT_LISTEN = 256, OPT_KMS, OPT_KMSTOOL, OPT_REGION, OPT_PROXY_PORT,
 	OPT_KMS_TIMEOUT, OPT_MAX_ENCRYPTIONS, OPT_STEP, OPT_AGENT_ID, OPT_MAX_MESSAGE,
 	OPT_READ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_THREADS,
-	OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
+	OPT_LOG_LEVEL, OPT_NO_SANDBOX, OPT_VERSION, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +68,7 @@ static const struct option long_options[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -160,6 +162,7 @@ options_defaults(struct options *opt)
 	opt->max_connections = 1024;
 	opt->threads = cpus > 0 && cpus < 64 ? (unsigned)cpus : 2;
 	opt->log_level = LOG_INFO;
+	opt->sandbox = 1;
 }
 
 int
@@ -251,6 +254,9 @@ options_parse(struct options *opt, int argc, char **argv)
 		case OPT_LOG_LEVEL:
 			if (parse_log_level(optarg, &opt->log_level) < 0)
 				return -1;
+			break;
+		case OPT_NO_SANDBOX:
+			opt->sandbox = 0;
 			break;
 		case OPT_VERSION:
 			printf("enclaved %s\n", ENCLAVED_VERSION);

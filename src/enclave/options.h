@@ -31,6 +31,7 @@ struct options {
 	unsigned        max_connections;
 	unsigned        threads;
 	enum log_level  log_level;
+	int             sandbox;	/* seccomp after startup */
 };
 
 /*

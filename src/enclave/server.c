@@ -260,10 +260,10 @@ server_free(struct server *srv)
 }
 
 struct server *
-server_start(struct enclave_ctx *ctx)
+server_open(struct enclave_ctx *ctx)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
-	unsigned i, started = 0;
+	unsigned i;
 
 	if (srv == NULL)
 		return NULL;
@@ -279,28 +279,40 @@ server_start(struct enclave_ctx *ctx)
 			goto fail;
 		}
 	}
-	for (i = 0; i < srv->n_workers; i++) {
-		if (pthread_create(&srv->workers[i].thread, NULL, worker_main,
-		    &srv->workers[i]) != 0) {
-			log_error("cannot start worker %u", i);
-			goto fail_running;
-		}
-		started++;
-	}
-	announce_listeners(srv);
 	return srv;
-fail_running:
-	atomic_store(&srv->stopping, 1);
-	for (i = 0; i < started; i++) {
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+static void
+wake_workers(struct server *srv, unsigned count)
+{
+	unsigned i;
+
+	for (i = 0; i < count; i++) {
 		uint64_t one = 1;
 
 		if (write(srv->workers[i].wakeup.fd, &one, sizeof(one)) < 0)
 			log_warn("cannot wake worker %u", i);
-		pthread_join(srv->workers[i].thread, NULL);
 	}
-fail:
-	server_free(srv);
-	return NULL;
+}
+
+int
+server_run(struct server *srv)
+{
+	unsigned i;
+
+	for (i = 0; i < srv->n_workers; i++) {
+		if (pthread_create(&srv->workers[i].thread, NULL, worker_main,
+		    &srv->workers[i]) != 0) {
+			log_error("cannot start worker %u", i);
+			srv->n_workers = i;
+			return -1;
+		}
+	}
+	announce_listeners(srv);
+	return 0;
 }
 
 void
@@ -309,12 +321,7 @@ server_stop(struct server *srv)
 	unsigned i;
 
 	atomic_store(&srv->stopping, 1);
-	for (i = 0; i < srv->n_workers; i++) {
-		uint64_t one = 1;
-
-		if (write(srv->workers[i].wakeup.fd, &one, sizeof(one)) < 0)
-			log_warn("cannot wake worker %u", i);
-	}
+	wake_workers(srv, srv->n_workers);
 	for (i = 0; i < srv->n_workers; i++)
 		pthread_join(srv->workers[i].thread, NULL);
 	server_free(srv);

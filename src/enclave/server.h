@@ -15,8 +15,13 @@
 
 struct server;
 
-/* Bind every --listen endpoint and start the workers; NULL on failure. */
-struct server *server_start(struct enclave_ctx *ctx);
+/*
+ * Bind every --listen endpoint and set up the workers' event loops; NULL
+ * on failure. Nothing runs yet: the caller may confine the process first.
+ */
+struct server *server_open(struct enclave_ctx *ctx);
+/* Start the worker threads and announce the listeners. */
+int            server_run(struct server *srv);
 /* Stop accepting, finish requests in flight, close, join, free. */
 void           server_stop(struct server *srv);
 
