@@ -17,6 +17,7 @@
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include "common/guard.h"
 
@@ -131,6 +132,42 @@ endpoint_format(const struct endpoint *ep, char *out, size_t size)
 		break;
 	case ENDPOINT_UNIX:
 		snprintf(out, size, "unix:%s", ep->path);
+		break;
+	}
+}
+
+void
+endpoint_format_peer(const struct sockaddr *sa, unsigned len, char *out,
+    size_t size)
+{
+	char host[64];
+
+	switch (len >= sizeof(sa->sa_family) ? sa->sa_family : AF_UNSPEC) {
+	case AF_INET: {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(out, size, "tcp:%s:%u", host, ntohs(in->sin_port));
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(out, size, "tcp:[%s]:%u", host, ntohs(in6->sin6_port));
+		break;
+	}
+	case AF_VSOCK: {
+		const struct sockaddr_vm *vm = (const struct sockaddr_vm *)sa;
+
+		snprintf(out, size, "vsock:%u:%u", vm->svm_cid, vm->svm_port);
+		break;
+	}
+	case AF_UNIX:
+		snprintf(out, size, "unix");
+		break;
+	default:
+		snprintf(out, size, "unknown");
 		break;
 	}
 }

@@ -35,6 +35,10 @@ struct endpoint {
 int  endpoint_parse(struct endpoint *ep, const char *text, int for_listen,
     const char **why);
 void endpoint_format(const struct endpoint *ep, char *out, size_t size);
+/* Name a connected peer the same way: tcp:ADDR:PORT, vsock:CID:PORT, unix. */
+struct sockaddr;
+void endpoint_format_peer(const struct sockaddr *sa, unsigned len, char *out,
+    size_t size);
 
 /* A listening, non-blocking, close-on-exec socket; -1 with errno set. */
 int  endpoint_listen(const struct endpoint *ep, int backlog);

@@ -221,7 +221,7 @@ start_job(struct connection *c, struct request *req, struct reply *reply,
 fail:
 	request_free(req);
 	reply_error(reply, "internal_error", "cannot start a worker thread");
-	count_and_log(c, "configure", reply->outcome, started_ms);
+	count_and_log(c, reply->request, reply->outcome, started_ms);
 	queue_reply(c, reply, kind);
 	reply_free(reply);
 }
@@ -232,7 +232,7 @@ connection_job_done(struct job *job)
 	struct connection *c = job->conn;
 
 	c->busy = 0;
-	count_and_log(c, "configure", job->reply.outcome, job->started_ms);
+	count_and_log(c, job->reply.request, job->reply.outcome, job->started_ms);
 	queue_reply(c, &job->reply, job->framing);
 	reply_free(&job->reply);
 	free(job);
@@ -266,8 +266,7 @@ handle_message(struct connection *c, const struct frame *f)
 	}
 	if (req != NULL)
 		request_execute(ctx, req, &reply);
-	count_and_log(c, req != NULL ? request_type_name(req) : "request",
-	    reply.outcome, started);
+	count_and_log(c, reply.request, reply.outcome, started);
 	request_free(req);
 	queue_reply(c, &reply, f->kind);
 	reply_free(&reply);

@@ -23,6 +23,7 @@ reply_init(struct reply *r, size_t limit)
 	memset(r, 0, sizeof(*r));
 	r->limit = limit;
 	r->outcome = "ok";
+	r->request = "request";
 	buf_append(&r->body, zero, sizeof(zero), limit);
 }
 

@@ -20,6 +20,7 @@
 struct reply {
 	struct buf  body;	/* headroom, then JSON */
 	const char *outcome;	/* "ok" or the error code, for the log */
+	const char *request;	/* the request's type once known, for the log */
 	size_t      limit;	/* the largest body we agree to build */
 };
 

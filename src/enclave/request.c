@@ -34,12 +34,6 @@ static const struct request_type_info {
 	{ "process", REQUEST_PROCESS },
 };
 
-const char *
-request_type_name(const struct request *req)
-{
-	return request_types[req->type].name;
-}
-
 int
 request_blocks(const struct request *req)
 {
@@ -98,6 +92,7 @@ request_parse(struct enclave_ctx *ctx, const uint8_t *msg, size_t len,
 		if (strcmp(type, request_types[i].name) != 0)
 			continue;
 		req->type = request_types[i].type;
+		reply->request = request_types[i].name;
 		if (handler_for(req->type)->parse(ctx, req, reply) < 0) {
 			request_free(req);
 			return NULL;

@@ -27,7 +27,6 @@ struct request *request_parse(struct enclave_ctx *ctx, const uint8_t *msg,
 int             request_blocks(const struct request *req);
 void            request_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply);
-const char     *request_type_name(const struct request *req);
 /* Frees the request, wiping whatever plaintext or credentials it held. */
 void            request_free(struct request *req);
 

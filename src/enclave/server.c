@@ -50,8 +50,11 @@ accept_all(struct worker *w, int listen_fd)
 	int i;
 
 	for (i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof(peer);
+		char name[ENDPOINT_STR_MAX];
 		struct connection *c;
-		int fd = accept4(listen_fd, NULL, NULL,
+		int fd = accept4(listen_fd, (struct sockaddr *)&peer, &peer_len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -73,8 +76,10 @@ accept_all(struct worker *w, int listen_fd)
 			close(fd);
 			continue;
 		}
-		log_info("connection %llu accepted on worker %u",
-		    (unsigned long long)c->id, w->index);
+		endpoint_format_peer((struct sockaddr *)&peer, peer_len, name,
+		    sizeof(name));
+		log_info("connection %llu from %s on worker %u",
+		    (unsigned long long)c->id, name, w->index);
 	}
 }
 

@@ -1,0 +1,84 @@
+/*
+ * connect.c - opening and closing the client's connection.
+ */
+#include "client/client_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Dial the remembered endpoint; the text of a failure names it. */
+static int
+dial(struct enclave_client *c)
+{
+	char name[ENDPOINT_STR_MAX];
+	int fd;
+
+	endpoint_format(&c->ep, name, sizeof(name));
+	fd = endpoint_connect(&c->ep, c->opts.connect_timeout_ms > 0 ?
+	    c->opts.connect_timeout_ms : 0);
+	if (fd < 0 && errno == ETIMEDOUT)
+		return client_set_error(c, ENCLAVE_ERR_TIMEOUT,
+		    "connecting to %s timed out", name);
+	if (fd < 0)
+		return client_set_error(c, ENCLAVE_ERR_CONNECT,
+		    "cannot connect to %s: %s", name, strerror(errno));
+	return enclave_client_attach_fd(c, fd);
+}
+
+int
+enclave_client_connect(struct enclave_client *c, const char *endpoint)
+{
+	const char *why = "empty";
+
+	enclave_client_close(c);
+	client_clear_error(c);
+	c->have_ep = 0;
+	if (endpoint == NULL || endpoint_parse(&c->ep, endpoint, 0, &why) < 0)
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "bad endpoint '%s': %s", endpoint ? endpoint : "", why);
+	c->have_ep = 1;
+	return dial(c);
+}
+
+int
+enclave_client_reconnect(struct enclave_client *c)
+{
+	enclave_client_close(c);
+	client_clear_error(c);
+	if (!c->have_ep)
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "reconnect without an earlier connect");
+	return dial(c);
+}
+
+int
+enclave_client_attach_fd(struct enclave_client *c, int fd)
+{
+	if (fd < 0)
+		return client_set_error(c, ENCLAVE_ERR_USAGE, "bad descriptor");
+	enclave_client_close(c);
+	c->fd = fd;
+	client_rx_reset(c);
+	return ENCLAVE_OK;
+}
+
+/*
+ * The last response stays readable after a close (the daemon's `too_large`
+ * or `busy` arrives just before it hangs up); the next connection or call
+ * drops it.
+ */
+void
+enclave_client_close(struct enclave_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+int
+enclave_client_connected(const struct enclave_client *c)
+{
+	return c->fd >= 0;
+}

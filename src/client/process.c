@@ -1,0 +1,138 @@
+/*
+ * process.c - the process request, written around the caller's hex.
+ *
+ * The ciphertext is the one large thing a client sends (up to the
+ * daemon's 64 MiB limit). Hex needs no escaping, so the request goes out
+ * as pieces gathered by sendmsg: head, the caller's own bytes, tail. No
+ * copy of the ciphertext is made, neither into a buffer nor into cJSON.
+ */
+#include "client/client_internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "common/aead.h"
+#include "common/guard.h"
+
+static const char head[] = "{\"type\":\"process\",\"ciphertext\":";
+static const char quote[] = "\"";
+
+/* ,"aad":literal} (after the closing quote of the ciphertext, if plain). */
+static int
+build_tail(struct enclave_client *c, int close_quote, const char *aad,
+    struct buf *tail)
+{
+	static const char key[] = ",\"aad\":";
+	size_t total = (size_t)close_quote + 1, lit = 0;
+	char *p;
+
+	if (aad != NULL && aad[0] != '\0' &&
+	    (json_string_len(aad, strlen(aad), &lit) < 0 ||
+	    size_add(total, lit + sizeof(key) - 1, &total) < 0))
+		return client_set_error(c, ENCLAVE_ERR_USAGE, "aad too large");
+	if (buf_reserve(tail, total, total) < 0)
+		return client_set_error(c, ENCLAVE_ERR_NOMEM, "out of memory");
+	p = (char *)tail->data;
+	if (close_quote)
+		*p++ = '"';
+	if (lit > 0) {
+		memcpy(p, key, sizeof(key) - 1);
+		p = json_string_write(p + sizeof(key) - 1, aad, strlen(aad));
+	}
+	*p++ = '}';
+	tail->len = (size_t)(p - (char *)tail->data);
+	return ENCLAVE_OK;
+}
+
+/*
+ * Text that is not plain (a quote, a backslash, a control byte) cannot go
+ * between quotes as it is; escape it, and let the enclave answer
+ * `invalid_hex`, so the caller hears the protocol's own verdict.
+ */
+static int
+escape_ciphertext(struct enclave_client *c, const char *hex, size_t n,
+    struct buf *esc)
+{
+	size_t lit;
+
+	if (json_string_len(hex, n, &lit) < 0)
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "ciphertext too large");
+	if (buf_reserve(esc, lit, lit) < 0)
+		return client_set_error(c, ENCLAVE_ERR_NOMEM, "out of memory");
+	esc->len = (size_t)(json_string_write((char *)esc->data, hex, n) -
+	    (char *)esc->data);
+	return ENCLAVE_OK;
+}
+
+/* Take the result string out of the parsed answer instead of copying it. */
+static int
+take_result(struct enclave_client *c, cJSON *root, char **result,
+    size_t *result_len)
+{
+	cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "result");
+	const char *status = client_json_string(root, "status");
+	size_t len;
+
+	if (status == NULL || strcmp(status, "ok") != 0 ||
+	    !cJSON_IsString(item) || item->valuestring == NULL) {
+		cJSON_Delete(root);
+		return client_fail(c, ENCLAVE_ERR_PROTOCOL,
+		    "unexpected answer to process (no status \"ok\" with a "
+		    "string result)");
+	}
+	len = strlen(item->valuestring);
+	if (len % 2 != 0 || len < 2 * AEAD_OVERHEAD ||
+	    strspn(item->valuestring, "0123456789abcdefABCDEF") != len) {
+		cJSON_Delete(root);
+		return client_fail(c, ENCLAVE_ERR_PROTOCOL,
+		    "the enclave's result is not hex of nonce || ct || tag");
+	}
+	*result = item->valuestring;
+	item->valuestring = NULL;
+	if (result_len != NULL)
+		*result_len = len;
+	cJSON_Delete(root);
+	return ENCLAVE_OK;
+}
+
+int
+enclave_process(struct enclave_client *c, const char *hex, size_t hex_len,
+    const char *aad, char **result, size_t *result_len)
+{
+	struct buf esc = BUF_INIT, tail = BUF_INIT;
+	struct iovec iov[4];
+	cJSON *root;
+	int n = 0, plain, rc;
+
+	client_clear_error(c);
+	if (result_len != NULL)
+		*result_len = 0;
+	if (result == NULL || (hex == NULL && hex_len > 0))
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "process needs a ciphertext and a place for the result");
+	*result = NULL;
+	plain = json_string_plain(hex, hex_len);
+	iov[n].iov_base = (void *)(uintptr_t)head;
+	iov[n++].iov_len = sizeof(head) - 1;
+	if (plain) {
+		iov[n].iov_base = (void *)(uintptr_t)quote;
+		iov[n++].iov_len = 1;
+		iov[n].iov_base = (void *)(uintptr_t)hex;
+		iov[n++].iov_len = hex_len;
+	} else {
+		GUARD_GOTO(rc = escape_ciphertext(c, hex, hex_len, &esc), done);
+		iov[n].iov_base = esc.data;
+		iov[n++].iov_len = esc.len;
+	}
+	GUARD_GOTO(rc = build_tail(c, plain, aad, &tail), done);
+	iov[n].iov_base = tail.data;
+	iov[n++].iov_len = tail.len;
+	rc = client_exchange(c, iov, n, &root);
+	if (rc == ENCLAVE_OK)
+		rc = take_result(c, root, result, result_len);
+done:
+	buf_free(&esc, 0);
+	buf_free(&tail, 0);
+	return rc;
+}

@@ -1,0 +1,405 @@
+/*
+ * cose_sign1.c - bounded CBOR loading and the COSE_Sign1 envelope of an
+ * attestation document (see attestation.h).
+ */
+#include "common/attestation.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/guard.h"
+
+#define COSE_TAG_SIGN1  18
+#define COSE_ALG_ES384  (-35)
+#define COSE_SIGN1_TAG_BYTE 0xd2	/* major type 6, value 18 */
+
+int
+att_fail(char *reason, size_t reason_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (reason != NULL && reason_len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(reason, reason_len, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* What the last cbor_stream_decode step saw. */
+enum scan_event { EV_LEAF, EV_CONTAINER, EV_INDEF, EV_BREAK, EV_TAG };
+
+struct scan_ctx {
+	enum scan_event ev;
+	size_t          count;	/* items a definite container holds */
+	int             overflow;
+};
+
+static void
+scan_array(void *ctx, size_t n)
+{
+	struct scan_ctx *c = ctx;
+
+	c->ev = EV_CONTAINER;
+	c->count = n;
+}
+
+/* A map of n pairs holds 2n items; a count that overflows is refused. */
+static void
+scan_map(void *ctx, size_t n)
+{
+	struct scan_ctx *c = ctx;
+
+	c->ev = EV_CONTAINER;
+	if (size_mul(n, 2, &c->count) < 0)
+		c->overflow = 1;
+}
+
+static void
+scan_indef(void *ctx)
+{
+	((struct scan_ctx *)ctx)->ev = EV_INDEF;
+}
+
+static void
+scan_break(void *ctx)
+{
+	((struct scan_ctx *)ctx)->ev = EV_BREAK;
+}
+
+static void
+scan_tag(void *ctx, uint64_t tag)
+{
+	(void)tag;
+	((struct scan_ctx *)ctx)->ev = EV_TAG;
+}
+
+/*
+ * Walk the item head by head with libcbor's streaming decoder (which
+ * allocates nothing) and refuse any container that declares more items
+ * than bytes remain (each item takes at least one), nesting deeper than
+ * max_depth, a stray break, truncation and trailing bytes. Only then may
+ * cbor_load allocate on the declared sizes.
+ */
+static int
+cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
+    size_t reason_len)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	size_t left[ATT_CBOR_DEPTH_MAX + 1];	/* SIZE_MAX: indefinite */
+	size_t depth = 0, pos = 0;
+	struct scan_ctx ctx;
+
+	if (max_depth > ATT_CBOR_DEPTH_MAX)
+		max_depth = ATT_CBOR_DEPTH_MAX;
+	cb.array_start = scan_array;
+	cb.map_start = scan_map;
+	cb.indef_array_start = scan_indef;
+	cb.indef_map_start = scan_indef;
+	cb.byte_string_start = scan_indef;
+	cb.string_start = scan_indef;
+	cb.indef_break = scan_break;
+	cb.tag = scan_tag;
+
+	for (;;) {
+		struct cbor_decoder_result r;
+		int item_done = 0;
+
+		if (pos >= len)
+			return att_fail(reason, reason_len,
+			    "CBOR: truncated input");
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.ev = EV_LEAF;
+		r = cbor_stream_decode(data + pos, len - pos, &cb, &ctx);
+		if (r.status == CBOR_DECODER_NEDATA)
+			return att_fail(reason, reason_len,
+			    "CBOR: truncated input");
+		if (r.status != CBOR_DECODER_FINISHED || r.read == 0 ||
+		    r.read > len - pos)
+			return att_fail(reason, reason_len,
+			    "CBOR: malformed input");
+		pos += r.read;
+		switch (ctx.ev) {
+		case EV_LEAF:
+			item_done = 1;
+			break;
+		case EV_TAG:
+			break;	/* the tagged item follows */
+		case EV_CONTAINER:
+			if (ctx.overflow || ctx.count > len - pos)
+				return att_fail(reason, reason_len,
+				    "CBOR: container larger than its input");
+			if (ctx.count == 0) {
+				item_done = 1;
+				break;
+			}
+			/* FALLTHROUGH */
+		case EV_INDEF:
+			if (depth >= max_depth)
+				return att_fail(reason, reason_len,
+				    "CBOR: nested too deeply");
+			left[depth++] = ctx.ev == EV_INDEF ? SIZE_MAX :
+			    ctx.count;
+			break;
+		case EV_BREAK:
+			if (depth == 0 || left[depth - 1] != SIZE_MAX)
+				return att_fail(reason, reason_len,
+				    "CBOR: unexpected break");
+			depth--;
+			item_done = 1;
+			break;
+		}
+		/* A finished item may finish its parents in turn. */
+		while (item_done) {
+			if (depth == 0) {
+				if (pos != len)
+					return att_fail(reason, reason_len,
+					    "CBOR: trailing bytes");
+				return 0;
+			}
+			if (left[depth - 1] == SIZE_MAX)
+				break;
+			if (--left[depth - 1] > 0)
+				break;
+			depth--;
+		}
+	}
+}
+
+cbor_item_t *
+cbor_load_bounded(const uint8_t *data, size_t len, size_t max_depth,
+    char *reason, size_t reason_len)
+{
+	struct cbor_load_result res;
+	cbor_item_t *item;
+
+	if (data == NULL || len == 0) {
+		att_fail(reason, reason_len, "CBOR: empty input");
+		return NULL;
+	}
+	if (len > ATT_DOC_MAX) {
+		att_fail(reason, reason_len, "CBOR: input larger than %d bytes",
+		    ATT_DOC_MAX);
+		return NULL;
+	}
+	if (cbor_scan(data, len, max_depth, reason, reason_len) < 0)
+		return NULL;
+	memset(&res, 0, sizeof(res));
+	item = cbor_load(data, len, &res);
+	if (item == NULL || res.error.code != CBOR_ERR_NONE ||
+	    res.read != len) {
+		if (item != NULL)
+			cbor_decref(&item);
+		att_fail(reason, reason_len, "CBOR: malformed input");
+		return NULL;
+	}
+	return item;
+}
+
+/* A definite byte string's contents; NULL data for an empty one is fine. */
+static int
+get_bstr(const cbor_item_t *it, struct slice *out)
+{
+	if (!cbor_isa_bytestring(it) || !cbor_bytestring_is_definite(it))
+		return -1;
+	out->data = cbor_bytestring_handle(it);
+	out->len = cbor_bytestring_length(it);
+	if (out->data == NULL && out->len > 0)
+		return -1;
+	return 0;
+}
+
+/* A CBOR integer (major type 0 or 1) as a signed value, if it fits. */
+static int
+get_int(const cbor_item_t *it, long long *out)
+{
+	uint64_t v;
+
+	if (cbor_isa_uint(it)) {
+		v = cbor_get_int(it);
+		if (v > INT64_MAX)
+			return -1;
+		*out = (long long)v;
+		return 0;
+	}
+	if (cbor_isa_negint(it)) {
+		v = cbor_get_int(it);
+		if (v > INT64_MAX)
+			return -1;
+		*out = -1 - (long long)v;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * The protected header is a serialized map; find label 1 (alg). Parsed
+ * with the same bounds as the document, definite or indefinite.
+ */
+static int
+protected_alg(const struct slice *p, long long *alg, char *reason,
+    size_t reason_len)
+{
+	cbor_item_t *m;
+	struct cbor_pair *pairs;
+	size_t i, n;
+	long long label;
+	int found = 0;
+
+	if (p->len == 0)
+		return att_fail(reason, reason_len,
+		    "COSE: protected header is empty (no algorithm)");
+	m = cbor_load_bounded(p->data, p->len, 2, NULL, 0);
+	if (m == NULL)
+		return att_fail(reason, reason_len,
+		    "COSE: protected header is not CBOR");
+	if (!cbor_isa_map(m)) {
+		cbor_decref(&m);
+		return att_fail(reason, reason_len,
+		    "COSE: protected header is not a map");
+	}
+	pairs = cbor_map_handle(m);
+	n = cbor_map_size(m);
+	for (i = 0; i < n; i++) {
+		if (get_int(pairs[i].key, &label) == 0 && label == 1) {
+			if (found || get_int(pairs[i].value, alg) < 0) {
+				cbor_decref(&m);
+				return att_fail(reason, reason_len,
+				    "COSE: bad algorithm in protected header");
+			}
+			found = 1;
+		}
+	}
+	cbor_decref(&m);
+	if (!found)
+		return att_fail(reason, reason_len,
+		    "COSE: no algorithm in protected header");
+	return 0;
+}
+
+int
+cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
+    char *reason, size_t reason_len)
+{
+	cbor_item_t *root, *arr;
+	cbor_item_t **items;
+
+	memset(out, 0, sizeof(out[0]));
+	/*
+	 * libcbor 0.8's decoder rejects the one-byte heads of tags 6..20
+	 * (fixed in 0.9), so tag 18 as NSM would write it, 0xD2, is taken off
+	 * here; the two-byte form 0xD8 0x12 is handled below.
+	 */
+	if (len > 1 && data[0] == COSE_SIGN1_TAG_BYTE) {
+		data++;
+		len--;
+	}
+	root = cbor_load_bounded(data, len, ATT_CBOR_DEPTH_MAX, reason,
+	    reason_len);
+	if (root == NULL)
+		return -1;
+	out->item = root;
+	arr = root;
+	if (cbor_isa_tag(root)) {
+		if (cbor_tag_value(root) != COSE_TAG_SIGN1) {
+			att_fail(reason, reason_len,
+			    "COSE: tag %llu is not COSE_Sign1 (18)",
+			    (unsigned long long)cbor_tag_value(root));
+			goto fail;
+		}
+		/* cbor_tag_item increfs: swap ownership to the array. */
+		arr = cbor_tag_item(root);
+		cbor_decref(&out->item);
+		out->item = arr;
+	}
+	if (!cbor_isa_array(arr) || cbor_array_size(arr) != 4) {
+		att_fail(reason, reason_len,
+		    "COSE: not a COSE_Sign1 (array of 4)");
+		goto fail;
+	}
+	items = cbor_array_handle(arr);
+	if (get_bstr(items[0], &out->protected_hdr) < 0) {
+		att_fail(reason, reason_len,
+		    "COSE: protected header is not a byte string");
+		goto fail;
+	}
+	if (!cbor_isa_map(items[1])) {
+		att_fail(reason, reason_len,
+		    "COSE: unprotected header is not a map");
+		goto fail;
+	}
+	if (get_bstr(items[2], &out->payload) < 0 || out->payload.len == 0) {
+		att_fail(reason, reason_len,
+		    "COSE: payload is not a byte string");
+		goto fail;
+	}
+	if (get_bstr(items[3], &out->signature) < 0) {
+		att_fail(reason, reason_len,
+		    "COSE: signature is not a byte string");
+		goto fail;
+	}
+	if (protected_alg(&out->protected_hdr, &out->alg, reason,
+	    reason_len) < 0)
+		goto fail;
+	if (out->alg != COSE_ALG_ES384) {
+		att_fail(reason, reason_len,
+		    "COSE: algorithm %lld is not ES384 (-35)", out->alg);
+		goto fail;
+	}
+	if (out->signature.len != 96) {
+		att_fail(reason, reason_len,
+		    "COSE: ES384 signature is %zu bytes, not 96",
+		    out->signature.len);
+		goto fail;
+	}
+	return 0;
+fail:
+	cose_sign1_free(out);
+	return -1;
+}
+
+/* A CBOR head (major type, argument) in its shortest form. */
+static int
+put_head(struct buf *b, uint8_t major, uint64_t v)
+{
+	uint8_t h[9];
+	size_t n;
+
+	n = cbor_encode_uint(v, h, sizeof(h));
+	if (n == 0)
+		return -1;
+	h[0] = (uint8_t)(h[0] | (uint8_t)(major << 5));
+	return buf_append(b, h, n, 2 * ATT_DOC_MAX);
+}
+
+/*
+ * Sig_structure = ["Signature1", protected, h'', payload], encoded
+ * canonically around the protected header and payload bytes exactly as
+ * received (RFC 8152 section 4.4).
+ */
+int
+cose_sign1_sig_structure(const struct cose_sign1 *c, struct buf *out)
+{
+	static const char ctx[] = "Signature1";
+
+	GUARD(put_head(out, 4, 4));
+	GUARD(put_head(out, 3, sizeof(ctx) - 1));
+	GUARD(buf_append(out, ctx, sizeof(ctx) - 1, 2 * ATT_DOC_MAX));
+	GUARD(put_head(out, 2, c->protected_hdr.len));
+	GUARD(buf_append(out, c->protected_hdr.data, c->protected_hdr.len,
+	    2 * ATT_DOC_MAX));
+	GUARD(put_head(out, 2, 0));
+	GUARD(put_head(out, 2, c->payload.len));
+	GUARD(buf_append(out, c->payload.data, c->payload.len,
+	    2 * ATT_DOC_MAX));
+	return 0;
+}
+
+void
+cose_sign1_free(struct cose_sign1 *c)
+{
+	if (c->item != NULL)
+		cbor_decref(&c->item);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,121 @@
+/*
+ * cmd_process.c - send hex ciphertext through the enclave's workflow step.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "host/enclavectl/ctl.h"
+
+static const char process_help[] =
+"usage: enclavectl [global options] process [--aad S] [--in FILE] [--out FILE]\n"
+"\n"
+"Send hex ciphertext (nonce || ct || tag under the TSK, as `seal` makes it)\n"
+"to the enclave; it decrypts, runs its workflow step, and encrypts the\n"
+"output. Prints the result hex and a newline.\n"
+"\n"
+"  --aad S      associated data the ciphertext was sealed with\n"
+"  --in FILE    read the hex from FILE (default: standard input); whitespace\n"
+"               around it is ignored\n"
+"  --out FILE   write the result to FILE (default: standard output)\n"
+"  --help       print this help\n";
+
+enum { OPT_AAD = 256, OPT_IN, OPT_OUT, OPT_HELP };
+
+static const struct option process_options[] = {
+	{ "aad", required_argument, NULL, OPT_AAD },
+	{ "in", required_argument, NULL, OPT_IN },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct process_args {
+	const char *aad;
+	const char *in;
+	const char *out;
+};
+
+static int
+parse(int argc, char **argv, struct process_args *a)
+{
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	ctl_getopt_reset();
+	while ((opt = ctl_getopt("process", argc, argv, process_options)) != -1) {
+		switch (opt) {
+		case OPT_AAD:
+			a->aad = optarg;
+			break;
+		case OPT_IN:
+			a->in = optarg;
+			break;
+		case OPT_OUT:
+			a->out = optarg;
+			break;
+		case 'h':
+		case OPT_HELP:
+			fputs(process_help, stdout);
+			return CTL_EXIT_OK;
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (ctl_no_operands("process", argc, argv) != 0)
+		return CTL_EXIT_USAGE;
+	return -1;
+}
+
+/* The output file is created only once there is a result to put in it. */
+static int
+write_result(const char *path, const char *hex, size_t len)
+{
+	int fd, rc = CTL_EXIT_OK;
+
+	if ((fd = ctl_output_open("process", path, 0644)) < 0)
+		return CTL_EXIT_USAGE;
+	if (ctl_write_all("process", fd, hex, len) < 0 ||
+	    ctl_write_all("process", fd, "\n", 1) < 0)
+		rc = CTL_EXIT_USAGE;
+	if (ctl_output_close("process", fd) < 0)
+		rc = CTL_EXIT_USAGE;
+	return rc;
+}
+
+ctl_command_fn cmd_process;
+int
+cmd_process(const struct ctl_global *g, int argc, char **argv)
+{
+	struct process_args a;
+	struct enclave_client *c;
+	struct buf in = BUF_INIT;
+	char *result = NULL;
+	size_t start = 0, end, result_len = 0;
+	int rc;
+
+	if ((rc = parse(argc, argv, &a)) >= 0)
+		return rc;
+	if (ctl_read_input("process", a.in, CTL_MAX_PROCESS_INPUT, &in) < 0) {
+		rc = CTL_EXIT_USAGE;
+		goto done;
+	}
+	end = in.len;
+	ctl_trim(in.data, &start, &end);
+	if (start == end) {
+		rc = ctl_usage_error("process", "no ciphertext on the input");
+		goto done;
+	}
+	if ((c = ctl_connect(g, "process", &rc)) == NULL)
+		goto done;
+	rc = enclave_process(c, (const char *)in.data + start, end - start,
+	    a.aad, &result, &result_len);
+	if (rc < 0)
+		rc = ctl_client_failure("process", c, rc);
+	else
+		rc = write_result(a.out, result, result_len);
+	enclave_free(result);
+	enclave_client_free(c);
+done:
+	buf_free(&in, 0);
+	return rc;
+}

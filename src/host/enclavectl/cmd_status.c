@@ -1,0 +1,87 @@
+/*
+ * cmd_status.c - ping and health: is the enclave there, and how is it.
+ *
+ * The shape every command follows: a usage text, a long-option table,
+ * parse (exit 2 on anything unexpected), act, print, return the status.
+ */
+#include <stdio.h>
+
+#include "host/enclavectl/ctl.h"
+
+enum { OPT_HELP = 256 };
+
+static const struct option status_options[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Both commands take no options of their own: parse them alike. */
+static int
+parse(const char *cmd, const char *help, int argc, char **argv)
+{
+	int opt;
+
+	ctl_getopt_reset();
+	while ((opt = ctl_getopt(cmd, argc, argv, status_options)) != -1) {
+		switch (opt) {
+		case 'h':
+		case OPT_HELP:
+			fputs(help, stdout);
+			return CTL_EXIT_OK;
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (ctl_no_operands(cmd, argc, argv) != 0)
+		return CTL_EXIT_USAGE;
+	return -1;
+}
+
+static const char ping_help[] =
+"usage: enclavectl [global options] ping\n"
+"\n"
+"Send {\"type\":\"ping\"} and print the answer, {\"status\":\"ok\",\"msg\":\"pong\"}.\n";
+
+ctl_command_fn cmd_ping;
+int
+cmd_ping(const struct ctl_global *g, int argc, char **argv)
+{
+	struct enclave_client *c;
+	int rc;
+
+	if ((rc = parse("ping", ping_help, argc, argv)) >= 0)
+		return rc;
+	if ((c = ctl_connect(g, "ping", &rc)) == NULL)
+		return rc;
+	if ((rc = enclave_ping(c)) < 0)
+		rc = ctl_client_failure("ping", c, rc);
+	else
+		rc = ctl_print_response("ping", c);
+	enclave_client_free(c);
+	return rc;
+}
+
+static const char health_help[] =
+"usage: enclavectl [global options] health\n"
+"\n"
+"Send {\"type\":\"health\"} and print the enclave's report: status, whether\n"
+"it is configured, its time, and the counters it keeps.\n";
+
+ctl_command_fn cmd_health;
+int
+cmd_health(const struct ctl_global *g, int argc, char **argv)
+{
+	struct enclave_client *c;
+	int rc;
+
+	if ((rc = parse("health", health_help, argc, argv)) >= 0)
+		return rc;
+	if ((c = ctl_connect(g, "health", &rc)) == NULL)
+		return rc;
+	if ((rc = enclave_health(c, NULL, NULL)) < 0)
+		rc = ctl_client_failure("health", c, rc);
+	else
+		rc = ctl_print_response("health", c);
+	enclave_client_free(c);
+	return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * ctl.h - what the files of enclavectl share.
+ *
+ * main.c parses the global options and dispatches through its command
+ * table; each command group lives in its own file (cmd_*.c) and gets the
+ * global options plus its own argv (argv[0] is the command's name).
+ * Commands return the exit status below.
+ */
+#ifndef ENCLAVECTL_CTL_H
+#define ENCLAVECTL_CTL_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/secret.h"
+#include "enclave/client.h"
+
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_REMOTE = 1,	/* the enclave answered an error; open: not authentic */
+	CTL_EXIT_USAGE = 2,	/* bad usage or input */
+	CTL_EXIT_CONN = 3,	/* could not connect; connection broke or timed out */
+};
+
+struct ctl_global {
+	const char          *endpoint;	/* --enclave, or from ENCLAVE_CID/PORT */
+	enum enclave_framing framing;	/* --framing */
+	int                  timeout_ms;	/* --timeout; 0: the library's defaults */
+};
+
+typedef int ctl_command_fn(const struct ctl_global *g, int argc, char **argv);
+
+/* Input limits: the daemon refuses more than 64 MiB of request anyway. */
+#define CTL_MAX_PROCESS_INPUT ((size_t)256 << 20)
+#define CTL_MAX_SEAL_INPUT    ((size_t)1 << 30)
+#define CTL_MAX_TSK_FILE      ((size_t)1 << 20)
+
+/* util.c */
+/* Print "enclavectl CMD: message" on stderr; returns CTL_EXIT_USAGE. */
+int  ctl_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Print "enclavectl CMD: message" on stderr. */
+void ctl_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
+ * getopt_long over a command's own arguments (only long options, and -h).
+ * Returns the option's value, -1 at the end, or '?' after printing what is
+ * wrong. Start each command's parse with ctl_getopt_reset().
+ */
+void ctl_getopt_reset(void);
+int  ctl_getopt(const char *cmd, int argc, char **argv,
+    const struct option *longopts);
+/* After the options: no positional arguments are taken. */
+int  ctl_no_operands(const char *cmd, int argc, char **argv);
+/*
+ * Read a file ("-" or NULL: stdin) of at most `limit` bytes into *out.
+ * The buffer grows without leaving copies in freed memory: it may hold a
+ * plaintext. Free it with buf_free(out, 1). Prints the failure.
+ */
+int  ctl_read_input(const char *cmd, const char *path, size_t limit,
+    struct buf *out);
+/*
+ * 1 when s is n hex digits. Checked before hex_decode, which does the same
+ * check but shifts a negative value on a bad digit (UB under UBSan).
+ */
+int  ctl_is_hex(const uint8_t *s, size_t n);
+/* Drop the whitespace (space, tab, CR, LF) around data[*start, *end). */
+void ctl_trim(const uint8_t *data, size_t *start, size_t *end);
+/* Open the output ("-" or NULL: stdout) with `mode` for a new file. */
+int  ctl_output_open(const char *cmd, const char *path, int mode);
+int  ctl_write_all(const char *cmd, int fd, const void *data, size_t len);
+int  ctl_output_close(const char *cmd, int fd);
+
+/* conn.c */
+/* A connected client per the global options, or NULL (*status says why). */
+struct enclave_client *ctl_connect(const struct ctl_global *g,
+    const char *cmd, int *status);
+/* Report a failed client call on stderr and map it to an exit status. */
+int  ctl_client_failure(const char *cmd, struct enclave_client *c, int rc);
+/* Print the last response JSON and a newline on stdout. */
+int  ctl_print_response(const char *cmd, struct enclave_client *c);
+
+/* keyfile.c: the data owner's 32-byte key from base64, hex or raw bytes. */
+int  ctl_load_key(const char *cmd, const char *path, struct secret *key);
+
+#endif

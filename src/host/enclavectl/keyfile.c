@@ -1,0 +1,108 @@
+/*
+ * keyfile.c - the data owner's key: 32 bytes, stored three common ways.
+ *
+ *   exactly 32 bytes           the raw key
+ *   64 hex characters          (whitespace around them ignored)
+ *   base64 of 32 bytes         the Plaintext of `aws kms generate-data-key`
+ *
+ * Raw is tried first and only for a file of exactly 32 bytes, so a text
+ * file never passes for a raw key by accident of its length alone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "common/aead.h"
+#include "common/base64.h"
+#include "common/hex.h"
+#include "host/enclavectl/ctl.h"
+
+/* Bigger than any of the three forms with generous whitespace. */
+#define KEYFILE_MAX 1024
+
+static ssize_t
+read_small(const char *cmd, const char *path, uint8_t *dst, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		ctl_error(cmd, "cannot open key file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (len < size) {
+		n = read(fd, dst + len, size - len);
+		if (n == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ctl_error(cmd, "reading key file %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	return (ssize_t)len;
+}
+
+/* Decode the text form into key[AEAD_KEY_LEN]; -1 when it is neither. */
+static int
+decode_text(const uint8_t *text, size_t n, uint8_t *key)
+{
+	uint8_t dec[KEYFILE_MAX];
+	size_t start = 0, end = n, len;
+	int rc = -1;
+
+	ctl_trim(text, &start, &end);
+	n = end - start;
+	if (n == 2 * AEAD_KEY_LEN && ctl_is_hex(text + start, n))
+		return hex_decode(key, (const char *)text + start, n);
+	if (base64_decoded_max(n) <= sizeof(dec) &&
+	    base64_decode(dec, &len, (const char *)text + start, n) == 0 &&
+	    len == AEAD_KEY_LEN) {
+		memcpy(key, dec, AEAD_KEY_LEN);
+		rc = 0;
+	}
+	OPENSSL_cleanse(dec, sizeof(dec));
+	return rc;
+}
+
+int
+ctl_load_key(const char *cmd, const char *path, struct secret *key)
+{
+	uint8_t text[KEYFILE_MAX + 1];
+	ssize_t n;
+	int rc = -1;
+
+	if ((n = read_small(cmd, path, text, sizeof(text))) < 0)
+		return -1;
+	if ((size_t)n > KEYFILE_MAX) {
+		ctl_error(cmd, "key file %s is too large for a 32-byte key",
+		    path);
+		goto done;
+	}
+	if (secret_alloc(key, AEAD_KEY_LEN) < 0) {
+		ctl_error(cmd, "out of memory");
+		goto done;
+	}
+	if (n == AEAD_KEY_LEN)
+		memcpy(key->data, text, AEAD_KEY_LEN);
+	else if (decode_text(text, (size_t)n, key->data) < 0) {
+		ctl_error(cmd, "key file %s must hold the 32-byte key as base64, "
+		    "as 64 hex characters, or as 32 raw bytes", path);
+		secret_free(key);
+		goto done;
+	}
+	rc = 0;
+done:
+	OPENSSL_cleanse(text, sizeof(text));
+	return rc;
+}

@@ -1,0 +1,237 @@
+/*
+ * util.c - enclavectl's messages, option parsing and file I/O.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "common/frame.h"
+#include "host/enclavectl/ctl.h"
+
+static void
+vmessage(const char *cmd, const char *fmt, va_list ap)
+{
+	if (cmd != NULL)
+		fprintf(stderr, "enclavectl %s: ", cmd);
+	else
+		fprintf(stderr, "enclavectl: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+ctl_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(cmd, fmt, ap);
+	va_end(ap);
+}
+
+int
+ctl_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(cmd, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try 'enclavectl%s%s --help'.\n", cmd ? " " : "",
+	    cmd ? cmd : "");
+	return CTL_EXIT_USAGE;
+}
+
+/* glibc: optind = 0 makes getopt start over, for each command's argv. */
+void
+ctl_getopt_reset(void)
+{
+	optind = 0;
+	opterr = 0;
+}
+
+/*
+ * '+' stops at the first operand (the command name, for the global
+ * options); ':' makes a missing value its own case, so both get a message
+ * that names the command.
+ */
+int
+ctl_getopt(const char *cmd, int argc, char **argv,
+    const struct option *longopts)
+{
+	int opt = getopt_long(argc, argv, "+:h", longopts, NULL);
+
+	if (opt == '?') {
+		if (optopt != 0)
+			ctl_usage_error(cmd, "unknown option '-%c'", optopt);
+		else
+			ctl_usage_error(cmd, "unknown option '%s'",
+			    argv[optind - 1]);
+		return '?';
+	}
+	if (opt == ':') {
+		ctl_usage_error(cmd, "option '%s' needs a value",
+		    argv[optind - 1]);
+		return '?';
+	}
+	return opt;
+}
+
+int
+ctl_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	return 0;
+}
+
+/*
+ * Move to a bigger block, wiping the old one: it may hold plaintext. The
+ * buffer never grows past limit + 1 bytes, the one byte more that tells
+ * an input over the limit from one exactly at it.
+ */
+static int
+grow(struct buf *b, size_t want, size_t limit)
+{
+	size_t cap = b->cap ? b->cap : (size_t)64 << 10;
+	uint8_t *p;
+
+	while (cap < want && cap <= limit / 2)
+		cap *= 2;
+	if (cap < want || cap > limit + 1)
+		cap = limit + 1;
+	if ((p = malloc(cap)) == NULL)
+		return -1;
+	if (b->len > 0)
+		memcpy(p, b->data, b->len);
+	if (b->data != NULL)
+		OPENSSL_cleanse(b->data, b->cap);
+	free(b->data);
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+read_fd(const char *cmd, const char *name, int fd, size_t limit,
+    struct buf *out)
+{
+	struct stat st;
+	ssize_t n;
+
+	/* A regular file's size is known: one allocation, no copies. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (size_t)st.st_size <= limit &&
+	    grow(out, (size_t)st.st_size + 1, limit) < 0)
+		goto nomem;
+	while (out->len <= limit) {
+		if (out->len == out->cap && grow(out, out->len + 1, limit) < 0)
+			goto nomem;
+		n = read(fd, out->data + out->len, out->cap - out->len);
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ctl_error(cmd, "reading %s: %s", name, strerror(errno));
+			return -1;
+		}
+		out->len += (size_t)n;
+	}
+	ctl_error(cmd, "%s is larger than %zu bytes", name, limit);
+	return -1;
+nomem:
+	ctl_error(cmd, "out of memory reading %s", name);
+	return -1;
+}
+
+int
+ctl_read_input(const char *cmd, const char *path, size_t limit,
+    struct buf *out)
+{
+	int fd, rc;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return read_fd(cmd, "standard input", STDIN_FILENO, limit, out);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		ctl_error(cmd, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = read_fd(cmd, path, fd, limit, out);
+	close(fd);
+	return rc;
+}
+
+int
+ctl_is_hex(const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isxdigit(s[i]))
+			return 0;
+	return 1;
+}
+
+void
+ctl_trim(const uint8_t *data, size_t *start, size_t *end)
+{
+	while (*start < *end && frame_is_space(data[*start]))
+		(*start)++;
+	while (*end > *start && frame_is_space(data[*end - 1]))
+		(*end)--;
+}
+
+int
+ctl_output_open(const char *cmd, const char *path, int mode)
+{
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return STDOUT_FILENO;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		ctl_error(cmd, "cannot create %s: %s", path, strerror(errno));
+	return fd;
+}
+
+int
+ctl_write_all(const char *cmd, int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ctl_error(cmd, "writing the output: %s", strerror(errno));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+ctl_output_close(const char *cmd, int fd)
+{
+	if (fd == STDOUT_FILENO)
+		return 0;
+	if (close(fd) < 0) {
+		ctl_error(cmd, "writing the output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * master_key.c - the built-in development key and key files (see master_key.h).
+ */
+#include "tools/kmstool-dev/master_key.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "common/base64.h"
+#include "common/guard.h"
+#include "common/hex.h"
+
+/* Longest file content we look at: 64 hex digits plus "\r\n" and slack. */
+#define KEY_FILE_MAX 128
+
+/* Derived, not written out as bytes, so the label documents what it is. */
+int
+kt_master_key_builtin(struct secret *key)
+{
+	GUARD(secret_alloc(key, KT_MASTER_KEY_LEN));
+	if (SHA256((const unsigned char *)KT_DEV_MASTER_LABEL,
+	    strlen(KT_DEV_MASTER_LABEL), key->data) == NULL) {
+		secret_free(key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reasons are fixed strings: nothing read from the file is ever quoted. */
+static int
+key_error(const char **why, const char *reason)
+{
+	if (why != NULL)
+		*why = reason;
+	return -1;
+}
+
+/* Read at most cap bytes; one more than that means the file is too big. */
+static int
+read_small_file(const char *path, uint8_t *dst, size_t cap, size_t *len,
+    const char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t got = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return key_error(why, "cannot open the master key file");
+	while (got <= cap) {
+		r = read(fd, dst + got, cap + 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			close(fd);
+			return key_error(why, "cannot read the master key file");
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (got > cap)
+		return key_error(why, "master key file is too large");
+	*len = got;
+	return 0;
+}
+
+/* Raw, hex or base64: the forms `openssl rand` and `aws kms` produce. */
+static int
+decode_key(uint8_t *key, const uint8_t *text, size_t n)
+{
+	uint8_t b64[BASE64_DECODED_MAX(KEY_FILE_MAX)];
+	size_t got = 0;
+	int rc = -1;
+
+	if (n == KT_MASTER_KEY_LEN) {
+		memcpy(key, text, n);
+		return 0;
+	}
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	if (n == 2 * KT_MASTER_KEY_LEN)
+		return hex_decode(key, (const char *)text, n);
+	if (base64_decode(b64, &got, (const char *)text, n) == 0 &&
+	    got == KT_MASTER_KEY_LEN) {
+		memcpy(key, b64, KT_MASTER_KEY_LEN);
+		rc = 0;
+	}
+	OPENSSL_cleanse(b64, sizeof(b64));
+	return rc;
+}
+
+/* The file's text is key material too: it lives in secret memory. */
+int
+kt_master_key_load(struct secret *key, const char *path, const char **why)
+{
+	struct secret text = SECRET_INIT;
+	size_t len = 0;
+	int rc = -1;
+
+	if (secret_alloc(&text, KEY_FILE_MAX + 1) < 0)
+		return key_error(why, "out of memory");
+	if (read_small_file(path, text.data, KEY_FILE_MAX, &len, why) < 0)
+		goto done;
+	if (secret_alloc(key, KT_MASTER_KEY_LEN) < 0) {
+		key_error(why, "out of memory");
+		goto done;
+	}
+	if (decode_key(key->data, text.data, len) < 0) {
+		secret_free(key);
+		key_error(why, "master key file must hold 32 bytes: raw, 64 hex "
+		    "characters or base64");
+		goto done;
+	}
+	rc = 0;
+done:
+	secret_free(&text);
+	return rc;
+}

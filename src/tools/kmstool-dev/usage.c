@@ -1,0 +1,85 @@
+/*
+ * usage.c - kmstool-dev's help text (see usage.h).
+ */
+#include "tools/kmstool-dev/usage.h"
+
+#include "tools/kmstool-dev/master_key.h"
+
+static const char usage_line[] =
+"usage: kmstool-dev {decrypt|genkey|genrandom} --region REGION\n"
+"           --proxy-port PORT --aws-access-key-id ID\n"
+"           --aws-secret-access-key KEY --aws-session-token TOKEN\n"
+"           [command options] [--master-key-file FILE]\n";
+
+static const char usage_body[] =
+"\n"
+"DEVELOPMENT STAND-IN for AWS's kmstool_enclave_cli, FOR DEMOS AND TESTS\n"
+"ONLY. It never contacts AWS KMS and proves nothing about an enclave: it\n"
+"seals and opens data keys under a LOCAL master key. NEVER put it into the\n"
+"enclave image and never protect real data with it.\n"
+"\n"
+"Commands:\n"
+"  decrypt    --ciphertext B64       a blob from `kmstool-dev genkey`\n"
+"             [--key-id ID]          must match the blob's key id\n"
+"             [--encryption-algorithm SYMMETRIC_DEFAULT|RSAES_OAEP_SHA_1|\n"
+"                                     RSAES_OAEP_SHA_256]\n"
+"             prints PLAINTEXT: <base64>\n"
+"  genkey     --key-id ID --key-spec AES-256|AES-128\n"
+"             prints CIPHERTEXT: <base64 blob> and PLAINTEXT: <base64 key>\n"
+"  genrandom  --length 1..1024\n"
+"             prints PLAINTEXT: <base64 random bytes>\n"
+"\n"
+"Common options (as the real tool's):\n"
+"  --region REGION               default us-east-1 (only logged)\n"
+"  --proxy-port PORT             default 8000 (only logged)\n"
+"  --aws-access-key-id ID        required; never printed\n"
+"  --aws-secret-access-key KEY   required; never printed\n"
+"  --aws-session-token TOKEN     required; never printed\n"
+"  --help                        print this help and exit 0\n"
+"\n"
+"Master key (kmstool-dev only):\n"
+"  --master-key-file FILE        32 bytes: raw, 64 hex characters or base64.\n"
+"  Without it the BUILT-IN INSECURE DEVELOPMENT KEY is used: SHA-256 of\n"
+"  \"" KT_DEV_MASTER_LABEL "\".\n"
+"  It is public; anyone can open blobs made with it.\n"
+"\n"
+"Blob format v1 (base64): \"KTDV\" | 0x01 | key id length | key id |\n"
+"  nonce(12) | AES-256-GCM(master key, data key) | tag(16); the header up\n"
+"  to the key id is the associated data.\n"
+"\n"
+"Exit status: 0 success (answer on stdout); 1 bad arguments (usage on\n"
+"stderr); 255 the operation failed (reason as the last stderr line, e.g.\n"
+"`Got non-200 answer from KMS: 400` for a blob that does not open).\n"
+"\n"
+"Test hooks, to exercise a caller's failure handling. Chosen by the access\n"
+"key id (any command) or by the key id inside a blob (decrypt only; genkey\n"
+"makes such blobs normally):\n"
+"  DEV-DENY         hook/deny          exit 255, Got non-200 answer from KMS: 400\n"
+"                                     (simulated AccessDeniedException)\n"
+"  DEV-INTERNAL     hook/internal      exit 255, ... 500 (KMSInternalException)\n"
+"  DEV-UNAVAILABLE  hook/unavailable   exit 255, ... 500 (KeyUnavailableException)\n"
+"  DEV-SLOW         hook/slow          answer normally after 2 seconds\n"
+"  DEV-HANG         hook/hang          never answer; wait to be killed\n"
+"  DEV-NO-OUTPUT    hook/no-output     exit 0 with nothing on stdout\n"
+"  DEV-BAD-OUTPUT   hook/bad-output    exit 0, a PLAINTEXT line that is not base64\n"
+"  DEV-FLOOD        hook/flood         1 MiB on stdout and stderr, exit 255\n"
+"  DEV-KILLED       hook/killed        die by SIGKILL without output\n"
+"Other failures: a blob that is malformed, edited, made under another\n"
+"master key, or whose key id differs from --key-id gives exit 255 with\n"
+"Got non-200 answer from KMS: 400.\n";
+
+/* After a mistake: the synopsis only, the full text is one flag away. */
+void
+kt_usage_short(FILE *to)
+{
+	fputs(usage_line, to);
+	fputs("Try 'kmstool-dev --help'.\n", to);
+}
+
+/* --help goes to stdout, so it can be paged; errors go to stderr. */
+void
+kt_usage(FILE *to)
+{
+	fputs(usage_line, to);
+	fputs(usage_body, to);
+}
