@@ -117,3 +117,86 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- bench (issue 3, docs/bench.md) -------------------------------------
+# make bench: enclaved + kmstool-dev, the C load generator and the Python
+# baseline of the original design, over TCP loopback; prints one table.
+# BENCH_RUNS (default 3) rounds, medians reported; BENCH_DURATION seconds
+# per workload.
+BENCH_SRC := $(sort $(wildcard bench/loadgen/*.c))
+$(BUILD)/bench/loadgen: $(call obj,$(BENCH_SRC)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench
+bench: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/bench/loadgen
+	PYTHON=/usr/bin/python3 ./bench/run.sh $(BUILD)
+
+# --- fuzzing (libFuzzer; see tests/fuzz/README.md and docs/security.md) ----
+#   make fuzz             every harness for FUZZ_SECONDS (default 60) each
+#   make fuzz-smoke       every harness briefly (about a minute in total)
+#   make fuzz-build       just build build-fuzz/fuzz_*
+#   make fuzz FUZZ_ONLY=frame FUZZ_SECONDS=600    one harness, longer
+# The project's sources (src/common, src/enclave but main.c) are compiled
+# with the harnesses' flags, so coverage and sanitizers reach every line.
+# Seeds in tests/fuzz/corpus/<name>/ are read only; what a run discovers
+# goes to build-fuzz/corpus/<name>/, crashes to build-fuzz/artifacts/.
+FUZZ_CC       ?= clang
+FUZZ_BUILD    := build-fuzz
+FUZZ_SECONDS  ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_JOBS_ARGS ?=
+FUZZ_SANFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                 -fno-omit-frame-pointer -g -O1
+FUZZ_CFLAGS   := -std=c17 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+                 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration \
+                 $(FUZZ_SANFLAGS) \
+                 -Iinclude -Isrc -Itests/fuzz $(PKG_CFLAGS)
+FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_ONLY     ?= $(FUZZ_NAMES)
+FUZZ_BINS     := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_LIB_OBJ  := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(COMMON_SRC) $(ENCLAVE_SRC))
+FUZZ_RUN_ARGS := -print_final_stats=1 -timeout=10 -rss_limit_mb=2560 -max_len=65536
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
+.SECONDARY: $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_SRC))
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/lib/libfuzztarget.a: $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcsD $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/lib/libfuzztarget.a
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+# One harness: seeds (read only) + the run's own corpus; stats at the end.
+define fuzz_run
+	@mkdir -p $(FUZZ_BUILD)/corpus/$(1) $(FUZZ_BUILD)/artifacts
+	@echo "== fuzz_$(1) for $(2) s"
+	$(Q)$(FUZZ_BUILD)/fuzz_$(1) $(FUZZ_RUN_ARGS) -max_total_time=$(2) \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$(1)- \
+	    $(if $(wildcard tests/fuzz/fuzz_$(1).dict),-dict=tests/fuzz/fuzz_$(1).dict) \
+	    $(FUZZ_JOBS_ARGS) $(FUZZ_BUILD)/corpus/$(1) tests/fuzz/corpus/$(1) \
+	    2>$(FUZZ_BUILD)/fuzz_$(1).log || { tail -60 $(FUZZ_BUILD)/fuzz_$(1).log; exit 1; }
+	@grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' \
+	    $(FUZZ_BUILD)/fuzz_$(1).log | tr '\n' ' '; echo
+
+endef
+
+fuzz: fuzz-build
+	$(foreach n,$(FUZZ_ONLY),$(call fuzz_run,$(n),$(FUZZ_SECONDS)))
+
+fuzz-smoke: fuzz-build
+	$(foreach n,$(FUZZ_ONLY),$(call fuzz_run,$(n),$(FUZZ_SMOKE_SECONDS)))
+
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

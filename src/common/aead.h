@@ -22,9 +22,10 @@
 #define AEAD_OVERHEAD  (AEAD_NONCE_LEN + AEAD_TAG_LEN)
 
 /*
- * Load OpenSSL's configuration, the AES-GCM implementation and the random
- * generator now. Optional (first use does it too), but a sandboxed daemon
- * must call it before its filter forbids opening openssl.cnf.
+ * Initialise OpenSSL without reading openssl.cnf: the daemon's crypto must
+ * not change with a file on disk, and once sandboxed it may open none.
+ * The AES-GCM implementation and the random generator load on first use,
+ * so an idle daemon does not carry them (about 2 MiB of resident pages).
  */
 int aead_init(void);
 

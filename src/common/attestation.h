@@ -28,7 +28,7 @@
 
 #include "common/buf.h"
 
-/* Largest COSE_Sign1 accepted (real ones are 4.5-4.8 KB; NSM's buffer 12 KB). */
+/* Largest COSE_Sign1 accepted (real ones: 4.5-4.8 KB; NSM buffer: 12 KB). */
 #define ATT_DOC_MAX        16384
 /* Deepest CBOR nesting accepted (a document needs 4). */
 #define ATT_CBOR_DEPTH_MAX 8

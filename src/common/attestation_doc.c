@@ -84,7 +84,8 @@ parse_pcrs(struct attestation_doc *d, const cbor_item_t *m, char *reason,
 	size_t i, n;
 
 	if (!cbor_isa_map(m))
-		return att_fail(reason, reason_len, "payload: pcrs is not a map");
+		return att_fail(reason, reason_len,
+		    "payload: pcrs is not a map");
 	pairs = cbor_map_handle(m);
 	n = cbor_map_size(m);
 	if (n == 0 || n > ATT_PCR_COUNT)
@@ -163,8 +164,8 @@ parse_field(struct attestation_doc *d, const struct cbor_pair *p,
 	*seen |= bit;
 	switch (bit) {
 	case F_MODULE_ID:
-		if (get_text(p->value, d->module_id, sizeof(d->module_id)) < 0 ||
-		    d->module_id[0] == '\0')
+		if (get_text(p->value, d->module_id,
+		    sizeof(d->module_id)) < 0 || d->module_id[0] == '\0')
 			return att_fail(reason, reason_len,
 			    "payload: bad module_id");
 		return 0;

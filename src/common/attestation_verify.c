@@ -92,7 +92,8 @@ verify_chain(X509 *leaf, const struct attestation_doc *d, X509 *root,
 	if ((untrusted = sk_X509_new_null()) == NULL ||
 	    (store = X509_STORE_new()) == NULL ||
 	    (ctx = X509_STORE_CTX_new()) == NULL) {
-		att_fail(reason, reason_len, "certificate chain: out of memory");
+		att_fail(reason, reason_len,
+		    "certificate chain: out of memory");
 		goto out;
 	}
 	for (i = 1; i < d->ncabundle; i++) {
@@ -182,7 +183,8 @@ verify_signature(const struct cose_sign1 *c, X509 *leaf, char *reason,
 		goto out;
 	}
 	if (EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, pkey) != 1 ||
-	    EVP_DigestVerify(md, der, (size_t)der_len, tbs.data, tbs.len) != 1) {
+	    EVP_DigestVerify(md, der, (size_t)der_len, tbs.data,
+	    tbs.len) != 1) {
 		att_fail(reason, reason_len, "signature does not verify");
 		goto out;
 	}
@@ -253,7 +255,8 @@ attestation_verify(const uint8_t *data, size_t len,
 	root = pem_to_x509(o->root_pem ? o->root_pem :
 	    attestation_aws_nitro_root_g1_pem);
 	if (root == NULL) {
-		att_fail(reason, reason_len, "root certificate is not PEM X.509");
+		att_fail(reason, reason_len,
+		    "root certificate is not PEM X.509");
 		goto out;
 	}
 	GUARD_GOTO(verify_chain(leaf, &d, root, o->at_set ? o->at : time(NULL),

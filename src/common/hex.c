@@ -31,7 +31,7 @@ hex_decode(uint8_t *dst, const char *src, size_t n)
 		uint8_t lo = hex_value[s[2 * i + 1]];
 
 		bad |= (uint8_t)(hi == 0) | (uint8_t)(lo == 0);
-		dst[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 0x0f));
+		dst[i] = (uint8_t)(((hi - 1) & 0x0f) << 4 | ((lo - 1) & 0x0f));
 	}
 	return bad ? -1 : 0;
 }

@@ -135,7 +135,8 @@ nsm_attestation_response(const uint8_t *resp, size_t len, struct buf *doc,
 	if (root == NULL)
 		return -1;
 	if (!cbor_isa_map(root) || cbor_map_size(root) != 1) {
-		att_fail(reason, reason_len, "NSM response is not a 1-entry map");
+		att_fail(reason, reason_len,
+		    "NSM response is not a 1-entry map");
 		goto out;
 	}
 	if ((v = map_get(root, "Error")) != NULL) {

@@ -18,7 +18,7 @@
 #include "common/buf.h"
 
 #define NSM_REQUEST_MAX   0x1000	/* the driver refuses more (EMSGSIZE) */
-#define NSM_RESPONSE_MAX  0x3000	/* the response buffer to hand the driver */
+#define NSM_RESPONSE_MAX  0x3000	/* the response buffer for the driver */
 #define NSM_FIELD_MAX     1024		/* user_data, nonce, public_key */
 
 /*

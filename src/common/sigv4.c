@@ -28,7 +28,7 @@
 struct canon_header {
 	char   *name;		/* lowercased, owned */
 	char   *value;		/* trimmed, owned */
-	size_t  order;		/* position in the input: keeps repeats in order */
+	size_t  order;		/* input position: repeats keep their order */
 };
 
 /* A NUL-terminated copy of a buf, or NULL; the buf is freed either way. */
@@ -195,8 +195,8 @@ canonical_query(struct buf *b, const char *query)
 			eq = memchr(p, '=', len);
 			params[nparams].name = query_component(p,
 			    eq ? (size_t)(eq - p) : len);
-			params[nparams].value = eq ?
-			    query_component(eq + 1, len - (size_t)(eq - p) - 1) :
+			params[nparams].value = eq ? query_component(eq + 1,
+			    len - (size_t)(eq - p) - 1) :
 			    query_component("", 0);
 			nparams++;
 			if (params[nparams - 1].name == NULL ||
@@ -296,7 +296,8 @@ trim_value(const char *v)
 		if (is_blank(*v)) {
 			if (is_blank(v[-1]))
 				continue;
-			GUARD_GOTO(buf_append(&b, " ", 1, SIGV4_TEXT_MAX), fail);
+			GUARD_GOTO(buf_append(&b, " ", 1, SIGV4_TEXT_MAX),
+			    fail);
 			continue;
 		}
 		GUARD_GOTO(buf_append(&b, v, 1, SIGV4_TEXT_MAX), fail);
@@ -678,7 +679,8 @@ parse_authorization(const char *auth, char *cred, size_t credsz,
 		eq = memchr(p, '=', len);
 		if (eq == NULL)
 			return -1;
-		if ((size_t)(eq - p) == 10 && strncmp(p, "Credential", 10) == 0) {
+		if ((size_t)(eq - p) == 10 &&
+		    strncmp(p, "Credential", 10) == 0) {
 			dst = cred;
 			dstsz = credsz;
 			got |= 1;

@@ -70,7 +70,7 @@ struct sigv4_params {
 
 struct sigv4_signed {
 	char  amz_date[SIGV4_AMZ_DATE_LEN + 1];
-	char  content_sha256[SIGV4_HEX_LEN + 1];	/* hex SHA-256 of body */
+	char  content_sha256[SIGV4_HEX_LEN + 1];	/* of the body */
 	char  signature[SIGV4_HEX_LEN + 1];
 	char *canonical_request;
 	char *string_to_sign;

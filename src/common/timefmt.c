@@ -6,13 +6,22 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * Formatted by hand: strftime calls tzset(), which may open /etc/localtime,
+ * a file the sandboxed daemon must not open (and UTC needs no zone).
+ */
 void
 timefmt_rfc3339(char *out, time_t t)
 {
 	struct tm tm;
+	char text[64];
 
 	gmtime_r(&t, &tm);
-	strftime(out, TIMEFMT_RFC3339_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec);
+	memcpy(out, text, TIMEFMT_RFC3339_LEN);
+	out[TIMEFMT_RFC3339_LEN] = '\0';
 }
 
 void

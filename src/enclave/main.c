@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/aead.h"
@@ -143,6 +144,8 @@ main(int argc, char **argv)
 
 	if ((srv = server_open(&ctx)) == NULL)
 		return 1;
+	/* glibc reads the zone file on the first time conversion: do it now. */
+	tzset();
 	if (opt.sandbox) {
 		if (sandbox_apply() < 0) {
 			log_error("cannot load the seccomp filter: %s",

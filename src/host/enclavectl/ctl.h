@@ -62,8 +62,9 @@ int  ctl_no_operands(const char *cmd, int argc, char **argv);
 int  ctl_read_input(const char *cmd, const char *path, size_t limit,
     struct buf *out);
 /*
- * 1 when s is n hex digits. Checked before hex_decode, which does the same
- * check but shifts a negative value on a bad digit (UB under UBSan).
+ * 1 when s is n hex digits: decides before anything is decoded (a key
+ * file of 64 characters may be hex or base64), so hex_decode only ever
+ * sees hex.
  */
 int  ctl_is_hex(const uint8_t *s, size_t n);
 /* Drop the whitespace (space, tab, CR, LF) around data[*start, *end). */

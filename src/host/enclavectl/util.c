@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "common/frame.h"
+#include "common/guard.h"
 #include "host/enclavectl/ctl.h"
 
 static void
@@ -58,6 +59,23 @@ ctl_getopt_reset(void)
 	opterr = 0;
 }
 
+/* A global option written after the command: say where it belongs. */
+static int
+is_global_option(const char *arg)
+{
+	static const char *const globals[] = { "--enclave", "--framing",
+	    "--timeout" };
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_LEN(globals); i++) {
+		n = strlen(globals[i]);
+		if (strncmp(arg, globals[i], n) == 0 &&
+		    (arg[n] == '\0' || arg[n] == '='))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * '+' stops at the first operand (the command name, for the global
  * options); ':' makes a missing value its own case, so both get a message
@@ -68,18 +86,20 @@ ctl_getopt(const char *cmd, int argc, char **argv,
     const struct option *longopts)
 {
 	int opt = getopt_long(argc, argv, "+:h", longopts, NULL);
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
 
 	if (opt == '?') {
-		if (optopt != 0)
-			ctl_usage_error(cmd, "unknown option '-%c'", optopt);
+		if (cmd != NULL && is_global_option(arg))
+			ctl_usage_error(cmd, "'%s' is a global option: put it "
+			    "before the command", arg);
+		else if (strncmp(arg, "--", 2) == 0)
+			ctl_usage_error(cmd, "unknown option '%s'", arg);
 		else
-			ctl_usage_error(cmd, "unknown option '%s'",
-			    argv[optind - 1]);
+			ctl_usage_error(cmd, "unknown option '-%c'", optopt);
 		return '?';
 	}
 	if (opt == ':') {
-		ctl_usage_error(cmd, "option '%s' needs a value",
-		    argv[optind - 1]);
+		ctl_usage_error(cmd, "option '%s' needs a value", arg);
 		return '?';
 	}
 	return opt;

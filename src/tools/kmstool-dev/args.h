@@ -19,7 +19,9 @@
 
 #include "common/secret.h"
 
-enum kt_command { KT_CMD_NONE, KT_CMD_DECRYPT, KT_CMD_GENKEY, KT_CMD_GENRANDOM };
+enum kt_command {
+	KT_CMD_NONE, KT_CMD_DECRYPT, KT_CMD_GENKEY, KT_CMD_GENRANDOM,
+};
 
 #define KT_DEFAULT_REGION     "us-east-1"
 #define KT_DEFAULT_PROXY_PORT 8000

@@ -5,17 +5,17 @@
  * A hook is chosen by the access key id (any command), or by the key id
  * sealed inside a blob (decrypt only; genkey mints such blobs normally):
  *
- *   access key id    blob key id         effect
- *   DEV-DENY         hook/deny           exit 255, `Got non-200 answer from
- *                                        KMS: 400` (AccessDeniedException)
- *   DEV-INTERNAL     hook/internal       exit 255, ... 500 (KMSInternalException)
- *   DEV-UNAVAILABLE  hook/unavailable    exit 255, ... 500 (KeyUnavailableException)
- *   DEV-SLOW         hook/slow           sleep 2 s, then answer normally
- *   DEV-HANG         hook/hang           never answer (until killed)
- *   DEV-NO-OUTPUT    hook/no-output      exit 0 with nothing on stdout
- *   DEV-BAD-OUTPUT   hook/bad-output     exit 0, `PLAINTEXT: ` + non-base64
- *   DEV-FLOOD        hook/flood          1 MiB on stdout and on stderr, exit 255
- *   DEV-KILLED       hook/killed         die by SIGKILL, no output
+ *   access key id    blob key id        effect
+ *   DEV-DENY         hook/deny          exit 255, `Got non-200 answer from
+ *                                       KMS: 400` (AccessDeniedException)
+ *   DEV-INTERNAL     hook/internal      exit 255, ... 500 (KMSInternal...)
+ *   DEV-UNAVAILABLE  hook/unavailable   exit 255, ... 500 (KeyUnavailable...)
+ *   DEV-SLOW         hook/slow          sleep 2 s, then answer normally
+ *   DEV-HANG         hook/hang          never answer (until killed)
+ *   DEV-NO-OUTPUT    hook/no-output     exit 0 with nothing on stdout
+ *   DEV-BAD-OUTPUT   hook/bad-output    exit 0, `PLAINTEXT: ` + non-base64
+ *   DEV-FLOOD        hook/flood         1 MiB on stdout and stderr, exit 255
+ *   DEV-KILLED       hook/killed        die by SIGKILL, no output
  *
  * No hook ever prints a credential.
  */

@@ -1,0 +1,607 @@
+/*
+ * loadgen.c - the benchmark's load generator (see docs/bench.md).
+ *
+ *   loadgen run --connect tcp:HOST:PORT --key-file F --size BYTES
+ *       --conns N --duration SECONDS [--warmup SECONDS] [--reconnect]
+ *       [--verify-every K] [--min-requests M] [--label NAME]
+ *   loadgen send --connect tcp:HOST:PORT JSON
+ *
+ * `run` drives process requests over N TCP connections from one epoll
+ * loop (so the client costs the shared cores as little as it can) and
+ * prints one `RESULT key=value ...` line. Requests are bare JSON, as the
+ * original host sends them; a response ends at its newline (enclaved) or
+ * when the server closes (the baseline). With --reconnect every request
+ * gets its own connection and its latency includes the connect.
+ *
+ * Every response is checked for status ok and a result of exactly the
+ * right length; the first response of each connection and every K-th after
+ * it are also decrypted under the key and compared with the plaintext
+ * sent, and the result's nonce must differ from the request's. Any failure
+ * makes the run fail: a fast wrong answer cannot score.
+ *
+ * `send` sends one JSON request and prints the reply (ping, configure).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "common/aead.h"
+#include "common/base64.h"
+#include "common/endpoint.h"
+#include "common/hex.h"
+
+#define MAX_CONNS 4096
+
+enum conn_state { C_IDLE, C_SENDING, C_READING, C_DONE };
+
+struct conn {
+	int             fd;
+	enum conn_state state;
+	uint32_t        events;
+	uint8_t        *pt;		/* the plaintext this connection sends */
+	uint8_t         nonce[AEAD_NONCE_LEN];
+	char           *req;		/* the whole request, sent every time */
+	size_t          req_len, sent;
+	uint8_t        *resp;
+	size_t          resp_len, resp_cap;
+	long long       t0_ns;
+	unsigned long   done;		/* responses on this connection */
+};
+
+struct opts {
+	struct sockaddr_in addr;
+	uint8_t  key[AEAD_KEY_LEN];
+	size_t   size;
+	unsigned conns;
+	double   duration, warmup;
+	int      reconnect;
+	unsigned verify_every;
+	unsigned min_requests;
+	const char *label;
+};
+
+struct stats {
+	uint32_t     *lat_us;
+	size_t        n, cap;
+	unsigned long errors, verified, bad, conn_errors;
+	long long     first_ns, last_ns;
+};
+
+static int epfd = -1;
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		fprintf(stderr, "loadgen: out of memory (%zu bytes)\n", n);
+		exit(2);
+	}
+	return p;
+}
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "loadgen: %s\n", what);
+	exit(2);
+}
+
+/* tcp:HOST:PORT with a numeric IPv4 host: all the bench needs. */
+static void
+parse_connect(const char *text, struct sockaddr_in *sa)
+{
+	struct endpoint ep;
+	const char *why = NULL;
+
+	if (endpoint_parse(&ep, text, 0, &why) < 0 || ep.kind != ENDPOINT_TCP)
+		die("--connect wants tcp:HOST:PORT");
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)ep.port);
+	if (inet_pton(AF_INET, strcmp(ep.host, "localhost") == 0 ?
+	    "127.0.0.1" : ep.host, &sa->sin_addr) != 1)
+		die("--connect wants a numeric IPv4 host");
+}
+
+/* The key as kmstool-dev prints it (base64) or as 64 hex digits. */
+static void
+load_key(const char *path, uint8_t key[AEAD_KEY_LEN])
+{
+	char text[256];
+	uint8_t raw[BASE64_DECODED_MAX(sizeof(text))];
+	size_t n, got;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		die("cannot open the key file");
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
+	    text[n - 1] == ' '))
+		n--;
+	text[n] = '\0';
+	if (n == 2 * AEAD_KEY_LEN && hex_decode(key, text, n) == 0)
+		return;
+	if (base64_decode(raw, &got, text, n) < 0 || got != AEAD_KEY_LEN)
+		die("the key file holds neither 32 bytes of base64 nor of hex");
+	memcpy(key, raw, AEAD_KEY_LEN);
+}
+
+/* {"type":"process","ciphertext":"<hex of nonce||ct||tag>"} */
+static void
+build_request(struct conn *c, const struct opts *o)
+{
+	static const char head[] = "{\"type\":\"process\",\"ciphertext\":\"";
+	static const char tail[] = "\"}";
+	size_t sealed_len = o->size + AEAD_OVERHEAD;
+	uint8_t *sealed = xmalloc(sealed_len);
+	size_t hl = sizeof(head) - 1;
+
+	c->pt = xmalloc(o->size);
+	if (RAND_bytes(c->pt, (int)o->size) != 1 ||
+	    aead_seal(o->key, NULL, 0, c->pt, o->size, sealed) < 0)
+		die("cannot seal the plaintext");
+	memcpy(c->nonce, sealed, AEAD_NONCE_LEN);
+	c->req_len = hl + 2 * sealed_len + sizeof(tail) - 1;
+	c->req = xmalloc(c->req_len);
+	memcpy(c->req, head, hl);
+	hex_encode(c->req + hl, sealed, sealed_len);
+	memcpy(c->req + hl + 2 * sealed_len, tail, sizeof(tail) - 1);
+	free(sealed);
+	c->resp_cap = 2 * sealed_len + 4096;
+	c->resp = xmalloc(c->resp_cap);
+	c->fd = -1;
+}
+
+static void
+watch(struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (c->events == events)
+		return;
+	if (epoll_ctl(epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+	    &ev) < 0)
+		die("epoll_ctl failed");
+	c->events = events;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->events = 0;
+}
+
+static int
+conn_open(struct conn *c, const struct opts *o)
+{
+	const int one = 1;
+
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (const struct sockaddr *)&o->addr,
+	    sizeof(o->addr)) < 0 && errno != EINPROGRESS) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Start the next request; the clock runs from before any connect. */
+static int
+start_request(struct conn *c, const struct opts *o)
+{
+	c->t0_ns = now_ns();
+	if (c->fd < 0 && conn_open(c, o) < 0)
+		return -1;
+	c->sent = 0;
+	c->resp_len = 0;
+	c->state = C_SENDING;
+	watch(c, EPOLLOUT);
+	return 0;
+}
+
+/*
+ * Where the result's hex starts, for the daemon's compact form and for
+ * Python's json.dumps default spacing; NULL for anything else.
+ */
+static const uint8_t *
+result_hex(const uint8_t *r, size_t n)
+{
+	static const char *const forms[] = {
+		"{\"status\":\"ok\",\"result\":\"",
+		"{\"status\": \"ok\", \"result\": \"",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		size_t fl = strlen(forms[i]);
+
+		if (n >= fl && memcmp(r, forms[i], fl) == 0)
+			return r + fl;
+	}
+	return NULL;
+}
+
+static void
+report_bad(struct stats *st, const char *why, const uint8_t *r, size_t n)
+{
+	if (st->bad++ < 3)
+		fprintf(stderr, "loadgen: bad response (%s): %.*s%s\n", why,
+		    (int)(n > 200 ? 200 : n), (const char *)r,
+		    n > 200 ? "..." : "");
+}
+
+/*
+ * Every response: status ok and a result of the exact length. Sampled
+ * ones: decrypt, compare, and insist on a fresh nonce.
+ */
+static int
+check_response(struct conn *c, const struct opts *o, struct stats *st)
+{
+	size_t hex_len = 2 * (o->size + AEAD_OVERHEAD);
+	const uint8_t *h = result_hex(c->resp, c->resp_len);
+	const uint8_t *end = c->resp + c->resp_len;
+	uint8_t *sealed, *pt;
+	int ok;
+
+	if (h == NULL) {
+		report_bad(st, "not an ok result", c->resp, c->resp_len);
+		return -1;
+	}
+	if ((size_t)(end - h) < hex_len + 2 || h[hex_len] != '"' ||
+	    h[hex_len + 1] != '}') {
+		report_bad(st, "result of the wrong length", c->resp,
+		    c->resp_len);
+		return -1;
+	}
+	if (o->verify_every == 0 || (c->done % o->verify_every) != 0)
+		return 0;
+	sealed = xmalloc(hex_len / 2);
+	pt = xmalloc(o->size);
+	ok = hex_decode(sealed, (const char *)h, hex_len) == 0 &&
+	    memcmp(sealed, c->nonce, AEAD_NONCE_LEN) != 0 &&
+	    aead_open(o->key, NULL, 0, sealed, hex_len / 2, pt) == 0 &&
+	    memcmp(pt, c->pt, o->size) == 0;
+	free(sealed);
+	free(pt);
+	if (!ok) {
+		report_bad(st, "does not decrypt to the plaintext sent (or "
+		    "reuses the request's nonce)", c->resp, c->resp_len);
+		return -1;
+	}
+	st->verified++;
+	return 0;
+}
+
+static void
+record(struct stats *st, long long t0, long long t1)
+{
+	long long us = (t1 - t0) / 1000;
+
+	if (st->n == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 65536;
+		st->lat_us = realloc(st->lat_us, st->cap * sizeof(*st->lat_us));
+		if (st->lat_us == NULL)
+			die("out of memory");
+	}
+	st->lat_us[st->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* A request is over (well or not): count it, then go again or stop. */
+static void
+finish_request(struct conn *c, const struct opts *o, struct stats *st,
+    long long warm_ns, long long stop_ns, int eof)
+{
+	long long t1 = now_ns();
+	int bad = check_response(c, o, st) < 0;
+
+	if (c->t0_ns >= warm_ns) {
+		if (st->n == 0 && st->errors == 0)
+			st->first_ns = c->t0_ns;
+		if (bad)
+			st->errors++;
+		else
+			record(st, c->t0_ns, t1);
+		st->last_ns = t1;
+	} else if (bad) {
+		st->errors++;
+	}
+	c->done++;
+	if (o->reconnect || eof || bad)
+		conn_close(c);
+	if (t1 >= stop_ns && st->n + st->errors >= o->min_requests) {
+		conn_close(c);
+		c->state = C_DONE;
+		return;
+	}
+	if (start_request(c, o) < 0) {
+		st->conn_errors++;
+		c->state = C_IDLE;
+	}
+}
+
+static void
+conn_failed(struct conn *c, struct stats *st, const char *why)
+{
+	if (st->conn_errors++ < 3)
+		fprintf(stderr, "loadgen: connection failed: %s\n", why);
+	conn_close(c);
+	c->state = C_IDLE;
+}
+
+static void
+on_event(struct conn *c, const struct opts *o, struct stats *st,
+    long long warm_ns, long long stop_ns)
+{
+	if (c->state == C_SENDING) {
+		while (c->sent < c->req_len) {
+			ssize_t n = send(c->fd, c->req + c->sent,
+			    c->req_len - c->sent, MSG_NOSIGNAL);
+
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					return;
+				conn_failed(c, st, strerror(errno));
+				return;
+			}
+			c->sent += (size_t)n;
+		}
+		c->state = C_READING;
+		watch(c, EPOLLIN);
+		return;
+	}
+	if (c->state != C_READING)
+		return;
+	for (;;) {
+		ssize_t n;
+
+		if (c->resp_len == c->resp_cap) {
+			c->resp_cap *= 2;
+			if ((c->resp = realloc(c->resp, c->resp_cap)) == NULL)
+				die("out of memory");
+		}
+		n = recv(c->fd, c->resp + c->resp_len,
+		    c->resp_cap - c->resp_len, 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			conn_failed(c, st, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			if (c->resp_len == 0) {
+				conn_failed(c, st, "closed without a response");
+				return;
+			}
+			finish_request(c, o, st, warm_ns, stop_ns, 1);
+			return;
+		}
+		c->resp_len += (size_t)n;
+		if (c->resp[c->resp_len - 1] == '\n') {
+			finish_request(c, o, st, warm_ns, stop_ns, 0);
+			return;
+		}
+	}
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t
+percentile(const struct stats *st, double p)
+{
+	size_t i;
+
+	if (st->n == 0)
+		return 0;
+	i = (size_t)(p * (double)(st->n - 1) + 0.5);
+	return st->lat_us[i];
+}
+
+static int
+cmd_run(const struct opts *o)
+{
+	struct conn *cs = calloc(o->conns, sizeof(*cs));
+	struct stats st = { 0 };
+	struct epoll_event evs[256];
+	long long start, warm_ns, stop_ns, hard_ns;
+	unsigned i, live;
+	double secs;
+
+	if (cs == NULL)
+		die("out of memory");
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll_create1 failed");
+	for (i = 0; i < o->conns; i++)
+		build_request(&cs[i], o);
+	start = now_ns();
+	warm_ns = start + (long long)(o->warmup * 1e9);
+	stop_ns = warm_ns + (long long)(o->duration * 1e9);
+	hard_ns = stop_ns + 120LL * 1000000000LL;
+	for (i = 0; i < o->conns; i++)
+		if (start_request(&cs[i], o) < 0)
+			die("cannot connect");
+	for (;;) {
+		long long now = now_ns();
+		int n, k;
+
+		live = 0;
+		for (i = 0; i < o->conns; i++) {
+			if (cs[i].state == C_IDLE) {
+				/* A failed connection: retry while time remains. */
+				if (now < stop_ns && st.conn_errors < 1000 &&
+				    start_request(&cs[i], o) == 0)
+					live++;
+				else
+					cs[i].state = C_DONE;
+			} else if (cs[i].state != C_DONE) {
+				live++;
+			}
+		}
+		if (live == 0)
+			break;
+		if (now > hard_ns)
+			die("the server stopped answering");
+		n = epoll_wait(epfd, evs, 256, 100);
+		if (n < 0 && errno != EINTR)
+			die("epoll_wait failed");
+		for (k = 0; k < n; k++)
+			on_event(evs[k].data.ptr, o, &st, warm_ns, stop_ns);
+	}
+	qsort(st.lat_us, st.n, sizeof(*st.lat_us), cmp_u32);
+	secs = st.last_ns > st.first_ns ?
+	    (double)(st.last_ns - st.first_ns) / 1e9 : 0;
+	printf("RESULT label=%s size=%zu conns=%u mode=%s requests=%zu "
+	    "errors=%lu conn_errors=%lu verified=%lu elapsed=%.3f rps=%.1f "
+	    "mbps=%.2f p50_us=%u p99_us=%u max_us=%u\n",
+	    o->label, o->size, o->conns,
+	    o->reconnect ? "per-request" : "persistent", st.n, st.errors,
+	    st.conn_errors, st.verified, secs,
+	    secs > 0 ? (double)st.n / secs : 0,
+	    secs > 0 ? (double)st.n * (double)o->size / secs / 1e6 : 0,
+	    percentile(&st, 0.50), percentile(&st, 0.99),
+	    st.n ? st.lat_us[st.n - 1] : 0);
+	return st.errors == 0 && st.bad == 0 && st.n > 0 && st.verified > 0 &&
+	    st.conn_errors == 0 ? 0 : 1;
+}
+
+/* One request, one reply, blocking: for ping and configure. */
+static int
+cmd_send(const struct sockaddr_in *sa, const char *json)
+{
+	char buf[65536];
+	size_t len = 0, n = strlen(json);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || connect(fd, (const struct sockaddr *)sa,
+	    sizeof(*sa)) < 0) {
+		fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
+		return 1;
+	}
+	if (send(fd, json, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return 1;
+	while (len < sizeof(buf) - 1) {
+		ssize_t got = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		if (buf[len - 1] == '\n')
+			break;
+	}
+	close(fd);
+	buf[len] = '\0';
+	fputs(buf, stdout);
+	if (len == 0 || buf[len - 1] != '\n')
+		putchar('\n');
+	return len > 0 ? 0 : 1;
+}
+
+static void
+usage(void)
+{
+	fputs("usage: loadgen run --connect tcp:HOST:PORT --key-file F "
+	    "--size BYTES --conns N\n"
+	    "           --duration S [--warmup S] [--reconnect] "
+	    "[--verify-every K]\n"
+	    "           [--min-requests M] [--label NAME]\n"
+	    "       loadgen send --connect tcp:HOST:PORT JSON\n", stderr);
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "size", required_argument, NULL, 's' },
+		{ "conns", required_argument, NULL, 'n' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "reconnect", no_argument, NULL, 'r' },
+		{ "verify-every", required_argument, NULL, 'v' },
+		{ "min-requests", required_argument, NULL, 'm' },
+		{ "label", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = {
+		.size = 1024, .conns = 1, .duration = 2, .warmup = 0,
+		.verify_every = 16, .min_requests = 1, .label = "run",
+	};
+	const char *cmd, *connect_to = NULL, *key_file = NULL;
+	int ch;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': connect_to = optarg; break;
+		case 'k': key_file = optarg; break;
+		case 's': o.size = strtoul(optarg, NULL, 0); break;
+		case 'n': o.conns = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'd': o.duration = strtod(optarg, NULL); break;
+		case 'w': o.warmup = strtod(optarg, NULL); break;
+		case 'r': o.reconnect = 1; break;
+		case 'v': o.verify_every = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'm': o.min_requests = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'l': o.label = optarg; break;
+		default: usage();
+		}
+	}
+	if (connect_to == NULL)
+		usage();
+	parse_connect(connect_to, &o.addr);
+	if (strcmp(cmd, "send") == 0) {
+		if (optind != argc - 1)
+			usage();
+		return cmd_send(&o.addr, argv[optind]);
+	}
+	if (strcmp(cmd, "run") != 0 || key_file == NULL || o.conns == 0 ||
+	    o.conns > MAX_CONNS || o.size == 0 || o.size > (1u << 30))
+		usage();
+	if (o.verify_every == 0)
+		die("--verify-every must be at least 1: results are verified");
+	load_key(key_file, o.key);
+	return cmd_run(&o);
+}

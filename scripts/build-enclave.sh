@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# build-enclave.sh - build the enclave image and its EIF, record the PCRs.
+#
+# usage: scripts/build-enclave.sh [options]
+#
+# Builds enclave/Dockerfile from a clean copy of the tree (the committed HEAD
+# by default), turns the image into an Enclave Image File with
+# `nitro-cli build-enclave`, and writes, in the output directory:
+#   enclave.eif         the image to run (scripts/run-enclave.sh)
+#   measurements.json   {"Measurements": {PCR0, PCR1, PCR2[, PCR8]}, "Build": {...}}
+#                       what scripts/setup-kms.sh pins the KMS key policy to
+# then prints PCR0. Runs on the parent instance (or any x86_64 host with
+# Docker and nitro-cli).
+#
+# Options:
+#   --kms-backend B         kmstool (default) or native
+#   --kmstool-dir DIR       directory with kmstool_enclave_cli and libnsm.so
+#                           (kmstool backend; default build/kmstool)
+#   --source S              head (default): the committed HEAD, exactly;
+#                           worktree: tracked and untracked, non-ignored files
+#                           as they are on disk (development only: the PCRs
+#                           then match no commit)
+#   --tag NAME              docker image name (default confidential-enclave:<commit>)
+#   --out-dir DIR           where enclave.eif and measurements.json go (default build)
+#   --source-date-epoch N   file and image timestamps (default: HEAD's commit time)
+#   --signing-certificate F --private-key F
+#                           sign the EIF; adds PCR8 (the certificate's hash)
+#   -h, --help              this help
+#
+# Exit status: 0 built; 1 a step failed (nothing is replaced: a previous
+# enclave.eif and measurements.json stay together); 2 bad usage.
+set -euo pipefail
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+}
+die() {
+	printf 'build-enclave: %s\n' "$*" >&2
+	exit 1
+}
+usage_error() {
+	printf 'build-enclave: %s\nTry scripts/build-enclave.sh --help\n' "$*" >&2
+	exit 2
+}
+need_arg() {
+	[ "$2" -ge 2 ] || usage_error "$1 needs a value"
+}
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+backend=kmstool
+kmstool_dir=
+source_mode="head"
+tag=
+out_dir=
+sde=
+signing_cert=
+signing_key=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kms-backend) need_arg "$1" $#; backend=$2; shift 2 ;;
+	--kmstool-dir) need_arg "$1" $#; kmstool_dir=$2; shift 2 ;;
+	--source) need_arg "$1" $#; source_mode=$2; shift 2 ;;
+	--tag) need_arg "$1" $#; tag=$2; shift 2 ;;
+	--out-dir) need_arg "$1" $#; out_dir=$2; shift 2 ;;
+	--source-date-epoch) need_arg "$1" $#; sde=$2; shift 2 ;;
+	--signing-certificate) need_arg "$1" $#; signing_cert=$2; shift 2 ;;
+	--private-key) need_arg "$1" $#; signing_key=$2; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage_error "unknown argument '$1'" ;;
+	esac
+done
+
+case $backend in
+kmstool|native) ;;
+*) usage_error "--kms-backend must be kmstool or native, not '$backend'" ;;
+esac
+case $source_mode in
+head|worktree) ;;
+*) usage_error "--source must be head or worktree, not '$source_mode'" ;;
+esac
+if { [ -n "$signing_cert" ] && [ -z "$signing_key" ]; } ||
+   { [ -z "$signing_cert" ] && [ -n "$signing_key" ]; }; then
+	usage_error "--signing-certificate and --private-key go together"
+fi
+if [ -n "$sde" ] && ! [[ $sde =~ ^[0-9]+$ ]]; then
+	usage_error "--source-date-epoch must be a number of seconds"
+fi
+
+for tool in git docker nitro-cli python3 sha256sum tar; do
+	command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (docs/operations.md lists the parent's packages)"
+done
+
+out_dir=${out_dir:-$repo/build}
+kmstool_dir=${kmstool_dir:-$repo/build/kmstool}
+commit=$(git -C "$repo" rev-parse HEAD) || die "$repo is not a git checkout"
+short=$(git -C "$repo" rev-parse --short=12 HEAD)
+tag=${tag:-confidential-enclave:$short}
+sde=${sde:-$(git -C "$repo" log -1 --format=%ct HEAD)}
+dirty=false
+if [ -n "$(git -C "$repo" status --porcelain --untracked-files=normal)" ]; then
+	dirty=true
+fi
+
+if [ "$backend" = kmstool ]; then
+	for f in kmstool_enclave_cli libnsm.so; do
+		[ -s "$kmstool_dir/$f" ] || die "$kmstool_dir/$f is missing: build AWS's KMS tool first (docs/operations.md, 'The KMS tool'), pass --kmstool-dir, or use --kms-backend native"
+	done
+fi
+if [ -n "$signing_cert" ]; then
+	[ -r "$signing_cert" ] || die "cannot read $signing_cert"
+	[ -r "$signing_key" ] || die "cannot read $signing_key"
+fi
+
+mkdir -p "$out_dir"
+work=$(mktemp -d "${TMPDIR:-/tmp}/build-enclave.XXXXXX")
+cleanup() {
+	rm -rf "$work"
+	rm -f "$out_dir/enclave.eif.tmp" "$out_dir/measurements.json.tmp"
+}
+trap cleanup EXIT
+ctx=$work/context
+mkdir -p "$ctx"
+
+# A clean build context: the exact commit, or the work tree without ignored
+# files (build/, keys, encrypted TSKs). Either way no stray file reaches docker.
+if [ "$source_mode" = head ]; then
+	if [ "$dirty" = true ]; then
+		echo "build-enclave: note: the work tree has uncommitted changes; building HEAD ($short) without them" >&2
+	fi
+	git -C "$repo" archive --format=tar HEAD | tar -x -C "$ctx"
+else
+	echo "build-enclave: WARNING: building the work tree; the PCRs will match no commit (development only)" >&2
+	(cd "$repo" && git ls-files -z --cached --others --exclude-standard |
+		while IFS= read -r -d '' f; do
+			[ -e "$f" ] && printf '%s\0' "$f"
+		done | tar --null -T - -cf -) | tar -x -C "$ctx"
+fi
+[ -f "$ctx/enclave/Dockerfile" ] || die "enclave/Dockerfile is not in the $source_mode tree (commit it, or use --source worktree)"
+
+build_args=(
+	buildx build
+	--file "$ctx/enclave/Dockerfile"
+	--platform linux/amd64
+	--build-arg "KMS_BACKEND=$backend"
+	--build-arg "SOURCE_DATE_EPOCH=$sde"
+	--provenance=false
+	--output "type=docker,name=$tag,rewrite-timestamp=true"
+)
+if [ "$backend" = kmstool ]; then
+	build_args+=(--build-context "kmstool=$kmstool_dir")
+fi
+build_args+=("$ctx")
+
+echo "build-enclave: docker ${build_args[*]}" >&2
+SOURCE_DATE_EPOCH=$sde docker "${build_args[@]}" || die "docker build failed (see above)"
+image_id=$(docker image inspect --format '{{.Id}}' "$tag") || die "docker does not know the image $tag it just built"
+
+nitro_args=(build-enclave --docker-uri "$tag" --output-file "$out_dir/enclave.eif.tmp")
+if [ -n "$signing_cert" ]; then
+	nitro_args+=(--signing-certificate "$signing_cert" --private-key "$signing_key")
+fi
+echo "build-enclave: nitro-cli ${nitro_args[*]}" >&2
+nitro_out=$(nitro-cli "${nitro_args[@]}") || die "nitro-cli build-enclave failed (see above)"
+[ -s "$out_dir/enclave.eif.tmp" ] || die "nitro-cli reported success but wrote no EIF"
+eif_sha=$(sha256sum "$out_dir/enclave.eif.tmp" | cut -d' ' -f1)
+
+kmstool_sha=
+if [ "$backend" = kmstool ]; then
+	kmstool_sha=$(cd "$kmstool_dir" && sha256sum kmstool_enclave_cli libnsm.so)
+fi
+
+# nitro-cli prints progress lines, then the measurements as a JSON object.
+NITRO_OUT=$nitro_out TAG=$tag IMAGE_ID=$image_id BACKEND=$backend \
+SOURCE_MODE=$source_mode COMMIT=$commit DIRTY=$dirty SDE=$sde EIF_SHA=$eif_sha \
+KMSTOOL_SHA=$kmstool_sha SIGNED=${signing_cert:+true} \
+python3 - "$out_dir/measurements.json.tmp" <<'PY'
+import json, os, re, sys
+
+text = os.environ["NITRO_OUT"]
+start = text.find("{")
+if start < 0:
+    sys.exit("build-enclave: nitro-cli printed no measurements")
+try:
+    doc, _ = json.JSONDecoder().raw_decode(text[start:])
+    m = doc["Measurements"]
+except (ValueError, KeyError, TypeError) as e:
+    sys.exit("build-enclave: cannot read nitro-cli's measurements: %s" % e)
+want = ["PCR0", "PCR1", "PCR2"] + (["PCR8"] if os.environ.get("SIGNED") else [])
+for k in want:
+    if not re.fullmatch(r"[0-9a-fA-F]{96}", str(m.get(k, ""))):
+        sys.exit("build-enclave: nitro-cli gave no valid %s" % k)
+kmstool = {}
+for line in os.environ.get("KMSTOOL_SHA", "").splitlines():
+    digest, name = line.split()
+    kmstool[name] = digest
+out = {
+    "Measurements": m,
+    "Build": {
+        "image": os.environ["TAG"],
+        "image_id": os.environ["IMAGE_ID"],
+        "kms_backend": os.environ["BACKEND"],
+        "source": os.environ["SOURCE_MODE"],
+        "git_commit": os.environ["COMMIT"],
+        "git_dirty": os.environ["DIRTY"] == "true",
+        "source_date_epoch": int(os.environ["SDE"]),
+        "eif_sha256": os.environ["EIF_SHA"],
+    },
+}
+if kmstool:
+    out["Build"]["kmstool_sha256"] = kmstool
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    json.dump(out, f, indent=2)
+    f.write("\n")
+PY
+
+# Replace the pair together, so enclave.eif and measurements.json always
+# describe the same image.
+mv -f "$out_dir/enclave.eif.tmp" "$out_dir/enclave.eif"
+mv -f "$out_dir/measurements.json.tmp" "$out_dir/measurements.json"
+
+python3 - "$out_dir/measurements.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["Measurements"]
+for k in sorted(k for k in m if k.startswith("PCR")):
+    if k != "PCR0":
+        print("%s: %s" % (k, m[k]), file=sys.stderr)
+print("PCR0: %s" % m["PCR0"])
+PY
+echo "build-enclave: wrote $out_dir/enclave.eif and $out_dir/measurements.json" >&2
+echo "build-enclave: next: scripts/setup-kms.sh --measurements $out_dir/measurements.json ... (pins the key policy to this PCR0)" >&2

@@ -1,0 +1,231 @@
+#!/usr/bin/python3
+"""Recording stand-in for docker, nitro-cli, aws and vsock-proxy.
+
+The deploy tests put this directory first on PATH; `docker`, `nitro-cli`,
+`aws` and `vsock-proxy` are symlinks to this file, which dispatches on the
+name it was called by. Every call appends one JSON line to $STANDIN_LOG:
+{"prog": ..., "argv": [...], "cwd": ...} plus what the test needs to check
+(the build context's file list, the config file a proxy was given).
+
+Behaviour is set per test through the environment:
+  STANDIN_LOG            file the calls are appended to (required)
+  STANDIN_FAIL           "docker", "nitro-cli build-enclave", ... : that
+                         program (or program + subcommand) exits 1
+  STANDIN_PCR0/1/2/8     measurements nitro-cli build-enclave reports
+  STANDIN_ENCLAVES       JSON nitro-cli describe-enclaves prints (default [])
+  STANDIN_AWS_RESPONSES  JSON file: {"kms list-aliases": {"stdout": {...},
+                         "stderr": "...", "rc": 0}, ...} overriding the
+                         canned answers below, key = "service operation"
+"""
+import hashlib
+import json
+import os
+import sys
+
+PROG = os.path.basename(sys.argv[0])
+ARGV = sys.argv[1:]
+
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_ARN = "arn:aws:kms:ap-southeast-1:111122223333:key/" + KEY_ID
+DEFAULT_POLICY = {
+    "Version": "2012-10-17",
+    "Id": "key-default-1",
+    "Statement": [{
+        "Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }],
+}
+# A ciphertext blob is opaque; this one is recognisably fake.
+CIPHERTEXT = "AQIDAHhTZXN0YW5kaW4tY2lwaGVydGV4dC1ibG9iLW5vdC1yZWFs"
+PLAINTEXT = "c3RhbmRpbi1wbGFpbnRleHQtdGhhdC1tdXN0LW5ldmVyLWxlYWs="
+
+AWS_CANNED = {
+    "sts get-caller-identity": {"stdout": {
+        "UserId": "AIDAEXAMPLE", "Account": "111122223333",
+        "Arn": "arn:aws:iam::111122223333:user/operator"}},
+    "kms list-aliases": {"stdout": {"Aliases": []}},
+    "kms create-key": {"stdout": {"KeyMetadata": {
+        "AWSAccountId": "111122223333", "KeyId": KEY_ID, "Arn": KEY_ARN,
+        "KeyState": "Enabled", "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeySpec": "SYMMETRIC_DEFAULT", "Enabled": True}}},
+    "kms create-alias": {"stdout": ""},
+    "kms enable-key-rotation": {"stdout": ""},
+    "kms describe-key": {"stdout": {"KeyMetadata": {
+        "KeyId": KEY_ID, "Arn": KEY_ARN, "KeyState": "Enabled",
+        "Enabled": True}}},
+    "kms get-key-policy": {"stdout": {
+        "PolicyName": "default", "Policy": json.dumps(DEFAULT_POLICY)}},
+    "kms put-key-policy": {"stdout": ""},
+    "kms generate-data-key-without-plaintext": {"stdout": {
+        "CiphertextBlob": CIPHERTEXT, "KeyId": KEY_ARN}},
+    "kms generate-data-key": {"stdout": {
+        "CiphertextBlob": CIPHERTEXT, "Plaintext": PLAINTEXT,
+        "KeyId": KEY_ARN}},
+}
+
+
+def log(**extra):
+    entry = {"prog": PROG, "argv": ARGV, "cwd": os.getcwd()}
+    entry.update(extra)
+    path = os.environ.get("STANDIN_LOG")
+    if not path:
+        sys.stderr.write("standin: STANDIN_LOG is not set\n")
+        sys.exit(99)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def failing(sub=None):
+    fail = os.environ.get("STANDIN_FAIL", "")
+    wanted = {PROG} | ({PROG + " " + sub} if sub else set())
+    return any(item.strip() in wanted for item in fail.split(","))
+
+
+def opt(name, default=None):
+    for i, a in enumerate(ARGV):
+        if a == name and i + 1 < len(ARGV):
+            return ARGV[i + 1]
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+    return default
+
+
+def pcr(n, seed):
+    env = os.environ.get("STANDIN_PCR%d" % n)
+    if env:
+        return env
+    return hashlib.sha384(("%s/%d" % (seed, n)).encode()).hexdigest()
+
+
+def context_files(ctx):
+    files = []
+    for root, dirs, names in os.walk(ctx):
+        dirs.sort()
+        for n in sorted(names):
+            files.append(os.path.relpath(os.path.join(root, n), ctx))
+    return files
+
+
+def docker():
+    sub = ARGV[0] if ARGV else ""
+    if sub == "buildx" and ARGV[1:2] == ["build"]:
+        ctx = ARGV[-1]
+        extra = {}
+        if os.path.isdir(ctx):
+            extra["context_files"] = context_files(ctx)
+        dockerfile = opt("--file") or opt("-f")
+        if dockerfile and os.path.isfile(dockerfile):
+            extra["dockerfile_sha256"] = hashlib.sha256(
+                open(dockerfile, "rb").read()).hexdigest()
+        log(**extra)
+        if failing("buildx"):
+            sys.stderr.write("ERROR: failed to solve: process \"/bin/sh -c make\" "
+                             "did not complete successfully: exit code: 2\n")
+            return 1
+        sys.stderr.write("#0 building with \"default\" instance using docker driver\n")
+        return 0
+    log()
+    if failing(sub):
+        sys.stderr.write("Cannot connect to the Docker daemon at "
+                         "unix:///var/run/docker.sock. Is the docker daemon running?\n")
+        return 1
+    if sub == "image" and ARGV[1:2] == ["inspect"]:
+        print("sha256:" + hashlib.sha256(ARGV[-1].encode()).hexdigest())
+        return 0
+    if sub == "buildx" and ARGV[1:2] == ["version"]:
+        print("github.com/docker/buildx v0.17.1 standin")
+        return 0
+    if sub == "version":
+        print("Docker version 27.0.0-standin")
+        return 0
+    return 0
+
+
+def nitro_cli():
+    sub = ARGV[0] if ARGV else ""
+    log()
+    if failing(sub):
+        sys.stderr.write("[ E19 ] File operation failure. standin failure for %s\n" % sub)
+        return 1
+    if sub == "--version":
+        print("Nitro CLI 1.4.2")
+        return 0
+    if sub == "build-enclave":
+        uri = opt("--docker-uri")
+        out = opt("--output-file")
+        if not uri or not out:
+            sys.stderr.write("error: --docker-uri and --output-file are required\n")
+            return 1
+        with open(out, "wb") as f:
+            f.write(b"EIF-STANDIN\0" + uri.encode())
+        m = {"HashAlgorithm": "Sha384 { ... }",
+             "PCR0": pcr(0, uri), "PCR1": pcr(1, uri), "PCR2": pcr(2, uri)}
+        if opt("--signing-certificate"):
+            m["PCR8"] = pcr(8, uri)
+        sys.stderr.write("Start building the Enclave Image...\n")
+        sys.stdout.write("Using the locally available Docker image...\n")
+        sys.stdout.write("Enclave Image successfully created.\n")
+        print(json.dumps({"Measurements": m}, indent=2))
+        return 0
+    if sub == "describe-enclaves":
+        print(os.environ.get("STANDIN_ENCLAVES", "[]"))
+        return 0
+    if sub == "run-enclave":
+        cid = int(opt("--enclave-cid", "16"))
+        info = {"EnclaveName": "enclave", "EnclaveID": "i-0abc123def4567890-enc18c1d2e3f4a5b6c7",
+                "ProcessID": 4242, "EnclaveCID": cid,
+                "NumberOfCPUs": int(opt("--cpu-count", "2")), "CPUIDs": [1, 3],
+                "MemoryMiB": int(opt("--memory", "512"))}
+        sys.stderr.write("Start allocating memory...\n")
+        print(json.dumps(info, indent=2))
+        return 0
+    if sub == "terminate-enclave":
+        print(json.dumps({"EnclaveID": opt("--enclave-id", "all"), "Terminated": True}))
+        return 0
+    return 0
+
+
+def aws():
+    key = " ".join(a for a in ARGV[:2])
+    log()
+    responses = dict(AWS_CANNED)
+    path = os.environ.get("STANDIN_AWS_RESPONSES")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            responses.update(json.load(f))
+    r = responses.get(key)
+    if r is None:
+        sys.stderr.write("standin aws: no canned answer for '%s'\n" % key)
+        return 252
+    out = r.get("stdout", "")
+    if isinstance(out, (dict, list)):
+        out = json.dumps(out, indent=4) + "\n"
+    sys.stdout.write(out)
+    sys.stderr.write(r.get("stderr", ""))
+    return int(r.get("rc", 0))
+
+
+def vsock_proxy():
+    extra = {}
+    cfg = opt("--config")
+    if cfg and os.path.isfile(cfg):
+        extra["config"] = open(cfg, encoding="utf-8").read()
+    log(**extra)
+    return 1 if failing() else 0
+
+
+def main():
+    handlers = {"docker": docker, "nitro-cli": nitro_cli, "aws": aws,
+                "vsock-proxy": vsock_proxy}
+    handler = handlers.get(PROG)
+    if handler is None:
+        sys.stderr.write("standin: unknown program name %s\n" % PROG)
+        return 99
+    return handler()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

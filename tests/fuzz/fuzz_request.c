@@ -1,0 +1,374 @@
+/*
+ * fuzz_request.c - the request decoder and dispatcher
+ * (request_parse + request_execute, src/enclave/request.c and handlers/).
+ *
+ * The enclave context is the daemon's, but its KMS backend is a function
+ * in this file that hands out a fixed 32-byte key (or, chosen by the first
+ * character of encrypted_tsk, a failure, a timeout or a 16-byte key), so
+ * configure runs whole; the same key is installed with keystore_replace()
+ * before every input, so process can decrypt.
+ *
+ * Each input is used twice:
+ *  1. as one protocol message: every reply must be a JSON object with a
+ *     string `status` (errors: the spec's one shape), configure's secrets
+ *     never appear in it, and an `ok` process result must open under the
+ *     key and aad (and, with the echo step, give back the plaintext);
+ *  2. as the plaintext (and aad) of a process request this harness seals
+ *     itself: it must be answered `ok` (or step_failed / key_exhausted for
+ *     the reasons the spec gives) and the result must open.
+ */
+#include "fuzz_common.h"
+
+#include <cJSON.h>
+
+#include "common/aead.h"
+#include "common/buf.h"
+#include "common/hex.h"
+#include "common/json_parse.h"
+#include "common/json_text.h"
+#include "common/log.h"
+#include "common/secret.h"
+#include "enclave/context.h"
+#include "enclave/keystore.h"
+#include "enclave/options.h"
+#include "enclave/reply.h"
+#include "enclave/request.h"
+
+#define MAX_MESSAGE (1u << 20)
+
+static const uint8_t fixed_key[AEAD_KEY_LEN] = {
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+	0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+};
+
+static struct options opt;
+static struct enclave_ctx ctx;
+static int kms_calls;
+
+/* The fake KMS: the first character of the ciphertext picks the outcome. */
+static void
+fake_decrypt(const struct kms_backend *kms, const struct kms_decrypt_request *req,
+    struct kms_result *res)
+{
+	(void)kms;
+	memset(res, 0, sizeof(*res));
+	kms_calls++;
+	FUZZ_CHECK(req->ciphertext_b64 != NULL && req->region != NULL);
+	FUZZ_CHECK(req->creds->access_key_id.data != NULL);
+	FUZZ_CHECK(req->creds->secret_access_key.data != NULL);
+	FUZZ_CHECK(req->creds->session_token.data != NULL);
+	switch (req->ciphertext_b64[0]) {
+	case 'F':
+		res->status = KMS_FAILED;
+		snprintf(res->reason, sizeof(res->reason),
+		    "Got non-200 answer from KMS: 400");
+		return;
+	case 'T':
+		res->status = KMS_TIMEOUT;
+		snprintf(res->reason, sizeof(res->reason), "timed out");
+		return;
+	case 'I':
+		res->status = KMS_INTERNAL;
+		snprintf(res->reason, sizeof(res->reason), "cannot spawn");
+		return;
+	case 'S':
+		res->status = KMS_OK;
+		FUZZ_CHECK(secret_dup(&res->plaintext, fixed_key, 16) == 0);
+		return;
+	default:
+		res->status = KMS_OK;
+		FUZZ_CHECK(secret_dup(&res->plaintext, fixed_key,
+		    sizeof(fixed_key)) == 0);
+		return;
+	}
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	log_set_level(LOG_ERROR + 1);	/* quiet: no log line per input */
+	json_use_wiping_allocator();
+	FUZZ_CHECK(aead_init() == 0);
+	memset(&opt, 0, sizeof(opt));
+	opt.kms_backend = "kmstool";
+	opt.kmstool_path = "/nonexistent/fuzz-kmstool";
+	opt.region = "ap-southeast-1";
+	opt.proxy_port = 8000;
+	opt.kms_timeout_s = 1;
+	opt.max_encryptions = (unsigned long long)1 << 32;
+	opt.step = "echo";
+	opt.agent_id = "fuzz-agent";
+	opt.max_message = MAX_MESSAGE;
+	opt.idle_timeout_s = 60;
+	opt.read_timeout_s = 30;
+	opt.max_connections = 16;
+	opt.threads = 1;
+	opt.log_level = LOG_ERROR;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.opt = &opt;
+	ctx.kms.name = "fuzz-fake";
+	ctx.kms.decrypt = fake_decrypt;
+	ctx.kms.timeout_s = 1;
+	ctx.step = &step_echo;
+	ctx.started = 0;
+	return 0;
+}
+
+static void
+install_key(void)
+{
+	struct secret k = SECRET_INIT;
+
+	FUZZ_CHECK(secret_dup(&k, fixed_key, sizeof(fixed_key)) == 0);
+	FUZZ_CHECK(keystore_replace(&k) == 0);
+	FUZZ_CHECK(k.data == NULL);
+}
+
+/* The reply body as a parsed JSON object; checks the spec's shapes. */
+static cJSON *
+check_reply(const struct reply *r)
+{
+	const uint8_t *body;
+	size_t n;
+	cJSON *o, *status, *msg, *details;
+
+	FUZZ_CHECK(r->body.len > REPLY_HEADROOM);
+	body = r->body.data + REPLY_HEADROOM;
+	n = r->body.len - REPLY_HEADROOM;
+	FUZZ_CHECK(n <= r->limit);
+	FUZZ_CHECK(memchr(body, '\n', n) == NULL);	/* bare framing adds it */
+	o = json_parse_exact(body, n);
+	FUZZ_CHECK(o != NULL && cJSON_IsObject(o));
+	status = cJSON_GetObjectItemCaseSensitive(o, "status");
+	FUZZ_CHECK(cJSON_IsString(status));
+	if (strcmp(status->valuestring, "error") == 0) {
+		msg = cJSON_GetObjectItemCaseSensitive(o, "msg");
+		details = cJSON_GetObjectItemCaseSensitive(o, "details");
+		FUZZ_CHECK(cJSON_IsString(msg) && msg->valuestring[0] != '\0');
+		FUZZ_CHECK(cJSON_IsString(details));
+		FUZZ_CHECK(strcmp(r->outcome, msg->valuestring) == 0);
+	} else {
+		FUZZ_CHECK(strcmp(status->valuestring, "ok") == 0 ||
+		    strcmp(status->valuestring, "healthy") == 0);
+	}
+	return o;
+}
+
+/* Open an ok process reply's result; returns the plaintext (malloc'd). */
+static uint8_t *
+open_result(const cJSON *o, const uint8_t *aad, size_t aad_len, size_t *pt_len)
+{
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "result");
+	size_t hlen, n;
+	uint8_t *raw, *pt;
+
+	FUZZ_CHECK(cJSON_IsString(res));
+	hlen = strlen(res->valuestring);
+	FUZZ_CHECK(hlen % 2 == 0 && hlen / 2 >= AEAD_OVERHEAD);
+	for (size_t i = 0; i < hlen; i++)	/* lowercase hex only */
+		FUZZ_CHECK((res->valuestring[i] >= '0' && res->valuestring[i] <= '9') ||
+		    (res->valuestring[i] >= 'a' && res->valuestring[i] <= 'f'));
+	n = hlen / 2;
+	raw = malloc(n);
+	pt = malloc(n - AEAD_OVERHEAD + 1);
+	FUZZ_CHECK(raw && pt);
+	FUZZ_CHECK(hex_decode(raw, res->valuestring, hlen) == 0);
+	FUZZ_CHECK(aead_open(fixed_key, aad, aad_len, raw, n, pt) == 0);
+	*pt_len = n - AEAD_OVERHEAD;
+	free(raw);
+	return pt;
+}
+
+/* The agent step's output is a state object carrying our agent_id. */
+static void
+check_agent_state(const uint8_t *pt, size_t n)
+{
+	cJSON *s = json_parse_exact(pt, n);
+	const cJSON *id;
+
+	FUZZ_CHECK(s != NULL && cJSON_IsObject(s));
+	id = cJSON_GetObjectItemCaseSensitive(s, "agent_id");
+	FUZZ_CHECK(cJSON_IsString(id) && strcmp(id->valuestring, "fuzz-agent") == 0);
+	FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(s, "timestamp") != NULL);
+	cJSON_Delete(s);
+}
+
+/* A string field of the request, if the message parses on its own. */
+static const char *
+field(const cJSON *req, const char *name)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(req, name);
+
+	return cJSON_IsString(f) ? f->valuestring : NULL;
+}
+
+/* Phase 1: the input is one message off the wire. */
+static void
+run_message(const uint8_t *data, size_t size)
+{
+	struct reply reply;
+	struct request *req;
+	uint8_t *msg = fuzz_dup(data, size);
+	cJSON *own = size > 0 ? json_parse_exact(data, size) : NULL;
+	cJSON *o;
+
+	reply_init(&reply, request_reply_limit(&opt));
+	req = request_parse(&ctx, msg, size, &reply);
+	/* The message bytes are not referenced afterwards (request.h). */
+	memset(msg, 0xa5, size);
+	free(msg);
+	if (req != NULL) {
+		request_execute(&ctx, req, &reply);
+		request_free(req);
+	}
+	o = check_reply(&reply);
+	if (own != NULL && cJSON_IsObject(own)) {
+		const char *type = field(own, "type");
+		const char *status = field(o, "status");
+		const char *secret = field(own, "aws_secret_access_key");
+		const char *token = field(own, "aws_session_token");
+
+		/* Secrets of a configure never come back (the '+' keeps
+		 * the check to strings no fixed reply text contains). */
+		if (secret && strlen(secret) >= 12 && strchr(secret, '+'))
+			FUZZ_CHECK(fuzz_memmem(reply.body.data, reply.body.len,
+			    (const uint8_t *)secret, strlen(secret)) == NULL);
+		if (token && strlen(token) >= 12 && strchr(token, '+'))
+			FUZZ_CHECK(fuzz_memmem(reply.body.data, reply.body.len,
+			    (const uint8_t *)token, strlen(token)) == NULL);
+		if (type && strcmp(type, "process") == 0 && status &&
+		    strcmp(status, "ok") == 0) {
+			const char *aad = field(own, "aad");
+			const char *ct = field(own, "ciphertext");
+			size_t pt_len, in_len = ct ? strlen(ct) / 2 : 0;
+			uint8_t *pt = open_result(o, (const uint8_t *)aad,
+			    aad ? strlen(aad) : 0, &pt_len);
+
+			FUZZ_CHECK(ct != NULL && in_len >= AEAD_OVERHEAD);
+			if (ctx.step == &step_echo) {
+				uint8_t *raw = malloc(in_len), *want = malloc(in_len);
+
+				FUZZ_CHECK(raw && want);
+				FUZZ_CHECK(hex_decode(raw, ct, in_len * 2) == 0);
+				FUZZ_CHECK(aead_open(fixed_key, (const uint8_t *)aad,
+				    aad ? strlen(aad) : 0, raw, in_len, want) == 0);
+				FUZZ_CHECK(pt_len == in_len - AEAD_OVERHEAD);
+				FUZZ_CHECK(memcmp(pt, want, pt_len) == 0);
+				free(raw);
+				free(want);
+			} else {
+				check_agent_state(pt, pt_len);
+			}
+			free(pt);
+		}
+	}
+	cJSON_Delete(own);
+	cJSON_Delete(o);
+	reply_free(&reply);
+}
+
+/*
+ * Phase 2: the input is aad (byte 0 says how long) and plaintext of a
+ * request sealed here, as a data owner's client would.
+ */
+static void
+run_sealed(const uint8_t *data, size_t size)
+{
+	size_t aad_len = size ? data[0] % 24 : 0, pt_len, hlen, got_len;
+	const uint8_t *aad, *pt;
+	struct buf msg = BUF_INIT;
+	struct reply reply;
+	struct request *req;
+	uint8_t *sealed, *got;
+	char *hex;
+	cJSON *o;
+	const char *status, *code;
+	int aad_has_nul;
+
+	if (size == 0)
+		return;
+	if (aad_len > size - 1)
+		aad_len = size - 1;
+	aad = data + 1;
+	pt = data + 1 + aad_len;
+	pt_len = size - 1 - aad_len;
+	aad_has_nul = memchr(aad, 0, aad_len) != NULL;
+
+	sealed = malloc(pt_len + AEAD_OVERHEAD);
+	hlen = 2 * (pt_len + AEAD_OVERHEAD);
+	hex = malloc(hlen);
+	FUZZ_CHECK(sealed && hex);
+	FUZZ_CHECK(aead_seal(fixed_key, aad, aad_len, pt, pt_len, sealed) == 0);
+	hex_encode(hex, sealed, pt_len + AEAD_OVERHEAD);
+	FUZZ_CHECK(buf_append_str(&msg, "{\"type\":\"process\",\"ciphertext\":\"",
+	    SIZE_MAX) == 0);
+	FUZZ_CHECK(buf_append(&msg, hex, hlen, SIZE_MAX) == 0);
+	FUZZ_CHECK(buf_append_str(&msg, "\"", SIZE_MAX) == 0);
+	if (aad_len > 0) {
+		FUZZ_CHECK(buf_append_str(&msg, ",\"aad\":", SIZE_MAX) == 0);
+		FUZZ_CHECK(json_append_string(&msg, aad, aad_len, SIZE_MAX) == 0);
+	}
+	FUZZ_CHECK(buf_append_str(&msg, "}", SIZE_MAX) == 0);
+	free(sealed);
+	free(hex);
+
+	reply_init(&reply, request_reply_limit(&opt));
+	req = request_parse(&ctx, msg.data, msg.len, &reply);
+	FUZZ_CHECK(req != NULL);	/* a well-formed request parses */
+	request_execute(&ctx, req, &reply);
+	request_free(req);
+	o = check_reply(&reply);
+	status = field(o, "status");
+	code = field(o, "msg");
+	if (strcmp(status, "ok") == 0) {
+		got = open_result(o, aad, aad_len, &got_len);
+		if (ctx.step == &step_echo)
+			FUZZ_CHECK(got_len == pt_len && memcmp(got, pt, pt_len) == 0);
+		else
+			check_agent_state(got, got_len);
+		free(got);
+	} else if (strcmp(code, "decrypt_failed") == 0) {
+#ifndef FUZZ_STRICT_AAD
+		/*
+		 * Known issue (docs/security.md, finding F1): an aad holding
+		 * U+0000 is cut at the NUL by cJSON, so the daemon
+		 * authenticates a different aad than the client sealed with.
+		 * Build with -DFUZZ_STRICT_AAD once request parsing refuses
+		 * NUL in strings.
+		 */
+		FUZZ_CHECK(aad_has_nul);
+#else
+		FUZZ_CHECK(0);
+#endif
+	} else if (strcmp(code, "step_failed") == 0) {
+		FUZZ_CHECK(ctx.step != &step_echo);
+	} else {
+		FUZZ_CHECK(strcmp(code, "key_exhausted") == 0 &&
+		    opt.max_encryptions == 0);
+	}
+	(void)aad_has_nul;
+	cJSON_Delete(o);
+	reply_free(&reply);
+	buf_free(&msg, 1);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint64_t h = fuzz_seed(data, size);
+
+	if (size > MAX_MESSAGE)
+		return 0;
+	/* Input-derived, so a crash replays: the step and the key budget. */
+	ctx.step = (h & 1) ? &step_agent : &step_echo;
+	opt.max_encryptions = (h & 0x70) == 0 ? 0 : (unsigned long long)1 << 32;
+	install_key();
+	run_message(data, size);
+	install_key();
+	run_sealed(data, size);
+	return 0;
+}

@@ -1,0 +1,250 @@
+"""
+enclaved: `configure` (protocol.md "configure") through the real kmstool-dev
+and through fake KMS tools for every failure mode: kms_decrypt_failed,
+kms_timeout, invalid_key, and "a failed configure leaves the key in use, if
+any, untouched".
+"""
+
+import base64
+import os
+import time
+
+import pytest
+
+from helpers.harness import (CREDS, REGION, FakeKms, assert_error,
+                             assert_timestamp, genkey, kill_pid, open_sealed,
+                             pid_gone, seal)
+
+
+def _works_with(d, key, aad=None):
+    """True when `process` works under `key` on daemon d (echo step)."""
+    pt = os.urandom(20)
+    resp = d.process(seal(key, pt, aad), aad)
+    if resp.get("status") != "ok":
+        return False
+    return open_sealed(key, resp["result"], aad) == pt
+
+
+# --- with kmstool-dev -----------------------------------------------------------------
+
+def test_configure_with_kmstool_dev_then_process(daemon, dev_key):
+    tsk, key = dev_key
+    assert len(key) == 32
+    resp = daemon.configure(tsk)
+    assert resp["status"] == "ok", resp
+    assert resp["msg"] == "configured"
+    assert_timestamp(resp["timestamp"])
+    assert daemon.request({"type": "health"})["configured"] is True
+    data = b'{"hello":"world"}'
+    nonce = os.urandom(12)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    ct = (nonce + AESGCM(key).encrypt(nonce, data, b"job-42")).hex()
+    resp = daemon.process(ct, aad="job-42")
+    assert resp["status"] == "ok", resp
+    raw = bytes.fromhex(resp["result"])
+    assert AESGCM(key).decrypt(raw[:12], raw[12:], b"job-42") == data
+
+
+def test_configure_with_explicit_region(daemon, dev_key):
+    tsk, key = dev_key
+    resp = daemon.configure(tsk, region=REGION)
+    assert resp["status"] == "ok", resp
+    assert _works_with(daemon, key)
+
+
+def test_configure_replaces_key(daemon, kmstool_dev_bin):
+    tsk1, k1 = genkey()
+    tsk2, k2 = genkey()
+    assert k1 != k2
+    assert daemon.configure(tsk1)["status"] == "ok"
+    assert _works_with(daemon, k1)
+    assert daemon.configure(tsk2)["status"] == "ok"
+    assert _works_with(daemon, k2)
+    # the old key is gone
+    assert_error(daemon.process(seal(k1, b"old")), "decrypt_failed")
+
+
+def test_kmstool_dev_denied_is_kms_decrypt_failed(daemon, dev_key):
+    tsk, _ = dev_key
+    creds = dict(CREDS, aws_access_key_id="DEV-DENY")
+    resp = daemon.configure(tsk, creds=creds)
+    assert_error(resp, "kms_decrypt_failed",
+                 mentions="Got non-200 answer from KMS: 400")
+    for secret in creds.values():
+        assert secret not in resp["details"]
+    assert daemon.request({"type": "health"})["configured"] is False
+
+
+def test_kmstool_dev_denied_keeps_earlier_key(configured_daemon, dev_key):
+    tsk, key = dev_key
+    creds = dict(CREDS, aws_access_key_id="DEV-DENY")
+    assert_error(configured_daemon.configure(tsk, creds=creds), "kms_decrypt_failed")
+    assert configured_daemon.request({"type": "health"})["configured"] is True
+    assert _works_with(configured_daemon, key)
+
+
+def test_kmstool_dev_aes128_key_is_invalid_key(daemon, kmstool_dev_bin):
+    tsk, key = genkey(key_spec="AES-128")
+    assert len(key) == 16
+    assert_error(daemon.configure(tsk), "invalid_key")
+    assert daemon.request({"type": "health"})["configured"] is False
+
+
+def test_kmstool_dev_garbage_blob_is_kms_decrypt_failed(daemon, kmstool_dev_bin):
+    resp = daemon.configure(base64.b64encode(os.urandom(120)).decode())
+    assert_error(resp, "kms_decrypt_failed")
+
+
+# --- how the KMS tool is run -------------------------------------------------------------
+
+def test_kms_tool_command_line(fake_daemon, fake_kms):
+    assert fake_daemon.configure(fake_kms.token("key1"))["status"] == "ok"
+    args = fake_kms.last_args()
+    assert args[0] == "decrypt", args
+    opts = dict(zip(args[1::2], args[2::2]))
+    assert opts.get("--ciphertext") == fake_kms.token("key1"), args
+    assert opts.get("--region") == "eu-west-3", args          # daemon's --region
+    assert opts.get("--proxy-port") == "8123", args
+    assert opts.get("--aws-access-key-id") == CREDS["aws_access_key_id"]
+    assert opts.get("--aws-secret-access-key") == CREDS["aws_secret_access_key"]
+    assert opts.get("--aws-session-token") == CREDS["aws_session_token"]
+
+
+def test_request_region_overrides_default(fake_daemon, fake_kms):
+    resp = fake_daemon.configure(fake_kms.token("key1"), region="us-west-2")
+    assert resp["status"] == "ok", resp
+    args = fake_kms.last_args()
+    assert args[args.index("--region") + 1] == "us-west-2", args
+
+
+def test_credentials_passed_verbatim_without_shell(fake_daemon, fake_kms, tmp_path):
+    marker = tmp_path / "pwned"
+    creds = {
+        "aws_access_key_id": "AKIA with spaces",
+        "aws_secret_access_key": "s3cr'et\"$(touch %s);`touch %s` *" % (marker, marker),
+        "aws_session_token": "tok;en|&>x\\",
+    }
+    resp = fake_daemon.configure(fake_kms.token("key1"), creds=creds)
+    assert resp["status"] == "ok", resp
+    args = fake_kms.last_args()
+    opts = dict(zip(args[1::2], args[2::2]))
+    assert opts["--aws-access-key-id"] == creds["aws_access_key_id"]
+    assert opts["--aws-secret-access-key"] == creds["aws_secret_access_key"]
+    assert opts["--aws-session-token"] == creds["aws_session_token"]
+    assert not marker.exists()
+
+
+def test_kms_tool_gets_clean_environment(start_daemon, fake_kms):
+    d = start_daemon("--kms-timeout", "5", kmstool=fake_kms.path,
+                     env={"ENCLAVE_TEST_CANARY": "canary-3141592653",
+                          "AWS_SECRET_ACCESS_KEY": "from-the-daemon-env"})
+    assert d.configure(fake_kms.token("key1"))["status"] == "ok"
+    env = fake_kms.last_env()
+    assert env is not None
+    assert "canary-3141592653" not in env
+    assert "from-the-daemon-env" not in env
+    assert "HOME=" not in env
+
+
+# --- failure modes with fake tools ------------------------------------------------------
+
+FAILURES = [
+    # mode, expected code(s)
+    ("deny", {"kms_decrypt_failed"}),
+    ("exit1", {"kms_decrypt_failed"}),
+    ("garbage", {"kms_decrypt_failed"}),
+    ("empty", {"kms_decrypt_failed"}),
+    ("key2-exit255", {"kms_decrypt_failed"}),
+    ("key2-killed", {"kms_decrypt_failed"}),
+    ("short", {"invalid_key"}),
+    ("long", {"invalid_key"}),
+    ("badb64", {"kms_decrypt_failed", "invalid_key"}),
+    ("sleep", {"kms_timeout"}),
+    ("sleep-child", {"kms_timeout"}),
+    ("flood-stdout", {"kms_decrypt_failed", "kms_timeout"}),
+    ("flood-stderr", {"kms_decrypt_failed", "kms_timeout"}),
+    ("big-garbage", {"kms_decrypt_failed", "kms_timeout"}),
+]
+
+
+@pytest.mark.parametrize("mode,codes", FAILURES, ids=[m for m, _ in FAILURES])
+def test_failed_configure_on_unconfigured_daemon(fake_daemon, fake_kms, mode, codes):
+    t0 = time.monotonic()
+    resp = fake_daemon.configure(fake_kms.token(mode), timeout=10)
+    took = time.monotonic() - t0
+    assert resp.get("status") == "error", resp
+    assert resp["msg"] in codes, resp
+    assert_error(resp, resp["msg"])
+    assert took < 5, "configure took %.1f s with --kms-timeout 1" % took
+    for secret in CREDS.values():
+        assert secret not in resp["details"], resp
+    # still unconfigured, still serving
+    assert fake_daemon.request({"type": "health"})["configured"] is False
+    assert_error(fake_daemon.process(seal(fake_kms.K2, b"x")), "not_configured")
+
+
+@pytest.mark.parametrize("mode,codes", FAILURES, ids=[m for m, _ in FAILURES])
+def test_failed_configure_keeps_earlier_key(fake_configured_daemon, fake_kms, mode, codes):
+    d = fake_configured_daemon
+    resp = d.configure(fake_kms.token(mode), timeout=10)
+    assert resp.get("status") == "error", resp
+    assert resp["msg"] in codes, resp
+    assert d.request({"type": "health"})["configured"] is True
+    assert _works_with(d, fake_kms.K1), "the earlier key stopped working"
+    assert_error(d.process(seal(fake_kms.K2, b"x")), "decrypt_failed")
+
+
+def test_kms_failure_details_carry_reason_not_credentials(fake_daemon, fake_kms):
+    resp = fake_daemon.configure(fake_kms.token("deny"))
+    assert_error(resp, "kms_decrypt_failed", mentions=FakeKms.REASON)
+    for name, secret in CREDS.items():
+        assert secret not in resp["details"], (name, resp)
+    # not even in a response on the same connection or the log
+    assert CREDS["aws_secret_access_key"] not in fake_daemon.log()
+    assert CREDS["aws_session_token"] not in fake_daemon.log()
+
+
+def test_kms_timeout_kills_and_reaps_tool(fake_daemon, fake_kms):
+    t0 = time.monotonic()
+    resp = fake_daemon.configure(fake_kms.token("sleep"), timeout=10)
+    took = time.monotonic() - t0
+    assert_error(resp, "kms_timeout")
+    assert 0.8 <= took <= 4, took
+    pid = fake_kms.last_pid()
+    assert pid and pid_gone(pid, 3), "KMS tool %s still exists (not killed or not reaped)" % pid
+
+
+def test_kms_timeout_with_grandchild_holding_pipes(fake_daemon, fake_kms):
+    t0 = time.monotonic()
+    try:
+        resp = fake_daemon.configure(fake_kms.token("sleep-child"), timeout=10)
+    finally:
+        kill_pid(fake_kms.child_pid())
+    assert_error(resp, "kms_timeout")
+    assert time.monotonic() - t0 <= 4
+
+
+def test_flood_does_not_blow_up_daemon_memory(fake_daemon, fake_kms):
+    resp = fake_daemon.configure(fake_kms.token("flood-stdout"), timeout=10)
+    assert resp["msg"] in ("kms_decrypt_failed", "kms_timeout"), resp
+    with open("/proc/%d/status" % fake_daemon.pid) as f:
+        hwm = [l for l in f if l.startswith("VmHWM")][0].split()
+    assert int(hwm[1]) < 512 * 1024, "daemon peak RSS %s kB after a flood" % hwm[1]
+    pid = fake_kms.last_pid()
+    assert pid_gone(pid, 3), "flooding tool not killed/reaped"
+
+
+def test_plaintext_line_without_newline_is_accepted(fake_daemon, fake_kms):
+    resp = fake_daemon.configure(fake_kms.token("key1-noeol"))
+    assert resp["status"] == "ok", resp
+    assert _works_with(fake_daemon, fake_kms.K1)
+
+
+def test_reconfigure_with_fake_tool_switches_keys(fake_configured_daemon, fake_kms):
+    d = fake_configured_daemon
+    assert _works_with(d, fake_kms.K1)
+    assert d.configure(fake_kms.token("key2"))["status"] == "ok"
+    assert _works_with(d, fake_kms.K2)
+    assert_error(d.process(seal(fake_kms.K1, b"x")), "decrypt_failed")
+    assert d.configure(fake_kms.token("key1"))["status"] == "ok"
+    assert _works_with(d, fake_kms.K1)

@@ -1,0 +1,116 @@
+"""
+enclaved: command line, startup, SIGTERM.
+"""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from helpers.harness import Conn, free_tcp_port
+
+PING = {"type": "ping"}
+
+
+def _run(exe, *args):
+    return subprocess.run([exe] + list(args), capture_output=True, text=True,
+                          timeout=10, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("args", [
+    ["--bogus"],
+    ["--max-connections", "abc"],
+    ["--max-connections", "-1"],
+    ["--max-message", "12x"],
+    ["--read-timeout", ""],
+    ["--listen", "bogus:1"],
+    ["--listen", "tcp:127.0.0.1:notaport"],
+    ["--listen", "tcp:127.0.0.1:70000"],
+    ["--step", "no-such-step"],
+    ["--kms-timeout"],
+    ["positional"],
+], ids=lambda a: " ".join(a) or "empty")
+def test_bad_option_exits_2_with_message(enclaved_bin, args):
+    port = free_tcp_port()
+    p = _run(enclaved_bin, "--listen", "tcp:127.0.0.1:%d" % port, *args)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.strip(), "no message for a bad option"
+    assert "listening on" not in p.stderr
+
+
+def test_help_exits_0(enclaved_bin):
+    p = _run(enclaved_bin, "--help")
+    assert p.returncode == 0
+    out = p.stdout + p.stderr
+    for opt in ("--listen", "--kmstool", "--region", "--proxy-port", "--kms-timeout",
+                "--step", "--agent-id", "--max-message", "--idle-timeout",
+                "--read-timeout", "--max-connections"):
+        assert opt in out, opt
+
+
+def test_listening_line_per_listener(daemon):
+    log = daemon.log()
+    assert "listening on " + daemon.tcp in log
+    assert "listening on " + daemon.unix in log
+    line = [l for l in log.splitlines() if "listening on " + daemon.tcp in l][0]
+    assert "INFO" in line
+
+
+def test_sigterm_exits_0(daemon):
+    assert daemon.request(PING)["msg"] == "pong"
+    idle = daemon.connect()
+    t0 = time.monotonic()
+    rc = daemon.terminate(timeout=10)
+    idle.close()
+    assert rc == 0, "exit status %r after SIGTERM\n%s" % (rc, daemon.log()[-2000:])
+    assert time.monotonic() - t0 < 5
+
+
+def test_sigterm_configured_exits_0(configured_daemon):
+    with configured_daemon.connect() as c:
+        assert c.request({"type": "health"})["configured"] is True
+        rc = configured_daemon.terminate(timeout=10)
+    assert rc == 0, rc
+
+
+def test_sigterm_stops_accepting(daemon):
+    port = int(daemon.tcp.rsplit(":", 1)[1])
+    assert daemon.terminate(timeout=10) == 0
+    with pytest.raises(OSError):
+        Conn(daemon.tcp, timeout=1).request(PING)
+    assert port
+
+
+def test_sigterm_finishes_request_in_flight(start_daemon, fake_kms):
+    # "SIGTERM: stop accepting, finish requests in flight, wipe, exit 0"
+    d = start_daemon("--kms-timeout", "10", kmstool=fake_kms.path)
+    result = {}
+
+    def slow():
+        try:
+            result["resp"] = d.configure(fake_kms.token("slow-key2"), timeout=15)
+        except Exception as e:                      # noqa: BLE001
+            result["err"] = repr(e)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    deadline = time.monotonic() + 3
+    while fake_kms.calls() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    d.proc.send_signal(signal.SIGTERM)
+    t.join(15)
+    rc = d.terminate(timeout=10)
+    assert rc == 0, rc
+    assert result.get("resp", {}).get("status") == "ok", result
+
+
+def test_unix_socket_path_in_use_by_file(enclaved_bin, tmp_path):
+    # a daemon that cannot bind says so and does not claim to listen
+    path = "/tmp/encl-notdir-%d/x.sock" % os.getpid()
+    p = _run(enclaved_bin, "--listen", "unix:" + path)
+    assert p.returncode != 0
+    assert "listening on" not in p.stderr

@@ -1,0 +1,124 @@
+"""
+enclaved: secret hygiene. protocol.md "Keys and secrets": the TSK and the AWS
+credentials never appear in a log line or a response; error details never
+carry a secret (key, credential, plaintext).
+"""
+
+import base64
+import os
+
+from helpers.harness import CREDS, assert_error, genkey, open_sealed, seal
+
+PLAINTEXT = b"TOP-SECRET-PLAINTEXT-7c1d4e"
+
+
+def _secrets(key, plaintext=PLAINTEXT):
+    return {
+        "key hex": key.hex(),
+        "key HEX": key.hex().upper(),
+        "key base64": base64.b64encode(key).decode(),
+        "key base64url": base64.urlsafe_b64encode(key).decode().rstrip("="),
+        "secret access key": CREDS["aws_secret_access_key"],
+        "session token": CREDS["aws_session_token"],
+        "plaintext": plaintext.decode(),
+        "plaintext hex": plaintext.hex(),
+        "plaintext base64": base64.b64encode(plaintext).decode(),
+    }
+
+
+def _full_session(d, tsk, key):
+    """Everything a daemon sees in normal and failing use; returns all
+    response texts."""
+    texts = []
+
+    def req(msg, framing="bare"):
+        with d.connect() as c:
+            r = c.request(msg, framing)
+        texts.append(repr(r))
+        return r
+
+    cfg = {"type": "configure", "encrypted_tsk": tsk}
+    cfg.update(CREDS)
+    assert req(cfg)["status"] == "ok"
+    assert req({"type": "health"})["configured"] is True
+    for framing in ("bare", "len"):
+        r = req({"type": "process", "ciphertext": seal(key, PLAINTEXT, "aad-1"),
+                 "aad": "aad-1"}, framing)
+        assert open_sealed(key, r["result"], "aad-1") == PLAINTEXT
+    # failures that handle the same secrets
+    assert_error(req({"type": "process", "ciphertext": seal(key, PLAINTEXT, "x"),
+                      "aad": "y"}), "decrypt_failed")
+    assert_error(req({"type": "process",
+                      "ciphertext": seal(os.urandom(32), PLAINTEXT)}), "decrypt_failed")
+    bad = dict(cfg, aws_access_key_id="DEV-DENY")
+    assert_error(req(bad), "kms_decrypt_failed")
+    missing = dict(cfg)
+    del missing["encrypted_tsk"]
+    assert_error(req(missing), "missing_fields")
+    assert_error(req(dict(cfg, region=5)), "invalid_field")
+    # reconfigure with the same key
+    assert req(cfg)["status"] == "ok"
+    return texts
+
+
+def _check(text, key, where):
+    leaks = [name for name, s in _secrets(key).items() if s in text]
+    assert not leaks, "%s contains: %s" % (where, ", ".join(leaks))
+
+
+def test_log_and_responses_hold_no_secret(start_daemon, kmstool_dev_bin):
+    tsk, key = genkey()
+    d = start_daemon("--log-level", "debug")
+    texts = _full_session(d, tsk, key)
+    assert d.terminate() == 0
+    log = d.log()
+    assert len(log.splitlines()) >= 5, "suspiciously quiet log:\n" + log
+    _check(log, key, "enclaved's log")
+    for t in texts:
+        _check(t, key, "a response")
+
+
+def test_log_has_no_access_key_id(start_daemon, kmstool_dev_bin):
+    # "Neither [TSK nor AWS credentials] ever appears in a log line"
+    tsk, key = genkey()
+    d = start_daemon("--log-level", "debug")
+    _full_session(d, tsk, key)
+    d.terminate()
+    assert CREDS["aws_access_key_id"] not in d.log()
+
+
+def test_log_records_requests_and_outcomes(start_daemon, kmstool_dev_bin):
+    # issue 2: "one line per event on stderr ... request type and outcome"
+    tsk, key = genkey()
+    d = start_daemon()
+    _full_session(d, tsk, key)
+    d.terminate()
+    log = d.log()
+    for word in ("configure", "process", "decrypt_failed", "kms_decrypt_failed"):
+        assert word in log, word
+
+
+def test_kms_tool_stderr_secrets_not_logged(start_daemon, fake_kms):
+    # the fake tool's reason line quotes the credentials; the daemon must
+    # not copy them into its log or the response
+    d = start_daemon("--log-level", "debug", kmstool=fake_kms.path)
+    cfg = {"type": "configure", "encrypted_tsk": fake_kms.token("deny")}
+    cfg.update(CREDS)
+    resp = d.request(cfg)
+    assert_error(resp, "kms_decrypt_failed")
+    d.terminate()
+    for name in ("aws_secret_access_key", "aws_session_token", "aws_access_key_id"):
+        assert CREDS[name] not in d.log(), name
+        assert CREDS[name] not in resp["details"], name
+
+
+def test_fake_tool_key_not_logged(start_daemon, fake_kms):
+    d = start_daemon("--log-level", "debug", kmstool=fake_kms.path)
+    cfg = {"type": "configure", "encrypted_tsk": fake_kms.token("key1")}
+    cfg.update(CREDS)
+    assert d.request(cfg)["status"] == "ok"
+    # invalid_key: the wrong-sized "key" is also secret material
+    cfg["encrypted_tsk"] = fake_kms.token("short")
+    assert_error(d.request(cfg), "invalid_key")
+    d.terminate()
+    _check(d.log(), fake_kms.K1, "enclaved's log")

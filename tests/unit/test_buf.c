@@ -1,0 +1,209 @@
+/*
+ * test_buf.c - common/buf: limits are enforced before allocating, appends
+ * and consumes keep the bytes right, shrink/free, the big-endian helpers,
+ * and size_add/size_mul at the edge of overflow.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+
+static void
+test_size_add(void **state)
+{
+	size_t out = 7;
+
+	(void)state;
+	assert_int_equal(size_add(1, 2, &out), 0);
+	assert_int_equal(out, 3);
+	assert_int_equal(size_add(SIZE_MAX - 1, 1, &out), 0);
+	assert_true(out == SIZE_MAX);
+	assert_int_equal(size_add(0, SIZE_MAX, &out), 0);
+	assert_true(out == SIZE_MAX);
+	out = 7;
+	assert_int_equal(size_add(SIZE_MAX, 1, &out), -1);
+	assert_int_equal(size_add(1, SIZE_MAX, &out), -1);
+	assert_int_equal(size_add(SIZE_MAX / 2 + 1, SIZE_MAX / 2 + 1, &out), -1);
+	assert_int_equal(out, 7);	/* untouched on failure */
+}
+
+static void
+test_size_mul(void **state)
+{
+	size_t out = 7;
+
+	(void)state;
+	assert_int_equal(size_mul(0, SIZE_MAX, &out), 0);
+	assert_int_equal(out, 0);
+	assert_int_equal(size_mul(SIZE_MAX, 0, &out), 0);
+	assert_int_equal(out, 0);
+	assert_int_equal(size_mul(SIZE_MAX, 1, &out), 0);
+	assert_true(out == SIZE_MAX);
+	assert_int_equal(size_mul(1, SIZE_MAX, &out), 0);
+	assert_true(out == SIZE_MAX);
+	assert_int_equal(size_mul(3, 5, &out), 0);
+	assert_int_equal(out, 15);
+	out = 7;
+	assert_int_equal(size_mul(2, SIZE_MAX / 2 + 1, &out), -1);
+	assert_int_equal(size_mul(SIZE_MAX / 2 + 1, 2, &out), -1);
+	assert_int_equal(size_mul((size_t)1 << (sizeof(size_t) * 4),
+	    (size_t)1 << (sizeof(size_t) * 4), &out), -1);
+	assert_int_equal(out, 7);
+	assert_int_equal(size_mul(SIZE_MAX / 3, 3, &out), 0);
+	assert_true(out == SIZE_MAX / 3 * 3);
+}
+
+static void
+test_append_within_limit(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(buf_append(&b, "hello", 5, 10), 0);
+	assert_int_equal(buf_append_str(&b, "world", 10), 0);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.data, "helloworld", 10);
+	assert_true(b.cap <= 10);	/* capacity never passes the limit */
+	/* one byte over the limit fails and leaves the buffer as it was */
+	assert_int_equal(buf_append(&b, "!", 1, 10), -1);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.data, "helloworld", 10);
+	/* an empty append at the limit is fine */
+	assert_int_equal(buf_append(&b, "", 0, 10), 0);
+	buf_free(&b, 1);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+}
+
+/* A huge `extra` (a length from the wire) fails without allocating. */
+static void
+test_reserve_overflow(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(buf_append(&b, "abc", 3, 100), 0);
+	assert_int_equal(buf_reserve(&b, SIZE_MAX, SIZE_MAX), -1);
+	assert_int_equal(buf_reserve(&b, SIZE_MAX - 2, SIZE_MAX), -1);
+	assert_int_equal(buf_reserve(&b, 98, 100), -1);
+	assert_int_equal(buf_reserve(&b, 97, 100), 0);
+	assert_true(b.cap >= 100 && b.cap <= 100);
+	assert_int_equal(b.len, 3);
+	buf_free(&b, 0);
+	/* a limit of zero admits nothing but nothing */
+	assert_int_equal(buf_reserve(&b, 0, 0), 0);
+	assert_int_equal(buf_append(&b, "x", 1, 0), -1);
+	assert_null(b.data);
+}
+
+/* Appending byte by byte grows geometrically up to and not past the limit. */
+static void
+test_byte_by_byte(void **state)
+{
+	struct buf b = BUF_INIT;
+	size_t i, limit = 100000, reallocs = 0, cap = 0;
+
+	(void)state;
+	for (i = 0; i < limit; i++) {
+		uint8_t c = (uint8_t)i;
+
+		assert_int_equal(buf_append(&b, &c, 1, limit), 0);
+		if (b.cap != cap) {
+			reallocs++;
+			cap = b.cap;
+		}
+	}
+	assert_true(reallocs < 20);
+	assert_int_equal(b.cap, limit);
+	assert_int_equal(buf_append(&b, "x", 1, limit), -1);
+	for (i = 0; i < limit; i++)
+		assert_int_equal(b.data[i], (uint8_t)i);
+	buf_free(&b, 0);
+}
+
+static void
+test_consume(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(buf_append_str(&b, "0123456789", 64), 0);
+	buf_consume(&b, 0);
+	assert_int_equal(b.len, 10);
+	buf_consume(&b, 3);
+	assert_int_equal(b.len, 7);
+	assert_memory_equal(b.data, "3456789", 7);
+	buf_consume(&b, 7);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(buf_append_str(&b, "ab", 64), 0);
+	buf_consume(&b, 1000);
+	assert_int_equal(b.len, 0);
+	buf_free(&b, 0);
+}
+
+static void
+test_shrink(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(buf_reserve(&b, 4096, 1 << 20), 0);
+	assert_int_equal(buf_append_str(&b, "keep", 1 << 20), 0);
+	/* not below what is in use */
+	buf_shrink(&b, 2);
+	assert_true(b.cap >= 4096);
+	buf_shrink(&b, 256);
+	assert_int_equal(b.cap, 256);
+	assert_memory_equal(b.data, "keep", 4);
+	/* never grows */
+	buf_shrink(&b, 1000);
+	assert_int_equal(b.cap, 256);
+	b.len = 0;
+	buf_shrink(&b, 0);
+	assert_null(b.data);
+	assert_int_equal(b.cap, 0);
+	buf_free(&b, 1);
+}
+
+static void
+test_u32be(void **state)
+{
+	struct buf b = BUF_INIT;
+	uint8_t p[4];
+
+	(void)state;
+	store_u32be(p, 0x01020304);
+	assert_memory_equal(p, "\x01\x02\x03\x04", 4);
+	assert_int_equal(load_u32be(p), 0x01020304);
+	store_u32be(p, 0xffffffffu);
+	assert_int_equal(load_u32be(p), 0xffffffffu);
+	assert_int_equal(load_u32be((const uint8_t *)"\x80\x00\x00\x00"),
+	    0x80000000u);
+	assert_int_equal(buf_append_u32be(&b, 0xdeadbeef, 4), 0);
+	assert_memory_equal(b.data, "\xde\xad\xbe\xef", 4);
+	assert_int_equal(buf_append_u32be(&b, 1, 7), -1);
+	buf_free(&b, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_size_add),
+		cmocka_unit_test(test_size_mul),
+		cmocka_unit_test(test_append_within_limit),
+		cmocka_unit_test(test_reserve_overflow),
+		cmocka_unit_test(test_byte_by_byte),
+		cmocka_unit_test(test_consume),
+		cmocka_unit_test(test_shrink),
+		cmocka_unit_test(test_u32be),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
