@@ -7,7 +7,7 @@
 # libraries it (and the KMS tool) load, a CA bundle, empty mount points for
 # the enclave's init, and nothing else: no shell, no package manager.
 #
-#   stage-rootfs.sh [--kmstool DIR] [--no-chroot-check] ROOTFS ENCLAVED
+# usage: stage-rootfs.sh [--kmstool DIR] [--no-chroot-check] ROOTFS ENCLAVED
 #
 #   --kmstool DIR      also install DIR/kmstool_enclave_cli as
 #                      /usr/bin/kmstool_enclave_cli and DIR/libnsm.so (the
@@ -103,8 +103,12 @@ if [ -n "$kmstool_dir" ]; then
 		[ -s "$kmstool_dir/$f" ] || die "$kmstool_dir/$f is missing (see docs/operations.md, 'The KMS tool')"
 	done
 	install -m 0755 "$kmstool_dir/kmstool_enclave_cli" "$root/usr/bin/kmstool_enclave_cli"
-	mkdir -p "$root/usr/lib/x86_64-linux-gnu"
-	install -m 0644 "$kmstool_dir/libnsm.so" "$root/usr/lib/x86_64-linux-gnu/libnsm.so"
+	# Next to libc: a directory the loader searches by default, whatever
+	# the architecture (x86_64-linux-gnu, aarch64-linux-gnu).
+	libdir=$(ldd "$daemon" | awk '$1 == "libc.so.6" { print $3 }')
+	libdir=$(dirname "${libdir:-/usr/lib/libc.so.6}")
+	mkdir -p "$root$libdir"
+	install -m 0644 "$kmstool_dir/libnsm.so" "$root$libdir/libnsm.so"
 	LD_LIBRARY_PATH=$kmstool_dir copy_deps "$kmstool_dir/kmstool_enclave_cli"
 fi
 

@@ -23,6 +23,9 @@
 #   --tag NAME              docker image name (default confidential-enclave:<commit>)
 #   --out-dir DIR           where enclave.eif and measurements.json go (default build)
 #   --source-date-epoch N   file and image timestamps (default: HEAD's commit time)
+#   --platform P            linux/amd64 (default) or linux/arm64 (Graviton)
+#   --no-rewrite-timestamp  for Docker without BuildKit 0.13 (files keep
+#                           SOURCE_DATE_EPOCH anyway, see docs/operations.md)
 #   --signing-certificate F --private-key F
 #                           sign the EIF; adds PCR8 (the certificate's hash)
 #   -h, --help              this help
@@ -56,6 +59,8 @@ out_dir=
 sde=
 signing_cert=
 signing_key=
+platform=linux/amd64
+rewrite_ts=",rewrite-timestamp=true"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kms-backend) need_arg "$1" $#; backend=$2; shift 2 ;;
@@ -66,6 +71,8 @@ while [ $# -gt 0 ]; do
 	--source-date-epoch) need_arg "$1" $#; sde=$2; shift 2 ;;
 	--signing-certificate) need_arg "$1" $#; signing_cert=$2; shift 2 ;;
 	--private-key) need_arg "$1" $#; signing_key=$2; shift 2 ;;
+	--platform) need_arg "$1" $#; platform=$2; shift 2 ;;
+	--no-rewrite-timestamp) rewrite_ts=; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
 	esac
@@ -74,6 +81,10 @@ done
 case $backend in
 kmstool|native) ;;
 *) usage_error "--kms-backend must be kmstool or native, not '$backend'" ;;
+esac
+case $platform in
+linux/amd64|linux/arm64) ;;
+*) usage_error "--platform must be linux/amd64 or linux/arm64, not '$platform'" ;;
 esac
 case $source_mode in
 head|worktree) ;;
@@ -141,11 +152,11 @@ fi
 build_args=(
 	buildx build
 	--file "$ctx/enclave/Dockerfile"
-	--platform linux/amd64
+	--platform "$platform"
 	--build-arg "KMS_BACKEND=$backend"
 	--build-arg "SOURCE_DATE_EPOCH=$sde"
 	--provenance=false
-	--output "type=docker,name=$tag,rewrite-timestamp=true"
+	--output "type=docker,name=$tag$rewrite_ts"
 )
 if [ "$backend" = kmstool ]; then
 	build_args+=(--build-context "kmstool=$kmstool_dir")
@@ -164,6 +175,7 @@ echo "build-enclave: nitro-cli ${nitro_args[*]}" >&2
 nitro_out=$(nitro-cli "${nitro_args[@]}") || die "nitro-cli build-enclave failed (see above)"
 [ -s "$out_dir/enclave.eif.tmp" ] || die "nitro-cli reported success but wrote no EIF"
 eif_sha=$(sha256sum "$out_dir/enclave.eif.tmp" | cut -d' ' -f1)
+eif_bytes=$(wc -c <"$out_dir/enclave.eif.tmp")
 
 kmstool_sha=
 if [ "$backend" = kmstool ]; then
@@ -172,7 +184,7 @@ fi
 
 # nitro-cli prints progress lines, then the measurements as a JSON object.
 NITRO_OUT=$nitro_out TAG=$tag IMAGE_ID=$image_id BACKEND=$backend \
-SOURCE_MODE=$source_mode COMMIT=$commit DIRTY=$dirty SDE=$sde EIF_SHA=$eif_sha \
+SOURCE_MODE=$source_mode COMMIT=$commit DIRTY=$dirty SDE=$sde EIF_SHA=$eif_sha EIF_BYTES=$eif_bytes \
 KMSTOOL_SHA=$kmstool_sha SIGNED=${signing_cert:+true} \
 python3 - "$out_dir/measurements.json.tmp" <<'PY'
 import json, os, re, sys
@@ -205,6 +217,7 @@ out = {
         "git_dirty": os.environ["DIRTY"] == "true",
         "source_date_epoch": int(os.environ["SDE"]),
         "eif_sha256": os.environ["EIF_SHA"],
+        "eif_bytes": int(os.environ["EIF_BYTES"]),
     },
 }
 if kmstool:
@@ -227,5 +240,5 @@ for k in sorted(k for k in m if k.startswith("PCR")):
         print("%s: %s" % (k, m[k]), file=sys.stderr)
 print("PCR0: %s" % m["PCR0"])
 PY
-echo "build-enclave: wrote $out_dir/enclave.eif and $out_dir/measurements.json" >&2
+echo "build-enclave: wrote $out_dir/enclave.eif ($((eif_bytes / 1048576)) MiB; nitro-cli asks for roughly 4x that as --memory, see docs/operations.md, Memory) and $out_dir/measurements.json" >&2
 echo "build-enclave: next: scripts/setup-kms.sh --measurements $out_dir/measurements.json ... (pins the key policy to this PCR0)" >&2

@@ -8,7 +8,7 @@ PACKAGES=(
 	libssl-dev libcjson-dev libcbor-dev libcmocka-dev libseccomp-dev
 	libmicrohttpd-dev libcurl4-openssl-dev
 	openssl ca-certificates
-	python3 python3-pytest python3-cryptography
+	python3 python3-pytest python3-cryptography python3-cbor2
 	clang libclang-rt-14-dev valgrind shellcheck
 )
 

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -434,6 +435,17 @@ percentile(const struct stats *st, double p)
 	return st->lat_us[i];
 }
 
+/* CPU seconds this process has used: the client's share of the cores. */
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int
 cmd_run(const struct opts *o)
 {
@@ -442,7 +454,7 @@ cmd_run(const struct opts *o)
 	struct epoll_event evs[256];
 	long long start, warm_ns, stop_ns, hard_ns;
 	unsigned i, live;
-	double secs;
+	double secs, cpu0, wall;
 
 	if (cs == NULL)
 		die("out of memory");
@@ -450,6 +462,7 @@ cmd_run(const struct opts *o)
 		die("epoll_create1 failed");
 	for (i = 0; i < o->conns; i++)
 		build_request(&cs[i], o);
+	cpu0 = cpu_seconds();
 	start = now_ns();
 	warm_ns = start + (long long)(o->warmup * 1e9);
 	stop_ns = warm_ns + (long long)(o->duration * 1e9);
@@ -484,19 +497,22 @@ cmd_run(const struct opts *o)
 		for (k = 0; k < n; k++)
 			on_event(evs[k].data.ptr, o, &st, warm_ns, stop_ns);
 	}
+	wall = (double)(now_ns() - start) / 1e9;
+	cpu0 = cpu_seconds() - cpu0;
 	qsort(st.lat_us, st.n, sizeof(*st.lat_us), cmp_u32);
 	secs = st.last_ns > st.first_ns ?
 	    (double)(st.last_ns - st.first_ns) / 1e9 : 0;
 	printf("RESULT label=%s size=%zu conns=%u mode=%s requests=%zu "
 	    "errors=%lu conn_errors=%lu verified=%lu elapsed=%.3f rps=%.1f "
-	    "mbps=%.2f p50_us=%u p99_us=%u max_us=%u\n",
+	    "mbps=%.2f p50_us=%u p99_us=%u max_us=%u wall=%.3f "
+	    "client_cpu=%.3f\n",
 	    o->label, o->size, o->conns,
 	    o->reconnect ? "per-request" : "persistent", st.n, st.errors,
 	    st.conn_errors, st.verified, secs,
 	    secs > 0 ? (double)st.n / secs : 0,
 	    secs > 0 ? (double)st.n * (double)o->size / secs / 1e6 : 0,
 	    percentile(&st, 0.50), percentile(&st, 0.99),
-	    st.n ? st.lat_us[st.n - 1] : 0);
+	    st.n ? st.lat_us[st.n - 1] : 0, wall, cpu0);
 	return st.errors == 0 && st.bad == 0 && st.n > 0 && st.verified > 0 &&
 	    st.conn_errors == 0 ? 0 : 1;
 }

@@ -166,6 +166,19 @@ int  enclave_configure(struct enclave_client *c, const char *encrypted_tsk,
 int  enclave_process(struct enclave_client *c, const char *hex, size_t hex_len,
     const char *aad, char **result, size_t *result_len);
 
+/*
+ * {"type":"attest","nonce":hex[,"user_data":hex]}: a fresh attestation
+ * document (base64 of a COSE_Sign1) from the enclave's NSM, binding the
+ * nonce (hex of 1..512 bytes) and the optional user_data (NULL or "" for
+ * none). On ENCLAVE_OK *document_b64 is NUL-terminated, *document_len
+ * characters (may be NULL), to be freed with enclave_free(). The document
+ * is not verified here: common/attestation.h does that (enclavectl attest
+ * --verify). Without an NSM the enclave answers ENCLAVE_ERR_REMOTE with
+ * code "attestation_unavailable".
+ */
+int  enclave_attest(struct enclave_client *c, const char *nonce_hex,
+    const char *user_data_hex, char **document_b64, size_t *document_len);
+
 /* Free memory this library returned (a process result). NULL is allowed. */
 void enclave_free(void *p);
 

@@ -21,6 +21,11 @@ dial(struct enclave_client *c)
 	if (fd < 0 && errno == ETIMEDOUT)
 		return client_set_error(c, ENCLAVE_ERR_TIMEOUT,
 		    "connecting to %s timed out", name);
+	/* endpoint_connect reports a name that does not resolve this way. */
+	if (fd < 0 && errno == EADDRNOTAVAIL && c->ep.kind == ENDPOINT_TCP)
+		return client_set_error(c, ENCLAVE_ERR_CONNECT,
+		    "cannot connect to %s: host not found or address not "
+		    "available", name);
 	if (fd < 0)
 		return client_set_error(c, ENCLAVE_ERR_CONNECT,
 		    "cannot connect to %s: %s", name, strerror(errno));

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "common/frame.h"
+#include "common/json_scan.h"
 
 cJSON *
 json_parse_exact(const void *text, size_t n)
@@ -21,7 +22,7 @@ json_parse_exact(const void *text, size_t n)
 		return NULL;
 	while (end < stop && frame_is_space((uint8_t)*end))
 		end++;
-	if (end != stop) {
+	if (end != stop || !json_numbers_strict(text, n)) {
 		cJSON_Delete(root);
 		return NULL;
 	}

@@ -5,6 +5,8 @@
  * against ~400 ms for jansson). Two things it leaves to us:
  *  - exactness: cJSON stops after the first value; json_parse_exact()
  *    insists that only whitespace follows it;
+ *  - strictness: cJSON accepts numbers such as 01 and 1. that RFC 8259
+ *    does not; json_parse_exact() refuses them (json_scan.h);
  *  - hygiene: its trees hold plaintext and credentials; with the wiping
  *    allocator installed, every block cJSON frees is cleansed first.
  */
@@ -15,7 +17,7 @@
 
 #include <cJSON.h>
 
-/* Parse exactly n bytes holding one JSON value; NULL otherwise. */
+/* Parse exactly n bytes holding one strict JSON value; NULL otherwise. */
 cJSON *json_parse_exact(const void *text, size_t n);
 /* Make cJSON wipe every block it frees (process wide; call once at start). */
 void   json_use_wiping_allocator(void);

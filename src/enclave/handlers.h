@@ -19,13 +19,15 @@ enum request_type {
 	REQUEST_HEALTH,
 	REQUEST_CONFIGURE,
 	REQUEST_PROCESS,
+	REQUEST_ATTEST,
 };
 
 struct process_request {
-	uint8_t    *data;	/* nonce||ct||tag, decoded in place of the hex */
-	size_t      len;
-	const char *aad;	/* NULL or "" means none */
-	size_t      aad_len;
+	uint8_t       *data;	/* nonce||ct||tag, decoded in place of the hex */
+	size_t         len;
+	const uint8_t *aad;	/* NULL or empty means none */
+	size_t         aad_len;
+	struct buf     aad_exact;	/* aad holding a NUL: its true bytes */
 };
 
 struct configure_request {
@@ -34,12 +36,28 @@ struct configure_request {
 	struct kms_credentials creds;
 };
 
+/* nonce and user_data: the NSM validation guidance's 512-byte limit. */
+#define ATTEST_FIELD_MAX 512
+
+struct attest_request {
+	uint8_t nonce[ATTEST_FIELD_MAX];
+	size_t  nonce_len;
+	uint8_t user_data[ATTEST_FIELD_MAX];
+	size_t  user_data_len;
+	int     has_user_data;
+};
+
 struct request {
 	enum request_type type;
 	cJSON            *root;		/* owns every string the request uses */
+	/* The message itself, valid only while parsing. */
+	const uint8_t    *msg;
+	size_t            msg_len;
+	int               msg_has_nul;	/* some string escapes U+0000 */
 	union {
 		struct process_request   process;
 		struct configure_request configure;
+		struct attest_request    attest;
 	} u;
 };
 
@@ -54,14 +72,35 @@ struct handler {
 
 const struct handler *handler_for(enum request_type type);
 
-enum field_state { FIELD_OK, FIELD_MISSING, FIELD_WRONG_TYPE };
+enum field_state {
+	FIELD_OK,
+	FIELD_MISSING,		/* absent, null or "" */
+	FIELD_WRONG_TYPE,	/* not a string */
+	FIELD_HAS_NUL,		/* a string holding U+0000: no C string can carry it */
+};
 
-enum field_state request_string_field(const cJSON *root, const char *name,
-    const char **out);
+/* A top-level string field, checked (see request.c). */
+enum field_state request_string_field(const struct request *req,
+    const char *name, const char **out);
+/*
+ * The exact bytes of a string field that holds a NUL, appended to `out`;
+ * only meaningful after request_string_field() said FIELD_HAS_NUL.
+ */
+int request_string_exact(const struct request *req, const char *name,
+    struct buf *out);
 
 extern const struct handler handler_ping;
 extern const struct handler handler_health;
 extern const struct handler handler_configure;
 extern const struct handler handler_process;
+extern const struct handler handler_attest;
+
+/*
+ * attest.c: open the NSM named by --nsm-device for `attest` requests.
+ * Called before the sandbox (which forbids open); when there is no NSM the
+ * reason is kept and every attest request is answered with it.
+ */
+void attest_setup(const char *nsm_spec);
+void attest_teardown(void);
 
 #endif

@@ -24,8 +24,11 @@
 #include "common/log.h"
 #include "common/secret.h"
 #include "enclave/context.h"
+#include "enclave/handlers.h"
 #include "enclave/keystore.h"
 #include "enclave/kms/broker.h"
+#include "enclave/kms/native/native.h"
+#include "enclave/nsm/nsm.h"
 #include "enclave/options.h"
 #include "enclave/sandbox.h"
 #include "enclave/server.h"
@@ -72,6 +75,18 @@ setup_context(struct enclave_ctx *ctx, const struct options *opt)
 		fprintf(stderr, "enclaved: --step: unknown step '%s' (built in: "
 		    "%s)\nTry 'enclaved --help'.\n", opt->step, step_names());
 		return -1;
+	}
+	if (strcmp(opt->kms_backend, "native") == 0) {
+		/* Static: the broker, forked later, keeps a reference. */
+		static struct kms_native_config native;
+
+		native.nsm_device = opt->nsm_device;
+		native.endpoint = opt->kms_endpoint;
+		native.ca_file = opt->kms_ca_file;
+		kms_native_init(&ctx->kms, &native);
+		ctx->kms.proxy_port = opt->proxy_port;
+		ctx->kms.timeout_s = opt->kms_timeout_s;
+		return 0;
 	}
 	ctx->kms = kms_kmstool_template;
 	ctx->kms.tool_path = opt->kmstool_path;
@@ -142,6 +157,11 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	/* The NSM for attest: opened now, while open(2) is still allowed. */
+	attest_setup(opt.nsm_device);
+	if (nsm_spec_is_simulator(opt.nsm_device))
+		sandbox_allow_nsm_simulator();
+
 	if ((srv = server_open(&ctx)) == NULL)
 		return 1;
 	/* glibc reads the zone file on the first time conversion: do it now. */
@@ -162,6 +182,7 @@ main(int argc, char **argv)
 	    strsignal(wait_for_stop(&set)));
 	server_stop(srv);
 	kms_broker_stop();
+	attest_teardown();
 	keystore_wipe();
 	log_info("stopped: key wiped, %llu requests served",
 	    (unsigned long long)atomic_load(&ctx.stats.requests));

@@ -25,8 +25,15 @@ static const char usage_text[] =
 "\n"
 "  --listen ENDPOINT      vsock:PORT, tcp:HOST:PORT or unix:PATH; repeatable\n"
 "                         (default vsock:5000)\n"
-"  --kms BACKEND          kmstool (default)\n"
+"  --kms BACKEND          kmstool (default): run the KMS tool; native: ask\n"
+"                         KMS directly (NSM attestation, SigV4, TLS)\n"
 "  --kmstool PATH         the KMS tool (default /usr/bin/kmstool_enclave_cli)\n"
+"  --nsm-device PATH      the NSM for attest and --kms native (default\n"
+"                         /dev/nsm; unix:/path: an NSM simulator, tests only)\n"
+"  --kms-endpoint EP      --kms native: connect to tcp:HOST:PORT instead of\n"
+"                         the vsock-proxy (tests; TLS is verified the same)\n"
+"  --kms-ca-file PEM      --kms native: CA bundle that verifies KMS\n"
+"                         (default: the first system bundle found)\n"
 "  --region REGION        default AWS region (default ap-southeast-1)\n"
 "  --proxy-port PORT      parent's vsock-proxy port for KMS (default 8000)\n"
 "  --kms-timeout SECONDS  KMS call limit (default 30)\n"
@@ -50,12 +57,16 @@ enum {
 	OPT_KMS_TIMEOUT, OPT_MAX_ENCRYPTIONS, OPT_STEP, OPT_AGENT_ID, OPT_MAX_MESSAGE,
 	OPT_READ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_THREADS,
 	OPT_LOG_LEVEL, OPT_NO_SANDBOX, OPT_VERSION, OPT_HELP,
+	OPT_NSM_DEVICE, OPT_KMS_ENDPOINT, OPT_KMS_CA_FILE,
 };
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "kms", required_argument, NULL, OPT_KMS },
 	{ "kmstool", required_argument, NULL, OPT_KMSTOOL },
+	{ "nsm-device", required_argument, NULL, OPT_NSM_DEVICE },
+	{ "kms-endpoint", required_argument, NULL, OPT_KMS_ENDPOINT },
+	{ "kms-ca-file", required_argument, NULL, OPT_KMS_CA_FILE },
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "proxy-port", required_argument, NULL, OPT_PROXY_PORT },
 	{ "kms-timeout", required_argument, NULL, OPT_KMS_TIMEOUT },
@@ -150,6 +161,7 @@ options_defaults(struct options *opt)
 	memset(opt, 0, sizeof(*opt));
 	opt->kms_backend = "kmstool";
 	opt->kmstool_path = "/usr/bin/kmstool_enclave_cli";
+	opt->nsm_device = "/dev/nsm";
 	opt->region = "ap-southeast-1";
 	opt->proxy_port = 8000;
 	opt->kms_timeout_s = 30;
@@ -186,15 +198,38 @@ options_parse(struct options *opt, int argc, char **argv)
 			opt->n_listen++;
 			break;
 		case OPT_KMS:
-			if (strcmp(optarg, "kmstool") != 0)
+			if (strcmp(optarg, "kmstool") != 0 &&
+			    strcmp(optarg, "native") != 0)
 				return usage_error("--kms: unknown backend '%s' "
-				    "(this build has: kmstool)", optarg);
+				    "(this build has: kmstool, native)", optarg);
 			opt->kms_backend = optarg;
 			break;
 		case OPT_KMSTOOL:
 			if (optarg[0] == '\0')
 				return usage_error("--kmstool: empty path");
 			opt->kmstool_path = optarg;
+			break;
+		case OPT_NSM_DEVICE:
+			if (optarg[0] == '\0')
+				return usage_error("--nsm-device: empty path");
+			opt->nsm_device = optarg;
+			break;
+		case OPT_KMS_ENDPOINT: {
+			struct endpoint ep;
+
+			if (endpoint_parse(&ep, optarg, 0, &why) < 0)
+				return usage_error("--kms-endpoint %s: %s",
+				    optarg, why);
+			if (ep.kind == ENDPOINT_UNIX)
+				return usage_error("--kms-endpoint: tcp:HOST:PORT "
+				    "or vsock:CID:PORT, not a Unix socket");
+			opt->kms_endpoint = optarg;
+			break;
+		}
+		case OPT_KMS_CA_FILE:
+			if (optarg[0] == '\0')
+				return usage_error("--kms-ca-file: empty path");
+			opt->kms_ca_file = optarg;
 			break;
 		case OPT_REGION:
 			if (!options_region_valid(optarg))
@@ -281,11 +316,14 @@ options_parse(struct options *opt, int argc, char **argv)
 void
 options_log(const struct options *opt)
 {
-	log_info("enclaved %s starting: kms=%s kmstool=%s region=%s "
+	log_info("enclaved %s starting: kms=%s kmstool=%s nsm-device=%s "
+	    "kms-endpoint=%s region=%s "
 	    "proxy-port=%u kms-timeout=%us max-encryptions=%llu step=%s "
 	    "max-message=%zu "
 	    "read-timeout=%us idle-timeout=%us max-connections=%u threads=%u",
-	    ENCLAVED_VERSION, opt->kms_backend, opt->kmstool_path, opt->region,
+	    ENCLAVED_VERSION, opt->kms_backend, opt->kmstool_path,
+	    opt->nsm_device, opt->kms_endpoint ? opt->kms_endpoint :
+	    "vsock-proxy", opt->region,
 	    opt->proxy_port, opt->kms_timeout_s, opt->max_encryptions, opt->step,
 	    opt->max_message,
 	    opt->read_timeout_s, opt->idle_timeout_s, opt->max_connections,

@@ -15,8 +15,11 @@ struct options {
 	struct endpoint listen[OPTIONS_MAX_LISTEN];
 	size_t          n_listen;
 
-	const char     *kms_backend;	/* "kmstool" */
+	const char     *kms_backend;	/* "kmstool" or "native" */
 	const char     *kmstool_path;
+	const char     *nsm_device;	/* /dev/nsm, or unix:/path (simulator) */
+	const char     *kms_endpoint;	/* native: NULL (vsock-proxy) or tcp:H:P */
+	const char     *kms_ca_file;	/* native: NULL (the system bundle) */
 	const char     *region;
 	unsigned        proxy_port;
 	unsigned        kms_timeout_s;

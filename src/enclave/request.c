@@ -13,6 +13,7 @@
 #include "common/guard.h"
 #include "common/hex.h"
 #include "common/json_parse.h"
+#include "common/json_scan.h"
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "enclave/handlers.h"
@@ -32,28 +33,53 @@ static const struct request_type_info {
 	{ "health", REQUEST_HEALTH },
 	{ "configure", REQUEST_CONFIGURE },
 	{ "process", REQUEST_PROCESS },
+	{ "attest", REQUEST_ATTEST },
 };
 
 int
 request_blocks(const struct request *req)
 {
-	return req->type == REQUEST_CONFIGURE;
+	/* configure waits on KMS; attest on the NSM (up to its 120 s). */
+	return req->type == REQUEST_CONFIGURE || req->type == REQUEST_ATTEST;
+}
+
+int
+request_string_exact(const struct request *req, const char *name,
+    struct buf *out)
+{
+	struct slice raw;
+
+	GUARD(json_find_member(req->msg, req->msg_len, name, &raw));
+	return json_decode_string(raw, out, raw.len);
 }
 
 /*
- * A required string field: absent, null or "" is missing (its name goes
- * into `missing`), another JSON type is invalid_field.
+ * A string field as the spec sees it: absent, null or "" is missing,
+ * another JSON type is wrong. cJSON's C string stops at a NUL, so when the
+ * message escapes U+0000 the field's true bytes are decoded to check.
  */
 enum field_state
-request_string_field(const cJSON *root, const char *name, const char **out)
+request_string_field(const struct request *req, const char *name,
+    const char **out)
 {
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(req->root, name);
+	enum field_state state = FIELD_OK;
 
 	*out = NULL;
 	if (item == NULL || cJSON_IsNull(item))
 		return FIELD_MISSING;
 	if (!cJSON_IsString(item))
 		return FIELD_WRONG_TYPE;
+	if (req->msg_has_nul) {
+		struct buf exact = BUF_INIT;
+
+		if (request_string_exact(req, name, &exact) < 0 ||
+		    memchr(exact.data, '\0', exact.len) != NULL)
+			state = FIELD_HAS_NUL;
+		buf_free(&exact, 1);
+		if (state != FIELD_OK)
+			return state;
+	}
 	if (item->valuestring[0] == '\0')
 		return FIELD_MISSING;
 	*out = item->valuestring;
@@ -88,6 +114,12 @@ request_parse(struct enclave_ctx *ctx, const uint8_t *msg, size_t len,
 		return NULL;
 	}
 	req->root = root;
+	req->msg = msg;
+	req->msg_len = len;
+	req->msg_has_nul = json_has_nul_escape(msg, len);
+	/* "ping\u0000x" is not "ping", whatever C strings say. */
+	if (request_string_field(req, "type", &type) == FIELD_HAS_NUL)
+		type = "";
 	for (i = 0; i < sizeof(request_types) / sizeof(request_types[0]); i++) {
 		if (strcmp(type, request_types[i].name) != 0)
 			continue;
@@ -97,6 +129,7 @@ request_parse(struct enclave_ctx *ctx, const uint8_t *msg, size_t len,
 			request_free(req);
 			return NULL;
 		}
+		req->msg = NULL;
 		return req;
 	}
 	{
@@ -107,7 +140,7 @@ request_parse(struct enclave_ctx *ctx, const uint8_t *msg, size_t len,
 			shown[i] = type[i] >= 0x20 && type[i] < 0x7f ? type[i] : '?';
 		shown[i] = '\0';
 		reply_error(reply, "unknown_type", "unknown request type \"%s%s\"",
-		    shown, type[i] != '\0' ? "..." : "");
+		    shown, type[i] != '\0' || req->msg_has_nul ? "..." : "");
 	}
 	request_free(req);
 	return NULL;

@@ -7,6 +7,7 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 
@@ -50,6 +51,46 @@ static const char *const allowed[] = {
 	"getrusage",
 };
 
+/* NSM_IOCTL_RAW = _IOWR(0x0A, 0x00, struct nsm_raw), see nsm/nsm_device.c. */
+#define SANDBOX_NSM_IOCTL_RAW 0xC0200A00UL
+
+static int allow_nsm_simulator;
+
+void
+sandbox_allow_nsm_simulator(void)
+{
+	allow_nsm_simulator = 1;
+}
+
+/*
+ * attest: the daemon opened /dev/nsm before confining itself and then
+ * needs ioctl(2) on it, but only the NSM's one request: any other ioctl
+ * (TIOCSTI, FIONREAD games on sockets, ...) still kills the process. The
+ * request argument is an unsigned int widened to long, hence the mask.
+ * With the test simulator instead (--nsm-device unix:PATH), it needs a
+ * fresh AF_UNIX stream socket and connect(2) per request: socket(2) is
+ * allowed for AF_UNIX SOCK_STREAM only, connect(2) cannot be narrowed by
+ * address (it is a pointer), and is added only in that mode.
+ */
+static int
+allow_attest(scmp_filter_ctx ctx)
+{
+	int rc;
+
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFUL, SANDBOX_NSM_IOCTL_RAW));
+	if (rc == 0 && allow_nsm_simulator)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFUL, SOCK_STREAM));
+	if (rc == 0 && allow_nsm_simulator)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
+	if (rc < 0)
+		log_error("seccomp: cannot allow the NSM's calls: %s",
+		    strerror(-rc));
+	return rc;
+}
+
 int
 sandbox_apply(void)
 {
@@ -72,6 +113,10 @@ sandbox_apply(void)
 			seccomp_release(ctx);
 			return -1;
 		}
+	}
+	if (allow_attest(ctx) < 0) {
+		seccomp_release(ctx);
+		return -1;
 	}
 	/* Keep the filter on every thread, and on threads made later. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);

@@ -82,6 +82,34 @@ fuzz_memmem(const uint8_t *h, size_t hn, const uint8_t *n, size_t nn)
 	return NULL;
 }
 
+/*
+ * What cJSON 1.7.15 accepts and RFC 8259 does not: a raw control byte
+ * (a raw NUL cuts cJSON's C string; between tokens cJSON skips any byte
+ * up to 0x20 as whitespace), or a \u escape without four hex digits
+ * (cJSON decodes it as U+0000). docs/security.md, finding F1b.
+ */
+static inline int
+fuzz_json_loose(const uint8_t *t, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		if (t[i] < 0x20 && t[i] != '\t' && t[i] != '\n' && t[i] != '\r')
+			return 1;
+	for (i = 0; i + 1 < n; i++) {
+		if (t[i] != '\\')
+			continue;
+		if (t[i + 1] == 'u') {
+			for (k = 2; k < 6; k++)
+				if (i + k >= n || !((t[i + k] >= '0' && t[i + k] <= '9') ||
+				    ((t[i + k] | 0x20) >= 'a' && (t[i + k] | 0x20) <= 'f')))
+					return 1;
+		}
+		i++;	/* skip the escaped character */
+	}
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 

@@ -164,6 +164,7 @@ FAILURES = [
     ("flood-stdout", {"kms_decrypt_failed", "kms_timeout"}),
     ("flood-stderr", {"kms_decrypt_failed", "kms_timeout"}),
     ("big-garbage", {"kms_decrypt_failed", "kms_timeout"}),
+    ("weird-reason", {"kms_decrypt_failed"}),
 ]
 
 
@@ -248,3 +249,22 @@ def test_reconfigure_with_fake_tool_switches_keys(fake_configured_daemon, fake_k
     assert_error(d.process(seal(fake_kms.K1, b"x")), "decrypt_failed")
     assert d.configure(fake_kms.token("key1"))["status"] == "ok"
     assert _works_with(d, fake_kms.K1)
+
+
+def test_kms_reason_with_odd_bytes_still_valid_json(fake_daemon, fake_kms):
+    # the tool's reason carries quotes, backslashes, a control byte and a
+    # non-UTF-8 byte: the response must still be one valid (UTF-8) JSON object
+    for framing in ("bare", "len"):
+        with fake_daemon.connect() as c:
+            msg = {"type": "configure", "encrypted_tsk": fake_kms.token("weird-reason")}
+            msg.update(CREDS)
+            resp = c.request(msg, framing)
+            assert_error(resp, "kms_decrypt_failed",
+                         mentions="Got non-200 answer from KMS: 400")
+            assert c.request({"type": "ping"}, framing)["msg"] == "pong"
+
+
+def test_configure_ignores_unknown_fields(fake_daemon, fake_kms):
+    resp = fake_daemon.configure(fake_kms.token("key1"), extra={"a": [1]},
+                                 key_id="ignored")
+    assert resp["status"] == "ok", resp

@@ -4,8 +4,10 @@ limits and timeouts), checked on a real daemon over TCP and a Unix socket.
 """
 
 import json
+import os
 import socket
 import struct
+import threading
 import time
 
 import pytest
@@ -142,6 +144,67 @@ def test_pipelined_requests_answered_in_order(configured_daemon):
             else:
                 assert resp["status"] == "ok", (i, resp)
                 assert open_sealed(key, resp["result"]) == b"message-%d" % i
+
+
+def test_pipelined_requests_of_mixed_sizes_answered_in_order(configured_daemon):
+    # a slow big request first must not let the small ones behind it overtake
+    key = configured_daemon.key
+    sizes = [3 << 20, 0, 10, 1 << 20, 0, 100, 2 << 20, 5]
+    blob = b""
+    pts = []
+    for i, n in enumerate(sizes):
+        pt = bytes([i]) * n
+        pts.append(pt)
+        msg = {"type": "process", "ciphertext": seal(key, pt)}
+        blob += len_frame(msg) if i % 2 else to_bytes(msg)
+    with configured_daemon.connect(timeout=30) as c:
+        # send from a thread: a client that writes everything before reading
+        # anything could deadlock against any server's flow control
+        sender = threading.Thread(target=c.send_raw, args=(blob,))
+        sender.start()
+        for i, pt in enumerate(pts):
+            resp = c.recv_reply("len" if i % 2 else "bare", timeout=30)
+            assert resp["status"] == "ok", (i, resp)
+            assert open_sealed(key, resp["result"]) == pt, i
+        sender.join(10)
+
+
+def test_thousands_of_pipelined_requests(daemon):
+    n = 5000
+    got = []
+
+    def reader(c):
+        try:
+            for i in range(n):
+                got.append(c.recv_reply("len" if i % 2 else "bare", timeout=10)["msg"])
+        except Exception as e:                  # noqa: BLE001
+            got.append(repr(e))
+
+    with daemon.connect(timeout=10) as c:
+        t = threading.Thread(target=reader, args=(c,))
+        t.start()
+        blob = b"".join(len_frame(PING) if i % 2 else to_bytes(PING) for i in range(n))
+        c.send_raw(blob)
+        t.join(30)
+    assert len(got) == n and set(got) == {"pong"}, (len(got), got[-3:])
+
+
+def test_slow_reader_does_not_block_others(configured_daemon):
+    # one client sends a big request and does not read its big answer; the
+    # daemon must keep serving everyone else meanwhile
+    key = configured_daemon.key
+    pt = os.urandom(8 << 20)
+    with configured_daemon.connect(timeout=30) as slow:
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.send_len({"type": "process", "ciphertext": seal(key, pt)})
+        time.sleep(0.5)                          # the answer is now stuck
+        for i in range(10):
+            t0 = time.monotonic()
+            with configured_daemon.connect() as c:
+                assert c.request(PING, "len" if i % 2 else "bare")["msg"] == "pong"
+            assert time.monotonic() - t0 < 1.0
+        resp = slow.recv_len(timeout=30)
+        assert open_sealed(key, resp["result"]) == pt
 
 
 def test_pipelined_mixed_errors_in_order(daemon):
@@ -379,3 +442,113 @@ def test_idle_timeout_not_too_early(start_daemon):
         t0 = time.monotonic()
         assert c.wait_closed(5)
         assert 1.5 <= time.monotonic() - t0 <= 4.5
+
+
+# --- robustness: clients that misbehave ---------------------------------------------
+
+def test_default_max_message_is_64_mib(daemon):
+    with daemon.connect() as c:
+        c.send_raw(struct.pack(">I", 64 * 1024 * 1024 + 1))
+        assert_error(c.recv_len(timeout=3), "too_large")
+        assert c.wait_closed(3)
+
+
+def test_length_frame_json_with_surrounding_whitespace(daemon):
+    # a JSON text may have whitespace around its value (RFC 8259)
+    with daemon.connect() as c:
+        c.send_len(b' {"type":"ping"}\n')
+        assert c.recv_len()["msg"] == "pong"
+
+
+def test_half_close_with_partial_message_closes_promptly(start_daemon):
+    d = start_daemon("--read-timeout", "30", "--idle-timeout", "30")
+    with d.connect() as c:
+        c.send_raw(to_bytes(PING) + b'{"type":"pi')
+        c.shutdown_write()
+        assert c.recv_bare()["msg"] == "pong"
+        t0 = time.monotonic()
+        # the rest can never complete: close now, not after the read timeout
+        assert c.wait_closed(3), "daemon waited on a message that cannot arrive"
+        assert time.monotonic() - t0 < 3
+
+
+def _rst_close(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_client_gone_before_answer_does_not_kill_daemon(configured_daemon):
+    key = configured_daemon.key
+    big = {"type": "process", "ciphertext": seal(key, b"x" * 200000)}
+    for i in range(20):
+        c = configured_daemon.connect()
+        c.send_raw(to_bytes(big) if i % 2 else len_frame(big))
+        if i % 3 == 0:
+            _rst_close(c.sock)             # reset: the daemon's write fails
+        else:
+            c.close()
+    time.sleep(0.3)
+    assert configured_daemon.alive()
+    assert configured_daemon.request(PING)["msg"] == "pong"
+
+
+def test_client_reset_mid_message(daemon):
+    for i in range(10):
+        c = daemon.connect()
+        c.send_raw(b'{"type":"ping","pad":"' + b"a" * 1000 if i % 2 else
+                   struct.pack(">I", 5000) + b"{")
+        _rst_close(c.sock)
+    assert daemon.request(PING)["msg"] == "pong"
+    assert daemon.alive()
+
+
+@pytest.mark.parametrize("depth", [1000, 100000])
+def test_deeply_nested_json_does_not_crash(daemon, depth):
+    body = b'{"type":"ping","x":' + b"[" * depth + b"]" * depth + b"}"
+    with daemon.connect(timeout=10) as c:
+        c.send_raw(body)
+        resp = c.recv_bare(timeout=10)
+        assert resp.get("msg") in ("pong", "invalid_json"), resp
+        assert c.request(PING, "len")["msg"] == "pong"
+    body = b'{"type":"ping","x":' + b'{"a":' * depth + b"1" + b"}" * depth + b"}"
+    with daemon.connect(timeout=10) as c:
+        c.send_len(body)
+        resp = c.recv_len(timeout=10)
+        assert resp.get("msg") in ("pong", "invalid_json"), resp
+    assert daemon.alive()
+
+
+def test_connections_do_not_leak_descriptors(configured_daemon):
+    key = configured_daemon.key
+    fd_dir = "/proc/%d/fd" % configured_daemon.pid
+
+    def churn(n):
+        for i in range(n):
+            c = configured_daemon.connect(unix=bool(i % 2))
+            kind = i % 5
+            if kind == 0:
+                assert c.request(PING)["msg"] == "pong"
+                c.close()
+            elif kind == 1:
+                c.send_raw(b'{"type":"pi')          # partial, then gone
+                c.close()
+            elif kind == 2:
+                c.send_len({"type": "process", "ciphertext": seal(key, b"x")})
+                _rst_close(c.sock)
+            elif kind == 3:
+                c.close()                            # connect, nothing
+            else:
+                c.send_raw(b"[]")                   # a 0x5b5d.. length prefix
+                c.close()
+
+    churn(50)
+    time.sleep(0.5)
+    before = len(os.listdir(fd_dir))
+    churn(300)
+    deadline = time.monotonic() + 5
+    while True:
+        after = len(os.listdir(fd_dir))
+        if after <= before + 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert after <= before + 2, "daemon fds grew from %d to %d" % (before, after)

@@ -120,6 +120,22 @@ def test_aad_with_embedded_nul(configured_daemon):
                  "decrypt_failed")
 
 
+def test_json_escapes_in_fields(configured_daemon):
+    # the ciphertext written with \\u escapes, an aad with every kind of
+    # JSON escape including a surrogate pair: fields are the decoded strings
+    key = configured_daemon.key
+    aad = "line\nbreak\ttab \"q\" back\\slash \u00e9 \U0001f512 /"
+    ct = seal(key, b"escaped", aad)
+    ct_escaped = "".join("\\u%04x" % ord(ch) for ch in ct)
+    body = '{"type":"process","ciphertext":"%s","aad":%s}' % (
+        ct_escaped, json.dumps(aad, ensure_ascii=True))
+    for framing in ("bare", "len"):
+        with configured_daemon.connect() as c:
+            resp = c.request(body.encode(), framing)
+            assert resp["status"] == "ok", resp
+            assert open_sealed(key, resp["result"], aad) == b"escaped"
+
+
 # --- error codes -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ct", ["abc", "0" * 57, "zz" * 30, "0x" + "00" * 30,
@@ -193,7 +209,7 @@ def test_agent_updates_state_object(agent_daemon):
              "timestamp": 1700000000}
     out = _agent(agent_daemon, json.dumps(state).encode(), aad="handoff")
     assert out["agent_id"] == "agent-B"
-    assert out["iteration"] == 5
+    assert out["iteration"] == 5 and type(out["iteration"]) is int, out
     assert out["data"] == data
     _assert_now(out["timestamp"])
 
@@ -228,7 +244,7 @@ def test_agent_data_untouched_exact_numbers(agent_daemon):
 def test_agent_non_object_starts_new_state(agent_daemon, pt, data):
     out = _agent(agent_daemon, pt)
     assert out["agent_id"] == "agent-B"
-    assert out["iteration"] == 1
+    assert out["iteration"] == 1 and type(out["iteration"]) is int, out
     assert out["data"] == data
     _assert_now(out["timestamp"])
 

@@ -37,14 +37,19 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 	struct configure_request *c = &req->u.configure;
 	const char *value[sizeof(required) / sizeof(required[0])];
 	const cJSON *region;
+	const char *region_text;
 	char missing[128] = "";
 	size_t i;
 
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		switch (request_string_field(req->root, required[i], &value[i])) {
+		switch (request_string_field(req, required[i], &value[i])) {
 		case FIELD_WRONG_TYPE:
 			reply_error(reply, "invalid_field",
 			    "%s must be a string", required[i]);
+			return -1;
+		case FIELD_HAS_NUL:
+			reply_error(reply, "invalid_field",
+			    "%s contains a NUL character", required[i]);
 			return -1;
 		case FIELD_MISSING:
 			if (missing[0] != '\0')
@@ -64,6 +69,11 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 	region = cJSON_GetObjectItemCaseSensitive(req->root, "region");
 	if (region != NULL && !cJSON_IsNull(region) && !cJSON_IsString(region)) {
 		reply_error(reply, "invalid_field", "region must be a string");
+		return -1;
+	}
+	if (cJSON_IsString(region) &&
+	    request_string_field(req, "region", &region_text) == FIELD_HAS_NUL) {
+		reply_error(reply, "invalid_field", "region is not a region name");
 		return -1;
 	}
 	if (missing[0] != '\0') {

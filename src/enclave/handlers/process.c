@@ -31,9 +31,13 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 	size_t n;
 
 	(void)ctx;
-	switch (request_string_field(req->root, "ciphertext", &hex)) {
+	switch (request_string_field(req, "ciphertext", &hex)) {
 	case FIELD_MISSING:
 		reply_error(reply, "missing_fields", "missing fields: ciphertext");
+		return -1;
+	case FIELD_HAS_NUL:
+		reply_error(reply, "invalid_hex",
+		    "ciphertext has a non-hex character");
 		return -1;
 	case FIELD_WRONG_TYPE:
 		reply_error(reply, "invalid_field",
@@ -48,8 +52,20 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 		return -1;
 	}
 	if (cJSON_IsString(aad)) {
-		p->aad = aad->valuestring;
+		const char *text;
+
+		p->aad = (const uint8_t *)aad->valuestring;
 		p->aad_len = strlen(aad->valuestring);
+		/* aad is the string's UTF-8 bytes, NULs included. */
+		if (request_string_field(req, "aad", &text) == FIELD_HAS_NUL) {
+			if (request_string_exact(req, "aad", &p->aad_exact) < 0) {
+				reply_error(reply, "invalid_field",
+				    "aad is not a valid string");
+				return -1;
+			}
+			p->aad = p->aad_exact.data;
+			p->aad_len = p->aad_exact.len;
+		}
 	}
 	n = strlen(hex);
 	/* cJSON owns the string and it is ours to overwrite. */
@@ -105,7 +121,7 @@ static int
 seal_and_reply(struct tsk *key, struct process_request *p, enum step_result r,
     struct buf *out, struct reply *reply)
 {
-	const uint8_t *aad = (const uint8_t *)p->aad;
+	const uint8_t *aad = p->aad;
 	struct buf sealed = BUF_INIT;
 	int rc;
 
@@ -146,7 +162,7 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		    "no key yet: send a configure request first");
 		return;
 	}
-	if (aead_open(tsk_bytes(key), (const uint8_t *)p->aad, p->aad_len,
+	if (aead_open(tsk_bytes(key), p->aad, p->aad_len,
 	    p->data, p->len, p->data + AEAD_NONCE_LEN) < 0) {
 		reply_error(reply, "decrypt_failed", "authentication failed: "
 		    "wrong key, tampered ciphertext or wrong aad");
@@ -171,7 +187,14 @@ done:
 	keystore_release(key);
 }
 
+static void
+process_cleanup(struct request *req)
+{
+	buf_free(&req->u.process.aad_exact, 1);
+}
+
 const struct handler handler_process = {
 	.parse = process_parse,
 	.execute = process_execute,
+	.cleanup = process_cleanup,
 };

@@ -13,6 +13,8 @@ handler_for(enum request_type type)
 		return &handler_health;
 	case REQUEST_CONFIGURE:
 		return &handler_configure;
+	case REQUEST_ATTEST:
+		return &handler_attest;
 	case REQUEST_PROCESS:
 		break;
 	}

@@ -3,7 +3,8 @@
  *
  * The plaintext is an agent state {"agent_id", "iteration", "data",
  * "timestamp"}: this enclave's agent takes it over (agent_id = --agent-id),
- * counts one more iteration, stamps the time, and leaves `data` alone.
+ * counts one more iteration, stamps the time, and leaves `data` (and any
+ * other member) byte for byte as it was.
  * Plaintext that is not a JSON object starts a new state, carrying the
  * plaintext as a JSON string in `data`; it must then be UTF-8 text.
  */
@@ -15,51 +16,105 @@
 
 #include "common/guard.h"
 #include "common/json_parse.h"
+#include "common/json_scan.h"
 #include "common/json_text.h"
 #include "common/utf8.h"
 #include "enclave/steps/step.h"
 
+/* The three fields this step writes; every other member is copied as is. */
+enum { F_AGENT_ID, F_ITERATION, F_TIMESTAMP, F_COUNT };
+static const char *const written[F_COUNT] = { "agent_id", "iteration",
+	"timestamp" };
+
 static int
-set_field(cJSON *obj, const char *name, cJSON *value)
+append_value(const struct step_context *ctx, int field, double iteration,
+    struct buf *out)
 {
-	if (value == NULL)
-		return -1;
-	if (cJSON_HasObjectItem(obj, name))
-		return cJSON_ReplaceItemInObjectCaseSensitive(obj, name, value) ?
-		    0 : -1;
-	return cJSON_AddItemToObject(obj, name, value) ? 0 : -1;
+	char num[64];
+
+	switch (field) {
+	case F_AGENT_ID:
+		return json_append_cstring(out, ctx->agent_id, ctx->max_output);
+	case F_ITERATION:
+		/* Whole numbers print as integers, as the state's author wrote them. */
+		if (iteration == (double)(long long)iteration &&
+		    iteration < 9007199254740992.0 && iteration > -9007199254740992.0)
+			snprintf(num, sizeof(num), "%lld", (long long)iteration);
+		else
+			snprintf(num, sizeof(num), "%.17g", iteration);
+		break;
+	default:
+		snprintf(num, sizeof(num), "%lld", (long long)ctx->now);
+		break;
+	}
+	return buf_append_str(out, num, ctx->max_output);
 }
 
-/* Take over an existing state object. */
-static enum step_result
-continue_state(const struct step_context *ctx, cJSON *state, struct buf *out,
-    char reason[STEP_REASON_MAX])
+/* Which of the written fields a raw key names, or F_COUNT for none. */
+static int
+written_field(struct slice raw_key, struct buf *scratch)
 {
-	cJSON *iteration = cJSON_GetObjectItemCaseSensitive(state, "iteration");
-	double next = 1;
-	char *text;
-	int rc;
+	int f;
 
-	if (iteration != NULL) {
-		if (!cJSON_IsNumber(iteration)) {
+	scratch->len = 0;
+	if (json_decode_string(raw_key, scratch, raw_key.len) < 0)
+		return F_COUNT;
+	for (f = 0; f < F_COUNT; f++)
+		if (scratch->len == strlen(written[f]) &&
+		    memcmp(scratch->data, written[f], scratch->len) == 0)
+			return f;
+	return F_COUNT;
+}
+
+/*
+ * Take over an existing state object. The output is built from the
+ * plaintext's own text, member by member: `data` and any other member keep
+ * their exact bytes (cJSON would turn 9007199254740993 into a double).
+ */
+static enum step_result
+continue_state(const struct step_context *ctx, const cJSON *state,
+    struct slice in, struct buf *out, char reason[STEP_REASON_MAX])
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(state, "iteration");
+	struct buf key = BUF_INIT;
+	struct json_member m;
+	int seen[F_COUNT] = { 0 }, f, rc, first = 1;
+	double next = 1;
+	size_t pos = 0;
+
+	if (it != NULL) {
+		if (!cJSON_IsNumber(it)) {
 			snprintf(reason, STEP_REASON_MAX,
 			    "agent state's iteration is not a number");
 			return STEP_FAILED;
 		}
-		next = iteration->valuedouble + 1;
+		next = it->valuedouble + 1;
 	}
-	if (set_field(state, "agent_id", cJSON_CreateString(ctx->agent_id)) < 0 ||
-	    set_field(state, "iteration", cJSON_CreateNumber(next)) < 0 ||
-	    set_field(state, "timestamp",
-	    cJSON_CreateNumber((double)ctx->now)) < 0 ||
-	    (text = cJSON_PrintUnformatted(state)) == NULL) {
-		snprintf(reason, STEP_REASON_MAX, "out of memory");
-		return STEP_FAILED;
+	rc = buf_append_str(out, "{", ctx->max_output);
+	while (rc == 0 && (rc = json_next_member(in.data, in.len, &pos, &m)) == 1) {
+		f = written_field(m.key, &key);
+		if (f < F_COUNT && seen[f]++)
+			continue;	/* a duplicate of a field we rewrite */
+		rc = (!first ? buf_append_str(out, ",", ctx->max_output) : 0) |
+		    buf_append(out, m.key.data, m.key.len, ctx->max_output) |
+		    buf_append_str(out, ":", ctx->max_output) |
+		    (f < F_COUNT ? append_value(ctx, f, next, out) :
+		    buf_append(out, m.value.data, m.value.len, ctx->max_output));
+		first = 0;
 	}
-	rc = buf_append_str(out, text, ctx->max_output);
-	OPENSSL_cleanse(text, strlen(text));
-	cJSON_free(text);
-	if (rc < 0) {
+	for (f = 0; rc == 0 && f < F_COUNT; f++) {
+		if (seen[f])
+			continue;
+		rc = (!first ? buf_append_str(out, ",", ctx->max_output) : 0) |
+		    json_append_cstring(out, written[f], ctx->max_output) |
+		    buf_append_str(out, ":", ctx->max_output) |
+		    append_value(ctx, f, next, out);
+		first = 0;
+	}
+	if (rc == 0)
+		rc = buf_append_str(out, "}", ctx->max_output);
+	buf_free(&key, 1);
+	if (rc != 0) {
 		snprintf(reason, STEP_REASON_MAX, "agent state too large");
 		return STEP_FAILED;
 	}
@@ -100,7 +155,7 @@ agent_run(const struct step_context *ctx, struct slice in, struct buf *out,
 	enum step_result r;
 
 	if (state != NULL && cJSON_IsObject(state))
-		r = continue_state(ctx, state, out, reason);
+		r = continue_state(ctx, state, in, out, reason);
 	else
 		r = new_state(ctx, in, out, reason);
 	cJSON_Delete(state);

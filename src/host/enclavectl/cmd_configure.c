@@ -1,9 +1,11 @@
 /*
  * cmd_configure.c - hand the enclave its KMS-encrypted TSK.
  *
- * Credentials come only from the environment (AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN): a command line is visible to
- * every user in ps and lands in shell history.
+ * Credentials come from the environment (AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or, with --credentials imds,
+ * from the instance metadata service (host/credentials, shared with the
+ * gateway); never from the command line, which every user sees in ps and
+ * which lands in shell history.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,10 +15,13 @@
 #include <openssl/crypto.h>
 
 #include "common/base64.h"
+#include "common/json_parse.h"
+#include "host/credentials/credentials.h"
 #include "host/enclavectl/ctl.h"
 
 static const char configure_help[] =
 "usage: enclavectl [global options] configure --tsk FILE [--region REGION]\n"
+"                  [--credentials env|imds]\n"
 "\n"
 "Send the enclave its encrypted TSK: it asks KMS, with its attestation, to\n"
 "decrypt it, and keeps the 32-byte key in locked memory. Prints the answer.\n"
@@ -25,16 +30,22 @@ static const char configure_help[] =
 "                   generate-data-key); - reads standard input; whitespace\n"
 "                   around it is ignored\n"
 "  --region REGION  the KMS region (default: the daemon's own)\n"
+"  --credentials env|imds\n"
+"                   env (default): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\n"
+"                   and AWS_SESSION_TOKEN must all be set; imds: the\n"
+"                   instance role's credentials from IMDSv2 at\n"
+"                   $AWS_EC2_METADATA_SERVICE_ENDPOINT (default\n"
+"                   http://169.254.169.254)\n"
 "  --help           print this help\n"
 "\n"
-"The AWS credentials are taken from the environment only: AWS_ACCESS_KEY_ID,\n"
-"AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN must all be set.\n";
+"Credentials never come from the command line.\n";
 
-enum { OPT_TSK = 256, OPT_REGION, OPT_HELP };
+enum { OPT_TSK = 256, OPT_REGION, OPT_CREDENTIALS, OPT_HELP };
 
 static const struct option configure_options[] = {
 	{ "tsk", required_argument, NULL, OPT_TSK },
 	{ "region", required_argument, NULL, OPT_REGION },
+	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -42,6 +53,7 @@ static const struct option configure_options[] = {
 struct configure_args {
 	const char *tsk_path;
 	const char *region;
+	enum host_credentials_source source;
 };
 
 static int
@@ -63,6 +75,13 @@ parse(int argc, char **argv, struct configure_args *a)
 				    "--region must not be empty");
 			a->region = optarg;
 			break;
+		case OPT_CREDENTIALS:
+			if (host_credentials_source_parse(optarg,
+			    &a->source) < 0)
+				return ctl_usage_error("configure",
+				    "--credentials is env or imds, not '%s'",
+				    optarg);
+			break;
 		case 'h':
 		case OPT_HELP:
 			fputs(configure_help, stdout);
@@ -78,43 +97,31 @@ parse(int argc, char **argv, struct configure_args *a)
 	return -1;
 }
 
-/* Name every missing variable at once, not one per attempt. */
+/*
+ * From the environment (its copies wiped once read) or IMDS, into locked
+ * memory that is wiped when the command ends.
+ */
 static int
-credentials_from_env(struct enclave_credentials *cr)
+get_credentials(const struct configure_args *a, int timeout_ms,
+    struct host_credentials *hc)
 {
-	static const char *const names[] = { "AWS_ACCESS_KEY_ID",
-	    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
-	const char *v[3];
-	char missing[128] = "";
-	size_t i;
+	char why[HOST_CREDS_WHY_MAX];
 
-	for (i = 0; i < 3; i++) {
-		v[i] = getenv(names[i]);
-		if (v[i] == NULL || v[i][0] == '\0') {
-			if (missing[0] != '\0')
-				strcat(missing, ", ");
-			strcat(missing, names[i]);
+	if (a->source == HOST_CREDS_IMDS) {
+		json_use_wiping_allocator();
+		if (imds_global_init() < 0) {
+			ctl_error("configure", "cannot start libcurl");
+			return CTL_EXIT_CONN;
 		}
 	}
-	if (missing[0] != '\0')
-		return ctl_usage_error("configure", "credentials come from the "
-		    "environment; not set: %s", missing);
-	cr->access_key_id = v[0];
-	cr->secret_access_key = v[1];
-	cr->session_token = v[2];
+	if (host_credentials_fetch(hc, a->source, 1, timeout_ms > 0 ?
+	    timeout_ms : 2000, why, sizeof(why)) < 0) {
+		if (a->source == HOST_CREDS_ENV)
+			return ctl_usage_error("configure", "%s", why);
+		ctl_error("configure", "%s", why);
+		return CTL_EXIT_CONN;
+	}
 	return 0;
-}
-
-/* Our copies are gone once sent; the environment's are wiped here. */
-static void
-wipe_env_credentials(const struct enclave_credentials *cr)
-{
-	OPENSSL_cleanse((char *)(uintptr_t)cr->access_key_id,
-	    strlen(cr->access_key_id));
-	OPENSSL_cleanse((char *)(uintptr_t)cr->secret_access_key,
-	    strlen(cr->secret_access_key));
-	OPENSSL_cleanse((char *)(uintptr_t)cr->session_token,
-	    strlen(cr->session_token));
 }
 
 /* The file's text, trimmed and checked to be base64, NUL-terminated. */
@@ -152,6 +159,7 @@ int
 cmd_configure(const struct ctl_global *g, int argc, char **argv)
 {
 	struct configure_args a;
+	struct host_credentials hc = HOST_CREDENTIALS_INIT;
 	struct enclave_credentials cr;
 	struct enclave_client *c;
 	struct buf tsk_buf = BUF_INIT;
@@ -160,20 +168,24 @@ cmd_configure(const struct ctl_global *g, int argc, char **argv)
 
 	if ((rc = parse(argc, argv, &a)) >= 0)
 		return rc;
-	if ((rc = credentials_from_env(&cr)) != 0)
+	if ((rc = get_credentials(&a, g->timeout_ms, &hc)) != 0)
 		return rc;
+	host_credentials_view(&hc, &cr);
 	if ((rc = read_tsk(a.tsk_path, &tsk_buf, &tsk)) != 0)
 		goto done;
 	if ((c = ctl_connect(g, "configure", &rc)) == NULL)
 		goto done;
-	rc = enclave_configure(c, tsk, &cr, a.region);
+	while ((rc = enclave_configure(c, tsk, &cr, a.region)) < 0 &&
+	    ctl_retry(g, "configure", c, rc) &&
+	    (rc = ctl_reconnect(g, "configure", c)) == 0)
+		;
 	if (rc < 0)
 		rc = ctl_client_failure("configure", c, rc);
 	else
 		rc = ctl_print_response("configure", c);
 	enclave_client_free(c);
 done:
-	wipe_env_credentials(&cr);
+	host_credentials_clear(&hc);
 	buf_free(&tsk_buf, 0);
 	return rc;
 }

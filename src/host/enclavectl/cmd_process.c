@@ -107,8 +107,11 @@ cmd_process(const struct ctl_global *g, int argc, char **argv)
 	}
 	if ((c = ctl_connect(g, "process", &rc)) == NULL)
 		goto done;
-	rc = enclave_process(c, (const char *)in.data + start, end - start,
-	    a.aad, &result, &result_len);
+	while ((rc = enclave_process(c, (const char *)in.data + start,
+	    end - start, a.aad, &result, &result_len)) < 0 &&
+	    ctl_retry(g, "process", c, rc) &&
+	    (rc = ctl_reconnect(g, "process", c)) == 0)
+		;
 	if (rc < 0)
 		rc = ctl_client_failure("process", c, rc);
 	else

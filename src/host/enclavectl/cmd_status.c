@@ -53,7 +53,10 @@ cmd_ping(const struct ctl_global *g, int argc, char **argv)
 		return rc;
 	if ((c = ctl_connect(g, "ping", &rc)) == NULL)
 		return rc;
-	if ((rc = enclave_ping(c)) < 0)
+	while ((rc = enclave_ping(c)) < 0 && ctl_retry(g, "ping", c, rc) &&
+	    (rc = ctl_reconnect(g, "ping", c)) == 0)
+		;
+	if (rc < 0)
 		rc = ctl_client_failure("ping", c, rc);
 	else
 		rc = ctl_print_response("ping", c);
@@ -78,7 +81,11 @@ cmd_health(const struct ctl_global *g, int argc, char **argv)
 		return rc;
 	if ((c = ctl_connect(g, "health", &rc)) == NULL)
 		return rc;
-	if ((rc = enclave_health(c, NULL, NULL)) < 0)
+	while ((rc = enclave_health(c, NULL, NULL)) < 0 &&
+	    ctl_retry(g, "health", c, rc) &&
+	    (rc = ctl_reconnect(g, "health", c)) == 0)
+		;
+	if (rc < 0)
 		rc = ctl_client_failure("health", c, rc);
 	else
 		rc = ctl_print_response("health", c);

@@ -3,8 +3,19 @@
  * options, and turn a failed call into a message and an exit status.
  */
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
 
 #include "host/enclavectl/ctl.h"
+
+/*
+ * --retry's budget is the whole command's: a connect that fails and a
+ * request whose connection breaks draw on the same count (one command
+ * runs per process).
+ */
+static int retries_used;
 
 struct enclave_client *
 ctl_connect(const struct ctl_global *g, const char *cmd, int *status)
@@ -24,7 +35,10 @@ ctl_connect(const struct ctl_global *g, const char *cmd, int *status)
 		*status = CTL_EXIT_CONN;
 		return NULL;
 	}
-	if ((rc = enclave_client_connect(c, g->endpoint)) < 0) {
+	while ((rc = enclave_client_connect(c, g->endpoint)) < 0 &&
+	    ctl_retry(g, cmd, c, rc))
+		;
+	if (rc < 0) {
 		*status = ctl_client_failure(cmd, c, rc);
 		enclave_client_free(c);
 		return NULL;
@@ -70,4 +84,59 @@ ctl_print_response(const char *cmd, struct enclave_client *c)
 	    ctl_write_all(cmd, 1, "\n", 1) < 0)
 		return CTL_EXIT_USAGE;
 	return CTL_EXIT_OK;
+}
+
+/* Failures that another attempt may cure; the rest never will. */
+static int
+transient(struct enclave_client *c, int rc)
+{
+	return rc == ENCLAVE_ERR_CONNECT || rc == ENCLAVE_ERR_IO ||
+	    rc == ENCLAVE_ERR_TIMEOUT || (rc == ENCLAVE_ERR_REMOTE &&
+	    strcmp(enclave_client_remote_code(c), "busy") == 0);
+}
+
+/*
+ * Exponential backoff from 200 ms, doubling to at most 5 s, with up to a
+ * quarter taken off at random, so many clients retrying after one outage
+ * do not arrive together.
+ */
+int
+ctl_retry(const struct ctl_global *g, const char *cmd,
+    struct enclave_client *c, int rc)
+{
+	struct timespec ts;
+	unsigned char r = 0;
+	long ms = 200;
+	int i;
+
+	if (!transient(c, rc) || retries_used >= g->retries)
+		return 0;
+	for (i = 0; i < retries_used && ms < 5000; i++)
+		ms *= 2;
+	if (ms > 5000)
+		ms = 5000;
+	if (RAND_bytes(&r, 1) == 1)
+		ms -= ms * r / 1024;
+	retries_used++;
+	ctl_error(cmd, "%s: %s; retrying in %ld ms (%d of %d)",
+	    enclave_strerror(rc), rc == ENCLAVE_ERR_REMOTE ?
+	    enclave_client_remote_code(c) : enclave_client_error(c), ms,
+	    retries_used, g->retries);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0)
+		;
+	return 1;
+}
+
+/* Connect again after a broken call, retrying the connect as well. */
+int
+ctl_reconnect(const struct ctl_global *g, const char *cmd,
+    struct enclave_client *c)
+{
+	int rc;
+
+	while ((rc = enclave_client_reconnect(c)) < 0 && ctl_retry(g, cmd, c, rc))
+		;
+	return rc;
 }

@@ -28,6 +28,7 @@ struct ctl_global {
 	const char          *endpoint;	/* --enclave, or from ENCLAVE_CID/PORT */
 	enum enclave_framing framing;	/* --framing */
 	int                  timeout_ms;	/* --timeout; 0: the library's defaults */
+	int                  retries;	/* --retry: attempts after the first */
 };
 
 typedef int ctl_command_fn(const struct ctl_global *g, int argc, char **argv);
@@ -45,9 +46,11 @@ int  ctl_usage_error(const char *cmd, const char *fmt, ...)
 void ctl_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /*
- * getopt_long over a command's own arguments (only long options, and -h).
- * Returns the option's value, -1 at the end, or '?' after printing what is
- * wrong. Start each command's parse with ctl_getopt_reset().
+ * getopt_long over a command's own arguments (only long options, and -h);
+ * cmd NULL: the global options, which stop at the command name. Returns
+ * the option's value, -1 at the end (operands then start at optind), or
+ * '?' after printing what is wrong. Start each parse with
+ * ctl_getopt_reset().
  */
 void ctl_getopt_reset(void);
 int  ctl_getopt(const char *cmd, int argc, char **argv,
@@ -82,6 +85,17 @@ struct enclave_client *ctl_connect(const struct ctl_global *g,
 int  ctl_client_failure(const char *cmd, struct enclave_client *c, int rc);
 /* Print the last response JSON and a newline on stdout. */
 int  ctl_print_response(const char *cmd, struct enclave_client *c);
+/*
+ * --retry: after a failed call (rc) that may pass (could not connect,
+ * the connection broke or timed out, the enclave was `busy`), and while
+ * retries are left, say so on stderr, sleep with exponential backoff and
+ * return 1. 0: report the failure as it is.
+ */
+int  ctl_retry(const struct ctl_global *g, const char *cmd,
+    struct enclave_client *c, int rc);
+/* Connect c again (to its endpoint), retrying per --retry. */
+int  ctl_reconnect(const struct ctl_global *g, const char *cmd,
+    struct enclave_client *c);
 
 /* keyfile.c: the data owner's 32-byte key from base64, hex or raw bytes. */
 int  ctl_load_key(const char *cmd, const char *path, struct secret *key);

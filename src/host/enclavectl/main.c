@@ -27,6 +27,7 @@
 	X("process", cmd_process, "send hex ciphertext, print the result") \
 	X("seal", cmd_seal, "encrypt plaintext to hex (no daemon)")     \
 	X("verify-attestation", cmd_verify_attestation, "verify a saved attestation document") \
+	X("attest", cmd_attest, "fetch (and --verify) a fresh attestation document") \
 	X("open", cmd_open, "decrypt hex to plaintext (no daemon)")
 
 #define CTL_DECLARE(name, fn, summary) ctl_command_fn fn;
@@ -68,6 +69,9 @@ usage(FILE *out)
 "  --framing raw|len   bare JSON (default) or 4-byte length prefix\n"
 "  --timeout SECONDS   limit for connecting and for each request (default:\n"
 "                      10 s to connect, 60 s per request)\n"
+"  --retry N           try again up to N times (default 0) when the enclave\n"
+"                      cannot be reached, the connection breaks or times out,\n"
+"                      or it is busy; waits 0.2 s, 0.4 s, ... (at most 5 s)\n"
 "  --help              print this help\n"
 "\n"
 "exit status: 0 ok; 1 the enclave answered an error (open: the data is not\n"
@@ -107,6 +111,20 @@ parse_timeout(const char *s, int *ms)
 	return 0;
 }
 
+static int
+parse_retry(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
 static const char *
 env_or(const char *name, const char *fallback)
 {
@@ -130,12 +148,13 @@ default_endpoint(void)
 	return text;
 }
 
-enum { OPT_ENCLAVE = 256, OPT_FRAMING, OPT_TIMEOUT, OPT_HELP };
+enum { OPT_ENCLAVE = 256, OPT_FRAMING, OPT_TIMEOUT, OPT_RETRY, OPT_HELP };
 
 static const struct option global_options[] = {
 	{ "enclave", required_argument, NULL, OPT_ENCLAVE },
 	{ "framing", required_argument, NULL, OPT_FRAMING },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "retry", required_argument, NULL, OPT_RETRY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -149,6 +168,7 @@ parse_global(int argc, char **argv, struct ctl_global *g)
 	g->endpoint = NULL;
 	g->framing = ENCLAVE_FRAMING_RAW;
 	g->timeout_ms = 0;
+	g->retries = 0;
 	ctl_getopt_reset();
 	while ((opt = ctl_getopt(NULL, argc, argv, global_options)) != -1) {
 		switch (opt) {
@@ -164,6 +184,11 @@ parse_global(int argc, char **argv, struct ctl_global *g)
 			if (parse_timeout(optarg, &g->timeout_ms) < 0)
 				return ctl_usage_error(NULL, "--timeout takes "
 				    "seconds (0 < s <= 86400), not '%s'", optarg);
+			break;
+		case OPT_RETRY:
+			if (parse_retry(optarg, &g->retries) < 0)
+				return ctl_usage_error(NULL, "--retry takes 0 to "
+				    "100, not '%s'", optarg);
 			break;
 		case 'h':
 		case OPT_HELP:

@@ -64,7 +64,7 @@ static int
 is_global_option(const char *arg)
 {
 	static const char *const globals[] = { "--enclave", "--framing",
-	    "--timeout" };
+	    "--timeout", "--retry" };
 	size_t i, n;
 
 	for (i = 0; i < ARRAY_LEN(globals); i++) {
@@ -77,15 +77,17 @@ is_global_option(const char *arg)
 }
 
 /*
- * '+' stops at the first operand (the command name, for the global
- * options); ':' makes a missing value its own case, so both get a message
- * that names the command.
+ * The global options stop at the first operand ('+'), the command name;
+ * a command's own options may come before or after its operands (GNU
+ * order). ':' makes a missing value its own case, so every message names
+ * the command.
  */
 int
 ctl_getopt(const char *cmd, int argc, char **argv,
     const struct option *longopts)
 {
-	int opt = getopt_long(argc, argv, "+:h", longopts, NULL);
+	int opt = getopt_long(argc, argv, cmd == NULL ? "+:h" : ":h", longopts,
+	    NULL);
 	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
 
 	if (opt == '?') {

@@ -189,7 +189,7 @@ class Conn:
         else:
             raise ValueError("endpoint %r" % endpoint)
         self.sock.settimeout(timeout)
-        self.buf = b""
+        self.buf = bytearray()
         self.endpoint = endpoint
 
     # context manager
@@ -223,7 +223,7 @@ class Conn:
         if timeout is not None:
             self.sock.settimeout(timeout)
         try:
-            chunk = self.sock.recv(65536)
+            chunk = self.sock.recv(1 << 20)
         except ConnectionResetError:
             raise ConnectionClosed("reset by the daemon")
         finally:
@@ -231,30 +231,37 @@ class Conn:
                 self.sock.settimeout(IO_TIMEOUT)
         if not chunk:
             raise ConnectionClosed("closed by the daemon")
-        self.buf += chunk
+        self.buf += chunk            # a bytearray: amortised O(1) append
+
+    def _take(self, n):
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
 
     def recv_exact(self, n, timeout=None):
         deadline = time.monotonic() + (timeout or self.sock.gettimeout() or IO_TIMEOUT)
         while len(self.buf) < n:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise socket.timeout("timed out waiting for %d bytes" % n)
+                raise socket.timeout("timed out waiting for %d bytes (have %d)"
+                                     % (n, len(self.buf)))
             self._fill(left)
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+        return self._take(n)
 
     def recv_bare_raw(self, timeout=None):
         """One bare response: the JSON object bytes *including* the `\\n`."""
         deadline = time.monotonic() + (timeout or self.sock.gettimeout() or IO_TIMEOUT)
-        while b"\n" not in self.buf:
+        scanned = 0
+        while True:
+            i = self.buf.find(b"\n", scanned)
+            if i >= 0:
+                return self._take(i + 1)
+            scanned = len(self.buf)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise socket.timeout("timed out waiting for a bare response "
-                                     "(got %r)" % self.buf[:200])
+                                     "(got %r)" % bytes(self.buf[:200]))
             self._fill(left)
-        i = self.buf.index(b"\n") + 1
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
 
     def recv_bare(self, timeout=None):
         raw = self.recv_bare_raw(timeout)
@@ -302,8 +309,7 @@ class Conn:
             try:
                 self._fill(left)
             except ConnectionClosed:
-                out, self.buf = self.buf, b""
-                return out
+                return self._take(len(self.buf))
 
     def wait_closed(self, timeout=IO_TIMEOUT):
         """True when the daemon closed the connection within `timeout`
@@ -312,7 +318,7 @@ class Conn:
             data = self.read_until_closed(timeout)
         except socket.timeout:
             return False
-        self.buf = data
+        self.buf = bytearray(data)
         return True
 
     def is_open_now(self, wait=0.05):
@@ -509,7 +515,9 @@ class FakeKms:
     credentials), exit1, garbage, empty, badb64, key2-exit255 (prints K2 but
     fails), key2-killed (prints K2 then dies of SIGKILL), sleep (exec sleep),
     sleep-child (a grandchild keeps the pipes open), slow-key2 (K2 after
-    SLOW_SECONDS), flood-stdout, flood-stderr, big-garbage (3 MB then exit 0).
+    SLOW_SECONDS), flood-stdout, flood-stderr, big-garbage (3 MB then exit 0),
+    weird-reason (exit 255, reason with quotes, backslashes, control bytes and
+    a non-UTF-8 byte).
     """
 
     SLOW_SECONDS = 2
@@ -547,6 +555,10 @@ class FakeKms:
             "flood-stdout": "exec /usr/bin/yes 'garbage garbage garbage garbage'",
             "flood-stderr": "exec /usr/bin/yes '[INFO] noise noise noise' >&2",
             "big-garbage": "/usr/bin/yes AAAAAAAAAAAAAAA | /usr/bin/head -c 3000000\nexit 0",
+            # a reason with quotes, backslashes, control bytes, invalid UTF-8
+            "weird-reason": r"""printf '[INFO] starting\n' >&2
+printf 'Got non-200 answer from KMS: 400 "q" \\b\\s \t tab \001 ctrl \377 byte {}\n' >&2
+exit 255""",
         }
         self.MODES = sorted(modes)
         cases = "".join('    %s)\n%s\n        ;;\n'

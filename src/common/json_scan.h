@@ -1,0 +1,45 @@
+/*
+ * json_scan.h - reading JSON text that cJSON has already accepted, where
+ * cJSON's tree loses something:
+ *  - exact numbers: cJSON keeps doubles, so 9007199254740993 would come
+ *    back as ...990; json_next_member() gives each member's raw text, so a
+ *    value can be copied through untouched;
+ *  - NUL: cJSON hands strings out as C strings, so "a\u0000b" would read
+ *    as "a"; json_decode_string() returns the true bytes and length;
+ *  - strict numbers: cJSON takes what strtod takes ("01", "1."), RFC 8259
+ *    does not; json_numbers_strict() checks.
+ *
+ * These scanners expect well-formed JSON (run cJSON first); on anything
+ * else they fail cleanly rather than guess. Strings are crossed with
+ * memchr, so a 32 MiB hex string costs little.
+ */
+#ifndef COMMON_JSON_SCAN_H
+#define COMMON_JSON_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+struct json_member {
+	struct slice key;	/* raw, quotes included */
+	struct slice value;	/* raw */
+};
+
+/*
+ * Walk the top-level members of the object text[0..n). Start with
+ * *pos = 0. Returns 1 with a member, 0 after the last, -1 if malformed.
+ */
+int json_next_member(const uint8_t *text, size_t n, size_t *pos,
+    struct json_member *m);
+/* The raw value of the first member named `name` (decoded compare). */
+int json_find_member(const uint8_t *text, size_t n, const char *name,
+    struct slice *value);
+/* Decode a raw JSON string (quotes included) into bytes, appended to out. */
+int json_decode_string(struct slice raw, struct buf *out, size_t limit);
+/* 1 when every number in the text has RFC 8259 form. */
+int json_numbers_strict(const uint8_t *text, size_t n);
+/* 1 when the text contains the escape \u0000 (a string with a NUL). */
+int json_has_nul_escape(const uint8_t *text, size_t n);
+
+#endif

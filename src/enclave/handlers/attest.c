@@ -1,0 +1,169 @@
+/*
+ * attest.c - {"type":"attest","nonce":hex,"user_data":hex?} ->
+ * {"status":"ok","document":base64}: a fresh attestation document from the
+ * NSM binding the client's nonce, so a host or an auditor can check which
+ * image is running (enclavectl attest --verify).
+ *
+ * The NSM is opened once at startup (attest_setup), before the sandbox
+ * forbids open(2); the sandbox then allows only the NSM's one ioctl (or,
+ * for the test simulator, a Unix-socket connect). Where there is no NSM
+ * every attest request is answered `attestation_unavailable` with the
+ * reason: nothing here ever makes a document up.
+ */
+#include "enclave/handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base64.h"
+#include "common/guard.h"
+#include "common/hex.h"
+#include "common/log.h"
+#include "common/nsm_cbor.h"
+#include "enclave/nsm/nsm.h"
+
+/* The NSM's own limit is 120 s; a simulator that hangs gets less. */
+#define ATTEST_TIMEOUT_MS 30000
+
+static struct nsm *attest_nsm;
+static char        attest_unavailable[NSM_REASON_MAX] = "attest_setup() not run";
+
+void
+attest_setup(const char *nsm_spec)
+{
+	attest_nsm = nsm_open(nsm_spec, attest_unavailable,
+	    sizeof(attest_unavailable));
+	if (attest_nsm == NULL)
+		log_warn("attest: %s; attest requests will be answered "
+		    "attestation_unavailable", attest_unavailable);
+	else
+		log_info("attest: NSM %s %s", attest_nsm->t->name,
+		    attest_nsm->path);
+}
+
+void
+attest_teardown(void)
+{
+	nsm_close(attest_nsm);
+	attest_nsm = NULL;
+}
+
+/* An optional or required hex field of at most ATTEST_FIELD_MAX bytes. */
+static int
+hex_field(struct request *req, struct reply *reply, const char *name,
+    int required, uint8_t *dst, size_t *len, int *present)
+{
+	const char *hex;
+	size_t n;
+
+	*present = 0;
+	switch (request_string_field(req, name, &hex)) {
+	case FIELD_HAS_NUL:
+		reply_error(reply, "invalid_hex", "%s has a non-hex character",
+		    name);
+		return -1;
+	case FIELD_WRONG_TYPE:
+		reply_error(reply, "invalid_field", "%s must be a hex string",
+		    name);
+		return -1;
+	case FIELD_MISSING:
+		if (required) {
+			reply_error(reply, "missing_fields",
+			    "missing fields: %s", name);
+			return -1;
+		}
+		return 0;
+	case FIELD_OK:
+		break;
+	}
+	n = strlen(hex);
+	if (n % 2 != 0) {
+		reply_error(reply, "invalid_hex",
+		    "%s has an odd number of hex digits", name);
+		return -1;
+	}
+	if (n / 2 > ATTEST_FIELD_MAX) {
+		reply_error(reply, "invalid_field", "%s is %zu bytes; at most "
+		    "%d", name, n / 2, ATTEST_FIELD_MAX);
+		return -1;
+	}
+	if (hex_decode(dst, hex, n) < 0) {
+		reply_error(reply, "invalid_hex",
+		    "%s has a non-hex character", name);
+		return -1;
+	}
+	*len = n / 2;
+	*present = 1;
+	return 0;
+}
+
+static int
+attest_parse(struct enclave_ctx *ctx, struct request *req,
+    struct reply *reply)
+{
+	struct attest_request *a = &req->u.attest;
+	int present;
+
+	(void)ctx;
+	GUARD(hex_field(req, reply, "nonce", 1, a->nonce, &a->nonce_len,
+	    &present));
+	GUARD(hex_field(req, reply, "user_data", 0, a->user_data,
+	    &a->user_data_len, &a->has_user_data));
+	return 0;
+}
+
+/* {"status":"ok","document":"<base64>"} */
+static int
+reply_document(struct reply *reply, const struct buf *doc)
+{
+	size_t n = base64_encoded_len(doc->len);
+	char *b64;
+	int rc;
+
+	if ((b64 = malloc(n + 1)) == NULL)
+		return -1;
+	base64_encode(b64, doc->data, doc->len);
+	rc = buf_append_str(&reply->body,
+	    "{\"status\":\"ok\",\"document\":\"", reply->limit);
+	if (rc == 0)
+		rc = buf_append(&reply->body, b64, n, reply->limit);
+	if (rc == 0)
+		rc = buf_append_str(&reply->body, "\"}", reply->limit);
+	free(b64);
+	return rc;
+}
+
+static void
+attest_execute(struct enclave_ctx *ctx, struct request *req,
+    struct reply *reply)
+{
+	struct attest_request *a = &req->u.attest;
+	struct slice nonce = { a->nonce, a->nonce_len };
+	struct slice user_data = { a->user_data, a->user_data_len };
+	struct buf doc = BUF_INIT;
+	char reason[NSM_REASON_MAX];
+
+	(void)ctx;
+	if (attest_nsm == NULL) {
+		reply_error(reply, "attestation_unavailable", "%s",
+		    attest_unavailable);
+		return;
+	}
+	if (nsm_get_attestation(attest_nsm, a->has_user_data ? &user_data :
+	    NULL, &nonce, NULL, ATTEST_TIMEOUT_MS, &doc, reason,
+	    sizeof(reason)) < 0) {
+		log_warn("attest: %s", reason);
+		reply_error(reply, "attestation_unavailable", "%s", reason);
+		buf_free(&doc, 0);
+		return;
+	}
+	if (reply_document(reply, &doc) < 0)
+		reply_error(reply, "internal_error", "out of memory");
+	buf_free(&doc, 0);
+}
+
+const struct handler handler_attest = {
+	.parse = attest_parse,
+	.execute = attest_execute,
+};

@@ -1,0 +1,152 @@
+/*
+ * http_response.c - one HTTP/1.1 response from KMS, parsed strictly.
+ *
+ * The bytes come from the network (through a proxy the host controls,
+ * though inside TLS), so every size is bounded before anything is kept:
+ * headers at NATIVE_HTTP_HEADERS_MAX, the body at the caller's limit, the
+ * body's length from Content-Length only (KMS sends it; a chunked or
+ * unframed answer is refused rather than read to EOF).
+ */
+#include "enclave/kms/native/native_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static int
+fail(char *reason, size_t reason_len, const char *what)
+{
+	snprintf(reason, reason_len, "malformed HTTP response from KMS: %s",
+	    what);
+	return -1;
+}
+
+/* The end of the header block (after CRLF CRLF) or 0 when not there yet. */
+static size_t
+header_end(const uint8_t *d, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 3 < len; i++)
+		if (d[i] == '\r' && d[i + 1] == '\n' && d[i + 2] == '\r' &&
+		    d[i + 3] == '\n')
+			return i + 4;
+	return 0;
+}
+
+/* "HTTP/1.1 200 OK": the status, or -1. */
+static int
+status_line(const uint8_t *p, size_t n)
+{
+	int code;
+
+	if (n < 12 || (memcmp(p, "HTTP/1.1 ", 9) != 0 &&
+	    memcmp(p, "HTTP/1.0 ", 9) != 0))
+		return -1;
+	if (p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' ||
+	    p[11] < '0' || p[11] > '9' || (n > 12 && p[12] != ' '))
+		return -1;
+	code = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	return code;
+}
+
+static int
+name_is(const uint8_t *p, size_t n, const char *name)
+{
+	return n == strlen(name) && strncasecmp((const char *)p, name, n) == 0;
+}
+
+/* Decimal digits only, no sign, no overflow past `max`. */
+static int
+parse_length(const uint8_t *p, size_t n, size_t max, size_t *out)
+{
+	size_t v = 0, i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+	for (i = 0; i < n; i++)
+		if (v > max / 10 ||
+		    size_add(v * 10, (size_t)(p[i] - '0'), &v) < 0 || v > max)
+			return -2;
+	*out = v;
+	return 0;
+}
+
+int
+http_response_parse(const uint8_t *data, size_t len, size_t body_max,
+    struct http_response *out, char *reason, size_t reason_len)
+{
+	size_t hend, pos, eol, have_length = 0, length = 0, v;
+	int status;
+
+	memset(out, 0, sizeof(*out));
+	hend = header_end(data, len < NATIVE_HTTP_HEADERS_MAX ? len :
+	    NATIVE_HTTP_HEADERS_MAX);
+	if (hend == 0) {
+		if (len >= NATIVE_HTTP_HEADERS_MAX)
+			return fail(reason, reason_len, "headers over "
+			    "16 KiB");
+		return 0;
+	}
+	for (eol = 0; data[eol] != '\r' || data[eol + 1] != '\n'; eol++)
+		;
+	if ((status = status_line(data, eol)) < 0)
+		return fail(reason, reason_len, "bad status line");
+	if (status < 200)
+		return fail(reason, reason_len, "interim 1xx response");
+	/* Each header line: name ":" value CRLF; no obsolete folding. */
+	for (pos = eol + 2; pos < hend - 2; pos = eol + 2) {
+		const uint8_t *line = data + pos, *colon, *val;
+		size_t n, vn;
+
+		for (eol = pos; data[eol] != '\r' || data[eol + 1] != '\n'; eol++)
+			;
+		n = eol - pos;
+		if (n == 0 || line[0] == ' ' || line[0] == '\t')
+			return fail(reason, reason_len, "folded or empty "
+			    "header line");
+		if ((colon = memchr(line, ':', n)) == NULL || colon == line)
+			return fail(reason, reason_len, "header without a "
+			    "name and ':'");
+		val = colon + 1;
+		vn = n - (size_t)(val - line);
+		while (vn > 0 && (*val == ' ' || *val == '\t')) {
+			val++;
+			vn--;
+		}
+		while (vn > 0 && (val[vn - 1] == ' ' || val[vn - 1] == '\t'))
+			vn--;
+		if (name_is(line, (size_t)(colon - line), "Transfer-Encoding"))
+			return fail(reason, reason_len, "Transfer-Encoding "
+			    "(chunked) is not accepted; KMS sends "
+			    "Content-Length");
+		if (!name_is(line, (size_t)(colon - line), "Content-Length"))
+			continue;
+		switch (parse_length(val, vn, body_max, &v)) {
+		case -1:
+			return fail(reason, reason_len, "bad Content-Length");
+		case -2:
+			snprintf(reason, reason_len, "HTTP response from KMS "
+			    "larger than %zu bytes", body_max);
+			return -1;
+		}
+		if (have_length && v != length)
+			return fail(reason, reason_len, "conflicting "
+			    "Content-Length headers");
+		have_length = 1;
+		length = v;
+	}
+	if (!have_length)
+		return fail(reason, reason_len, "no Content-Length");
+	if (len - hend < length)
+		return 0;
+	out->status = status;
+	out->header_len = hend;
+	out->content_length = length;
+	out->body.data = data + hend;
+	out->body.len = length;
+	return 1;
+}

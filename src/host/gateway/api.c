@@ -1,0 +1,192 @@
+/*
+ * api.c - POST /v1/process, GET /healthz, GET /metrics (see api.h and
+ * errors.h for the statuses).
+ *
+ * The body's ciphertext is handed to the pool as it is (the enclave judges
+ * hex and length, so callers hear the protocol's own codes); only the
+ * body's shape is checked here.
+ */
+#include "host/gateway/api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/json_parse.h"
+#include "common/json_text.h"
+#include "enclave/client.h"
+#include "host/gateway/errors.h"
+#include "host/gateway/metrics.h"
+#include "host/gateway/pool.h"
+
+#define REPLY_MAX ((size_t)1 << 31)
+
+static const char json_type[] = "application/json";
+
+void
+api_reply_init(struct api_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = 500;
+	r->content_type = json_type;
+	r->enclave = -1;
+}
+
+void
+api_reply_free(struct api_reply *r)
+{
+	buf_free(&r->body, 0);
+}
+
+void
+api_error(struct api_reply *r, int status, const char *code,
+    const char *details)
+{
+	r->body.len = 0;
+	r->status = status;
+	r->content_type = json_type;
+	snprintf(r->error, sizeof(r->error), "%s", code);
+	if (gateway_status_retryable(status))
+		r->retry_after = 1;
+	if (buf_append_str(&r->body, "{\"error\":", REPLY_MAX) < 0 ||
+	    json_append_cstring(&r->body, code, REPLY_MAX) < 0 ||
+	    buf_append_str(&r->body, ",\"details\":", REPLY_MAX) < 0 ||
+	    json_append_cstring(&r->body, details, REPLY_MAX) < 0 ||
+	    buf_append_str(&r->body, "}\n", REPLY_MAX) < 0) {
+		r->body.len = 0;
+		r->status = 500;
+	}
+}
+
+static void
+pool_failure(struct api_reply *r, enum pool_status st,
+    const struct pool_outcome *o)
+{
+	switch (st) {
+	case POOL_REMOTE:
+		api_error(r, gateway_status_for_code(o->code), o->code,
+		    o->details);
+		return;
+	case POOL_UNAVAILABLE:
+		api_error(r, 503, "unavailable", "no enclave is available");
+		return;
+	case POOL_OVERLOADED:
+		api_error(r, 503, "overloaded", "every enclave connection is "
+		    "busy and the queue is full");
+		return;
+	case POOL_TIMEOUT:
+		api_error(r, 504, "timeout", "the request did not finish in "
+		    "time");
+		return;
+	case POOL_FAILED:
+		api_error(r, 502, "enclave_failed", "the enclave connection "
+		    "broke on every attempt");
+		return;
+	case POOL_SHUTDOWN:
+		api_error(r, 503, "shutting_down", "the gateway is stopping");
+		return;
+	default:
+		api_error(r, 500, "internal_error", "out of memory");
+		return;
+	}
+}
+
+void
+api_process(struct gateway_ctx *g, const char *body, size_t len,
+    struct api_reply *r)
+{
+	struct pool_outcome o;
+	enum pool_status st;
+	const cJSON *ct, *aad;
+	cJSON *root;
+
+	if ((root = json_parse_exact(body, len)) == NULL ||
+	    !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		api_error(r, 400, "invalid_json", "the body is not a JSON "
+		    "object");
+		return;
+	}
+	ct = cJSON_GetObjectItemCaseSensitive(root, "ciphertext");
+	aad = cJSON_GetObjectItemCaseSensitive(root, "aad");
+	if (ct == NULL || cJSON_IsNull(ct) ||
+	    (cJSON_IsString(ct) && ct->valuestring[0] == '\0')) {
+		api_error(r, 400, "missing_fields", "ciphertext");
+		goto done;
+	}
+	if (!cJSON_IsString(ct)) {
+		api_error(r, 400, "invalid_field", "ciphertext must be a string");
+		goto done;
+	}
+	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
+		api_error(r, 400, "invalid_field", "aad must be a string");
+		goto done;
+	}
+	st = pool_process(g->pool, ct->valuestring, strlen(ct->valuestring),
+	    cJSON_IsString(aad) ? aad->valuestring : NULL, &o);
+	r->enclave = o.enclave;
+	if (st != POOL_OK) {
+		pool_failure(r, st, &o);
+		goto done;
+	}
+	r->status = 200;
+	if (buf_reserve(&r->body, o.result_len + 16, REPLY_MAX) < 0 ||
+	    buf_append_str(&r->body, "{\"result\":\"", REPLY_MAX) < 0 ||
+	    buf_append(&r->body, o.result, o.result_len, REPLY_MAX) < 0 ||
+	    buf_append_str(&r->body, "\"}\n", REPLY_MAX) < 0)
+		api_error(r, 500, "internal_error", "out of memory");
+	enclave_free(o.result);
+done:
+	cJSON_Delete(root);
+}
+
+void
+api_healthz(struct gateway_ctx *g, struct api_reply *r)
+{
+	static const char *const names[] = { "down", "unconfigured", "up" };
+	struct metrics_enclave enc[GATEWAY_MAX_ENCLAVES];
+	size_t n, i;
+	int up = 0;
+
+	n = pool_snapshot(g->pool, enc, GATEWAY_MAX_ENCLAVES, NULL);
+	for (i = 0; i < n; i++)
+		up += enc[i].state == ENCLAVE_UP;
+	r->status = up > 0 && !atomic_load(&g->draining) ? 200 : 503;
+	if (r->status == 503) {
+		r->retry_after = 1;
+		snprintf(r->error, sizeof(r->error), "unavailable");
+	}
+	if (buf_append_str(&r->body, r->status == 200 ?
+	    "{\"status\":\"ok\",\"enclaves\":[" :
+	    "{\"status\":\"unavailable\",\"enclaves\":[", REPLY_MAX) < 0)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		if (buf_append_str(&r->body, i ? ",{\"endpoint\":" :
+		    "{\"endpoint\":", REPLY_MAX) < 0 ||
+		    json_append_cstring(&r->body, enc[i].endpoint,
+		    REPLY_MAX) < 0 ||
+		    buf_append_str(&r->body, ",\"state\":\"", REPLY_MAX) < 0 ||
+		    buf_append_str(&r->body, names[enc[i].state],
+		    REPLY_MAX) < 0 ||
+		    buf_append_str(&r->body, "\"}", REPLY_MAX) < 0)
+			goto nomem;
+	if (buf_append_str(&r->body, "]}\n", REPLY_MAX) == 0)
+		return;
+nomem:
+	api_error(r, 500, "internal_error", "out of memory");
+}
+
+void
+api_metrics(struct gateway_ctx *g, struct api_reply *r)
+{
+	struct metrics_enclave enc[GATEWAY_MAX_ENCLAVES];
+	struct metrics_queue q;
+	size_t n;
+
+	n = pool_snapshot(g->pool, enc, GATEWAY_MAX_ENCLAVES, &q);
+	if (metrics_format(g->metrics, enc, n, &q, &r->body) < 0) {
+		api_error(r, 500, "internal_error", "out of memory");
+		return;
+	}
+	r->status = 200;
+	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}

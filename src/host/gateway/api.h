@@ -1,0 +1,33 @@
+/*
+ * api.h - the gateway's three endpoints, independent of the HTTP library:
+ * each turns a request into a reply (status, JSON or text, headers).
+ */
+#ifndef GATEWAY_API_H
+#define GATEWAY_API_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "host/gateway/gateway.h"
+
+struct api_reply {
+	int         status;
+	struct buf  body;
+	const char *content_type;
+	int         retry_after;	/* seconds; 0: no header */
+	char        error[64];		/* the error code, "" on success */
+	int         enclave;		/* index of the enclave used, or -1 */
+};
+
+void api_reply_init(struct api_reply *r);
+void api_reply_free(struct api_reply *r);
+/* {"error": code, "details": details} with the status. */
+void api_error(struct api_reply *r, int status, const char *code,
+    const char *details);
+
+void api_process(struct gateway_ctx *g, const char *body, size_t len,
+    struct api_reply *r);
+void api_healthz(struct gateway_ctx *g, struct api_reply *r);
+void api_metrics(struct gateway_ctx *g, struct api_reply *r);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * gateway.h - enclave-gateway: what its files share.
+ *
+ * One file per concept: main.c (startup, signals, shutdown), options.c
+ * (the command line), http.c (libmicrohttpd: connections, bodies,
+ * routing), api.c (the three endpoints' answers), pool.c (connections to
+ * the enclaves, balancing, retries), probe.c (health checks, configure,
+ * the background thread), creds.c (the credential cache and its refresh),
+ * metrics.c, errors.c (error codes to HTTP statuses).
+ */
+#ifndef GATEWAY_GATEWAY_H
+#define GATEWAY_GATEWAY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "common/log.h"
+#include "host/credentials/credentials.h"
+
+#define GATEWAY_MAX_ENCLAVES     64
+#define GATEWAY_DEFAULT_LISTEN   "127.0.0.1:8080"
+#define GATEWAY_DEFAULT_ENCLAVE  "vsock:16:5000"
+
+struct gateway_options {
+	const char *listen;			/* HOST:PORT */
+	const char *enclaves[GATEWAY_MAX_ENCLAVES];
+	size_t      n_enclaves;
+	const char *tsk_path;			/* NULL: never configure */
+	const char *region;			/* NULL: the daemon's default */
+	enum host_credentials_source creds;
+	int         conns_per_enclave;
+	int         queue;
+	size_t      max_body;
+	int         timeout_ms;
+	int         max_connections;		/* HTTP connections at once */
+	enum log_level log_level;
+};
+
+struct pool;
+struct metrics;
+
+/* What the HTTP front and the endpoints share while the gateway runs. */
+struct gateway_ctx {
+	const struct gateway_options *opts;
+	struct pool    *pool;
+	struct metrics *metrics;
+	atomic_int      draining;	/* set once at shutdown */
+};
+
+/* options.c: -1 to go on, or the exit status (0 after --help, 2 usage). */
+int gateway_options_parse(int argc, char **argv, struct gateway_options *o);
+
+#endif

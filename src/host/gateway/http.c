@@ -1,0 +1,280 @@
+/*
+ * http.c - libmicrohttpd: listening, bodies, routing, replies.
+ *
+ * A thread per connection: a request blocks its own thread while it waits
+ * for an enclave (the pool's bounded queue decides how many may wait), and
+ * nothing here parses HTTP. The listening socket comes from
+ * common/endpoint, so HOST:PORT means what it means everywhere else.
+ * Bodies are collected up to --max-body; a longer one gets 413 (at once
+ * when Content-Length says so). Logs name the method, path, status, error
+ * code, time and enclave: never a body.
+ */
+#include "host/gateway/http.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "common/buf.h"
+#include "common/endpoint.h"
+#include "common/log.h"
+#include "common/timefmt.h"
+#include "host/gateway/api.h"
+#include "host/gateway/metrics.h"
+#include "host/gateway/pool.h"
+
+#define HTTP_THREAD_STACK   ((size_t)512 << 10)
+#define HTTP_IDLE_TIMEOUT_S 60
+
+struct http_front {
+	struct MHD_Daemon  *d;
+	struct gateway_ctx *g;
+	int                 fd;
+};
+
+/* What one request carries between the handler's calls. */
+struct request {
+	struct buf body;
+	long long  start_ms;
+	int        too_large;
+};
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_warn("http: %s", line);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct request *r = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (r == NULL)
+		return;
+	buf_free(&r->body, 0);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* The body goes to MHD, which frees it; a failure costs the connection. */
+static enum MHD_Result
+send_reply(struct gateway_ctx *g, struct MHD_Connection *c,
+    struct api_reply *rep)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char ra[16];
+
+	if (rep->body.len > 0) {
+		resp = MHD_create_response_from_buffer(rep->body.len,
+		    rep->body.data, MHD_RESPMEM_MUST_FREE);
+		if (resp != NULL)
+			rep->body = (struct buf)BUF_INIT;
+	} else {
+		resp = MHD_create_response_from_buffer(0, (void *)(uintptr_t)"",
+		    MHD_RESPMEM_PERSISTENT);
+	}
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    rep->content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (rep->retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%d", rep->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	if (atomic_load(&g->draining))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
+	ret = MHD_queue_response(c, (unsigned)rep->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void
+route(struct gateway_ctx *g, const char *url, const char *method,
+    struct request *r, struct api_reply *rep)
+{
+	int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+	if (strcmp(url, "/v1/process") == 0) {
+		if (strcmp(method, "POST") != 0)
+			api_error(rep, 405, "method_not_allowed",
+			    "use POST /v1/process");
+		else if (atomic_load(&g->draining))
+			api_error(rep, 503, "shutting_down",
+			    "the gateway is stopping");
+		else if (r->too_large)
+			api_error(rep, 413, "too_large", "the body is larger "
+			    "than --max-body");
+		else
+			api_process(g, (const char *)r->body.data, r->body.len,
+			    rep);
+	} else if (strcmp(url, "/healthz") == 0) {
+		if (is_get)
+			api_healthz(g, rep);
+		else
+			api_error(rep, 405, "method_not_allowed",
+			    "use GET /healthz");
+	} else if (strcmp(url, "/metrics") == 0) {
+		if (is_get)
+			api_metrics(g, rep);
+		else
+			api_error(rep, 405, "method_not_allowed",
+			    "use GET /metrics");
+	} else {
+		api_error(rep, 404, "not_found", "no such endpoint");
+	}
+}
+
+static void
+account(struct gateway_ctx *g, const char *url, const char *method,
+    const struct api_reply *rep, long long start_ms)
+{
+	double secs = (double)(clock_monotonic_ms() - start_ms) / 1000.0;
+	struct metrics_enclave enc[GATEWAY_MAX_ENCLAVES];
+	const char *where = "";
+	size_t n;
+
+	if (strcmp(url, "/metrics") != 0 && strcmp(url, "/healthz") != 0)
+		metrics_request(g->metrics, rep->status, secs,
+		    rep->error[0] ? rep->error : NULL);
+	if (rep->enclave >= 0) {
+		n = pool_snapshot(g->pool, enc, GATEWAY_MAX_ENCLAVES, NULL);
+		if ((size_t)rep->enclave < n)
+			where = enc[rep->enclave].name;
+	}
+	if (rep->status >= 400 && strcmp(url, "/healthz") != 0)
+		log_info("%.8s %.64s %d %s %.1f ms%s%s", method, url,
+		    rep->status, rep->error, secs * 1000, *where ? " enclave " :
+		    "", where);
+	else
+		log_debug("%.8s %.64s %d %.1f ms%s%s", method, url, rep->status,
+		    secs * 1000, *where ? " enclave " : "", where);
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http_front *h = cls;
+	struct request *r = *con_cls;
+	struct api_reply rep;
+	const char *cl;
+	enum MHD_Result ret;
+	int counted;
+
+	(void)version;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		r->start_ms = clock_monotonic_ms();
+		*con_cls = r;
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > h->g->opts->max_body)
+			r->too_large = 1;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!r->too_large && buf_append(&r->body, upload_data,
+		    *upload_data_size, h->g->opts->max_body) < 0) {
+			r->too_large = 1;
+			buf_free(&r->body, 0);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	/* In flight: process requests only, which the drain waits for. */
+	counted = strcmp(url, "/v1/process") == 0;
+	if (counted)
+		metrics_in_flight(h->g->metrics, 1);
+	api_reply_init(&rep);
+	route(h->g, url, method, r, &rep);
+	account(h->g, url, method, &rep, r->start_ms);
+	ret = send_reply(h->g, c, &rep);
+	api_reply_free(&rep);
+	if (counted)
+		metrics_in_flight(h->g->metrics, -1);
+	return ret;
+}
+
+struct http_front *
+http_start(struct gateway_ctx *g)
+{
+	char text[ENDPOINT_STR_MAX + 8];
+	struct http_front *h;
+	struct endpoint ep;
+	const char *why = "";
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->g = g;
+	snprintf(text, sizeof(text), "tcp:%s", g->opts->listen);
+	if (endpoint_parse(&ep, text, 1, &why) < 0) {
+		log_error("--listen %s: %s", g->opts->listen, why);
+		goto fail;
+	}
+	if ((h->fd = endpoint_listen(&ep, 1024)) < 0) {
+		log_error("cannot listen on %s: %m", g->opts->listen);
+		goto fail;
+	}
+	h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, handle, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)g->opts->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+	    MHD_OPTION_THREAD_STACK_SIZE, HTTP_THREAD_STACK,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		log_error("cannot start the HTTP server on %s", g->opts->listen);
+		close(h->fd);
+		goto fail;
+	}
+	log_info("listening on http://%s", g->opts->listen);
+	return h;
+fail:
+	free(h);
+	return NULL;
+}
+
+void
+http_quiesce(struct http_front *h)
+{
+	MHD_socket fd = MHD_quiesce_daemon(h->d);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	h->fd = -1;
+}
+
+void
+http_stop(struct http_front *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->d);	/* closes the listening socket if still open */
+	free(h);
+}

@@ -1,0 +1,234 @@
+/*
+ * options.c - enclave-gateway's command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/endpoint.h"
+#include "host/gateway/gateway.h"
+
+static const char usage_text[] =
+"usage: enclave-gateway [options]\n"
+"\n"
+"The host worker: an HTTP service in front of one or more enclaved, which it\n"
+"keeps connected, configured and balanced. It never sees a plaintext or the\n"
+"TSK.\n"
+"\n"
+"  POST /v1/process  {\"ciphertext\": HEX, \"aad\"?: STRING} -> {\"result\": HEX}\n"
+"  GET  /healthz     200 when at least one enclave is configured, else 503\n"
+"  GET  /metrics     Prometheus text format\n"
+"\n"
+"options:\n"
+"  --listen HOST:PORT            where to serve HTTP (default 127.0.0.1:8080)\n"
+"  --enclave ENDPOINT            vsock:CID:PORT, tcp:HOST:PORT or unix:PATH;\n"
+"                                repeatable (default vsock:16:5000)\n"
+"  --tsk FILE                    the KMS-encrypted TSK (base64) to configure\n"
+"                                every enclave with; without it the gateway\n"
+"                                never configures\n"
+"  --region REGION               KMS region sent with configure (default: the\n"
+"                                daemon's own)\n"
+"  --credentials env|imds        where AWS credentials come from (default env:\n"
+"                                AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
+"                                AWS_SESSION_TOKEN; imds: IMDSv2 at\n"
+"                                $AWS_EC2_METADATA_SERVICE_ENDPOINT or\n"
+"                                http://169.254.169.254, refreshed before\n"
+"                                they expire)\n"
+"  --connections-per-enclave N   persistent connections to each (default 4)\n"
+"  --queue N                     requests that may wait for a connection;\n"
+"                                past it: 503 + Retry-After (default 64)\n"
+"  --max-body BYTES              largest request body (default 16777216)\n"
+"  --timeout SECONDS             a request's whole time, waiting included\n"
+"                                (default 30)\n"
+"  --max-connections N           HTTP connections at once (default 1024)\n"
+"  --log-level debug|info|warn|error   (default info)\n"
+"  --help                        print this help\n"
+"\n"
+"Exit status: 0 after SIGTERM or SIGINT (requests in flight are finished\n"
+"first), 2 bad usage, 1 could not start.\n";
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("enclave-gateway: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'enclave-gateway --help'.\n", stderr);
+	return 2;
+}
+
+static int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_level(const char *s, enum log_level *out)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+enum {
+	OPT_LISTEN = 256, OPT_ENCLAVE, OPT_TSK, OPT_REGION, OPT_CREDENTIALS,
+	OPT_CONNS, OPT_QUEUE, OPT_MAX_BODY, OPT_TIMEOUT, OPT_MAX_CONNS,
+	OPT_LOG_LEVEL, OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "enclave", required_argument, NULL, OPT_ENCLAVE },
+	{ "tsk", required_argument, NULL, OPT_TSK },
+	{ "region", required_argument, NULL, OPT_REGION },
+	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
+	{ "connections-per-enclave", required_argument, NULL, OPT_CONNS },
+	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Checks each value as it comes, so the message names the option. */
+static int
+apply(int opt, const char *arg, struct gateway_options *o)
+{
+	struct endpoint ep;
+	const char *why = "";
+	char *end;
+	double t;
+	long v;
+
+	switch (opt) {
+	case OPT_LISTEN:
+		o->listen = arg;
+		return -1;
+	case OPT_ENCLAVE:
+		if (endpoint_parse(&ep, arg, 0, &why) < 0) {
+			fprintf(stderr, "enclave-gateway: --enclave '%s': %s\n",
+			    arg, why);
+			return 2;
+		}
+		if (o->n_enclaves == GATEWAY_MAX_ENCLAVES)
+			return usage_error("at most %d enclaves", GATEWAY_MAX_ENCLAVES);
+		o->enclaves[o->n_enclaves++] = arg;
+		return -1;
+	case OPT_TSK:
+		o->tsk_path = arg;
+		return -1;
+	case OPT_REGION:
+		if (arg[0] == '\0')
+			return usage_error("--region must not be empty");
+		o->region = arg;
+		return -1;
+	case OPT_CREDENTIALS:
+		if (host_credentials_source_parse(arg, &o->creds) < 0)
+			return usage_error("--credentials is env or imds, not "
+			    "'%s'", arg);
+		return -1;
+	case OPT_CONNS:
+		if (parse_long(arg, 1, 256, &v) < 0)
+			return usage_error("--connections-per-enclave takes 1 "
+			    "to 256, not '%s'", arg);
+		o->conns_per_enclave = (int)v;
+		return -1;
+	case OPT_QUEUE:
+		if (parse_long(arg, 0, 100000, &v) < 0)
+			return usage_error("--queue takes 0 to 100000, not '%s'",
+			    arg);
+		o->queue = (int)v;
+		return -1;
+	case OPT_MAX_BODY:
+		if (parse_long(arg, 64, (long)1 << 30, &v) < 0)
+			return usage_error("--max-body takes 64 to 1073741824 "
+			    "bytes, not '%s'", arg);
+		o->max_body = (size_t)v;
+		return -1;
+	case OPT_TIMEOUT:
+		errno = 0;
+		t = strtod(arg, &end);
+		if (errno != 0 || end == arg || *end != '\0' || !isfinite(t) ||
+		    t <= 0 || t > 3600)
+			return usage_error("--timeout takes seconds (0 < s <= "
+			    "3600), not '%s'", arg);
+		o->timeout_ms = t * 1000 < 1 ? 1 : (int)(t * 1000);
+		return -1;
+	case OPT_MAX_CONNS:
+		if (parse_long(arg, 1, 65536, &v) < 0)
+			return usage_error("--max-connections takes 1 to 65536, "
+			    "not '%s'", arg);
+		o->max_connections = (int)v;
+		return -1;
+	case OPT_LOG_LEVEL:
+		if (parse_level(arg, &o->log_level) < 0)
+			return usage_error("--log-level is debug, info, warn or "
+			    "error, not '%s'", arg);
+		return -1;
+	default:
+		return 2;
+	}
+}
+
+int
+gateway_options_parse(int argc, char **argv, struct gateway_options *o)
+{
+	int opt, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->listen = GATEWAY_DEFAULT_LISTEN;
+	o->creds = HOST_CREDS_ENV;
+	o->conns_per_enclave = 4;
+	o->queue = 64;
+	o->max_body = (size_t)16 << 20;
+	o->timeout_ms = 30000;
+	o->max_connections = 1024;
+	o->log_level = LOG_INFO;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+		if (opt == 'h' || opt == OPT_HELP) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (opt == ':')
+			return usage_error("%s needs a value", argv[optind - 1]);
+		if (opt == '?')
+			return usage_error("unknown option '%s'",
+			    argv[optind - 1]);
+		if ((rc = apply(opt, optarg, o)) >= 0)
+			return rc;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->n_enclaves == 0)
+		o->enclaves[o->n_enclaves++] = GATEWAY_DEFAULT_ENCLAVE;
+	return -1;
+}

@@ -1,0 +1,502 @@
+/*
+ * pool.c - requests through the enclave pool (see pool.h).
+ *
+ * A request takes a free connection ("slot") of the up enclave with the
+ * fewest requests in flight, round robin among equals, waiting in a
+ * bounded queue when every connection is busy. What happens when the
+ * enclave does not answer with a result:
+ *   - `not_configured`: the enclave restarted; configure it (once, however
+ *     many requests saw it) and send the request again, once;
+ *   - `busy`, or a connection that breaks: the request goes to another
+ *     enclave (a connection that had been idle gets one more chance on the
+ *     same enclave first: the enclave may simply have closed it), and an
+ *     enclave whose fresh connection fails is taken out until the probe
+ *     thread sees it answer again;
+ *   - any other code is the request's own fault and goes back as it is.
+ * Processing is a pure function of the ciphertext (fresh nonce, same key),
+ * so sending a request again can never do harm; a result is only ever
+ * the enclave's own answer.
+ */
+#include "host/gateway/pool_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/timefmt.h"
+
+struct enclave_client *
+pool_client_new(const struct pool *p)
+{
+	struct enclave_client_options o;
+
+	enclave_client_options_init(&o);
+	o.framing = ENCLAVE_FRAMING_LEN;
+	o.connect_timeout_ms = p->cfg.timeout_ms < POOL_CONNECT_TIMEOUT_MS ?
+	    p->cfg.timeout_ms : POOL_CONNECT_TIMEOUT_MS;
+	o.io_timeout_ms = p->cfg.timeout_ms;
+	return enclave_client_new(&o);
+}
+
+/* Backslash, quote and newline escaped, as the text format requires. */
+static void
+label_escape(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src != '\0' && n + 3 < size; src++) {
+		if (*src == '\\' || *src == '"') {
+			dst[n++] = '\\';
+			dst[n++] = *src;
+		} else if (*src == '\n') {
+			dst[n++] = '\\';
+			dst[n++] = 'n';
+		} else {
+			dst[n++] = *src;
+		}
+	}
+	dst[n] = '\0';
+}
+
+static int
+enclave_init(struct pool *p, struct enclave *e, const char *text)
+{
+	struct endpoint ep;
+	const char *why;
+	int i;
+
+	if (endpoint_parse(&ep, text, 0, &why) < 0)
+		return -1;
+	endpoint_format(&ep, e->endpoint, sizeof(e->endpoint));
+	label_escape(e->label, sizeof(e->label), e->endpoint);
+	e->state = ENCLAVE_DOWN;
+	e->probe_backoff_ms = PROBE_DOWN_MIN_MS;
+	if ((e->slots = calloc((size_t)p->cfg.conns_per_enclave,
+	    sizeof(*e->slots))) == NULL)
+		return -1;
+	for (i = 0; i < p->cfg.conns_per_enclave; i++)
+		if ((e->slots[i].client = pool_client_new(p)) == NULL)
+			return -1;
+	return (e->probe = pool_client_new(p)) == NULL ? -1 : 0;
+}
+
+struct pool *
+pool_new(const struct pool_config *cfg)
+{
+	struct pool *p;
+	size_t i;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->cfg = *cfg;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	if ((cfg->tsk != NULL && (p->tsk = strdup(cfg->tsk)) == NULL) ||
+	    (cfg->region != NULL && (p->region = strdup(cfg->region)) == NULL) ||
+	    (p->enc = calloc(cfg->n_endpoints, sizeof(*p->enc))) == NULL)
+		goto fail;
+	p->n = cfg->n_endpoints;
+	for (i = 0; i < p->n; i++)
+		if (enclave_init(p, &p->enc[i], cfg->endpoints[i]) < 0)
+			goto fail;
+	return p;
+fail:
+	pool_free(p);
+	return NULL;
+}
+
+int
+pool_start(struct pool *p)
+{
+	if (pthread_create(&p->thread, NULL, pool_probe_main, p) != 0)
+		return -1;
+	p->started = 1;
+	return 0;
+}
+
+void
+pool_shutdown(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	pthread_cond_broadcast(&p->freed);
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	p->started = 0;
+}
+
+void
+pool_free(struct pool *p)
+{
+	size_t i;
+	int j;
+
+	if (p == NULL)
+		return;
+	pool_shutdown(p);
+	for (i = 0; p->enc != NULL && i < p->n; i++) {
+		for (j = 0; p->enc[i].slots != NULL &&
+		    j < p->cfg.conns_per_enclave; j++)
+			enclave_client_free(p->enc[i].slots[j].client);
+		free(p->enc[i].slots);
+		enclave_client_free(p->enc[i].probe);
+	}
+	free(p->enc);
+	free(p->tsk);
+	free(p->region);
+	pthread_cond_destroy(&p->freed);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+void
+pool_mark_down_locked(struct pool *p, struct enclave *e, const char *why)
+{
+	int i;
+
+	if (e->state != ENCLAVE_DOWN) {
+		e->failures++;
+		e->probe_backoff_ms = PROBE_DOWN_MIN_MS;
+		log_warn("enclave %s taken out of service: %s", e->endpoint,
+		    why);
+	}
+	e->state = ENCLAVE_DOWN;
+	e->epoch++;
+	e->probe_now = 1;
+	for (i = 0; i < p->cfg.conns_per_enclave; i++)
+		if (!e->slots[i].busy)
+			enclave_client_close(e->slots[i].client);
+	pthread_cond_broadcast(&p->freed);
+	pthread_cond_signal(&p->wake);
+}
+
+/* The up enclave (not `exclude`) with a free slot and the fewest busy. */
+static struct enclave *
+pick(struct pool *p, long exclude, int *any_up)
+{
+	struct enclave *best = NULL;
+	size_t k, i;
+
+	*any_up = 0;
+	for (k = 0; k < p->n; k++) {
+		i = (p->rr + k) % p->n;
+		if ((long)i == exclude || p->enc[i].state != ENCLAVE_UP)
+			continue;
+		*any_up = 1;
+		if (p->enc[i].busy >= p->cfg.conns_per_enclave)
+			continue;
+		if (best == NULL || p->enc[i].busy < best->busy)
+			best = &p->enc[i];
+	}
+	if (best != NULL)
+		p->rr = (size_t)(best - p->enc) + 1;
+	return best;
+}
+
+/* A free slot, a connected and current one when there is. */
+static int
+take_slot(struct enclave *e, int n)
+{
+	int i, any = -1;
+
+	for (i = 0; i < n; i++) {
+		if (e->slots[i].busy)
+			continue;
+		if (e->slots[i].epoch != e->epoch)
+			enclave_client_close(e->slots[i].client);
+		if (enclave_client_connected(e->slots[i].client)) {
+			any = i;
+			break;
+		}
+		if (any < 0)
+			any = i;
+	}
+	e->slots[any].busy = 1;
+	e->busy++;
+	return any;
+}
+
+struct lease {
+	struct enclave *e;
+	struct slot    *s;
+	uint64_t        gen;
+};
+
+static enum pool_status
+acquire(struct pool *p, long exclude, long long deadline, struct lease *l)
+{
+	struct timespec ts;
+	enum pool_status st;
+	struct enclave *e;
+	int queued = 0, any_up, i;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		if (p->stopping) {
+			st = POOL_SHUTDOWN;
+			break;
+		}
+		if ((e = pick(p, exclude, &any_up)) != NULL) {
+			i = take_slot(e, p->cfg.conns_per_enclave);
+			l->e = e;
+			l->s = &e->slots[i];
+			l->gen = e->config_gen;
+			if (!enclave_client_connected(l->s->client))
+				l->s->epoch = e->epoch;
+			st = POOL_OK;
+			break;
+		}
+		if (!any_up) {
+			st = POOL_UNAVAILABLE;
+			break;
+		}
+		if (!queued) {
+			if (p->waiting >= p->cfg.queue) {
+				st = POOL_OVERLOADED;
+				break;
+			}
+			p->waiting++;
+			queued = 1;
+		}
+		if (clock_monotonic_ms() >= deadline) {
+			st = POOL_TIMEOUT;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		{
+			long long left = deadline - clock_monotonic_ms();
+
+			if (left < 0)
+				left = 0;
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+		}
+		(void)pthread_cond_timedwait(&p->freed, &p->lock, &ts);
+	}
+	if (queued)
+		p->waiting--;
+	pthread_mutex_unlock(&p->lock);
+	return st;
+}
+
+static void
+release(struct pool *p, struct lease *l, int close_conn)
+{
+	pthread_mutex_lock(&p->lock);
+	if (close_conn || l->s->epoch != l->e->epoch)
+		enclave_client_close(l->s->client);
+	l->s->busy = 0;
+	l->e->busy--;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+take_down(struct pool *p, struct enclave *e, const char *why)
+{
+	pthread_mutex_lock(&p->lock);
+	pool_mark_down_locked(p, e, why);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int
+pool_configure(struct pool *p, struct enclave *e, struct enclave_client *c,
+    uint64_t seen_gen)
+{
+	struct host_credentials hc = HOST_CREDENTIALS_INIT;
+	struct enclave_credentials view;
+	int rc;
+
+	pthread_mutex_lock(&p->lock);
+	while (e->configuring && !p->stopping)
+		pthread_cond_wait(&p->freed, &p->lock);
+	if (e->config_gen != seen_gen || p->tsk == NULL || p->stopping) {
+		rc = e->config_gen != seen_gen && e->state == ENCLAVE_UP ? 0 : -1;
+		pthread_mutex_unlock(&p->lock);
+		return rc;
+	}
+	e->configuring = 1;
+	pthread_mutex_unlock(&p->lock);
+
+	if (creds_get(p->cfg.creds, &hc) < 0) {
+		rc = ENCLAVE_ERR_USAGE;
+		log_warn("cannot configure %s: no valid credentials", e->endpoint);
+	} else {
+		host_credentials_view(&hc, &view);
+		if (!enclave_client_connected(c))
+			(void)enclave_client_connect(c, e->endpoint);
+		rc = enclave_configure(c, p->tsk, &view, p->region);
+		host_credentials_clear(&hc);
+		if (rc == ENCLAVE_OK)
+			log_info("configured enclave %s", e->endpoint);
+		else if (rc == ENCLAVE_ERR_REMOTE)
+			log_warn("configure of %s refused: %s: %s", e->endpoint,
+			    enclave_client_remote_code(c),
+			    enclave_client_remote_details(c));
+		else
+			log_warn("configure of %s failed: %s", e->endpoint,
+			    enclave_client_error(c));
+	}
+
+	pthread_mutex_lock(&p->lock);
+	e->configuring = 0;
+	if (rc == ENCLAVE_OK) {
+		e->config_gen++;
+		e->configure_ok++;
+		e->last_configure = time(NULL);
+		if (e->state != ENCLAVE_UP)
+			log_info("enclave %s is up", e->endpoint);
+		e->state = ENCLAVE_UP;
+		e->probe_backoff_ms = PROBE_DOWN_MIN_MS;
+	} else {
+		e->configure_failed++;
+		if (rc == ENCLAVE_ERR_REMOTE || rc == ENCLAVE_ERR_USAGE)
+			e->state = ENCLAVE_UNCONFIGURED;
+		else
+			pool_mark_down_locked(p, e, "configure failed");
+	}
+	pthread_cond_broadcast(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+	return rc == ENCLAVE_OK ? 0 : -1;
+}
+
+static void
+remote_outcome(struct enclave_client *c, struct pool_outcome *out)
+{
+	snprintf(out->code, sizeof(out->code), "%s",
+	    enclave_client_remote_code(c)[0] ? enclave_client_remote_code(c) :
+	    "internal_error");
+	snprintf(out->details, sizeof(out->details), "%s",
+	    enclave_client_remote_details(c));
+}
+
+enum pool_status
+pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
+    struct pool_outcome *out)
+{
+	long long deadline = clock_monotonic_ms() + p->cfg.timeout_ms;
+	int attempts = 0, max_attempts = (int)p->n + 2;
+	int reconfigured = 0, stale_retry = 0, reused, rc;
+	long exclude = -1;
+	enum pool_status st;
+	struct lease l;
+
+	memset(out, 0, sizeof(*out));
+	out->enclave = -1;
+	for (;;) {
+		if (attempts > 0)
+			metrics_retry(p->cfg.metrics);
+		if (attempts++ >= max_attempts)
+			return POOL_FAILED;
+		if ((st = acquire(p, exclude, deadline, &l)) != POOL_OK)
+			return st;
+		reused = enclave_client_connected(l.s->client);
+		if (!reused &&
+		    enclave_client_connect(l.s->client, l.e->endpoint) < 0) {
+			take_down(p, l.e, enclave_client_error(l.s->client));
+			release(p, &l, 1);
+			exclude = l.e - p->enc;
+			continue;
+		}
+		rc = enclave_process(l.s->client, hex, hex_len, aad,
+		    &out->result, &out->result_len);
+		if (rc == ENCLAVE_OK) {
+			out->enclave = (int)(l.e - p->enc);
+			release(p, &l, 0);
+			return POOL_OK;
+		}
+		if (rc == ENCLAVE_ERR_REMOTE) {
+			const char *code = enclave_client_remote_code(l.s->client);
+
+			if (strcmp(code, "not_configured") == 0 && !reconfigured &&
+			    p->tsk != NULL) {
+				reconfigured = 1;
+				if (pool_configure(p, l.e, l.s->client, l.gen) < 0)
+					exclude = l.e - p->enc;
+				release(p, &l, 0);
+				continue;
+			}
+			if (strcmp(code, "busy") == 0) {
+				exclude = l.e - p->enc;
+				release(p, &l, 1);
+				continue;
+			}
+			remote_outcome(l.s->client, out);
+			out->enclave = (int)(l.e - p->enc);
+			if (strcmp(code, "not_configured") == 0) {
+				pthread_mutex_lock(&p->lock);
+				l.e->probe_now = 1;
+				pthread_cond_signal(&p->wake);
+				pthread_mutex_unlock(&p->lock);
+			}
+			release(p, &l, 0);
+			return POOL_REMOTE;
+		}
+		if (rc == ENCLAVE_ERR_USAGE || rc == ENCLAVE_ERR_NOMEM) {
+			release(p, &l, 0);
+			return POOL_NOMEM;
+		}
+		/* The connection broke, timed out or spoke garbage. */
+		if (rc == ENCLAVE_ERR_TIMEOUT) {
+			take_down(p, l.e, "a request timed out");
+			release(p, &l, 1);
+			return POOL_TIMEOUT;
+		}
+		if (reused && !stale_retry) {
+			stale_retry = 1;
+			release(p, &l, 1);
+			continue;
+		}
+		take_down(p, l.e, enclave_client_error(l.s->client));
+		release(p, &l, 1);
+		exclude = l.e - p->enc;
+	}
+}
+
+int
+pool_ready(struct pool *p)
+{
+	size_t i;
+	int up = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->n; i++)
+		up |= p->enc[i].state == ENCLAVE_UP;
+	pthread_mutex_unlock(&p->lock);
+	return up;
+}
+
+size_t
+pool_snapshot(struct pool *p, struct metrics_enclave *out, size_t max,
+    struct metrics_queue *q)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->n && i < max; i++) {
+		out[i].name = p->enc[i].label;
+		out[i].endpoint = p->enc[i].endpoint;
+		out[i].state = p->enc[i].state;
+		out[i].busy = p->enc[i].busy;
+		out[i].connections = p->cfg.conns_per_enclave;
+		out[i].configure_ok = p->enc[i].configure_ok;
+		out[i].configure_failed = p->enc[i].configure_failed;
+		out[i].last_configure = p->enc[i].last_configure;
+		out[i].failures = p->enc[i].failures;
+	}
+	if (q != NULL) {
+		q->waiting = p->waiting;
+		q->capacity = p->cfg.queue;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return i;
+}

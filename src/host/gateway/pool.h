@@ -1,0 +1,63 @@
+/*
+ * pool.h - the gateway's enclaves: persistent connections to each,
+ * requests balanced across the healthy ones, failing ones taken out and
+ * probed until they answer, configure at start and on `not_configured`.
+ */
+#ifndef GATEWAY_POOL_H
+#define GATEWAY_POOL_H
+
+#include <stddef.h>
+
+#include "host/gateway/creds.h"
+#include "host/gateway/metrics.h"
+
+struct pool_config {
+	const char *const *endpoints;
+	size_t       n_endpoints;
+	int          conns_per_enclave;
+	int          queue;		/* requests allowed to wait */
+	int          timeout_ms;	/* a request's whole time */
+	const char  *tsk;		/* base64, or NULL: never configure */
+	const char  *region;		/* or NULL */
+	struct creds_cache *creds;
+	struct metrics     *metrics;
+};
+
+enum pool_status {
+	POOL_OK,		/* result holds the enclave's answer */
+	POOL_REMOTE,		/* the enclave refused: code, details */
+	POOL_UNAVAILABLE,	/* no enclave is up */
+	POOL_OVERLOADED,	/* the queue is full */
+	POOL_TIMEOUT,		/* the request's time ran out */
+	POOL_FAILED,		/* connections broke on every attempt */
+	POOL_SHUTDOWN,		/* the gateway is stopping */
+	POOL_NOMEM,
+};
+
+struct pool_outcome {
+	char  *result;		/* POOL_OK: hex, free with enclave_free() */
+	size_t result_len;
+	char   code[64];	/* POOL_REMOTE: the protocol's msg code */
+	char   details[512];
+	int    enclave;		/* index of the enclave that answered, or -1 */
+};
+
+struct pool;
+
+struct pool *pool_new(const struct pool_config *cfg);
+/* Start the probe thread (first probe and configure right away). */
+int  pool_start(struct pool *p);
+/* Wake every waiting request (they get POOL_SHUTDOWN), stop probing. */
+void pool_shutdown(struct pool *p);
+void pool_free(struct pool *p);
+
+/* One process request, with the retries the pool's rules allow. */
+enum pool_status pool_process(struct pool *p, const char *hex, size_t hex_len,
+    const char *aad, struct pool_outcome *out);
+/* 1 when at least one enclave is up (reachable and configured). */
+int  pool_ready(struct pool *p);
+/* The per-enclave view for /metrics (names valid while the pool is). */
+size_t pool_snapshot(struct pool *p, struct metrics_enclave *out, size_t max,
+    struct metrics_queue *q);
+
+#endif

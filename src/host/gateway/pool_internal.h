@@ -1,0 +1,82 @@
+/*
+ * pool_internal.h - what pool.c (requests) and probe.c (health checks,
+ * configure, the probe thread) share.
+ *
+ * Locking: one mutex per pool guards every field below but the clients
+ * themselves; a slot's client is used only by whoever marked it busy
+ * (or by the probe thread, which has its own client per enclave). No
+ * network call is made with the lock held.
+ */
+#ifndef GATEWAY_POOL_INTERNAL_H
+#define GATEWAY_POOL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/endpoint.h"
+#include "enclave/client.h"
+#include "host/gateway/pool.h"
+
+/* Probe an up enclave this often; a down one from MIN doubling to MAX. */
+#define PROBE_UP_MS       1000
+#define PROBE_DOWN_MIN_MS 100
+#define PROBE_DOWN_MAX_MS 2000
+#define PROBE_TICK_MS     50
+#define POOL_CONNECT_TIMEOUT_MS 2000
+
+struct slot {
+	struct enclave_client *client;
+	int      busy;
+	uint64_t epoch;		/* the enclave's epoch when it connected */
+};
+
+struct enclave {
+	char     endpoint[ENDPOINT_STR_MAX];
+	char     label[2 * ENDPOINT_STR_MAX];	/* escaped for a metric label */
+	enum enclave_state state;
+	struct slot *slots;
+	int      busy;
+	/* Bumped when the enclave is taken out: older connections are stale. */
+	uint64_t epoch;
+	/* Bumped by every successful configure. */
+	uint64_t config_gen;
+	int      configuring;
+	uint64_t configure_ok, configure_failed, failures;
+	time_t   last_configure;
+	/* The probe thread's own connection and schedule. */
+	struct enclave_client *probe;
+	long long next_probe_ms;
+	int       probe_backoff_ms;
+	int       probe_now;	/* a request saw trouble: probe at once */
+};
+
+struct pool {
+	struct pool_config cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t  freed;	/* a slot was released or an enclave came up */
+	pthread_cond_t  wake;	/* the probe thread: something to look at */
+	struct enclave *enc;
+	size_t          n;
+	size_t          rr;	/* round-robin start for ties */
+	int             waiting;
+	int             stopping;
+	int             started;
+	pthread_t       thread;
+	char           *tsk;
+	char           *region;
+};
+
+struct enclave_client *pool_client_new(const struct pool *p);
+/* With the lock held: take the enclave out of service (once per outage). */
+void pool_mark_down_locked(struct pool *p, struct enclave *e, const char *why);
+/*
+ * Configure enclave e over client c unless another thread configured it
+ * since `seen_gen` (then just return 0). Takes and drops the lock itself.
+ */
+int  pool_configure(struct pool *p, struct enclave *e,
+    struct enclave_client *c, uint64_t seen_gen);
+/* probe.c: the probe thread's body. */
+void *pool_probe_main(void *arg);
+
+#endif

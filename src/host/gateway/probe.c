@@ -1,0 +1,159 @@
+/*
+ * probe.c - the probe thread: health checks, configure, credentials.
+ *
+ * Every enclave gets a health request on its own connection: an up one
+ * every PROBE_UP_MS, a down one from PROBE_DOWN_MIN_MS doubling to
+ * PROBE_DOWN_MAX_MS, and any at once when a request saw it fail. An
+ * enclave that answers `configured: false` restarted (or never was
+ * configured): its old connections are dropped and it is configured. The
+ * same thread keeps the credentials fresh, so requests never wait on IMDS.
+ */
+#include "host/gateway/pool_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/json_parse.h"
+#include "common/log.h"
+#include "common/timefmt.h"
+
+/* -1: no answer; 0: answered, not configured; 1: configured. */
+static int
+health(struct enclave *e, char *why, size_t why_size)
+{
+	const char *json;
+	size_t len;
+	cJSON *root;
+	int rc;
+
+	if (!enclave_client_connected(e->probe) &&
+	    enclave_client_connect(e->probe, e->endpoint) < 0) {
+		snprintf(why, why_size, "%s", enclave_client_error(e->probe));
+		return -1;
+	}
+	if ((rc = enclave_health(e->probe, &json, &len)) < 0) {
+		snprintf(why, why_size, "health: %s", rc == ENCLAVE_ERR_REMOTE ?
+		    enclave_client_remote_code(e->probe) :
+		    enclave_client_error(e->probe));
+		enclave_client_close(e->probe);
+		return -1;
+	}
+	if ((root = json_parse_exact(json, len)) == NULL) {
+		snprintf(why, why_size, "health answer is not JSON");
+		enclave_client_close(e->probe);
+		return -1;
+	}
+	rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "configured"));
+	cJSON_Delete(root);
+	return rc;
+}
+
+static void
+schedule_down(struct enclave *e, long long now)
+{
+	e->next_probe_ms = now + e->probe_backoff_ms;
+	e->probe_backoff_ms *= 2;
+	if (e->probe_backoff_ms > PROBE_DOWN_MAX_MS)
+		e->probe_backoff_ms = PROBE_DOWN_MAX_MS;
+}
+
+/* Drop the connections of an enclave that restarted: they are dead. */
+static void
+forget_connections_locked(struct pool *p, struct enclave *e)
+{
+	int i;
+
+	e->epoch++;
+	for (i = 0; i < p->cfg.conns_per_enclave; i++)
+		if (!e->slots[i].busy)
+			enclave_client_close(e->slots[i].client);
+}
+
+static void
+probe_one(struct pool *p, struct enclave *e)
+{
+	char why[ENDPOINT_STR_MAX + 256];
+	uint64_t gen;
+	int configured, ok;
+
+	configured = health(e, why, sizeof(why));
+	pthread_mutex_lock(&p->lock);
+	if (configured < 0) {
+		pool_mark_down_locked(p, e, why);
+		e->probe_now = 0;
+		schedule_down(e, clock_monotonic_ms());
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	if (configured) {
+		if (e->state != ENCLAVE_UP) {
+			log_info("enclave %s is up", e->endpoint);
+			pthread_cond_broadcast(&p->freed);
+		}
+		e->state = ENCLAVE_UP;
+		e->probe_backoff_ms = PROBE_DOWN_MIN_MS;
+		e->next_probe_ms = clock_monotonic_ms() + PROBE_UP_MS;
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	if (e->state == ENCLAVE_UP)
+		log_warn("enclave %s answers but is not configured (it "
+		    "restarted?)", e->endpoint);
+	forget_connections_locked(p, e);
+	gen = e->config_gen;
+	if (p->tsk == NULL)
+		e->state = ENCLAVE_UNCONFIGURED;
+	pthread_mutex_unlock(&p->lock);
+
+	ok = p->tsk != NULL && pool_configure(p, e, e->probe, gen) == 0;
+	pthread_mutex_lock(&p->lock);
+	if (ok)
+		e->next_probe_ms = clock_monotonic_ms() + PROBE_UP_MS;
+	else
+		schedule_down(e, clock_monotonic_ms());
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+wait_tick(struct pool *p)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += PROBE_TICK_MS * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	(void)pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+}
+
+void *
+pool_probe_main(void *arg)
+{
+	struct pool *p = arg;
+	long long now;
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		pthread_mutex_unlock(&p->lock);
+		creds_maintain(p->cfg.creds);
+		pthread_mutex_lock(&p->lock);
+		for (i = 0; i < p->n && !p->stopping; i++) {
+			struct enclave *e = &p->enc[i];
+
+			now = clock_monotonic_ms();
+			if (!e->probe_now && now < e->next_probe_ms)
+				continue;
+			e->probe_now = 0;
+			pthread_mutex_unlock(&p->lock);
+			probe_one(p, e);
+			pthread_mutex_lock(&p->lock);
+		}
+		if (!p->stopping)
+			wait_tick(p);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}

@@ -1,0 +1,187 @@
+"""scripts/build-enclave.sh against the docker and nitro-cli stand-ins."""
+import json
+import re
+
+import pytest
+
+from deploykit import PCR0, PCR1, PCR2, PCR8, git
+
+
+def kmstool_dir(tmp):
+    d = tmp / "kmstool"
+    d.mkdir()
+    (d / "kmstool_enclave_cli").write_bytes(b"\x7fELF fake tool")
+    (d / "libnsm.so").write_bytes(b"\x7fELF fake libnsm")
+    return d
+
+
+def opt(argv, name):
+    i = argv.index(name)
+    return argv[i + 1]
+
+
+def test_builds_eif_and_measurements_from_head(sandbox, mini_repo):
+    kt = kmstool_dir(sandbox.tmp)
+    out = sandbox.tmp / "out"
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kmstool-dir", kt,
+                    "--out-dir", out)
+    assert r.returncode == 0, r.stderr
+    # PCR0 is what the script prints on stdout, alone on its line.
+    assert r.stdout.strip().splitlines()[-1] == "PCR0: " + PCR0
+
+    docker = sandbox.calls("docker")
+    build = docker[0]["argv"]
+    assert build[:2] == ["buildx", "build"]
+    ctx = build[-1]
+    assert opt(build, "--file") == ctx + "/enclave/Dockerfile"
+    assert opt(build, "--platform") == "linux/amd64"
+    assert "KMS_BACKEND=kmstool" in build
+    assert "SOURCE_DATE_EPOCH=1700000000" in build     # HEAD's commit time
+    assert "--provenance=false" in build
+    short = git(mini_repo, "rev-parse", "--short=12", "HEAD").strip()
+    tag = "confidential-enclave:" + short
+    assert opt(build, "--output") == "type=docker,name=%s,rewrite-timestamp=true" % tag
+    assert opt(build, "--build-context") == "kmstool=%s" % kt
+    # The context is exactly the committed tree.
+    committed = sorted(git(mini_repo, "ls-tree", "-r", "--name-only", "HEAD").split())
+    assert sorted(docker[0]["context_files"]) == committed
+    assert docker[1]["argv"][:2] == ["image", "inspect"]
+
+    nitro = sandbox.calls("nitro-cli")
+    assert len(nitro) == 1
+    assert nitro[0]["argv"] == ["build-enclave", "--docker-uri", tag,
+                                "--output-file", str(out / "enclave.eif.tmp")]
+
+    assert (out / "enclave.eif").read_bytes().startswith(b"EIF-STANDIN")
+    assert not list(out.glob("*.tmp"))
+    m = json.loads((out / "measurements.json").read_text())
+    assert m["Measurements"]["PCR0"] == PCR0
+    assert m["Measurements"]["PCR1"] == PCR1
+    assert m["Measurements"]["PCR2"] == PCR2
+    assert m["Measurements"]["HashAlgorithm"].startswith("Sha384")
+    b = m["Build"]
+    assert b["git_commit"] == git(mini_repo, "rev-parse", "HEAD").strip()
+    assert b["git_dirty"] is False
+    assert b["kms_backend"] == "kmstool"
+    assert b["source"] == "head"
+    assert b["source_date_epoch"] == 1700000000
+    assert re.fullmatch(r"[0-9a-f]{64}", b["eif_sha256"])
+    assert b["eif_bytes"] == (out / "enclave.eif").stat().st_size
+    assert set(b["kmstool_sha256"]) == {"kmstool_enclave_cli", "libnsm.so"}
+
+
+def test_head_build_leaves_out_uncommitted_and_ignored_files(sandbox, mini_repo):
+    (mini_repo / "src/enclave/new.c").write_text("/* not committed */\n")
+    (mini_repo / "key.secret").write_text("ignored\n")
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+                    "native", "--out-dir", sandbox.tmp / "out")
+    assert r.returncode == 0, r.stderr
+    assert "uncommitted changes" in r.stderr
+    files = sandbox.calls("docker")[0]["context_files"]
+    assert "src/enclave/new.c" not in files
+    assert "key.secret" not in files
+    m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
+    assert m["Build"]["git_dirty"] is True
+
+
+def test_worktree_build_takes_untracked_but_not_ignored(sandbox, mini_repo):
+    (mini_repo / "src/enclave/new.c").write_text("/* work in progress */\n")
+    (mini_repo / "key.secret").write_text("ignored\n")
+    (mini_repo / "build").mkdir()
+    (mini_repo / "build/enclaved").write_text("old build output\n")
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+                    "native", "--source", "worktree", "--out-dir", sandbox.tmp / "out")
+    assert r.returncode == 0, r.stderr
+    assert "WARNING" in r.stderr and "match no commit" in r.stderr
+    files = sandbox.calls("docker")[0]["context_files"]
+    assert "src/enclave/new.c" in files
+    assert "key.secret" not in files
+    assert not any(f.startswith(("build/", ".git/")) for f in files)
+
+
+def test_native_backend_needs_no_kmstool(sandbox, mini_repo):
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+                    "--tag", "enclave:test", "--source-date-epoch", "42",
+                    "--out-dir", sandbox.tmp / "out")
+    assert r.returncode == 0, r.stderr
+    build = sandbox.calls("docker")[0]["argv"]
+    assert "KMS_BACKEND=native" in build
+    assert "SOURCE_DATE_EPOCH=42" in build
+    assert "--build-context" not in build
+    assert opt(build, "--output") == "type=docker,name=enclave:test,rewrite-timestamp=true"
+    m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
+    assert "kmstool_sha256" not in m["Build"]
+
+
+def test_platform_and_old_docker(sandbox, mini_repo):
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+                    "--platform", "linux/arm64", "--no-rewrite-timestamp", "--tag", "e:t",
+                    "--out-dir", sandbox.tmp / "out")
+    assert r.returncode == 0, r.stderr
+    build = sandbox.calls("docker")[0]["argv"]
+    assert opt(build, "--platform") == "linux/arm64"
+    assert opt(build, "--output") == "type=docker,name=e:t"
+
+
+def test_signed_eif_records_pcr8(sandbox, mini_repo):
+    cert = sandbox.tmp / "cert.pem"
+    key = sandbox.tmp / "key.pem"
+    cert.write_text("cert")
+    key.write_text("key")
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+                    "--signing-certificate", cert, "--private-key", key,
+                    "--out-dir", sandbox.tmp / "out")
+    assert r.returncode == 0, r.stderr
+    argv = sandbox.calls("nitro-cli")[0]["argv"]
+    assert opt(argv, "--signing-certificate") == str(cert)
+    assert opt(argv, "--private-key") == str(key)
+    m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
+    assert m["Measurements"]["PCR8"] == PCR8
+
+
+def test_missing_kmstool_stops_before_docker(sandbox, mini_repo):
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kmstool-dir",
+                    sandbox.tmp / "nowhere", "--out-dir", sandbox.tmp / "out")
+    assert r.returncode == 1
+    assert "kmstool_enclave_cli is missing" in r.stderr
+    assert sandbox.calls() == []
+
+
+@pytest.mark.parametrize("failing,expect_nitro", [("docker buildx", 0),
+                                                  ("nitro-cli build-enclave", 1)])
+def test_failure_keeps_previous_pair(sandbox, mini_repo, failing, expect_nitro):
+    out = sandbox.tmp / "out"
+    out.mkdir()
+    (out / "enclave.eif").write_text("previous eif")
+    (out / "measurements.json").write_text('{"previous": true}')
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+                    "--out-dir", out, env={"STANDIN_FAIL": failing})
+    assert r.returncode == 1
+    assert "failed" in r.stderr
+    assert "PCR0" not in r.stdout
+    assert len(sandbox.calls("nitro-cli")) == expect_nitro
+    assert (out / "enclave.eif").read_text() == "previous eif"
+    assert (out / "measurements.json").read_text() == '{"previous": true}'
+    assert sorted(p.name for p in out.iterdir()) == ["enclave.eif", "measurements.json"]
+
+
+def test_garbled_measurements_are_refused(sandbox, mini_repo):
+    out = sandbox.tmp / "out"
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+                    "--out-dir", out, env={"STANDIN_PCR0": "not-a-hash"})
+    assert r.returncode == 1
+    assert "no valid PCR0" in r.stderr
+    assert not (out / "measurements.json").exists()
+    assert not (out / "enclave.eif").exists()
+
+
+@pytest.mark.parametrize("args", [["--kms-backend", "openssl"], ["--source", "branch"],
+                                  ["--signing-certificate", "x.pem"],
+                                  ["--source-date-epoch", "yesterday"], ["--bogus"],
+                                  ["--platform", "windows/amd64"],
+                                  ["--out-dir"]])
+def test_bad_usage_exits_2(sandbox, mini_repo, args):
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", *args)
+    assert r.returncode == 2, r.stderr
+    assert "--help" in r.stderr
+    assert sandbox.calls() == []

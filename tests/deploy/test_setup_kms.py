@@ -1,0 +1,302 @@
+"""scripts/setup-kms.sh against the aws stand-in: calls, policy, files."""
+import json
+import os
+import stat
+
+import pytest
+
+from deploykit import PCR0, PCR8, REPO, ROLE
+
+SCRIPT = REPO / "scripts/setup-kms.sh"
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+CIPHERTEXT = "AQIDAHhTZXN0YW5kaW4tY2lwaGVydGV4dC1ibG9iLW5vdC1yZWFs"
+ALIAS = "alias/confidential-enclave-tsk"
+EXISTING_ALIAS = {"kms list-aliases": {"stdout": {"Aliases": [
+    {"AliasName": "alias/aws/ebs", "TargetKeyId": "ffff"},
+    {"AliasName": ALIAS, "AliasArn": "arn:aws:kms:ap-southeast-1:111122223333:" + ALIAS,
+     "TargetKeyId": KEY_ID}]}}}
+
+
+@pytest.fixture
+def measured(sandbox):
+    path = sandbox.tmp / "measurements.json"
+    path.write_text(json.dumps({"Measurements": {
+        "HashAlgorithm": "Sha384 { ... }", "PCR0": PCR0, "PCR1": "b2" * 48, "PCR2": "c3" * 48}}))
+    return path
+
+
+def run_setup(sandbox, measured, *extra, env=None):
+    tsk = sandbox.tmp / "out/encrypted-tsk.b64"
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--measurements", measured,
+                    "--tsk-out", tsk, *extra, env=env)
+    return r, tsk
+
+
+def applied_policy(sandbox):
+    puts = [c["argv"] for c in sandbox.calls("aws") if c["argv"][:2] == ["kms", "put-key-policy"]]
+    assert len(puts) == 1
+    argv = puts[0]
+    assert argv[argv.index("--policy-name") + 1] == "default"
+    return json.loads(argv[argv.index("--policy") + 1])
+
+
+def by_sid(policy):
+    return {s.get("Sid"): s for s in policy["Statement"]}
+
+
+def assert_enclave_only(policy, pcr0=PCR0, pcr8=None):
+    s = by_sid(policy)
+    allow = s["EnclaveDecryptWithAttestation"]
+    assert allow["Effect"] == "Allow"
+    assert allow["Principal"] == {"AWS": ROLE}
+    assert allow["Action"] == "kms:Decrypt"
+    want = {"kms:RecipientAttestation:ImageSha384": pcr0}
+    if pcr8:
+        want["kms:RecipientAttestation:PCR8"] = pcr8
+    assert allow["Condition"] == {"StringEqualsIgnoreCase": want}
+    deny = s["DenyParentDecryptWithoutAttestation"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": ROLE}
+    assert deny["Action"] == "kms:Decrypt"
+    assert deny["Condition"] == {"StringNotEqualsIgnoreCase":
+                                 {"kms:RecipientAttestation:ImageSha384": pcr0}}
+    other = s["DenyParentReEncryptAndGrants"]
+    assert other["Effect"] == "Deny" and set(other["Action"]) == {"kms:ReEncrypt*", "kms:CreateGrant"}
+    # The parent role is allowed nothing else, and nothing without the condition.
+    for st in policy["Statement"]:
+        if st["Effect"] == "Allow" and ROLE in json.dumps(st.get("Principal")):
+            assert st is allow
+    # A bare kms:RecipientAttestation key is invalid and never matches.
+    text = json.dumps(policy)
+    assert '"kms:RecipientAttestation"' not in text
+    assert policy["Version"] == "2012-10-17"
+
+
+def test_fresh_account_creates_key_alias_policy_and_tsk(sandbox, measured):
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 0, r.stderr
+    assert sandbox.aws_ops() == [
+        "kms list-aliases", "kms create-key", "kms create-alias", "kms enable-key-rotation",
+        "kms get-key-policy", "kms put-key-policy", "kms generate-data-key-without-plaintext"]
+    calls = {" ".join(c["argv"][:2]): c["argv"] for c in sandbox.calls("aws")}
+    for argv in calls.values():
+        assert argv[argv.index("--region") + 1] == "ap-southeast-1"
+    assert calls["kms create-alias"][-4:] == ["--alias-name", ALIAS, "--target-key-id", KEY_ID]
+    gen = calls["kms generate-data-key-without-plaintext"]
+    assert gen[gen.index("--key-id") + 1] == KEY_ID
+    assert gen[gen.index("--key-spec") + 1] == "AES_256"
+
+    policy = applied_policy(sandbox)
+    assert_enclave_only(policy)
+    admin = by_sid(policy)["Enable IAM User Permissions"]       # KMS's default, kept
+    assert admin["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    assert admin["Action"] == "kms:*"
+    # The printed policy is the applied one.
+    printed = json.loads(r.stdout[r.stdout.index("{"):])
+    assert printed == policy
+
+    assert tsk.read_text() == CIPHERTEXT + "\n"
+    assert stat.S_IMODE(tsk.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tsk.parent.iterdir()) == ["encrypted-tsk.b64"]
+
+
+def test_plaintext_never_written_even_if_kms_returned_one(sandbox, measured):
+    # Whatever the CLI answers, only the CiphertextBlob reaches the disk.
+    sandbox.aws_responses({"kms generate-data-key-without-plaintext": {"stdout": {
+        "CiphertextBlob": CIPHERTEXT, "Plaintext": "UExBSU5URVhULUtFWS1NVVNULU5PVC1MRUFL",
+        "KeyId": KEY_ID}}})
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 0, r.stderr
+    assert "kms generate-data-key" not in sandbox.aws_ops()
+    for p in sandbox.tmp.rglob("*"):
+        if p.is_file() and p.name != "calls.jsonl" and p.name != "aws-responses.json":
+            assert b"UExBSU5URVhU" not in p.read_bytes(), p
+    assert "UExBSU5URVhU" not in r.stdout + r.stderr
+
+
+def test_existing_key_keeps_other_statements_and_replaces_ours(sandbox, measured):
+    old = {"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": [
+        {"Sid": "Allow access for Key Administrators", "Effect": "Allow",
+         "Principal": {"AWS": "arn:aws:iam::111122223333:role/KeyAdmins"},
+         "Action": ["kms:Create*", "kms:Describe*", "kms:Put*", "kms:ScheduleKeyDeletion"],
+         "Resource": "*"},
+        {"Sid": "EnclaveDecryptWithAttestation", "Effect": "Allow", "Principal": {"AWS": ROLE},
+         "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEqualsIgnoreCase": {
+             "kms:RecipientAttestation:ImageSha384": "0f" * 48}}}]}
+    responses = dict(EXISTING_ALIAS)
+    responses["kms get-key-policy"] = {"stdout": {"PolicyName": "default", "Policy": json.dumps(old)}}
+    sandbox.aws_responses(responses)
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 0, r.stderr
+    assert sandbox.aws_ops() == ["kms list-aliases", "kms describe-key", "kms get-key-policy",
+                                 "kms put-key-policy", "kms generate-data-key-without-plaintext"]
+    policy = applied_policy(sandbox)
+    assert_enclave_only(policy)
+    assert policy["Id"] == "key-consolepolicy-3"
+    assert by_sid(policy)["Allow access for Key Administrators"] == old["Statement"][0]
+    assert "0f" * 48 not in json.dumps(policy)        # the old PCR0 is gone
+    # An administration statement existed, so no root statement was added.
+    assert "Enable IAM User Permissions" not in by_sid(policy)
+
+
+def test_rerun_is_idempotent(sandbox, measured):
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 0, r.stderr
+    policy = applied_policy(sandbox)
+    sandbox.log.unlink()
+    responses = dict(EXISTING_ALIAS)
+    responses["kms get-key-policy"] = {"stdout": {"PolicyName": "default",
+                                                  "Policy": json.dumps(policy)}}
+    sandbox.aws_responses(responses)
+    r2, _ = run_setup(sandbox, measured)
+    assert r2.returncode == 0, r2.stderr
+    assert sandbox.aws_ops() == ["kms list-aliases", "kms describe-key", "kms get-key-policy"]
+    assert "not changed" in r2.stderr
+    assert "keeping the existing encrypted TSK" in r2.stderr
+    assert tsk.read_text() == CIPHERTEXT + "\n"
+
+
+def test_rotate_keeps_the_old_tsk(sandbox, measured):
+    tsk = sandbox.tmp / "out/encrypted-tsk.b64"
+    tsk.parent.mkdir()
+    tsk.write_text("OLDBLOB==\n")
+    sandbox.aws_responses(EXISTING_ALIAS)
+    r, _ = run_setup(sandbox, measured, "--rotate-tsk")
+    assert r.returncode == 0, r.stderr
+    assert sandbox.aws_ops()[-1] == "kms generate-data-key-without-plaintext"
+    assert tsk.read_text() == CIPHERTEXT + "\n"
+    olds = [p for p in tsk.parent.iterdir() if p.name.startswith("encrypted-tsk.b64.")]
+    assert len(olds) == 1 and olds[0].read_text() == "OLDBLOB==\n"
+
+
+def test_pcr0_option_and_pcr8(sandbox):
+    upper = PCR0.upper()
+    tsk = sandbox.tmp / "tsk.b64"
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--pcr0", upper, "--pcr8", PCR8,
+                    "--measurements", sandbox.tmp / "absent.json", "--tsk-out", tsk,
+                    "--region", "eu-west-1", "--alias", "my-tsk")
+    assert r.returncode == 0, r.stderr
+    policy = applied_policy(sandbox)
+    assert_enclave_only(policy, pcr0=PCR0, pcr8=PCR8)
+    deny8 = by_sid(policy)["DenyParentDecryptWithoutSignedImage"]
+    assert deny8["Condition"] == {"StringNotEqualsIgnoreCase": {"kms:RecipientAttestation:PCR8": PCR8}}
+    create_alias = [c["argv"] for c in sandbox.calls("aws") if c["argv"][1] == "create-alias"][0]
+    assert "alias/my-tsk" in create_alias
+    assert all(c["argv"][c["argv"].index("--region") + 1] == "eu-west-1"
+               for c in sandbox.calls("aws"))
+
+
+def test_dry_run_calls_nothing_and_prints_everything(sandbox, measured):
+    r, tsk = run_setup(sandbox, measured, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert sandbox.calls() == []
+    assert not tsk.parent.exists()
+    for op in ("list-aliases", "create-key", "create-alias", "describe-key", "get-key-policy",
+               "put-key-policy", "generate-data-key-without-plaintext"):
+        assert "+ aws kms " + op in r.stderr, op
+    policy = json.loads(r.stdout[r.stdout.index("{"):])
+    assert_enclave_only(policy)
+    assert "DRY RUN" in r.stderr
+
+
+def test_missing_measurements_stop_before_aws(sandbox):
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--measurements",
+                    sandbox.tmp / "build/measurements.json", "--tsk-out", sandbox.tmp / "t.b64")
+    assert r.returncode == 1
+    assert "measurements.json" in r.stderr and "build-enclave.sh" in r.stderr
+    assert sandbox.calls() == []
+    assert not (sandbox.tmp / "t.b64").exists()
+
+
+@pytest.mark.parametrize("pcr0,msg", [("00" * 48, "all zeros"), ("ab" * 47, "96 hex digits"),
+                                      ("zz" * 48, "96 hex digits")])
+def test_bad_pcr0_refused(sandbox, pcr0, msg):
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--pcr0", pcr0, "--tsk-out",
+                    sandbox.tmp / "t.b64")
+    assert r.returncode == 1
+    assert msg in r.stderr
+    assert sandbox.calls() == []
+
+
+def test_measurements_with_debug_pcrs_refused(sandbox):
+    path = sandbox.tmp / "m.json"
+    path.write_text(json.dumps({"Measurements": {"PCR0": "0" * 96}}))
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--measurements", path)
+    assert r.returncode == 1 and "debug-mode" in r.stderr
+    assert sandbox.calls() == []
+
+
+AWS_ERR = ("\nAn error occurred (AccessDeniedException) when calling the {op} operation: "
+           "User: arn:aws:iam::111122223333:user/op is not authorized\n")
+
+
+@pytest.mark.parametrize("failing,ops_before", [
+    ("kms list-aliases", ["kms list-aliases"]),
+    ("kms create-key", ["kms list-aliases", "kms create-key"]),
+    ("kms put-key-policy", ["kms list-aliases", "kms create-key", "kms create-alias",
+                            "kms enable-key-rotation", "kms get-key-policy", "kms put-key-policy"]),
+    ("kms generate-data-key-without-plaintext", None),
+])
+def test_aws_failure_stops_and_writes_nothing(sandbox, measured, failing, ops_before):
+    sandbox.aws_responses({failing: {"stdout": "", "rc": 254,
+                                     "stderr": AWS_ERR.format(op=failing.split()[1])}})
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 1
+    assert "AccessDeniedException" in r.stderr
+    assert "failed (exit 254)" in r.stderr
+    if ops_before is not None:
+        assert sandbox.aws_ops() == ops_before
+    assert sandbox.aws_ops()[-1] == failing
+    assert not tsk.exists()
+    assert not tsk.parent.exists() or list(tsk.parent.iterdir()) == []
+
+
+def test_key_pending_deletion(sandbox, measured):
+    responses = dict(EXISTING_ALIAS)
+    responses["kms describe-key"] = {"stdout": {"KeyMetadata": {"KeyId": KEY_ID,
+                                                                "KeyState": "PendingDeletion"}}}
+    sandbox.aws_responses(responses)
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 1
+    assert "cancel-key-deletion" in r.stderr
+    assert "kms put-key-policy" not in sandbox.aws_ops()
+    assert not tsk.exists()
+
+
+def test_unparseable_aws_output(sandbox, measured):
+    sandbox.aws_responses({"kms list-aliases": {"stdout": "<html>proxy error</html>"}})
+    r, _ = run_setup(sandbox, measured)
+    assert r.returncode == 1
+    assert "not JSON" in r.stderr
+    assert sandbox.aws_ops() == ["kms list-aliases"]
+
+
+def test_bad_ciphertext_blob_not_written(sandbox, measured):
+    sandbox.aws_responses({"kms generate-data-key-without-plaintext": {
+        "stdout": {"CiphertextBlob": "not base64!", "KeyId": KEY_ID}}})
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 1
+    assert not tsk.exists()
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--parent-role-arn", "arn:aws:iam::111122223333:user/bob"],
+    ["--parent-role-arn", "enclave-parent"], ["--parent-role-arn", ROLE, "--region", "Mars"],
+    ["--parent-role-arn", ROLE, "--alias", "alias/aws/kms"], ["--parent-role-arn", ROLE, "--x"]])
+def test_bad_usage_exits_2(sandbox, args):
+    r = sandbox.run(SCRIPT, *args)
+    assert r.returncode == 2, r.stderr
+    assert sandbox.calls() == []
+
+
+def test_no_aws_cli(sandbox, measured, tmp_path):
+    # PATH without the stand-ins (and without any aws): a clear message.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("bash", "python3", "dirname", "mktemp", "cat", "rm", "mkdir", "mv", "date"):
+        src = next((os.path.join(d, tool) for d in ("/usr/bin", "/bin")
+                    if os.path.exists(os.path.join(d, tool))), None)
+        if src:
+            os.symlink(src, bindir / tool)
+    r, _ = run_setup(sandbox, measured, env={"PATH": str(bindir)})
+    assert r.returncode == 1
+    assert "AWS CLI" in r.stderr

@@ -1,0 +1,539 @@
+"""
+enclaved --kms native and the attest request, end to end, with no Nitro
+hardware and no AWS: the NSM simulator (tools/nsm_sim.py, reached through
+--nsm-device unix:PATH, the same code path as /dev/nsm but for the final
+ioctl) and the KMS simulator (tools/kms_sim.py: HTTPS with a test CA,
+SigV4, Recipient attestation checked against the NSM simulator's root, a
+key policy on kms:RecipientAttestation:ImageSha384) over TCP in place of
+the vsock-proxy (--kms-endpoint, --kms-ca-file; TLS and hostname checks
+unchanged).
+
+Every wait is bounded: simulators must say "ready" within START_TIMEOUT,
+requests use the harness's socket timeouts, subprocesses a timeout.
+"""
+
+import base64
+import json
+import os
+import select
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from helpers.harness import CREDS, REGION, Conn, assert_error, open_sealed, seal
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOLS = os.path.abspath(os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, TOOLS)
+
+PYTHON = "/usr/bin/python3"
+START_TIMEOUT = 30.0
+CONFIGURE_TIMEOUT = 30.0
+
+PCR0_GOOD = "ab" * 48
+PCR0_OTHER = "cd" * 48
+MASTER = bytes(range(1, 33))
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+OWNER = {"access_key_id": "AKIADATAOWNER0000001",
+         "secret_access_key": "owner/secret+key/for/GenerateDataKey0000"}
+
+
+def _need_tools():
+    missing = []
+    if not os.access(PYTHON, os.X_OK):
+        missing.append(PYTHON)
+    if shutil.which("openssl") is None:
+        missing.append("openssl")
+    try:
+        subprocess.run([PYTHON, "-c", "import cbor2, cryptography"],
+                       check=True, capture_output=True, timeout=30)
+    except (subprocess.SubprocessError, OSError):
+        missing.append("python3-cbor2/python3-cryptography "
+                       "(scripts/install-deps.sh installs them)")
+    return missing
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tools_present():
+    missing = _need_tools()
+    if missing:
+        # Not a silent skip: the reason names what to install.
+        pytest.fail("the simulators need: %s" % ", ".join(missing),
+                    pytrace=False)
+
+
+def _wait_ready(proc, what):
+    """The first stdout line ("ready ..."), within START_TIMEOUT."""
+    deadline = time.monotonic() + START_TIMEOUT
+    line = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if r:
+            line = proc.stdout.readline()
+            if line.startswith(b"ready"):
+                return line.decode().split()
+        if proc.poll() is not None:
+            break
+    raise AssertionError("%s did not start: %r %s" % (
+        what, line, proc.stderr.read().decode(errors="replace")
+        if proc.poll() is not None else "(still running)"))
+
+
+class Sims:
+    """An NSM simulator and a KMS simulator in one short directory."""
+
+    def __init__(self, directory, pcr0, allowed_pcr0, region=REGION):
+        self.dir = directory
+        self.sock = os.path.join(directory, "nsm.sock")
+        self.procs = []
+        nsm = subprocess.Popen(
+            [PYTHON, os.path.join(TOOLS, "nsm_sim.py"), "--socket", self.sock,
+             "--out-dir", directory, "--pcr0", pcr0],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        self.procs.append(nsm)
+        _wait_ready(nsm, "nsm_sim.py")
+        self.root = os.path.join(directory, "root.pem")
+        creds = [{"access_key_id": CREDS["aws_access_key_id"],
+                  "secret_access_key": CREDS["aws_secret_access_key"],
+                  "session_token": CREDS["aws_session_token"]}, OWNER]
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Sid": "enclave may decrypt, attested",
+             "Effect": "Allow",
+             "Principal": {"AWS": CREDS["aws_access_key_id"]},
+             "Action": ["kms:Decrypt"],
+             "Condition": {"StringEqualsIgnoreCase": {
+                 "kms:RecipientAttestation:ImageSha384": allowed_pcr0}}},
+            {"Sid": "the data owner makes data keys",
+             "Effect": "Allow",
+             "Principal": {"AWS": OWNER["access_key_id"]},
+             "Action": ["kms:GenerateDataKey"]}]}
+        with open(os.path.join(directory, "creds.json"), "w") as f:
+            json.dump(creds, f)
+        with open(os.path.join(directory, "policy.json"), "w") as f:
+            json.dump(policy, f)
+        kms = subprocess.Popen(
+            [PYTHON, os.path.join(TOOLS, "kms_sim.py"), "--out-dir", directory,
+             "--region", region,
+             "--credentials", os.path.join(directory, "creds.json"),
+             "--policy", os.path.join(directory, "policy.json"),
+             "--attestation-root", self.root,
+             "--key", "%s=%s" % (KEY_ID, MASTER.hex())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        self.procs.append(kms)
+        self.port = int(_wait_ready(kms, "kms_sim.py")[1])
+        self.ca = os.path.join(directory, "ca.pem")
+        self.region = region
+
+    def daemon_options(self, *extra):
+        return ["--kms", "native", "--nsm-device", "unix:" + self.sock,
+                "--kms-endpoint", "tcp:127.0.0.1:%d" % self.port,
+                "--kms-ca-file", self.ca, "--kms-timeout", "20"] + list(extra)
+
+    def kms_log(self):
+        path = os.path.join(self.dir, "kms-requests.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f]
+
+    def nsm_log(self):
+        path = os.path.join(self.dir, "nsm-requests.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f]
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            for s in (p.stdout, p.stderr):
+                s.close()
+
+
+@pytest.fixture
+def make_sims():
+    made, dirs = [], []
+
+    def make(pcr0=PCR0_GOOD, allowed_pcr0=PCR0_GOOD):
+        d = __import__("tempfile").mkdtemp(prefix="nksim-", dir="/tmp")
+        dirs.append(d)
+        s = Sims(d, pcr0, allowed_pcr0)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.stop()
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def sims(make_sims):
+    return make_sims()
+
+
+def tsk_blob(key):
+    import kms_sim
+    return base64.b64encode(kms_sim.make_blob(MASTER, KEY_ID, key)).decode()
+
+
+def configure(d, tsk, creds=None, **extra):
+    return d.configure(tsk, creds=creds, timeout=CONFIGURE_TIMEOUT, **extra)
+
+
+# --- configure through the simulators ----------------------------------------
+
+def test_configure_native_then_process(start_daemon, sims):
+    d = start_daemon(*sims.daemon_options())
+    key = os.urandom(32)
+    resp = configure(d, tsk_blob(key))
+    assert resp.get("status") == "ok", resp
+    assert resp.get("msg") == "configured"
+    out = d.process(seal(key, b"hello native kms", aad="rec-1"), aad="rec-1")
+    assert out.get("status") == "ok", out
+    assert open_sealed(key, out["result"], aad="rec-1") == b"hello native kms"
+    # The enclave asked KMS with a Recipient, attested by the NSM with a
+    # 294-byte RSA-2048 SubjectPublicKeyInfo, under the right principal.
+    kms = sims.kms_log()
+    assert [e["op"] for e in kms] == ["TrentService.Decrypt"]
+    assert kms[0]["recipient"] is True and kms[0]["outcome"] == "ok"
+    assert kms[0]["principal"] == CREDS["aws_access_key_id"]
+    assert kms[0]["pcr0"] == PCR0_GOOD
+    att = [e for e in sims.nsm_log() if e["op"] == "Attestation"]
+    assert att and att[-1]["public_key"] == 294
+    health = d.request({"type": "health"})
+    assert health.get("kms_backend") == "native", health
+    log = d.log()
+    for secret in CREDS.values():
+        assert secret not in log
+
+
+def _owner_generate_data_key(sims, recipient=None):
+    import sim_sigv4
+    host = "kms.%s.amazonaws.com" % sims.region
+    body = {"KeyId": KEY_ID, "KeySpec": "AES_256"}
+    if recipient:
+        body["Recipient"] = recipient
+    raw = json.dumps(body).encode()
+    headers = sim_sigv4.sign(host, sims.region, "TrentService.GenerateDataKey",
+                             raw, OWNER["access_key_id"],
+                             OWNER["secret_access_key"])
+    ctx = ssl.create_default_context(cafile=sims.ca)
+    ctx.check_hostname = False      # the simulator is reached by address
+    req = urllib.request.Request("https://127.0.0.1:%d/" % sims.port,
+                                 data=raw, method="POST")
+    for n, v in headers:
+        req.add_header(n, v)
+    req.add_unredirected_header("Host", host)
+    with urllib.request.urlopen(req, context=ctx, timeout=20) as r:
+        return json.loads(r.read())
+
+
+def test_generate_data_key_then_configure(start_daemon, sims):
+    """The data owner's GenerateDataKey (no Recipient: Plaintext comes
+    back) makes the TSK the enclave then gets through Decrypt."""
+    out = _owner_generate_data_key(sims)
+    key = base64.b64decode(out["Plaintext"])
+    assert len(key) == 32 and "CiphertextForRecipient" not in out
+    d = start_daemon(*sims.daemon_options())
+    resp = configure(d, out["CiphertextBlob"])
+    assert resp.get("status") == "ok", resp
+    res = d.process(seal(key, b"x"))
+    assert open_sealed(key, res["result"]) == b"x"
+
+
+def _nsm_attestation(sims, public_key):
+    import cbor2
+    import struct
+    req = cbor2.dumps({"Attestation": {"user_data": None, "nonce": None,
+                                       "public_key": public_key}})
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(sims.sock)
+        s.sendall(struct.pack(">I", len(req)) + req)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return cbor2.loads(data[4:])["Attestation"]["document"]
+
+
+def test_simulator_generate_data_key_with_recipient(sims, tmp_path):
+    """The KMS simulator's other operation, as an enclave would call it:
+    GenerateDataKey with a Recipient answers CiphertextForRecipient (CMS
+    EnvelopedData to the attested key, which `openssl cms` opens) and no
+    Plaintext; the attested PCR0 must satisfy the policy."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    k = rsa.generate_private_key(65537, 2048)
+    spki = k.public_key().public_bytes(
+        serialization.Encoding.DER,
+        serialization.PublicFormat.SubjectPublicKeyInfo)
+    doc = _nsm_attestation(sims, spki)
+    out = _owner_generate_data_key(sims, {
+        "KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256",
+        "AttestationDocument": base64.b64encode(doc).decode()})
+    assert "Plaintext" not in out and out["CiphertextForRecipient"]
+    key_pem = tmp_path / "k.pem"
+    key_pem.write_bytes(k.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+    p = subprocess.run(["openssl", "cms", "-decrypt", "-inform", "DER",
+                        "-inkey", str(key_pem), "-binary"],
+                       input=base64.b64decode(out["CiphertextForRecipient"]),
+                       capture_output=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout) == 32
+
+
+def test_pcr0_not_in_policy_is_access_denied(start_daemon, make_sims):
+    sims = make_sims(pcr0=PCR0_OTHER, allowed_pcr0=PCR0_GOOD)
+    d = start_daemon(*sims.daemon_options())
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert_error(resp, "kms_decrypt_failed", "AccessDeniedException")
+    assert "kms:Decrypt" in resp["details"]
+    assert sims.kms_log()[-1]["pcr0"] == PCR0_OTHER
+    # A failed configure leaves the daemon unconfigured.
+    assert_error(d.process(seal(os.urandom(32), b"x")), "not_configured")
+
+
+def test_wrong_secret_is_signature_mismatch(start_daemon, sims):
+    d = start_daemon(*sims.daemon_options())
+    creds = dict(CREDS, aws_secret_access_key="not/the/right/secret/key0000000000000000")
+    resp = configure(d, tsk_blob(os.urandom(32)), creds=creds)
+    assert_error(resp, "kms_decrypt_failed", ["InvalidSignatureException",
+                                              "signature we calculated does not match"])
+    for v in creds.values():
+        assert v not in resp["details"]
+        assert v not in d.log()
+
+
+def test_unknown_access_key_is_unrecognized_client(start_daemon, sims):
+    d = start_daemon(*sims.daemon_options())
+    creds = dict(CREDS, aws_access_key_id="AKIANOBODYKNOWSTHIS0")
+    resp = configure(d, tsk_blob(os.urandom(32)), creds=creds)
+    assert_error(resp, "kms_decrypt_failed", "UnrecognizedClientException")
+
+
+def test_ciphertext_of_unknown_key_is_invalid_ciphertext(start_daemon, sims):
+    d = start_daemon(*sims.daemon_options())
+    resp = configure(d, base64.b64encode(os.urandom(80)).decode())
+    assert_error(resp, "kms_decrypt_failed", "InvalidCiphertextException")
+
+
+def test_tls_hostname_is_verified(start_daemon, sims):
+    """The simulator's certificate is for kms.<REGION>.amazonaws.com; a
+    configure for another region expects another name and must refuse it."""
+    d = start_daemon(*sims.daemon_options())
+    resp = configure(d, tsk_blob(os.urandom(32)), region="eu-west-1")
+    assert_error(resp, "kms_decrypt_failed", "certificate verify failed")
+    assert sims.kms_log() == []
+
+
+def test_tls_untrusted_ca_is_refused(start_daemon, sims):
+    opts = sims.daemon_options()
+    opts[opts.index("--kms-ca-file") + 1] = sims.root     # not the TLS CA
+    d = start_daemon(*opts)
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert_error(resp, "kms_decrypt_failed", "certificate verify failed")
+
+
+def test_silent_kms_is_kms_timeout(start_daemon, sims):
+    """A proxy that accepts and never answers: kms_timeout, within bounds."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(lsock.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        opts = sims.daemon_options()
+        opts[opts.index("--kms-endpoint") + 1] = \
+            "tcp:127.0.0.1:%d" % lsock.getsockname()[1]
+        opts[opts.index("--kms-timeout") + 1] = "2"
+        d = start_daemon(*opts)
+        t0 = time.monotonic()
+        resp = configure(d, tsk_blob(os.urandom(32)))
+        assert_error(resp, "kms_timeout")
+        assert time.monotonic() - t0 < 10
+    finally:
+        stop.set()
+        t.join(2)
+        for s in held:
+            s.close()
+        lsock.close()
+
+
+def test_no_kms_listening_is_a_clear_failure(start_daemon, sims):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    opts = sims.daemon_options()
+    opts[opts.index("--kms-endpoint") + 1] = "tcp:127.0.0.1:%d" % port
+    d = start_daemon(*opts)
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert_error(resp, "kms_decrypt_failed", "cannot connect to KMS")
+
+
+# --- no NSM ---------------------------------------------------------------------
+
+def test_no_nsm_device_fails_clearly(start_daemon, tmp_path):
+    missing = str(tmp_path / "no-such-nsm")
+    d = start_daemon("--kms", "native", "--nsm-device", missing,
+                     "--kms-endpoint", "tcp:127.0.0.1:9")
+    resp = d.request({"type": "attest", "nonce": "00" * 16})
+    assert_error(resp, "attestation_unavailable",
+                 "no NSM device at %s: not running in a Nitro Enclave" % missing)
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert_error(resp, "kms_decrypt_failed", "no NSM device at %s" % missing)
+    assert "attestation_unavailable" not in d.log() or "WARN" in d.log()
+
+
+def test_default_nsm_device_absent_here(start_daemon):
+    """Without --nsm-device the daemon looks at /dev/nsm, absent on CI."""
+    if os.path.exists("/dev/nsm"):
+        pytest.fail("/dev/nsm exists on this machine: this test expects a "
+                    "host without Nitro hardware", pytrace=False)
+    d = start_daemon()
+    resp = d.request({"type": "attest", "nonce": "0102"})
+    assert_error(resp, "attestation_unavailable", "no NSM device at /dev/nsm")
+
+
+# --- attest ----------------------------------------------------------------
+
+def test_attest_returns_a_document_binding_the_nonce(start_daemon, sims,
+                                                     enclavectl_bin, tmp_path):
+    d = start_daemon(*sims.daemon_options())
+    nonce = os.urandom(64).hex()
+    resp = d.request({"type": "attest", "nonce": nonce, "user_data": "c0ffee"},
+                     timeout=20)
+    assert resp.get("status") == "ok", resp
+    doc = base64.b64decode(resp["document"], validate=True)
+    assert doc[:1] == b"\x84"
+    import sim_cose
+    payload = sim_cose.verify_document(doc, open(sims.root, "rb").read())
+    assert payload["nonce"].hex() == nonce
+    assert payload["user_data"] == bytes.fromhex("c0ffee")
+    assert payload["public_key"] is None
+    assert payload["pcrs"][0].hex() == PCR0_GOOD
+    # The saved document verifies offline with verify-attestation too.
+    f = tmp_path / "doc.b64"
+    f.write_text(resp["document"])
+    r = subprocess.run([enclavectl_bin, "verify-attestation", "--root",
+                        sims.root, "--expect-pcr0", PCR0_GOOD,
+                        "--expect-nonce", nonce, str(f)],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("msg,code,word", [
+    ({"type": "attest"}, "missing_fields", "nonce"),
+    ({"type": "attest", "nonce": ""}, "missing_fields", "nonce"),
+    ({"type": "attest", "nonce": None}, "missing_fields", "nonce"),
+    ({"type": "attest", "nonce": 7}, "invalid_field", "nonce"),
+    ({"type": "attest", "nonce": "abc"}, "invalid_hex", "nonce"),
+    ({"type": "attest", "nonce": "zz"}, "invalid_hex", "nonce"),
+    ({"type": "attest", "nonce": "00" * 513}, "invalid_field", "nonce"),
+    ({"type": "attest", "nonce": "00", "user_data": ["x"]}, "invalid_field",
+     "user_data"),
+    ({"type": "attest", "nonce": "00", "user_data": "0"}, "invalid_hex",
+     "user_data"),
+    ({"type": "attest", "nonce": "00", "user_data": "11" * 513},
+     "invalid_field", "user_data"),
+])
+def test_attest_field_errors(start_daemon, sims, msg, code, word):
+    d = start_daemon(*sims.daemon_options())
+    assert_error(d.request(msg), code, word)
+
+
+def test_attest_limits_accepted(start_daemon, sims):
+    d = start_daemon(*sims.daemon_options())
+    resp = d.request({"type": "attest", "nonce": "5a" * 512,
+                      "user_data": "a5" * 512}, framing="len", timeout=20)
+    assert resp.get("status") == "ok", resp
+
+
+def _ctl_attest(ctl, d, *args):
+    return subprocess.run([ctl, "--enclave", d.tcp, "--timeout", "30",
+                           "attest"] + list(args),
+                          capture_output=True, timeout=60)
+
+
+def test_enclavectl_attest_verify(start_daemon, sims, enclavectl_bin):
+    d = start_daemon(*sims.daemon_options())
+    r = _ctl_attest(enclavectl_bin, d, "--verify", "--expect-pcr0", PCR0_GOOD,
+                    "--root", sims.root)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "verified: yes" in out and "PCR0: %s (as expected)" % PCR0_GOOD in out
+    # The nonce was fresh: two documents, two different nonces.
+    nonces = [e["nonce"] for e in sims.nsm_log() if e["op"] == "Attestation"]
+    r = _ctl_attest(enclavectl_bin, d, "--verify", "--root", sims.root,
+                    "--nonce", "00112233")
+    assert r.returncode == 0, r.stderr
+    nonces += [e["nonce"] for e in sims.nsm_log()
+               if e["op"] == "Attestation"][len(nonces):]
+    assert len(nonces) == 2 and len(nonces[0]) == 64 and nonces[1] == "00112233"
+
+
+def test_enclavectl_attest_wrong_pcr0_fails(start_daemon, sims, enclavectl_bin):
+    d = start_daemon(*sims.daemon_options())
+    r = _ctl_attest(enclavectl_bin, d, "--verify", "--expect-pcr0", PCR0_OTHER,
+                    "--root", sims.root)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert b"verification failed: PCR0 mismatch" in r.stderr
+    assert b"verified" not in r.stdout
+
+
+def test_enclavectl_attest_default_root_refuses_test_chain(start_daemon, sims,
+                                                          enclavectl_bin):
+    d = start_daemon(*sims.daemon_options())
+    r = _ctl_attest(enclavectl_bin, d, "--verify", "--expect-pcr0", PCR0_GOOD)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert b"verification failed: certificate chain" in r.stderr
+
+
+def test_enclavectl_attest_without_nsm(start_daemon, enclavectl_bin, tmp_path):
+    d = start_daemon("--nsm-device", str(tmp_path / "nope"))
+    r = _ctl_attest(enclavectl_bin, d, "--verify")
+    assert r.returncode == 1
+    assert b"attestation_unavailable" in r.stderr
+    assert b"not running in a Nitro Enclave" in r.stderr
+
+
+def test_enclavectl_attest_prints_document(start_daemon, sims, enclavectl_bin):
+    d = start_daemon(*sims.daemon_options())
+    r = _ctl_attest(enclavectl_bin, d, "--user-data", "01")
+    assert r.returncode == 0, r.stderr
+    assert base64.b64decode(r.stdout.strip(), validate=True)[:1] == b"\x84"
+    r = _ctl_attest(enclavectl_bin, d, "--expect-pcr0", PCR0_GOOD)
+    assert r.returncode == 2

@@ -1,0 +1,126 @@
+/*
+ * test_json_scan.c - raw-text JSON scanners: member spans, exact string
+ * decoding (NULs, surrogates), strict numbers, the \u0000 detector.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/json_parse.h"
+#include "common/json_scan.h"
+
+#define T(s) (const uint8_t *)(s), strlen(s)
+
+static void
+assert_slice(struct slice s, const char *want)
+{
+	assert_int_equal(s.len, strlen(want));
+	assert_memory_equal(s.data, want, s.len);
+}
+
+static void
+test_members_in_order_with_raw_values(void **state)
+{
+	const char *text = " { \"a\" : 9007199254740993 , \"b\":{\"x\":[1,\"}\"]},"
+	    "\"c\":\"q\\\"}\" ,\"d\":null}";
+	struct json_member m;
+	size_t pos = 0;
+
+	(void)state;
+	assert_int_equal(json_next_member(T(text), &pos, &m), 1);
+	assert_slice(m.key, "\"a\"");
+	assert_slice(m.value, "9007199254740993");
+	assert_int_equal(json_next_member(T(text), &pos, &m), 1);
+	assert_slice(m.value, "{\"x\":[1,\"}\"]}");
+	assert_int_equal(json_next_member(T(text), &pos, &m), 1);
+	assert_slice(m.value, "\"q\\\"}\"");
+	assert_int_equal(json_next_member(T(text), &pos, &m), 1);
+	assert_slice(m.value, "null");
+	assert_int_equal(json_next_member(T(text), &pos, &m), 0);
+}
+
+static void
+test_find_member_compares_decoded_keys(void **state)
+{
+	struct slice v;
+
+	(void)state;
+	assert_int_equal(json_find_member(T("{\"a\\u0061d\":\"x\",\"aad\":\"y\"}"),
+	    "aad", &v), 0);
+	assert_slice(v, "\"x\"");	/* the first match, as cJSON does */
+	assert_int_equal(json_find_member(T("{\"b\":1}"), "aad", &v), -1);
+	assert_int_equal(json_find_member(T("[1]"), "aad", &v), -1);
+	assert_int_equal(json_find_member(T("{\"a\":"), "a", &v), -1);
+}
+
+static void
+test_decode_string_exact_bytes(void **state)
+{
+	struct buf out = BUF_INIT;
+	const char *raw = "\"a\\u0000b\\n\\ud83d\\ude00\\u00e9\\/\"";
+	const uint8_t want[] = { 'a', 0, 'b', '\n', 0xf0, 0x9f, 0x98, 0x80,
+	    0xc3, 0xa9, '/' };
+
+	(void)state;
+	assert_int_equal(json_decode_string((struct slice){ T(raw) }, &out,
+	    1024), 0);
+	assert_int_equal(out.len, sizeof(want));
+	assert_memory_equal(out.data, want, sizeof(want));
+	out.len = 0;
+	/* A lone surrogate, a bad escape and a short \u are refused. */
+	assert_int_equal(json_decode_string((struct slice){ T("\"\\ud83d\"") },
+	    &out, 1024), -1);
+	assert_int_equal(json_decode_string((struct slice){ T("\"\\q\"") },
+	    &out, 1024), -1);
+	assert_int_equal(json_decode_string((struct slice){ T("\"\\u12\"") },
+	    &out, 1024), -1);
+	assert_int_equal(json_decode_string((struct slice){ T("x") }, &out,
+	    1024), -1);
+	buf_free(&out, 0);
+}
+
+static void
+test_numbers_strict(void **state)
+{
+	(void)state;
+	assert_true(json_numbers_strict(T("[0,-0,1,-12,1.5,1e5,1E+5,2.5e-3]")));
+	assert_true(json_numbers_strict(T("{\"s\":\"01 1. -\"}")));
+	assert_false(json_numbers_strict(T("[01]")));
+	assert_false(json_numbers_strict(T("[1.]")));
+	assert_false(json_numbers_strict(T("[1.e5]")));
+	assert_false(json_numbers_strict(T("[-]")));
+	assert_false(json_numbers_strict(T("[1e]")));
+	assert_false(json_numbers_strict(T("[-01]")));
+	/* And json_parse_exact refuses what cJSON alone would accept. */
+	assert_null(json_parse_exact(T("{\"x\":01}")));
+	assert_null(json_parse_exact(T("{\"x\":1} x")));
+}
+
+static void
+test_nul_escape_detection(void **state)
+{
+	(void)state;
+	assert_true(json_has_nul_escape(T("{\"a\":\"x\\u0000\"}")));
+	assert_true(json_has_nul_escape(T("{\"a\":\"\\\\\\u0000\"}")));
+	/* An escaped backslash followed by text u0000 is not a NUL. */
+	assert_false(json_has_nul_escape(T("{\"a\":\"\\\\u0000\"}")));
+	assert_false(json_has_nul_escape(T("{\"a\":\"u0000\"}")));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_members_in_order_with_raw_values),
+		cmocka_unit_test(test_find_member_compares_decoded_keys),
+		cmocka_unit_test(test_decode_string_exact_bytes),
+		cmocka_unit_test(test_numbers_strict),
+		cmocka_unit_test(test_nul_escape_detection),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,413 @@
+#!/usr/bin/python3
+"""
+kms_sim.py - an AWS KMS simulator for tests (never in an image).
+
+An HTTPS server speaking the KMS JSON API (TrentService.Decrypt and
+TrentService.GenerateDataKey) the way enclaved --kms native needs it:
+
+  * TLS with a certificate for kms.<region>.amazonaws.com from a test CA
+    made at start (OUT_DIR/ca.pem: give it to enclaved --kms-ca-file);
+  * SigV4 checked against its known credentials (sim_sigv4.py);
+  * a Recipient's attestation document verified against --attestation-root
+    (the NSM simulator's root.pem) with sim_cose.py;
+  * a key policy (KMS's JSON shape; Principal {"AWS": access key id or
+    "*"}, Action, Condition with StringEquals[IgnoreCase] on
+    kms:RecipientAttestation:ImageSha384 / :PCR0..PCR31) enforced, Deny
+    before Allow, nothing allowed unless a statement allows it;
+  * CiphertextForRecipient as CMS EnvelopedData to the attested public key
+    (sim_cms.py), never Plaintext when a Recipient was given;
+  * errors as KMS sends them: HTTP 400 {"__type": ..., "message": ...}.
+
+Ciphertext blobs are this simulator's own: 0x01 | len(key id) | key id |
+nonce(12) | AES-256-GCM(master key of that id, plaintext, aad = key id).
+make_blob() (or `kms_sim.py blob`) makes one offline for a test.
+
+  kms_sim.py --out-dir DIR --region ap-southeast-1 \\
+      --credentials creds.json --policy policy.json \\
+      --attestation-root root.pem --key ID=HEX64 [--listen 127.0.0.1:0]
+
+creds.json: [{"access_key_id": ..., "secret_access_key": ...,
+              "session_token": ... (optional)}]
+It writes OUT_DIR/ca.pem and OUT_DIR/port, then prints "ready PORT".
+Each request is logged to OUT_DIR/kms-requests.jsonl (operation, key
+principal, whether a Recipient came, outcome), never a secret.
+"""
+
+import argparse
+import base64
+import binascii
+import http.server
+import json
+import os
+import socketserver
+import ssl
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
+
+import sim_cms  # noqa: E402
+import sim_cose  # noqa: E402
+import sim_sigv4  # noqa: E402
+from sim_pki import TlsServerPki  # noqa: E402
+
+BODY_MAX = 256 * 1024
+ACCOUNT = "111122223333"
+
+
+class KmsError(Exception):
+    def __init__(self, kind, message, status=400):
+        super().__init__(message)
+        self.kind, self.message, self.status = kind, message, status
+
+
+# --- blobs -----------------------------------------------------------------
+
+def make_blob(master_key, key_id, plaintext):
+    kid = key_id.encode()
+    nonce = os.urandom(12)
+    return (bytes([1, len(kid)]) + kid + nonce
+            + AESGCM(master_key).encrypt(nonce, plaintext, kid))
+
+
+def open_blob(keys, blob):
+    if len(blob) < 2 or blob[0] != 1 or len(blob) < 2 + blob[1] + 12 + 16:
+        raise KmsError("InvalidCiphertextException", "")
+    kid = blob[2:2 + blob[1]]
+    key_id = kid.decode(errors="replace")
+    if key_id not in keys:
+        raise KmsError("InvalidCiphertextException", "")
+    rest = blob[2 + blob[1]:]
+    try:
+        return key_id, AESGCM(keys[key_id]).decrypt(rest[:12], rest[12:], kid)
+    except Exception:
+        raise KmsError("InvalidCiphertextException", "")
+
+
+# --- policy ----------------------------------------------------------------
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def condition_value(key, attested):
+    """The request's value for a condition key, or None when it has none
+    (no Recipient, or a key this simulator does not know)."""
+    if attested is None:
+        return None
+    prefix = "kms:recipientattestation:"
+    k = key.lower()
+    if not k.startswith(prefix):
+        return None
+    name = k[len(prefix):]
+    pcrs = attested["pcrs"]
+    if name == "imagesha384":
+        return pcrs[0].hex() if 0 in pcrs else None
+    if name.startswith("pcr") and name[3:].isdigit():
+        i = int(name[3:])
+        return pcrs[i].hex() if i in pcrs else None
+    return None     # a bare kms:RecipientAttestation never matches
+
+
+def conditions_hold(cond, attested):
+    for op, pairs in (cond or {}).items():
+        for key, want in pairs.items():
+            have = condition_value(key, attested)
+            if have is None:
+                return False
+            wants = [str(w) for w in _as_list(want)]
+            if op == "StringEqualsIgnoreCase":
+                ok = have.lower() in [w.lower() for w in wants]
+            elif op == "StringEquals":
+                ok = have in wants
+            else:
+                return False
+            if not ok:
+                return False
+    return True
+
+
+def statement_matches(st, principal, action, attested):
+    p = st.get("Principal", "*")
+    aws = p.get("AWS", "*") if isinstance(p, dict) else p
+    if "*" not in _as_list(aws) and principal not in _as_list(aws):
+        return False
+    actions = _as_list(st.get("Action", []))
+    if action not in actions and "kms:*" not in actions:
+        return False
+    return conditions_hold(st.get("Condition"), attested)
+
+
+def authorize(policy, principal, action, key_arn, attested):
+    sts = _as_list(policy.get("Statement", []))
+    if any(st.get("Effect") == "Deny" and
+           statement_matches(st, principal, action, attested) for st in sts):
+        why = "with an explicit deny in a resource-based policy"
+    elif any(st.get("Effect") == "Allow" and
+             statement_matches(st, principal, action, attested) for st in sts):
+        return
+    else:
+        why = "because no resource-based policy allows the %s action" % action
+    raise KmsError("AccessDeniedException",
+                   "User: arn:aws:iam::%s:user/%s is not authorized to perform: "
+                   "%s on resource: %s %s" % (ACCOUNT, principal, action,
+                                             key_arn, why))
+
+
+# --- the server --------------------------------------------------------------
+
+class Sim:
+    def __init__(self, args):
+        self.region = args.region
+        self.host = "kms.%s.amazonaws.com%s" % (
+            args.region, ".cn" if args.region.startswith("cn-") else "")
+        with open(args.credentials) as f:
+            self.creds = {c["access_key_id"]: c for c in json.load(f)}
+        with open(args.policy) as f:
+            self.policy = json.load(f)
+        with open(args.attestation_root, "rb") as f:
+            self.root_pem = f.read()
+        self.keys = {}
+        for spec in args.key:
+            kid, _, h = spec.partition("=")
+            self.keys[kid] = bytes.fromhex(h)
+        self.log_path = os.path.join(args.out_dir, "kms-requests.jsonl")
+        self.lock = threading.Lock()
+
+    def arn(self, key_id):
+        return "arn:aws:kms:%s:%s:key/%s" % (self.region, ACCOUNT, key_id)
+
+    def key_id_of(self, ref):
+        if ref in self.keys:
+            return ref
+        if isinstance(ref, str) and ref.startswith("arn:aws:kms:") \
+                and ref.split("key/")[-1] in self.keys:
+            return ref.split("key/")[-1]
+        raise KmsError("NotFoundException", "Key '%s' does not exist" % ref)
+
+    def log(self, entry):
+        with self.lock, open(self.log_path, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def recipient(self, body, entry):
+        """(attested payload, public key DER) or (None, None); the attested
+        PCR0 goes into the request's log entry."""
+        r = body.get("Recipient")
+        if r is None:
+            return None, None
+        if not isinstance(r, dict) or \
+                r.get("KeyEncryptionAlgorithm") != "RSAES_OAEP_SHA_256":
+            raise KmsError("ValidationException",
+                           "Recipient.KeyEncryptionAlgorithm must be "
+                           "RSAES_OAEP_SHA_256")
+        try:
+            doc = base64.b64decode(r.get("AttestationDocument", ""),
+                                   validate=True)
+        except (binascii.Error, TypeError):
+            raise KmsError("ValidationException",
+                           "Recipient.AttestationDocument is not base64")
+        try:
+            payload = sim_cose.verify_document(doc, self.root_pem)
+        except Exception as e:
+            raise KmsError("ValidationException",
+                           "The attestation document is not valid: %s" % e)
+        entry["pcr0"] = payload["pcrs"][0].hex()
+        if not payload.get("public_key"):
+            raise KmsError("ValidationException",
+                           "The attestation document has no public key")
+        return payload, payload["public_key"]
+
+    def b64_field(self, body, name):
+        try:
+            return base64.b64decode(body[name], validate=True)
+        except (KeyError, binascii.Error, TypeError):
+            raise KmsError("ValidationException",
+                           "1 validation error detected: Value at '%s' "
+                           "failed to satisfy constraint" % name[0].lower()
+                           + name[1:])
+
+    def decrypt(self, principal, body, entry):
+        blob = self.b64_field(body, "CiphertextBlob")
+        key_id, plaintext = open_blob(self.keys, blob)
+        if "KeyId" in body and self.key_id_of(body["KeyId"]) != key_id:
+            raise KmsError("IncorrectKeyException",
+                           "The key ID in the request does not identify a "
+                           "CMK that can perform this operation.")
+        if body.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT") != \
+                "SYMMETRIC_DEFAULT":
+            raise KmsError("InvalidCiphertextException", "")
+        attested, pk = self.recipient(body, entry)
+        authorize(self.policy, principal, "kms:Decrypt", self.arn(key_id),
+                  attested)
+        out = {"KeyId": self.arn(key_id),
+               "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
+        if pk is not None:
+            out["CiphertextForRecipient"] = base64.b64encode(
+                sim_cms.envelope(plaintext, pk)).decode()
+        else:
+            out["Plaintext"] = base64.b64encode(plaintext).decode()
+        return out, attested
+
+    def generate_data_key(self, principal, body, entry):
+        key_id = self.key_id_of(body.get("KeyId"))
+        spec, nbytes = body.get("KeySpec"), body.get("NumberOfBytes")
+        if spec is not None and nbytes is not None:
+            raise KmsError("ValidationException",
+                           "KeySpec and NumberOfBytes are mutually exclusive")
+        if nbytes is None:
+            nbytes = {"AES_256": 32, "AES_128": 16}.get(spec or "")
+        if not isinstance(nbytes, int) or not 1 <= nbytes <= 1024:
+            raise KmsError("ValidationException",
+                           "KeySpec or NumberOfBytes is required")
+        attested, pk = self.recipient(body, entry)
+        authorize(self.policy, principal, "kms:GenerateDataKey",
+                  self.arn(key_id), attested)
+        plaintext = os.urandom(nbytes)
+        out = {"KeyId": self.arn(key_id),
+               "CiphertextBlob": base64.b64encode(
+                   make_blob(self.keys[key_id], key_id, plaintext)).decode()}
+        if pk is not None:
+            out["CiphertextForRecipient"] = base64.b64encode(
+                sim_cms.envelope(plaintext, pk)).decode()
+        else:
+            out["Plaintext"] = base64.b64encode(plaintext).decode()
+        return out, attested
+
+    def handle(self, headers, body_bytes):
+        """(status, JSON dict) for one request."""
+        entry = {"op": None, "principal": None, "recipient": False}
+        try:
+            host = [v for n, v in headers if n.lower() == "host"]
+            if host != [self.host]:
+                raise KmsError("InvalidSignatureException",
+                               "Host header is not %s" % self.host)
+            principal = sim_sigv4.verify("POST", "/", headers, body_bytes,
+                                         self.creds, self.region)
+            entry["principal"] = principal
+            target = dict((n.lower(), v) for n, v in headers).get(
+                "x-amz-target", "")
+            entry["op"] = target
+            ctype = dict((n.lower(), v) for n, v in headers).get(
+                "content-type", "")
+            if ctype != "application/x-amz-json-1.1":
+                raise KmsError("SerializationException",
+                               "content-type must be application/x-amz-json-1.1")
+            try:
+                body = json.loads(body_bytes)
+            except ValueError:
+                raise KmsError("SerializationException", "body is not JSON")
+            if not isinstance(body, dict):
+                raise KmsError("SerializationException", "body is not an object")
+            entry["recipient"] = "Recipient" in body
+            if target == "TrentService.Decrypt":
+                out, attested = self.decrypt(principal, body, entry)
+            elif target == "TrentService.GenerateDataKey":
+                out, attested = self.generate_data_key(principal, body, entry)
+            else:
+                raise KmsError("UnknownOperationException", "")
+            entry["outcome"] = "ok"
+            self.log(entry)
+            return 200, out
+        except sim_sigv4.SigV4Error as e:
+            entry["outcome"] = e.kind
+            self.log(entry)
+            return 400, {"__type": e.kind, "message": e.message}
+        except KmsError as e:
+            entry["outcome"] = e.kind
+            self.log(entry)
+            return e.status, {"__type": e.kind, "message": e.message}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kms-sim"
+
+    def log_message(self, fmt, *args):      # quiet: tests read the jsonl log
+        pass
+
+    def do_POST(self):
+        sim = self.server.sim
+        try:
+            n = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            n = -1
+        if n < 0 or n > BODY_MAX:
+            status, out = 400, {"__type": "SerializationException",
+                                "message": "bad Content-Length"}
+        else:
+            body = self.rfile.read(n)
+            status, out = sim.handle(list(self.headers.items()), body)
+        data = json.dumps(out).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", os.urandom(16).hex())
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+        self.close_connection = True
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+    def finish_request(self, request, client_address):
+        # The handshake happens here, in the request's own thread.
+        request.settimeout(15)
+        try:
+            tls = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        super().finish_request(tls, client_address)
+
+
+def serve(args):
+    sim = Sim(args)
+    pki = TlsServerPki([sim.host])
+    paths = pki.write(args.out_dir)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    tls.load_cert_chain(paths["server.pem"], paths["server.key"])
+    tls.set_alpn_protocols(["http/1.1"])
+    host, _, port = args.listen.rpartition(":")
+    srv = Server((host, int(port)), Handler)
+    srv.sim, srv.tls = sim, tls
+    port = srv.server_address[1]
+    with open(os.path.join(args.out_dir, "port"), "w") as f:
+        f.write("%d\n" % port)
+    print("ready %d" % port, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd")
+    b = sub.add_parser("blob", help="print a CiphertextBlob (base64) offline")
+    b.add_argument("--key", required=True, metavar="ID=HEX64")
+    b.add_argument("--plaintext-hex", required=True)
+    p.add_argument("--out-dir")
+    p.add_argument("--listen", default="127.0.0.1:0")
+    p.add_argument("--region", default="ap-southeast-1")
+    p.add_argument("--credentials")
+    p.add_argument("--policy")
+    p.add_argument("--attestation-root")
+    p.add_argument("--key", action="append", default=[], metavar="ID=HEX64")
+    args = p.parse_args()
+    if args.cmd == "blob":
+        kid, _, h = args.key.partition("=")
+        print(base64.b64encode(make_blob(bytes.fromhex(h), kid,
+                                         bytes.fromhex(args.plaintext_hex))).decode())
+        return
+    for need in ("out_dir", "credentials", "policy", "attestation_root"):
+        if getattr(args, need) is None:
+            p.error("--%s is required" % need.replace("_", "-"))
+    serve(args)
+
+
+if __name__ == "__main__":
+    main()
