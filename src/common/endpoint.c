@@ -191,6 +191,30 @@ tcp_resolve(const struct endpoint *ep, int passive)
 	return res;
 }
 
+/*
+ * The address of a vsock or Unix endpoint (TCP goes through getaddrinfo).
+ * Returns its length; the family is in ss->ss_family.
+ */
+static socklen_t
+local_sockaddr(const struct endpoint *ep, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ep->kind == ENDPOINT_VSOCK) {
+		struct sockaddr_vm *vm = (struct sockaddr_vm *)ss;
+
+		vm->svm_family = AF_VSOCK;
+		vm->svm_cid = ep->cid;
+		vm->svm_port = ep->port;
+		return sizeof(*vm);
+	} else {
+		struct sockaddr_un *un = (struct sockaddr_un *)ss;
+
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, ep->path, strlen(ep->path) + 1);
+		return sizeof(*un);
+	}
+}
+
 static int
 bind_listen(int fd, const struct sockaddr *sa, socklen_t len, int backlog)
 {
@@ -207,54 +231,33 @@ bind_listen(int fd, const struct sockaddr *sa, socklen_t len, int backlog)
 int
 endpoint_listen(const struct endpoint *ep, int backlog)
 {
+	const int flags = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
 	const int one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd;
 
-	switch (ep->kind) {
-	case ENDPOINT_VSOCK: {
-		struct sockaddr_vm sa;
-
-		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -1;
-		memset(&sa, 0, sizeof(sa));
-		sa.svm_family = AF_VSOCK;
-		sa.svm_cid = ep->cid;
-		sa.svm_port = ep->port;
-		return bind_listen(fd, (struct sockaddr *)&sa, sizeof(sa), backlog);
-	}
-	case ENDPOINT_TCP: {
+	if (ep->kind == ENDPOINT_TCP) {
 		struct addrinfo *res = tcp_resolve(ep, 1);
 
 		if (res == NULL)
 			return -1;
-		fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			freeaddrinfo(res);
-			return -1;
+		fd = socket(res->ai_family, flags, 0);
+		if (fd >= 0) {
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+			fd = bind_listen(fd, res->ai_addr, res->ai_addrlen,
+			    backlog);
 		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		fd = bind_listen(fd, res->ai_addr, res->ai_addrlen, backlog);
 		freeaddrinfo(res);
 		return fd;
 	}
-	case ENDPOINT_UNIX: {
-		struct sockaddr_un sa;
-
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -1;
-		memset(&sa, 0, sizeof(sa));
-		sa.sun_family = AF_UNIX;
-		memcpy(sa.sun_path, ep->path, strlen(ep->path) + 1);
-		/* A stale socket file from an earlier run would make bind fail. */
+	len = local_sockaddr(ep, &ss);
+	if ((fd = socket(ss.ss_family, flags, 0)) < 0)
+		return -1;
+	/* A stale socket file from an earlier run would make bind fail. */
+	if (ep->kind == ENDPOINT_UNIX)
 		unlink(ep->path);
-		return bind_listen(fd, (struct sockaddr *)&sa, sizeof(sa), backlog);
-	}
-	}
-	errno = EINVAL;
-	return -1;
+	return bind_listen(fd, (struct sockaddr *)&ss, len, backlog);
 }
 
 /* Non-blocking connect bounded by timeout_ms, then back to blocking. */
@@ -309,23 +312,11 @@ int
 endpoint_connect(const struct endpoint *ep, int timeout_ms)
 {
 	const int one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd = -1;
 
-	switch (ep->kind) {
-	case ENDPOINT_VSOCK: {
-		struct sockaddr_vm sa;
-
-		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -1;
-		memset(&sa, 0, sizeof(sa));
-		sa.svm_family = AF_VSOCK;
-		sa.svm_cid = ep->cid;
-		sa.svm_port = ep->port;
-		return connect_or_close(fd, (struct sockaddr *)&sa, sizeof(sa),
-		    timeout_ms);
-	}
-	case ENDPOINT_TCP: {
+	if (ep->kind == ENDPOINT_TCP) {
 		struct addrinfo *res = tcp_resolve(ep, 0), *ai;
 
 		if (res == NULL)
@@ -344,19 +335,8 @@ endpoint_connect(const struct endpoint *ep, int timeout_ms)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		return fd;
 	}
-	case ENDPOINT_UNIX: {
-		struct sockaddr_un sa;
-
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -1;
-		memset(&sa, 0, sizeof(sa));
-		sa.sun_family = AF_UNIX;
-		memcpy(sa.sun_path, ep->path, strlen(ep->path) + 1);
-		return connect_or_close(fd, (struct sockaddr *)&sa, sizeof(sa),
-		    timeout_ms);
-	}
-	}
-	errno = EINVAL;
-	return -1;
+	len = local_sockaddr(ep, &ss);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	return connect_or_close(fd, (struct sockaddr *)&ss, len, timeout_ms);
 }
