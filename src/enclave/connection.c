@@ -254,7 +254,24 @@ handle_message(struct connection *c, const struct frame *f)
 
 	reply_init(&reply, request_reply_limit(ctx->opt));
 	req = request_parse(ctx, c->in.data + f->offset, f->len, &reply);
-	buf_consume(&c->in, f->end - f->skip);
+	if (req != NULL && request_holds_message(req)) {
+		/* It decodes in place: give it the buffer, keep what follows. */
+		struct buf rest = BUF_INIT;
+		size_t end = f->end - f->skip;
+
+		if (buf_append(&rest, c->in.data + end, c->in.len - end,
+		    SIZE_MAX) < 0) {
+			request_free(req);
+			req = NULL;
+			reply_error(&reply, "internal_error", "out of memory");
+			buf_consume(&c->in, end);
+		} else {
+			request_adopt_message(req, &c->in);
+			c->in = rest;
+		}
+	} else {
+		buf_consume(&c->in, f->end - f->skip);
+	}
 	if (c->in.len == 0)
 		buf_shrink(&c->in, 0);
 	frame_reset(&c->scan);

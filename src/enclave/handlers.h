@@ -10,6 +10,7 @@
 
 #include <cJSON.h>
 
+#include "enclave/bulk_field.h"
 #include "enclave/context.h"
 #include "enclave/kms/kms.h"
 #include "enclave/reply.h"
@@ -50,10 +51,14 @@ struct attest_request {
 struct request {
 	enum request_type type;
 	cJSON            *root;		/* owns every string the request uses */
-	/* The message itself, valid only while parsing. */
+	/* The JSON cJSON parsed, valid only while parsing. */
 	const uint8_t    *msg;
 	size_t            msg_len;
 	int               msg_has_nul;	/* some string escapes U+0000 */
+	/* The ciphertext's hex, cut out of the message (bulk_field.h). */
+	struct bulk_field bulk;
+	int               holds_message;	/* bulk in use: keep the message */
+	struct buf        message;	/* the message buffer, once adopted */
 	union {
 		struct process_request   process;
 		struct configure_request configure;

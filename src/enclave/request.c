@@ -86,37 +86,66 @@ request_string_field(const struct request *req, const char *name,
 	return FIELD_OK;
 }
 
+int
+request_holds_message(const struct request *req)
+{
+	return req->holds_message;
+}
+
+void
+request_adopt_message(struct request *req, struct buf *buf)
+{
+	req->message = *buf;
+	memset(buf, 0, sizeof(*buf));
+}
+
 struct request *
-request_parse(struct enclave_ctx *ctx, const uint8_t *msg, size_t len,
+request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
     struct reply *reply)
 {
+	struct bulk_field bulk = { NULL, 0 };
+	struct buf rest = BUF_INIT;
 	struct request *req;
+	const uint8_t *text = msg;
 	const char *type;
 	cJSON *root;
 	size_t i;
 
-	root = len > 0 ? json_parse_exact(msg, len) : NULL;
+	switch (bulk_field_cut(msg, len, "ciphertext", &bulk, &rest)) {
+	case 1:
+		text = rest.data;
+		len = rest.len;
+		break;
+	case -1:
+		reply_error(reply, "internal_error", "out of memory");
+		return NULL;
+	default:
+		break;
+	}
+	root = len > 0 ? json_parse_exact(text, len) : NULL;
 	if (root == NULL || !cJSON_IsObject(root)) {
+		buf_free(&rest, 0);
 		cJSON_Delete(root);
 		reply_error(reply, "invalid_json", len == 0 ? "empty message" :
 		    "the message is not a JSON object");
 		return NULL;
 	}
-	if ((type = json_string_field(root, "type")) == NULL) {
+	if ((type = json_string_field(root, "type")) == NULL ||
+	    (req = calloc(1, sizeof(*req))) == NULL) {
+		buf_free(&rest, 0);
 		cJSON_Delete(root);
-		reply_error(reply, "invalid_json",
-		    "the request has no string field \"type\"");
-		return NULL;
-	}
-	if ((req = calloc(1, sizeof(*req))) == NULL) {
-		cJSON_Delete(root);
-		reply_error(reply, "internal_error", "out of memory");
+		if (type == NULL)
+			reply_error(reply, "invalid_json",
+			    "the request has no string field \"type\"");
+		else
+			reply_error(reply, "internal_error", "out of memory");
 		return NULL;
 	}
 	req->root = root;
-	req->msg = msg;
+	req->msg = text;
 	req->msg_len = len;
-	req->msg_has_nul = json_has_nul_escape(msg, len);
+	req->msg_has_nul = json_has_nul_escape(text, len);
+	req->bulk = bulk;
 	/* "ping\u0000x" is not "ping", whatever C strings say. */
 	if (request_string_field(req, "type", &type) == FIELD_HAS_NUL)
 		type = "";
@@ -125,12 +154,16 @@ request_parse(struct enclave_ctx *ctx, const uint8_t *msg, size_t len,
 			continue;
 		req->type = request_types[i].type;
 		reply->request = request_types[i].name;
-		if (handler_for(req->type)->parse(ctx, req, reply) < 0) {
-			request_free(req);
-			return NULL;
-		}
+		if (handler_for(req->type)->parse(ctx, req, reply) < 0)
+			break;
 		req->msg = NULL;
+		buf_free(&rest, 0);
 		return req;
+	}
+	if (i < sizeof(request_types) / sizeof(request_types[0])) {
+		buf_free(&rest, 0);
+		request_free(req);
+		return NULL;
 	}
 	{
 		char shown[40];
@@ -142,6 +175,7 @@ request_parse(struct enclave_ctx *ctx, const uint8_t *msg, size_t len,
 		reply_error(reply, "unknown_type", "unknown request type \"%s%s\"",
 		    shown, type[i] != '\0' || req->msg_has_nul ? "..." : "");
 	}
+	buf_free(&rest, 0);
 	request_free(req);
 	return NULL;
 }
@@ -160,7 +194,9 @@ request_free(struct request *req)
 		return;
 	if (handler_for(req->type)->cleanup != NULL)
 		handler_for(req->type)->cleanup(req);
-	/* The wiping allocator cleanses every string in the tree. */
+	/* The wiping allocator cleanses every string in the tree; the
+	 * handlers' cleanup has wiped what plaintext the message held. */
 	cJSON_Delete(req->root);
+	buf_free(&req->message, 0);
 	free(req);
 }

@@ -20,10 +20,16 @@ struct request;
 
 /*
  * Parse a message. Returns the request, or NULL with `reply` holding the
- * error. The message bytes are not referenced afterwards.
+ * error. The message may be changed in place (a process request decodes
+ * its ciphertext where it lies); unless request_holds_message() says so,
+ * it is not referenced afterwards.
  */
-struct request *request_parse(struct enclave_ctx *ctx, const uint8_t *msg,
+struct request *request_parse(struct enclave_ctx *ctx, uint8_t *msg,
     size_t len, struct reply *reply);
+/* The request still uses the message's bytes: hand over their buffer. */
+int             request_holds_message(const struct request *req);
+/* Take `buf` (emptied) as the request's own, freed with the request. */
+void            request_adopt_message(struct request *req, struct buf *buf);
 int             request_blocks(const struct request *req);
 void            request_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply);

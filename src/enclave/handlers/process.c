@@ -21,17 +21,19 @@
 static const char result_head[] = "{\"status\":\"ok\",\"result\":\"";
 static const char result_tail[] = "\"}";
 
+/* Where the ciphertext's hex is: cut out of the message, or in cJSON. */
 static int
-process_parse(struct enclave_ctx *ctx, struct request *req,
-    struct reply *reply)
+ciphertext_hex(struct request *req, struct reply *reply, const char **hex,
+    size_t *n)
 {
-	struct process_request *p = &req->u.process;
-	const cJSON *aad;
-	const char *hex;
-	size_t n;
-
-	(void)ctx;
-	switch (request_string_field(req, "ciphertext", &hex)) {
+	if (req->bulk.data != NULL) {
+		/* Cut out before cJSON (bulk_field.h): decode it where it lies. */
+		*hex = (const char *)req->bulk.data;
+		*n = req->bulk.len;
+		req->holds_message = 1;
+		return 0;
+	}
+	switch (request_string_field(req, "ciphertext", hex)) {
 	case FIELD_MISSING:
 		reply_error(reply, "missing_fields", "missing fields: ciphertext");
 		return -1;
@@ -46,6 +48,21 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 	case FIELD_OK:
 		break;
 	}
+	*n = strlen(*hex);
+	return 0;
+}
+
+static int
+process_parse(struct enclave_ctx *ctx, struct request *req,
+    struct reply *reply)
+{
+	struct process_request *p = &req->u.process;
+	const cJSON *aad;
+	const char *hex;
+	size_t n;
+
+	(void)ctx;
+	GUARD(ciphertext_hex(req, reply, &hex, &n));
 	aad = cJSON_GetObjectItemCaseSensitive(req->root, "aad");
 	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
 		reply_error(reply, "invalid_field", "aad must be a string");
@@ -67,8 +84,7 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 			p->aad_len = p->aad_exact.len;
 		}
 	}
-	n = strlen(hex);
-	/* cJSON owns the string and it is ours to overwrite. */
+	/* cJSON's string or the message's bytes: either is ours to overwrite. */
 	p->data = (uint8_t *)(uintptr_t)hex;
 	if (hex_decode(p->data, hex, n) < 0) {
 		reply_error(reply, "invalid_hex", n % 2 ? "ciphertext has an odd "

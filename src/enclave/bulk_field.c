@@ -1,0 +1,32 @@
+/*
+ * bulk_field.c - cutting the big string out of a message (see bulk_field.h).
+ */
+#include "enclave/bulk_field.h"
+
+#include <string.h>
+
+#include "common/guard.h"
+#include "common/json_scan.h"
+
+int
+bulk_field_cut(uint8_t *msg, size_t len, const char *name,
+    struct bulk_field *field, struct buf *rest)
+{
+	struct slice value;
+	size_t head, tail;
+
+	/* The scanner is safe on any bytes; cJSON validates the rest later. */
+	if (json_find_member(msg, len, name, &value) < 0 ||
+	    value.len < BULK_FIELD_MIN + 2 || value.data[0] != '"' ||
+	    memchr(value.data + 1, '\\', value.len - 2) != NULL)
+		return 0;
+	head = (size_t)(value.data - msg);
+	tail = len - head - value.len;
+	GUARD(buf_reserve(rest, head + 2 + tail, head + 2 + tail));
+	GUARD(buf_append(rest, msg, head, SIZE_MAX));
+	GUARD(buf_append(rest, "\"\"", 2, SIZE_MAX));
+	GUARD(buf_append(rest, value.data + value.len, tail, SIZE_MAX));
+	field->data = msg + head + 1;
+	field->len = value.len - 2;
+	return 1;
+}
