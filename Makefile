@@ -194,7 +194,7 @@ define fuzz_run
 	    $(FUZZ_JOBS_ARGS) $(FUZZ_BUILD)/corpus/$(1) tests/fuzz/corpus/$(1) \
 	    2>$(FUZZ_BUILD)/fuzz_$(1).log || { tail -40 $(FUZZ_BUILD)/fuzz_$(1).log; \
 	    echo "fuzz_$(1) FAILED (log: $(FUZZ_BUILD)/fuzz_$(1).log)"; echo $(1) >> $(FUZZ_BUILD)/failed; }
-	@grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' \
+	@grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' \
 	    $(FUZZ_BUILD)/fuzz_$(1).log | tr '\n' ' '; echo
 
 endef
@@ -237,10 +237,15 @@ $(BUILD)/enclavectl: LDLIBS += $(LIBCOMMON) $(HOST_PKG_LIBS)
 $(BUILD)/enclave-gateway: $(call obj,src/host/gateway/main.c) $(LIBGATEWAY) $(LIBHOST) $(LIBCLIENT) $(LIBCOMMON)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HOST_PKG_LIBS)
+.SECONDARY: $(call obj,$(wildcard tests/unit/test_gateway_*.c))
 $(BUILD)/tests/test_gateway_%: $(call obj,tests/unit/test_gateway_%.c) $(LIBGATEWAY) $(LIBHOST) $(LIBCLIENT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HOST_PKG_LIBS) -lcmocka
+# Requests/s through the gateway with several clients (wrk); docs/bench.md.
+.PHONY: bench-gateway
+bench-gateway: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/enclavectl $(BUILD)/enclave-gateway
+	./docs/examples/gateway-bench.sh $(BUILD)
 # The client library for other programs: make install-client PREFIX=/usr/local
 # installs one libenclaveclient.a (the client and the common code it uses),
 # its header and enclaveclient.pc.
@@ -250,8 +255,8 @@ $(BUILD)/lib/pkgconfig/enclaveclient.pc: Makefile
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	    'Name: enclaveclient' 'Description: confidential-enclave protocol v1 client library' \
-	    'Version: 1.0.0' 'Requires.private: libssl libcrypto libcjson' \
-	    'Libs: -L$${libdir} -lenclaveclient' 'Libs.private: -lpthread' \
+	    'Version: 1.0.0' 'Requires: libssl libcrypto libcjson libcbor' \
+	    'Libs: -L$${libdir} -lenclaveclient -lpthread' \
 	    'Cflags: -I$${includedir}' > $@
 .PHONY: install-client
 install-client: $(BUILD)/lib/dist/libenclaveclient.a $(BUILD)/lib/pkgconfig/enclaveclient.pc

@@ -455,6 +455,7 @@ cmd_run(const struct opts *o)
 	long long start, warm_ns, stop_ns, hard_ns;
 	unsigned i, live;
 	double secs, cpu0, wall;
+	unsigned long total = 0;
 
 	if (cs == NULL)
 		die("out of memory");
@@ -497,6 +498,8 @@ cmd_run(const struct opts *o)
 		for (k = 0; k < n; k++)
 			on_event(evs[k].data.ptr, o, &st, warm_ns, stop_ns);
 	}
+	for (i = 0; i < o->conns; i++)
+		total += cs[i].done;
 	wall = (double)(now_ns() - start) / 1e9;
 	cpu0 = cpu_seconds() - cpu0;
 	qsort(st.lat_us, st.n, sizeof(*st.lat_us), cmp_u32);
@@ -505,14 +508,14 @@ cmd_run(const struct opts *o)
 	printf("RESULT label=%s size=%zu conns=%u mode=%s requests=%zu "
 	    "errors=%lu conn_errors=%lu verified=%lu elapsed=%.3f rps=%.1f "
 	    "mbps=%.2f p50_us=%u p99_us=%u max_us=%u wall=%.3f "
-	    "client_cpu=%.3f\n",
+	    "client_cpu=%.3f total=%lu\n",
 	    o->label, o->size, o->conns,
 	    o->reconnect ? "per-request" : "persistent", st.n, st.errors,
 	    st.conn_errors, st.verified, secs,
 	    secs > 0 ? (double)st.n / secs : 0,
 	    secs > 0 ? (double)st.n * (double)o->size / secs / 1e6 : 0,
 	    percentile(&st, 0.50), percentile(&st, 0.99),
-	    st.n ? st.lat_us[st.n - 1] : 0, wall, cpu0);
+	    st.n ? st.lat_us[st.n - 1] : 0, wall, cpu0, total);
 	return st.errors == 0 && st.bad == 0 && st.n > 0 && st.verified > 0 &&
 	    st.conn_errors == 0 ? 0 : 1;
 }

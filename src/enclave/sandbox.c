@@ -81,7 +81,7 @@ allow_attest(scmp_filter_ctx ctx)
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFUL, SANDBOX_NSM_IOCTL_RAW));
 	if (rc == 0 && allow_nsm_simulator)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFUL, SOCK_STREAM));
 	if (rc == 0 && allow_nsm_simulator)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);

@@ -55,9 +55,13 @@ MAX_MESSAGE = 65536
 MAX_CONNECTIONS = 1100
 KMS_TIMEOUT = 2
 
+# Extra daemon options for a run, e.g. ENCLAVED_EXTRA_ARGS=--no-sandbox to
+# tell a sandbox problem from another one.
+EXTRA = os.environ.get("ENCLAVED_EXTRA_ARGS", "").split()
+
 LIMITS = ["--read-timeout", str(READ_TIMEOUT), "--idle-timeout", str(IDLE_TIMEOUT),
           "--max-connections", str(MAX_CONNECTIONS),
-          "--max-message", str(MAX_MESSAGE), "--kms-timeout", str(KMS_TIMEOUT)]
+          "--max-message", str(MAX_MESSAGE), "--kms-timeout", str(KMS_TIMEOUT)] + EXTRA
 
 SANITIZED = None
 
@@ -180,21 +184,43 @@ def pid_alive(pid):
 
 # --- daemons --------------------------------------------------------------------
 
-def stop_and_check(d):
-    """SIGTERM a module daemon; fail on a crash or a sanitizer report."""
+def daemon_problems(d):
+    """Stop a daemon (if still running); what went wrong with it, if anything."""
     died = not d.alive() and not d.stopped_by_test
     status = d.proc.returncode if died else d.terminate()
-    bad = d.sanitizer_errors()
     problems = []
     if died:
         problems.append("enclaved %s died during the tests (status %s)" % (d.tcp, status))
     elif status not in (0, None):
         problems.append("enclaved %s exited %s on SIGTERM" % (d.tcp, status))
+    bad = d.sanitizer_errors()
     if bad:
         problems.append("sanitizer errors: %s" % bad[:5])
     if problems:
-        pytest.fail("\n".join(problems) + "\nlog tail:\n" + d.log()[-4000:],
-                    pytrace=False)
+        problems.append("log tail:\n" + d.log()[-3000:])
+    return problems
+
+
+class Holder:
+    """A module's long-lived daemon. If a test kills it, that test fails (in
+    still_serving) and the next test gets a fresh one, so one crash does not
+    fail every later test; the module's teardown then reports every crash."""
+
+    def __init__(self, start):
+        self.start = start
+        self.daemon = start()
+        self.problems = []
+
+    def get(self):
+        if not self.daemon.alive():
+            self.problems += daemon_problems(self.daemon)
+            self.daemon = self.start()
+        return self.daemon
+
+    def finish(self):
+        self.problems += daemon_problems(self.daemon)
+        if self.problems:
+            pytest.fail("\n".join(self.problems), pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -208,15 +234,24 @@ def dev_key_mod(enclaved_bin, kmstool_dev_bin):
 
 
 @pytest.fixture(scope="module")
-def main(enclaved_bin, kmstool_dev_bin, workdir, dev_key_mod):
-    d = harness.start_daemon(enclaved_bin, LIMITS + ["--kmstool", kmstool_dev_bin],
-                             workdir, unix=False)
-    tsk, key = dev_key_mod
-    resp = d.configure(tsk)
-    assert resp.get("status") == "ok", resp
-    d.key = key
-    yield d
-    stop_and_check(d)
+def main_holder(enclaved_bin, kmstool_dev_bin, workdir, dev_key_mod):
+    def start():
+        d = harness.start_daemon(enclaved_bin, LIMITS + ["--kmstool", kmstool_dev_bin],
+                                 workdir, unix=False)
+        tsk, key = dev_key_mod
+        resp = d.configure(tsk)
+        assert resp.get("status") == "ok", resp
+        d.key = key
+        return d
+
+    h = Holder(start)
+    yield h
+    h.finish()
+
+
+@pytest.fixture
+def main(main_holder):
+    return main_holder.get()
 
 
 @pytest.fixture(scope="module")
@@ -227,19 +262,29 @@ def fake_dir(workdir):
 
 
 @pytest.fixture(scope="module")
-def fake(enclaved_bin, workdir, fake_dir):
+def fake_holder(enclaved_bin, workdir, fake_dir):
     tool = write_fake_kms(fake_dir)
-    d = harness.start_daemon(enclaved_bin, LIMITS + ["--kmstool", tool], workdir,
-                             unix=False)
-    resp = d.configure(fake_token("ok"))
-    assert resp.get("status") == "ok", resp
-    d.key = K1
-    d.fake_dir = str(fake_dir)
-    yield d
+
+    def start():
+        d = harness.start_daemon(enclaved_bin, LIMITS + ["--kmstool", tool], workdir,
+                                 unix=False)
+        resp = d.configure(fake_token("ok"))
+        assert resp.get("status") == "ok", resp
+        d.key = K1
+        d.fake_dir = str(fake_dir)
+        return d
+
+    h = Holder(start)
+    yield h
     child = os.path.join(str(fake_dir), "child-pid")
     if os.path.exists(child):
         harness.kill_pid(int(open(child).read() or 0))
-    stop_and_check(d)
+    h.finish()
+
+
+@pytest.fixture
+def fake(fake_holder):
+    return fake_holder.get()
 
 
 def ping_ok(d, timeout=None):
@@ -255,8 +300,9 @@ def still_serving(request):
     yield
     for name in ("main", "fake"):
         if name in request.fixturenames:
-            d = request.getfixturevalue(name)
-            assert d.alive(), "enclaved (%s) died: %s" % (name, d.log()[-3000:])
+            d = request.getfixturevalue(name + "_holder").daemon
+            assert d.alive(), "enclaved (%s) died in this test (status %s): %s" % (
+                name, d.proc.poll(), d.log()[-1500:])
             ping_ok(d)
 
 
@@ -1012,12 +1058,12 @@ def test_key_memory_locked(main):
 
 
 def test_not_dumpable(enclaved_bin, kmstool_dev_bin, tmp_path):
-    """PR_SET_DUMPABLE 0 makes the kernel give /proc/PID/* to root (see
-    proc(5), /proc/pid and task_dump_owner()). That tells it apart only when
+    """PR_SET_DUMPABLE 0 makes the kernel give the files of /proc/PID to root
+    (proc(5); task_dump_owner() in the kernel). That tells it apart only when
     the daemon is not root itself, so: started as an unprivileged user (when
-    we are root) or as ourselves (when we are not), /proc/PID must be owned
-    by root while the daemon's uid is not 0. Fails if the prctl were
-    missing: /proc/PID would then belong to the daemon's own uid."""
+    we are root) or as ourselves (when we are not), /proc/PID/status, mem and
+    environ must be owned by root while the daemon's uid is not 0. Checked
+    to fail without the prctl: the files then belong to the daemon's uid."""
     if os.geteuid() == 0:
         try:
             user = pwd.getpwnam("nobody")
@@ -1036,7 +1082,7 @@ def test_not_dumpable(enclaved_bin, kmstool_dev_bin, tmp_path):
     if os.geteuid() == 0:
         kwargs = dict(user=uid, group=gid, extra_groups=[])
     proc = subprocess.Popen([enclaved_bin, "--listen", "tcp:127.0.0.1:%d" % port,
-                             "--kmstool", kmstool_dev_bin], stdin=subprocess.DEVNULL,
+                             "--kmstool", kmstool_dev_bin] + EXTRA, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=log, cwd="/", **kwargs)
     try:
         deadline = time.monotonic() + 15
@@ -1050,10 +1096,12 @@ def test_not_dumpable(enclaved_bin, kmstool_dev_bin, tmp_path):
         st = proc_status(proc.pid)
         real_uid = int(st["Uid"].split()[0])
         assert real_uid == uid != 0
-        assert os.stat("/proc/%d" % proc.pid).st_uid == 0, \
-            "/proc/%d belongs to uid %d: the daemon is dumpable" % (
-                proc.pid, os.stat("/proc/%d" % proc.pid).st_uid)
-        assert os.stat("/proc/%d/mem" % proc.pid).st_uid == 0
+        # (The /proc/PID directory itself keeps the task's uid on current
+        # kernels; the files in it are what dumpable governs.)
+        for f in ("status", "mem", "environ"):
+            owner = os.stat("/proc/%d/%s" % (proc.pid, f)).st_uid
+            assert owner == 0, "/proc/%d/%s belongs to uid %d: the daemon " \
+                "is dumpable" % (proc.pid, f, owner)
         # Core dumps are off too.
         with open("/proc/%d/limits" % proc.pid) as f:
             core = [l for l in f if l.startswith("Max core file size")][0]

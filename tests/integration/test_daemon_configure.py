@@ -12,7 +12,7 @@ import time
 import pytest
 
 from helpers.harness import (CREDS, REGION, FakeKms, assert_error,
-                             assert_timestamp, genkey, kill_pid, open_sealed,
+                             assert_timestamp, genkey, open_sealed,
                              pid_gone, seal)
 
 
@@ -177,14 +177,28 @@ def test_failed_configure_on_unconfigured_daemon(fake_daemon, fake_kms, mode, co
     assert resp["msg"] in codes, resp
     assert_error(resp, resp["msg"])
     assert took < 5, "configure took %.1f s with --kms-timeout 1" % took
+    if resp["msg"] == "kms_timeout":
+        assert took >= 0.8, "kms_timeout after %.2f s with --kms-timeout 1" % took
     for secret in CREDS.values():
         assert secret not in resp["details"], resp
+    # the tool was killed and reaped (a zombie still has a /proc entry)
+    pid = fake_kms.last_pid()
+    assert pid and pid_gone(pid, 3), "KMS tool %s not killed or not reaped" % pid
+    if mode.startswith("flood"):
+        with open("/proc/%d/status" % fake_daemon.pid) as f:
+            hwm = [l for l in f if l.startswith("VmHWM")][0].split()
+        assert int(hwm[1]) < 512 * 1024, "daemon peak RSS %s kB after a flood" % hwm[1]
     # still unconfigured, still serving
     assert fake_daemon.request({"type": "health"})["configured"] is False
     assert_error(fake_daemon.process(seal(fake_kms.K2, b"x")), "not_configured")
 
 
-@pytest.mark.parametrize("mode,codes", FAILURES, ids=[m for m, _ in FAILURES])
+# the slow modes once above are enough; here one of them
+KEEP = [(m, c) for m, c in FAILURES
+        if m not in ("sleep-child", "flood-stdout", "flood-stderr", "big-garbage")]
+
+
+@pytest.mark.parametrize("mode,codes", KEEP, ids=[m for m, _ in KEEP])
 def test_failed_configure_keeps_earlier_key(fake_configured_daemon, fake_kms, mode, codes):
     d = fake_configured_daemon
     resp = d.configure(fake_kms.token(mode), timeout=10)
@@ -203,36 +217,6 @@ def test_kms_failure_details_carry_reason_not_credentials(fake_daemon, fake_kms)
     # not even in a response on the same connection or the log
     assert CREDS["aws_secret_access_key"] not in fake_daemon.log()
     assert CREDS["aws_session_token"] not in fake_daemon.log()
-
-
-def test_kms_timeout_kills_and_reaps_tool(fake_daemon, fake_kms):
-    t0 = time.monotonic()
-    resp = fake_daemon.configure(fake_kms.token("sleep"), timeout=10)
-    took = time.monotonic() - t0
-    assert_error(resp, "kms_timeout")
-    assert 0.8 <= took <= 4, took
-    pid = fake_kms.last_pid()
-    assert pid and pid_gone(pid, 3), "KMS tool %s still exists (not killed or not reaped)" % pid
-
-
-def test_kms_timeout_with_grandchild_holding_pipes(fake_daemon, fake_kms):
-    t0 = time.monotonic()
-    try:
-        resp = fake_daemon.configure(fake_kms.token("sleep-child"), timeout=10)
-    finally:
-        kill_pid(fake_kms.child_pid())
-    assert_error(resp, "kms_timeout")
-    assert time.monotonic() - t0 <= 4
-
-
-def test_flood_does_not_blow_up_daemon_memory(fake_daemon, fake_kms):
-    resp = fake_daemon.configure(fake_kms.token("flood-stdout"), timeout=10)
-    assert resp["msg"] in ("kms_decrypt_failed", "kms_timeout"), resp
-    with open("/proc/%d/status" % fake_daemon.pid) as f:
-        hwm = [l for l in f if l.startswith("VmHWM")][0].split()
-    assert int(hwm[1]) < 512 * 1024, "daemon peak RSS %s kB after a flood" % hwm[1]
-    pid = fake_kms.last_pid()
-    assert pid_gone(pid, 3), "flooding tool not killed/reaped"
 
 
 def test_plaintext_line_without_newline_is_accepted(fake_daemon, fake_kms):
@@ -268,3 +252,18 @@ def test_configure_ignores_unknown_fields(fake_daemon, fake_kms):
     resp = fake_daemon.configure(fake_kms.token("key1"), extra={"a": [1]},
                                  key_id="ignored")
     assert resp["status"] == "ok", resp
+
+
+@pytest.mark.parametrize("region", ["eu-west-1 --ciphertext AAAA",
+                                    "--aws-session-token",
+                                    "us-east-1\nINFO fake log line"])
+def test_region_cannot_inject_tool_arguments(fake_daemon, fake_kms, region):
+    resp = fake_daemon.configure(fake_kms.token("key1"), region=region)
+    if resp.get("status") == "error":
+        # refusing an impossible region is fine, as a field error
+        assert resp["msg"] in ("invalid_field", "kms_decrypt_failed"), resp
+        return
+    args = fake_kms.last_args()
+    assert args.count("--ciphertext") == 1, args
+    assert args[args.index("--ciphertext") + 1] == fake_kms.token("key1"), args
+    assert args[args.index("--region") + 1] == region, args

@@ -193,9 +193,8 @@ def test_slow_reader_does_not_block_others(configured_daemon):
     # one client sends a big request and does not read its big answer; the
     # daemon must keep serving everyone else meanwhile
     key = configured_daemon.key
-    pt = os.urandom(8 << 20)
+    pt = os.urandom(12 << 20)          # a 24 MB answer: more than socket buffers hold
     with configured_daemon.connect(timeout=30) as slow:
-        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         slow.send_len({"type": "process", "ciphertext": seal(key, pt)})
         time.sleep(0.5)                          # the answer is now stuck
         for i in range(10):
@@ -421,27 +420,18 @@ def test_idle_timeout_closes_idle_connections(start_daemon):
     busy = d.connect()                        # keeps talking
     t0 = time.monotonic()
     assert used.request(PING)["msg"] == "pong"
-    while time.monotonic() - t0 < 2.6:
+    time.sleep(0.5)
+    # not too early: half the idle timeout later both are still open
+    assert silent.is_open_now(0.01) and used.is_open_now(0.01)
+    while time.monotonic() - t0 < 2.3:
         assert busy.request(PING)["msg"] == "pong"
-        time.sleep(0.3)
+        time.sleep(0.2)
     # by now both idle ones are gone, the busy one is not
     assert silent.wait_closed(1.5), "silent connection not closed by the idle timeout"
     assert used.wait_closed(1.5), "idle connection not closed by the idle timeout"
     assert busy.request(PING, "len")["msg"] == "pong"
     for c in (silent, used, busy):
         c.close()
-
-
-def test_idle_timeout_not_too_early(start_daemon):
-    d = start_daemon("--idle-timeout", "2", "--read-timeout", "30")
-    with d.connect() as c:
-        assert c.request(PING)["msg"] == "pong"
-        time.sleep(1.0)
-        assert c.is_open_now(0.01)
-        assert c.request(PING)["msg"] == "pong"
-        t0 = time.monotonic()
-        assert c.wait_closed(5)
-        assert 1.5 <= time.monotonic() - t0 <= 4.5
 
 
 # --- robustness: clients that misbehave ---------------------------------------------

@@ -69,6 +69,20 @@ def test_sigterm_exits_0(daemon):
     assert time.monotonic() - t0 < 5
 
 
+def test_sigterm_with_half_sent_message_exits_promptly(daemon):
+    # a message that is only half here is not a request in flight: SIGTERM
+    # must not wait for the (30 s) read timeout
+    with daemon.connect() as c, daemon.connect() as c2:
+        c.send_raw(b'{"type":"ping","x":"')
+        c2.send_raw(b"\x00\x00\x01\x00{")
+        time.sleep(0.1)
+        t0 = time.monotonic()
+        rc = daemon.terminate(timeout=10)
+        took = time.monotonic() - t0
+    assert rc == 0, rc
+    assert took < 5, "SIGTERM took %.1f s with a half-sent message open" % took
+
+
 def test_sigterm_configured_exits_0(configured_daemon):
     with configured_daemon.connect() as c:
         assert c.request({"type": "health"})["configured"] is True

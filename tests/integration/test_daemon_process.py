@@ -214,6 +214,32 @@ def test_agent_updates_state_object(agent_daemon):
     _assert_now(out["timestamp"])
 
 
+def test_agent_data_strings_with_nul_and_escapes(agent_daemon):
+    data = {"nul": "a\u0000b", "esc": "q\"b\\s\n\t\u0001", "k\u0000ey": 1,
+            "astral": "\U0001f512"}
+    state = {"agent_id": "x", "iteration": 2, "data": data, "timestamp": 0}
+    out = _agent(agent_daemon, json.dumps(state).encode())
+    assert out["data"] == data
+    assert out["iteration"] == 3
+
+
+def test_agent_object_with_surrounding_whitespace(agent_daemon):
+    state = {"agent_id": "x", "iteration": 7, "data": [1], "timestamp": 0}
+    out = _agent(agent_daemon, b" \n" + json.dumps(state).encode() + b"\n")
+    assert out["iteration"] == 8 and out["data"] == [1], out
+    assert out["agent_id"] == "agent-B"
+
+
+def test_agent_id_is_json_escaped(start_daemon, fake_kms):
+    agent_id = 'agent "B" \\ \u00e9'
+    d = start_daemon("--step", "agent", "--agent-id", agent_id, kmstool=fake_kms.path)
+    assert d.configure(fake_kms.token("key1"))["status"] == "ok"
+    d.key = fake_kms.K1
+    out = _agent(d, b"plain")
+    assert out["agent_id"] == agent_id
+    assert out["data"] == "plain"
+
+
 def test_agent_chain(agent_daemon):
     state = {"agent_id": "a", "iteration": 0, "data": "d", "timestamp": 0}
     pt = json.dumps(state).encode()
@@ -239,8 +265,9 @@ def test_agent_data_untouched_exact_numbers(agent_daemon):
     (b"", ""),
     ("caf\u00e9 \u2713\n\t\"x\"".encode(), "caf\u00e9 \u2713\n\t\"x\""),
     (b'{"unclosed": ', '{"unclosed": '),
+    (b"abc\x00def", "abc\u0000def"),
 ], ids=["text", "array", "json-string", "number", "empty", "unicode-escapes",
-        "broken-object"])
+        "broken-object", "nul-byte"])
 def test_agent_non_object_starts_new_state(agent_daemon, pt, data):
     out = _agent(agent_daemon, pt)
     assert out["agent_id"] == "agent-B"
@@ -262,3 +289,11 @@ def test_echo_step_accepts_non_utf8(configured_daemon):
     key = configured_daemon.key
     resp = configured_daemon.process(seal(key, b"\xff\xfe"))
     assert open_sealed(key, resp["result"]) == b"\xff\xfe"
+
+
+def test_process_ignores_unknown_fields(configured_daemon):
+    key = configured_daemon.key
+    resp = configured_daemon.request({"type": "process", "ciphertext": seal(key, b"u"),
+                                      "nonce": "ignored", "key": "00" * 32, "n": [1]})
+    assert resp["status"] == "ok", resp
+    assert open_sealed(key, resp["result"]) == b"u"

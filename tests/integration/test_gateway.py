@@ -540,6 +540,13 @@ def test_error_mapping(gateway_bin, gateways, pair, key):
         assert (status, resp["error"]) == (want_status, want_code), (body, resp)
         assert isinstance(resp["details"], str)
         assert hdrs["content-type"] == "application/json"
+    # A chunked body (no Content-Length) over the limit: 413 as well.
+    c = g.conn()
+    c.request("POST", "/v1/process", body=iter([b'{"ciphertext":"', b"00" * 3000, b'"}']),
+              encode_chunked=True)
+    r = c.getresponse()
+    assert r.status == 413 and json.loads(r.read())["error"] == "too_large"
+    c.close()
     assert g.request("GET", "/v1/process")[0] == 405
     assert g.request("POST", "/healthz", "")[0] == 405
     assert g.request("GET", "/nope")[0] == 404
@@ -576,6 +583,30 @@ def test_queue_full_is_503_and_timeout_504(gateway_bin, gateways):
         g.wait_healthy()
         status, _, body = g.process("00" * 40)
         assert status == 504 and body["error"] == "timeout"
+    finally:
+        fake.close()
+
+
+def test_queue_is_first_come_first_served(gateway_bin, gateways):
+    fake = FakeEnclave(delay=0.2)
+    try:
+        g = gateways([fake.endpoint], "--connections-per-enclave", "1", "--queue", "8")
+        g.wait_healthy()
+        done = []
+        lock = threading.Lock()
+
+        def one(i):
+            status = g.process("%02x" % i * 40)[0]
+            with lock:
+                done.append((i, status))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+        for t in threads:
+            t.start()
+            time.sleep(0.05)
+        for t in threads:
+            t.join(10)
+        assert done == [(i, 200) for i in range(5)], done
     finally:
         fake.close()
 

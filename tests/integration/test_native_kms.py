@@ -537,3 +537,45 @@ def test_enclavectl_attest_prints_document(start_daemon, sims, enclavectl_bin):
     assert base64.b64decode(r.stdout.strip(), validate=True)[:1] == b"\x84"
     r = _ctl_attest(enclavectl_bin, d, "--expect-pcr0", PCR0_GOOD)
     assert r.returncode == 2
+
+
+# --- options and the default transport -----------------------------------------
+
+def test_default_transport_is_the_vsock_proxy(start_daemon, sims):
+    """Without --kms-endpoint the backend dials the parent's vsock-proxy
+    (CID 3, --proxy-port); here there is none, and the reason says where it
+    looked (or the KMS timeout ends it: vsock may just not answer)."""
+    opts = sims.daemon_options("--proxy-port", "8123")
+    i = opts.index("--kms-endpoint")
+    del opts[i:i + 2]
+    d = start_daemon(*opts)
+    t0 = time.monotonic()
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert time.monotonic() - t0 < 25
+    assert resp.get("status") == "error", resp
+    if resp["msg"] == "kms_decrypt_failed":
+        assert "cannot connect to KMS through vsock:3:8123 (the parent's " \
+               "vsock-proxy)" in resp["details"], resp
+    else:
+        assert_error(resp, "kms_timeout")
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--kms", "kmsd"], "kmstool, native"),
+    (["--kms-endpoint", "unix:/tmp/x"], "not a Unix socket"),
+    (["--kms-endpoint", "tcp:nohostport"], "--kms-endpoint"),
+    (["--nsm-device", ""], "--nsm-device"),
+    (["--kms-ca-file", ""], "--kms-ca-file"),
+])
+def test_native_option_errors(enclaved_bin, args, words):
+    p = subprocess.run([enclaved_bin] + args, capture_output=True, timeout=20)
+    assert p.returncode == 2, p
+    assert words in p.stderr.decode(), p.stderr
+
+
+def test_help_names_the_native_options(enclaved_bin):
+    p = subprocess.run([enclaved_bin, "--help"], capture_output=True,
+                       timeout=20)
+    out = p.stdout.decode()
+    for word in ("native", "--nsm-device", "--kms-endpoint", "--kms-ca-file"):
+        assert word in out

@@ -171,6 +171,7 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 	char reason[STEP_REASON_MAX] = "";
 	struct buf out = BUF_INIT;
 	enum step_result r;
+	int sealed_in_place = 0;
 	struct tsk *key;
 
 	if ((key = keystore_acquire()) == NULL) {
@@ -196,9 +197,13 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 	if (seal_and_reply(key, p, r, &out, reply) < 0)
 		reply_error(reply, "internal_error",
 		    "out of memory or encryption failure");
+	else
+		sealed_in_place = r == STEP_SAME;
 done:
-	/* Whatever plaintext remains in the request or the step's output. */
-	OPENSSL_cleanse(p->data, p->len);
+	/* Plaintext left in the request (unless sealed where it lay) or in
+	 * the step's output. */
+	if (!sealed_in_place)
+		OPENSSL_cleanse(p->data, p->len);
 	buf_free(&out, 1);
 	keystore_release(key);
 }

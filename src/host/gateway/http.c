@@ -42,6 +42,8 @@ struct request {
 	struct buf body;
 	long long  start_ms;
 	int        too_large;
+	int        answered;	/* a reply is queued already */
+	size_t     dropped;	/* body bytes read past the limit */
 };
 
 static void
@@ -150,18 +152,13 @@ account(struct gateway_ctx *g, const char *url, const char *method,
     const struct api_reply *rep, long long start_ms)
 {
 	double secs = (double)(clock_monotonic_ms() - start_ms) / 1000.0;
-	struct metrics_enclave enc[GATEWAY_MAX_ENCLAVES];
 	const char *where = "";
-	size_t n;
 
 	if (strcmp(url, "/metrics") != 0 && strcmp(url, "/healthz") != 0)
 		metrics_request(g->metrics, rep->status, secs,
 		    rep->error[0] ? rep->error : NULL);
-	if (rep->enclave >= 0) {
-		n = pool_snapshot(g->pool, enc, GATEWAY_MAX_ENCLAVES, NULL);
-		if ((size_t)rep->enclave < n)
-			where = enc[rep->enclave].name;
-	}
+	if (rep->enclave >= 0)
+		where = pool_enclave_name(g->pool, rep->enclave);
 	if (rep->status >= 400 && strcmp(url, "/healthz") != 0)
 		log_info("%.8s %.64s %d %s %.1f ms%s%s", method, url,
 		    rep->status, rep->error, secs * 1000, *where ? " enclave " :
@@ -169,6 +166,26 @@ account(struct gateway_ctx *g, const char *url, const char *method,
 	else
 		log_debug("%.8s %.64s %d %.1f ms%s%s", method, url, rep->status,
 		    secs * 1000, *where ? " enclave " : "", where);
+}
+
+/*
+ * 413 at once when Content-Length says the body is too large: MHD reads
+ * none of it and closes the connection after the answer.
+ */
+static enum MHD_Result
+reject_too_large(struct http_front *h, struct MHD_Connection *c,
+    const char *url, const char *method, struct request *r)
+{
+	struct api_reply rep;
+	enum MHD_Result ret;
+
+	api_reply_init(&rep);
+	api_error(&rep, 413, "too_large", "the body is larger than --max-body");
+	account(h->g, url, method, &rep, r->start_ms);
+	ret = send_reply(h->g, c, &rep);
+	api_reply_free(&rep);
+	r->answered = 1;
+	return ret;
 }
 
 static enum MHD_Result
@@ -191,13 +208,31 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && strtoull(cl, NULL, 10) > h->g->opts->max_body)
+		if (cl != NULL && strtoull(cl, NULL, 10) > h->g->opts->max_body) {
 			r->too_large = 1;
+			return reject_too_large(h, c, url, method, r);
+		}
+		return MHD_YES;
+	}
+	if (r->answered) {
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!r->too_large && buf_append(&r->body, upload_data,
-		    *upload_data_size, h->g->opts->max_body) < 0) {
+		/*
+		 * A chunked body over the limit: MHD cannot answer in the
+		 * middle of one, so the rest is read and dropped (memory stays
+		 * bounded) and 413 follows; a sender that goes on past twice
+		 * the limit loses the connection instead.
+		 */
+		if (r->too_large) {
+			r->dropped += *upload_data_size;
+			*upload_data_size = 0;
+			return r->dropped > h->g->opts->max_body ? MHD_NO :
+			    MHD_YES;
+		}
+		if (buf_append(&r->body, upload_data, *upload_data_size,
+		    h->g->opts->max_body) < 0) {
 			r->too_large = 1;
 			buf_free(&r->body, 0);
 		}

@@ -121,7 +121,7 @@ pool_shutdown(struct pool *p)
 {
 	pthread_mutex_lock(&p->lock);
 	p->stopping = 1;
-	pthread_cond_broadcast(&p->freed);
+	pool_wake_locked(p);
 	pthread_cond_broadcast(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 	if (p->started)
@@ -171,7 +171,7 @@ pool_mark_down_locked(struct pool *p, struct enclave *e, const char *why)
 	for (i = 0; i < p->cfg.conns_per_enclave; i++)
 		if (!e->slots[i].busy)
 			enclave_client_close(e->slots[i].client);
-	pthread_cond_broadcast(&p->freed);
+	pool_wake_locked(p);
 	pthread_cond_signal(&p->wake);
 }
 
@@ -227,64 +227,160 @@ struct lease {
 	uint64_t        gen;
 };
 
+/* A request waiting for a connection: served first come, first served. */
+struct waiter {
+	struct waiter  *next, *prev;
+	pthread_cond_t  cv;
+	long            exclude;
+	struct lease   *lease;
+	int             granted;
+};
+
+static void
+grant(struct enclave *e, int conns, struct lease *l)
+{
+	int i = take_slot(e, conns);
+
+	l->e = e;
+	l->s = &e->slots[i];
+	l->gen = e->config_gen;
+	if (!enclave_client_connected(l->s->client))
+		l->s->epoch = e->epoch;
+}
+
+static int
+has_up(const struct pool *p, long exclude)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if ((long)i != exclude && p->enc[i].state == ENCLAVE_UP)
+			return 1;
+	return 0;
+}
+
+static void
+dequeue(struct pool *p, struct waiter *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		p->wq_head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	else
+		p->wq_tail = w->prev;
+	w->next = w->prev = NULL;
+}
+
+/*
+ * Hand free connections to the waiters in arrival order. A waiter that
+ * cannot use what is free (it excludes that enclave) lets the next one
+ * have it rather than hold up the line.
+ */
+static void
+dispatch_locked(struct pool *p)
+{
+	struct waiter *w = p->wq_head, *next;
+	struct enclave *e;
+	int any_up;
+
+	for (; w != NULL; w = next) {
+		next = w->next;
+		if ((e = pick(p, w->exclude, &any_up)) != NULL) {
+			grant(e, p->cfg.conns_per_enclave, w->lease);
+			w->granted = 1;
+			dequeue(p, w);
+			pthread_cond_signal(&w->cv);
+		} else if (!any_up) {
+			pthread_cond_signal(&w->cv);	/* it gives up */
+		}
+	}
+}
+
+void
+pool_wake_locked(struct pool *p)
+{
+	struct waiter *w;
+
+	dispatch_locked(p);
+	for (w = p->wq_head; w != NULL; w = w->next)
+		pthread_cond_signal(&w->cv);
+	pthread_cond_broadcast(&p->freed);
+}
+
+static void
+deadline_ts(long long deadline, struct timespec *ts)
+{
+	long long left = deadline - clock_monotonic_ms();
+
+	if (left < 0)
+		left = 0;
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += left / 1000;
+	ts->tv_nsec += (left % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * A connection now when one is free and nobody is waiting; otherwise a
+ * place in the queue (if there is room) until one is handed over, every
+ * candidate enclave goes down, the deadline passes or the pool stops.
+ */
 static enum pool_status
 acquire(struct pool *p, long exclude, long long deadline, struct lease *l)
 {
+	struct waiter w = { .exclude = exclude, .lease = l };
 	struct timespec ts;
 	enum pool_status st;
-	struct enclave *e;
-	int queued = 0, any_up, i;
+	struct enclave *e = NULL;
+	int any_up;
 
 	pthread_mutex_lock(&p->lock);
+	if (p->stopping) {
+		pthread_mutex_unlock(&p->lock);
+		return POOL_SHUTDOWN;
+	}
+	if (p->wq_head == NULL)
+		e = pick(p, exclude, &any_up);
+	else
+		any_up = has_up(p, exclude);
+	if (e != NULL || !any_up || p->waiting >= p->cfg.queue) {
+		if (e != NULL)
+			grant(e, p->cfg.conns_per_enclave, l);
+		pthread_mutex_unlock(&p->lock);
+		return e != NULL ? POOL_OK : !any_up ? POOL_UNAVAILABLE :
+		    POOL_OVERLOADED;
+	}
+	pthread_cond_init(&w.cv, NULL);
+	w.prev = p->wq_tail;
+	if (p->wq_tail != NULL)
+		p->wq_tail->next = &w;
+	else
+		p->wq_head = &w;
+	p->wq_tail = &w;
+	p->waiting++;
 	for (;;) {
-		if (p->stopping) {
-			st = POOL_SHUTDOWN;
-			break;
-		}
-		if ((e = pick(p, exclude, &any_up)) != NULL) {
-			i = take_slot(e, p->cfg.conns_per_enclave);
-			l->e = e;
-			l->s = &e->slots[i];
-			l->gen = e->config_gen;
-			if (!enclave_client_connected(l->s->client))
-				l->s->epoch = e->epoch;
+		if (w.granted) {
 			st = POOL_OK;
 			break;
 		}
-		if (!any_up) {
-			st = POOL_UNAVAILABLE;
+		st = p->stopping ? POOL_SHUTDOWN : !has_up(p, exclude) ?
+		    POOL_UNAVAILABLE : clock_monotonic_ms() >= deadline ?
+		    POOL_TIMEOUT : POOL_OK;
+		if (st != POOL_OK) {
+			dequeue(p, &w);
 			break;
 		}
-		if (!queued) {
-			if (p->waiting >= p->cfg.queue) {
-				st = POOL_OVERLOADED;
-				break;
-			}
-			p->waiting++;
-			queued = 1;
-		}
-		if (clock_monotonic_ms() >= deadline) {
-			st = POOL_TIMEOUT;
-			break;
-		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		{
-			long long left = deadline - clock_monotonic_ms();
-
-			if (left < 0)
-				left = 0;
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-		}
-		(void)pthread_cond_timedwait(&p->freed, &p->lock, &ts);
+		deadline_ts(deadline, &ts);
+		(void)pthread_cond_timedwait(&w.cv, &p->lock, &ts);
 	}
-	if (queued)
-		p->waiting--;
+	p->waiting--;
 	pthread_mutex_unlock(&p->lock);
+	pthread_cond_destroy(&w.cv);
 	return st;
 }
 
@@ -296,7 +392,7 @@ release(struct pool *p, struct lease *l, int close_conn)
 		enclave_client_close(l->s->client);
 	l->s->busy = 0;
 	l->e->busy--;
-	pthread_cond_signal(&p->freed);
+	dispatch_locked(p);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -364,7 +460,7 @@ pool_configure(struct pool *p, struct enclave *e, struct enclave_client *c,
 		else
 			pool_mark_down_locked(p, e, "configure failed");
 	}
-	pthread_cond_broadcast(&p->freed);
+	pool_wake_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	return rc == ENCLAVE_OK ? 0 : -1;
 }
@@ -499,4 +595,11 @@ pool_snapshot(struct pool *p, struct metrics_enclave *out, size_t max,
 	}
 	pthread_mutex_unlock(&p->lock);
 	return i;
+}
+
+/* Endpoints never change after pool_new: no lock needed. */
+const char *
+pool_enclave_name(const struct pool *p, int i)
+{
+	return i >= 0 && (size_t)i < p->n ? p->enc[i].endpoint : "";
 }

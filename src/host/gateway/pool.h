@@ -56,6 +56,8 @@ enum pool_status pool_process(struct pool *p, const char *hex, size_t hex_len,
     const char *aad, struct pool_outcome *out);
 /* 1 when at least one enclave is up (reachable and configured). */
 int  pool_ready(struct pool *p);
+/* The endpoint of enclave i (as pool_outcome.enclave names it). */
+const char *pool_enclave_name(const struct pool *p, int i);
 /* The per-enclave view for /metrics (names valid while the pool is). */
 size_t pool_snapshot(struct pool *p, struct metrics_enclave *out, size_t max,
     struct metrics_queue *q);

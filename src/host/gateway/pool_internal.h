@@ -54,12 +54,13 @@ struct enclave {
 struct pool {
 	struct pool_config cfg;
 	pthread_mutex_t lock;
-	pthread_cond_t  freed;	/* a slot was released or an enclave came up */
+	pthread_cond_t  freed;	/* a configure finished (or the pool stops) */
 	pthread_cond_t  wake;	/* the probe thread: something to look at */
 	struct enclave *enc;
 	size_t          n;
 	size_t          rr;	/* round-robin start for ties */
 	int             waiting;
+	struct waiter  *wq_head, *wq_tail;	/* the queue, oldest first */
 	int             stopping;
 	int             started;
 	pthread_t       thread;
@@ -68,6 +69,8 @@ struct pool {
 };
 
 struct enclave_client *pool_client_new(const struct pool *p);
+/* With the lock held: serve the queue and let every waiter look again. */
+void pool_wake_locked(struct pool *p);
 /* With the lock held: take the enclave out of service (once per outage). */
 void pool_mark_down_locked(struct pool *p, struct enclave *e, const char *why);
 /*

@@ -88,9 +88,9 @@ probe_one(struct pool *p, struct enclave *e)
 	if (configured) {
 		if (e->state != ENCLAVE_UP) {
 			log_info("enclave %s is up", e->endpoint);
-			pthread_cond_broadcast(&p->freed);
 		}
 		e->state = ENCLAVE_UP;
+		pool_wake_locked(p);
 		e->probe_backoff_ms = PROBE_DOWN_MIN_MS;
 		e->next_probe_ms = clock_monotonic_ms() + PROBE_UP_MS;
 		pthread_mutex_unlock(&p->lock);

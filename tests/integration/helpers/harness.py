@@ -520,7 +520,7 @@ class FakeKms:
     a non-UTF-8 byte).
     """
 
-    SLOW_SECONDS = 2
+    SLOW_SECONDS = 1.5
     REASON = "Got non-200 answer from KMS: 400"
 
     def __init__(self, directory):
@@ -551,7 +551,7 @@ class FakeKms:
             "key2-killed": 'echo "PLAINTEXT: %s"\nkill -9 $$' % k2,
             "sleep": "exec /bin/sleep 30",
             "sleep-child": "/bin/sleep 30 &\necho $! > %s/child-pid\nwait" % D,
-            "slow-key2": '/bin/sleep %d\necho "PLAINTEXT: %s"' % (self.SLOW_SECONDS, k2),
+            "slow-key2": '/bin/sleep %s\necho "PLAINTEXT: %s"' % (self.SLOW_SECONDS, k2),
             "flood-stdout": "exec /usr/bin/yes 'garbage garbage garbage garbage'",
             "flood-stderr": "exec /usr/bin/yes '[INFO] noise noise noise' >&2",
             "big-garbage": "/usr/bin/yes AAAAAAAAAAAAAAA | /usr/bin/head -c 3000000\nexit 0",
@@ -567,7 +567,7 @@ exit 255""",
                         for m, body in modes.items())
         script = """#!/bin/sh
 # fake KMS tool for enclaved's integration tests (generated)
-printf '%s\\n' "$@" > {D}/last-args
+printf '%s\\0' "$@" > {D}/last-args
 echo $$ > {D}/last-pid
 echo x >> {D}/calls
 /usr/bin/env > {D}/last-env
@@ -610,7 +610,7 @@ esac
 
     def last_args(self):
         text = self._read("last-args")
-        return None if text is None else text.split("\n")[:-1]
+        return None if text is None else text.split("\0")[:-1]
 
     def last_env(self):
         return self._read("last-env")

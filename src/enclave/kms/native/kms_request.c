@@ -104,6 +104,15 @@ kms_http_request(const char *host, const char *region, const char *target,
 	snprintf(length, sizeof(length), "%zu", body->len);
 	if (sigv4_sign(&req, &sc, &params, &s) < 0)
 		return -1;
+	/*
+	 * The request carries the session token: size it once so no
+	 * realloc leaves a copy behind in freed memory (the caller wipes
+	 * this buffer). Headers other than these fit in 1 KiB.
+	 */
+	if (buf_reserve(out, body->len + strlen(s.authorization) +
+	    (sc.session_token ? strlen(sc.session_token) : 0) + strlen(host) +
+	    strlen(target) + 1024, REQUEST_MAX) < 0)
+		goto done;
 	GUARD_GOTO(buf_append_str(out, "POST / HTTP/1.1\r\n", REQUEST_MAX), done);
 	GUARD_GOTO(append_header(out, "Host", host), done);
 	GUARD_GOTO(append_header(out, "Content-Type",
@@ -123,6 +132,9 @@ kms_http_request(const char *host, const char *region, const char *target,
 	GUARD_GOTO(buf_append(out, body->data, body->len, REQUEST_MAX), done);
 	rc = 0;
 done:
+	/* The canonical request holds the signed session token. */
+	if (s.canonical_request != NULL)
+		OPENSSL_cleanse(s.canonical_request, strlen(s.canonical_request));
 	sigv4_signed_free(&s);
 	return rc;
 }
