@@ -27,55 +27,63 @@ static int control_fd = -1;
 /* The backend the broker runs for real. */
 static struct kms_backend inner_backend;
 
-static int
-send_fd(int sock, int fd)
-{
-	char byte = 'c';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+/* One byte carrying one descriptor (SCM_RIGHTS), for both directions. */
+struct fd_message {
+	char           byte;
+	struct iovec   iov;
 	union {
 		char           buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	} control;
+	struct msghdr  msg;
+};
 
-	memset(u.buf, 0, sizeof(u.buf));
+static void
+fd_message_init(struct fd_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->byte = 'c';
+	m->iov.iov_base = &m->byte;
+	m->iov.iov_len = 1;
+	m->msg.msg_iov = &m->iov;
+	m->msg.msg_iovlen = 1;
+	m->msg.msg_control = m->control.buf;
+	m->msg.msg_controllen = sizeof(m->control.buf);
+}
+
+static int
+send_fd(int sock, int fd)
+{
+	struct fd_message m;
+	struct cmsghdr *cm;
+
+	fd_message_init(&m);
+	cm = CMSG_FIRSTHDR(&m.msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return sendmsg(sock, &m.msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
 /* Returns the received descriptor, 0 at end of file, -1 on error. */
 static int
 recv_fd(int sock)
 {
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		char           buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
+	struct fd_message m;
 	struct cmsghdr *cm;
 	ssize_t n;
 	int fd;
 
+	fd_message_init(&m);
 	do {
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return 0;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (n < 0 || cm == NULL || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+	cm = CMSG_FIRSTHDR(&m.msg);
+	if (n < 0 || cm == NULL || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -1;
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	return fd;
