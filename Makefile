@@ -29,7 +29,7 @@ endif
 CFLAGS   := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
             -Wvla -Wstrict-prototypes -Wmissing-prototypes \
             -fstack-protector-strong -fstack-clash-protection -fcf-protection \
-            -fPIE -ffile-prefix-map=$(CURDIR)/= \
+            -fPIE -ffile-prefix-map=$(CURDIR)=. \
             $(OPTFLAGS) -Iinclude -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--build-id=sha1 $(LDSAN) $(EXTRA_LDFLAGS)
 LDLIBS   := $(PKG_LIBS) -lpthread
@@ -52,7 +52,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BINS := $(BUILD)/enclaved $(BUILD)/enclavectl $(BUILD)/kmstool-dev \
         $(BUILD)/enclave-gateway
 
-.PHONY: all deps test unit integration sanitize demo clean
+.PHONY: all deps test unit integration sanitize demo clean reproducible-check
 all: $(BINS)
 
 V ?= 0
@@ -113,6 +113,10 @@ test: deps
 demo: deps
 	$(MAKE) all
 	./scripts/demo.sh $(BUILD)
+
+# Build enclaved twice in two directories and compare (docs/operations.md).
+reproducible-check:
+	./scripts/reproducible-check.sh
 
 clean:
 	rm -rf build build-san

@@ -94,7 +94,8 @@ def main():
             # total: every response of the run, warm-up included, as
             # the server's CPU time covers the whole run.
             vals = [float(r["server_cpu"]) / float(r["total"]) * 1e6
-                    for r in rows_ if float(r.get("total", 0)) > 0]
+                    for r in rows_ if float(r.get("total", 0)) > 0 and
+                    r.get("server_cpu", "nan") != "nan"]
             return statistics.median(vals) if vals else None
         cores = cpu_per_req(e)
         bcpu = cpu_per_req(b)

@@ -187,10 +187,15 @@ run_workload() {	# server round label workload [threads]
 		else start_daemon "${threads:-$THREADS}"; fi
 		return 0
 	fi
-	c1=$(cpu_ticks "$SPID" 2>/dev/null || echo "$c0")
+	c1=$(cpu_ticks "$SPID" 2>/dev/null || echo nan)
 	# A server that answered everything but died after (e.g. as the
 	# connections closed) fails the workload too.
 	sleep 0.2
+	alive "$SPID" || c1=nan
+	echo "$out server=$server round=$round threads=$threads" \
+	    "server_cpu=$(awk -v a="$c0" -v b="$c1" -v t="$TICK" \
+	    'BEGIN { if (b == "nan") print "nan"; else printf "%.3f", (b - a) / t }')" >>"$RESULTS"
+	note "  $server $label: $(echo "$out" | grep -o 'rps=[^ ]* mbps=[^ ]* p50_us=[^ ]* p99_us=[^ ]*')"
 	if ! alive "$SPID"; then
 		local st=0
 		wait "$SPID" 2>/dev/null || st=$?
@@ -202,10 +207,6 @@ run_workload() {	# server round label workload [threads]
 		if [ "$server" = baseline ]; then start_baseline
 		else start_daemon "${threads:-$THREADS}"; fi
 	fi
-	echo "$out server=$server round=$round threads=$threads" \
-	    "server_cpu=$(awk -v a="$c0" -v b="$c1" -v t="$TICK" \
-	    'BEGIN { printf "%.3f", (b - a) / t }')" >>"$RESULTS"
-	note "  $server $label: $(echo "$out" | grep -o 'rps=[^ ]* mbps=[^ ]* p50_us=[^ ]* p99_us=[^ ]*')"
 }
 
 echo "FACT server=machine loadavg_start=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$RESULTS"

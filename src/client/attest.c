@@ -57,7 +57,7 @@ enclave_attest(struct enclave_client *c, const char *nonce_hex,
 	cJSON_free(text);
 	if (rc < 0)
 		return rc;
-	status = client_json_string(root, "status");
+	status = json_string_field(root, "status");
 	doc = cJSON_GetObjectItemCaseSensitive(root, "document");
 	if (status == NULL || strcmp(status, "ok") != 0 ||
 	    !cJSON_IsString(doc) || doc->valuestring == NULL ||

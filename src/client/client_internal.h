@@ -16,6 +16,8 @@
 #include <cjson/cJSON.h>
 
 #include "common/buf.h"
+#include "common/json_parse.h"
+#include "common/json_text.h"
 #include "common/endpoint.h"
 #include "enclave/client.h"
 
@@ -67,13 +69,7 @@ void client_rx_reset(struct enclave_client *c);
  */
 int  client_exchange(struct enclave_client *c, const struct iovec *iov,
     int iovcnt, cJSON **root);
-/* A string member of obj, or NULL. */
-const char *client_json_string(const cJSON *obj, const char *name);
 
-/* json_string.c: a JSON string literal for n bytes of s, quotes included. */
-int  json_string_len(const char *s, size_t n, size_t *out);
-/* Write it (json_string_len bytes) at dst; returns the end. */
-char *json_string_write(char *dst, const char *s, size_t n);
 /* 1 when s can go between quotes as it is (printable ASCII, no " or \). */
 int  json_string_plain(const char *s, size_t n);
 

@@ -9,15 +9,6 @@
 
 #include "common/frame.h"
 
-const char *
-client_json_string(const cJSON *obj, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-
-	return cJSON_IsString(item) && item->valuestring != NULL ?
-	    item->valuestring : NULL;
-}
-
 /*
  * The enclave's code and details go to a terminal sooner or later:
  * control characters are replaced, so a response cannot drive it.
@@ -37,9 +28,9 @@ static int
 remote_error(struct enclave_client *c, const cJSON *doc)
 {
 	copy_printable(c->remote_code, sizeof(c->remote_code),
-	    client_json_string(doc, "msg"));
+	    json_string_field(doc, "msg"));
 	copy_printable(c->remote_details, sizeof(c->remote_details),
-	    client_json_string(doc, "details"));
+	    json_string_field(doc, "details"));
 	return client_set_error(c, ENCLAVE_ERR_REMOTE, "the enclave answered %s%s%s",
 	    c->remote_code[0] ? c->remote_code : "an error without a code",
 	    c->remote_details[0] ? ": " : "", c->remote_details);
@@ -69,7 +60,7 @@ parse(struct enclave_client *c, cJSON **root)
 		return client_set_error(c, ENCLAVE_ERR_PROTOCOL,
 		    "the enclave's response is not one JSON object");
 	}
-	if ((status = client_json_string(doc, "status")) == NULL) {
+	if ((status = json_string_field(doc, "status")) == NULL) {
 		cJSON_Delete(doc);
 		return client_set_error(c, ENCLAVE_ERR_PROTOCOL,
 		    "the enclave's response has no string status");

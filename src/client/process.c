@@ -71,7 +71,7 @@ take_result(struct enclave_client *c, cJSON *root, char **result,
     size_t *result_len)
 {
 	cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "result");
-	const char *status = client_json_string(root, "status");
+	const char *status = json_string_field(root, "status");
 	size_t len;
 
 	if (status == NULL || strcmp(status, "ok") != 0 ||

@@ -24,7 +24,7 @@ static int
 expect_status(struct enclave_client *c, cJSON *root, const char *want,
     const char *what)
 {
-	const char *status = client_json_string(root, "status");
+	const char *status = json_string_field(root, "status");
 	int ok = status != NULL && strcmp(status, want) == 0;
 
 	cJSON_Delete(root);

@@ -7,46 +7,73 @@
 
 #include "common/guard.h"
 
-/* Bytes that can be copied as they are: everything but '"', '\\' and C0. */
-static int
-json_plain(uint8_t c)
+/* Bytes one input byte takes inside the quotes. */
+static size_t
+escaped_len(uint8_t c)
 {
-	return c >= 0x20 && c != '"' && c != '\\';
+	switch (c) {
+	case '"': case '\\': case '\b': case '\f': case '\n': case '\r':
+	case '\t':
+		return 2;
+	default:
+		return c < 0x20 ? 6 : 1;
+	}
+}
+
+int
+json_string_len(const void *s, size_t n, size_t *out)
+{
+	const uint8_t *p = s;
+	size_t i, len = 2;
+
+	for (i = 0; i < n; i++)
+		GUARD(size_add(len, escaped_len(p[i]), &len));
+	*out = len;
+	return 0;
+}
+
+/* Bytes from 0x80 up pass through: the text is taken as UTF-8. */
+char *
+json_string_write(char *dst, const void *s, size_t n)
+{
+	static const char short_escape[256] = {
+		['"'] = '"', ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+		['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
+	};
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *p = s;
+	size_t i;
+
+	*dst++ = '"';
+	for (i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (short_escape[c] != 0) {
+			*dst++ = '\\';
+			*dst++ = short_escape[c];
+		} else if (c < 0x20) {
+			memcpy(dst, "\\u00", 4);
+			dst[4] = hex[c >> 4];
+			dst[5] = hex[c & 0x0f];
+			dst += 6;
+		} else {
+			*dst++ = (char)c;
+		}
+	}
+	*dst++ = '"';
+	return dst;
 }
 
 int
 json_append_string(struct buf *b, const uint8_t *s, size_t n, size_t limit)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0;
+	size_t len;
 
-	GUARD(buf_append(b, "\"", 1, limit));
-	while (i < n) {
-		size_t run = i;
-		char esc[6];
-
-		while (run < n && json_plain(s[run]))
-			run++;
-		GUARD(buf_append(b, s + i, run - i, limit));
-		if (run == n)
-			break;
-		esc[0] = '\\';
-		switch (s[run]) {
-		case '"': esc[1] = '"'; GUARD(buf_append(b, esc, 2, limit)); break;
-		case '\\': esc[1] = '\\'; GUARD(buf_append(b, esc, 2, limit)); break;
-		case '\n': esc[1] = 'n'; GUARD(buf_append(b, esc, 2, limit)); break;
-		case '\r': esc[1] = 'r'; GUARD(buf_append(b, esc, 2, limit)); break;
-		case '\t': esc[1] = 't'; GUARD(buf_append(b, esc, 2, limit)); break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[s[run] >> 4];
-			esc[5] = hex[s[run] & 0x0f];
-			GUARD(buf_append(b, esc, 6, limit));
-			break;
-		}
-		i = run + 1;
-	}
-	return buf_append(b, "\"", 1, limit);
+	GUARD(json_string_len(s, n, &len));
+	GUARD(buf_reserve(b, len, limit));
+	b->len = (size_t)((uint8_t *)json_string_write((char *)b->data +
+	    b->len, s, n) - b->data);
+	return 0;
 }
 
 int

@@ -15,6 +15,15 @@
 
 #include "common/buf.h"
 
+/*
+ * The exact length of the literal for n bytes of s, quotes included, and
+ * the writer that fills exactly that many bytes at dst (returning the end).
+ * Sizing first lets a request holding a credential be written once into a
+ * buffer that is wiped, never copied by a realloc.
+ */
+int   json_string_len(const void *s, size_t n, size_t *out);
+char *json_string_write(char *dst, const void *s, size_t n);
+
 /* Append `"...escaped..."` for n bytes of s. */
 int json_append_string(struct buf *b, const uint8_t *s, size_t n, size_t limit);
 int json_append_cstring(struct buf *b, const char *s, size_t limit);

@@ -158,7 +158,10 @@ attest_execute(struct enclave_ctx *ctx, struct request *req,
 		buf_free(&doc, 0);
 		return;
 	}
-	if (reply_document(reply, &doc) < 0)
+	if (base64_encoded_len(doc.len) + 64 > reply->limit)
+		reply_error(reply, "internal_error", "the %zu-byte document "
+		    "does not fit in a response under --max-message", doc.len);
+	else if (reply_document(reply, &doc) < 0)
 		reply_error(reply, "internal_error", "out of memory");
 	buf_free(&doc, 0);
 }

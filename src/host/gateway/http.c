@@ -153,6 +153,14 @@ account(struct gateway_ctx *g, const char *url, const char *method,
 {
 	double secs = (double)(clock_monotonic_ms() - start_ms) / 1000.0;
 	const char *where = "";
+	/* A path from the client is not logged as it is (it may hold a
+	 * newline once unescaped): only the routes are named. */
+	const char *path = strcmp(url, "/v1/process") == 0 ||
+	    strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 ?
+	    url : "(other path)";
+	const char *verb = strcmp(method, "GET") == 0 ||
+	    strcmp(method, "POST") == 0 || strcmp(method, "HEAD") == 0 ?
+	    method : "(other method)";
 
 	if (strcmp(url, "/metrics") != 0 && strcmp(url, "/healthz") != 0)
 		metrics_request(g->metrics, rep->status, secs,
@@ -160,11 +168,10 @@ account(struct gateway_ctx *g, const char *url, const char *method,
 	if (rep->enclave >= 0)
 		where = pool_enclave_name(g->pool, rep->enclave);
 	if (rep->status >= 400 && strcmp(url, "/healthz") != 0)
-		log_info("%.8s %.64s %d %s %.1f ms%s%s", method, url,
-		    rep->status, rep->error, secs * 1000, *where ? " enclave " :
-		    "", where);
+		log_info("%s %s %d %s %.1f ms%s%s", verb, path, rep->status,
+		    rep->error, secs * 1000, *where ? " enclave " : "", where);
 	else
-		log_debug("%.8s %.64s %d %.1f ms%s%s", method, url, rep->status,
+		log_debug("%s %s %d %.1f ms%s%s", verb, path, rep->status,
 		    secs * 1000, *where ? " enclave " : "", where);
 }
 

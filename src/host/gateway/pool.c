@@ -537,7 +537,15 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 			release(p, &l, 0);
 			return POOL_REMOTE;
 		}
-		if (rc == ENCLAVE_ERR_USAGE || rc == ENCLAVE_ERR_NOMEM) {
+		if (rc == ENCLAVE_ERR_USAGE) {
+			/* The library would not build this request (aad). */
+			snprintf(out->code, sizeof(out->code), "invalid_field");
+			snprintf(out->details, sizeof(out->details), "%s",
+			    enclave_client_error(l.s->client));
+			release(p, &l, 0);
+			return POOL_REMOTE;
+		}
+		if (rc == ENCLAVE_ERR_NOMEM) {
 			release(p, &l, 0);
 			return POOL_NOMEM;
 		}

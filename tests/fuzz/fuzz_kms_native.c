@@ -1,0 +1,202 @@
+/*
+ * fuzz_kms_native.c - the parsers of the native KMS backend
+ * (src/enclave/kms/native/): what comes back from KMS over a TLS
+ * connection the host's vsock-proxy carries. TLS authenticates KMS, but
+ * these parsers must hold even against a KMS-shaped peer.
+ *
+ * Input: byte 0 picks the part; the rest is
+ *   0: an HTTP/1.1 response (http_response_parse), fed whole and in
+ *      growing prefixes: a prefix never completes where the whole does
+ *      not, the complete result is the same from every prefix that has
+ *      it, and the body lies inside the input;
+ *   1: a 200 Decrypt answer body (kms_recipient_ciphertext), then its
+ *      CMS opened with the harness's fixed recipient key (cms_unwrap);
+ *   2: raw CMS for cms_unwrap;
+ *   3: an error answer (kms_error_reason): a printable, bounded reason
+ *      that never contains a credential.
+ * The seeds (tests/fuzz/corpus/kms_native/) hold a real envelope to the
+ * key below, so the fuzzer starts from a CMS that opens.
+ */
+#include "fuzz_common.h"
+
+#include <openssl/pem.h>
+
+#include "common/buf.h"
+#include "enclave/kms/native/native_internal.h"
+
+/* A fixed RSA-2048 recipient key: test data, never a secret. */
+static const char recipient_pem[] =
+"-----BEGIN PRIVATE KEY-----\n"
+"MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQClqr7bmMdqoKns\n"
+"wxlxYctmUP50kAOZistLghejAKGrOkHXvBGasOCMTf/SfP0/SiOimVljzB60dSsk\n"
+"goFNAvsfmB9eTIiHEQvrmRyhQBYOw30Tetetkut/cjozZ+d/BmDePy91P5lA2twv\n"
+"7Z4ewa07nPy7os13Y26maydYc88xFYqt9lAPw7nJ9kqESGKvt6Uy98lZq6XeoJ9/\n"
+"oFsUBJ8EZeVciZSSgr+xTlJlsN6C7k4obJk/Be2HiU73t6fLjHcAsOBHBlBG5ymr\n"
+"kU0KZ9/dlmIWRsXJ/7647e+mH/QZ0jmotP7LogezfVAuJ6tz9YI52pNXs1eizh6P\n"
+"RgNP2KIZAgMBAAECggEAHpJZ0jBpbHXlpbmDMnc3j9QWgPAqmeURCwgg0IXHT8/a\n"
+"YrNkFEXbykiCkxdZrJpD5TejVVVPvUF6CqzCq7GHIhdygnZhI3uz1XBV5jPrXiIZ\n"
+"LMUYlAFu0AAGWYItKDXHHnxOh7aK03sP8xBIg6h+DWg1A3NRs1x4COHxStNkQsxI\n"
+"1VKq+LyxiOI8/LOkLVdIM43Qupt7Qp9hAhGSQpOqYV2hZIn+Q+CvWLPYYN8vj4dR\n"
+"CEoQ9NYvZX6NTozH50DWtdLD76ElsGUIVyGxEa6IRTwwURWE6Ldy77QtL3Jkzu/W\n"
+"qhL9jqFjfSuDVuAxWD0x0cwQUnHMYJDL0LIzahuWYQKBgQDUn5oi7BFaaxj5OwDi\n"
+"83TY3k2Fxxzlk/Yx/7M7dchGLcnisbZFN1l+YZjOln2+trBwtliG5x3Ifok/cjW+\n"
+"RPzNLIfqQUKhyrorslnUsM48tqfqbycGrSgZiMD9vWHJdv/6U55BJa2cQzIbjTfA\n"
+"bcVxlV+gp5U4betSBL5FnijhPQKBgQDHds+o+2ahIDalrrNkc2ns6TfpOHbVqy0U\n"
+"3KCzqR4OpT8cfPJ+b3Y8lTKtPX3g9R5l8S/xrxfEQ5fQlpvldfM8dpxUQICjJiK7\n"
+"QAAMnt5j82ZpfGlTMhZEIcISjrSCPcvSJvNw8ffuU6dxXwgLW+eg5jqjd+To7OQ6\n"
+"9jAa6MkaDQKBgBqXKyua4kCwjBr/Kgk38TD9/CvyzsZXTr7J/5w8CqPcLhdPqj/V\n"
+"wDdx9S5A29Dx//bYlxGn7a2ZRYjNu7Lj5cmy+/xr1O1u8QFt+JYE1oX5Qd6rr/HB\n"
+"zfYDiD8zY/tSCok/09bJ44BbVvTjIEnMcJjX2XG6A4tfE8LaHQGP2gTxAoGAfZ8z\n"
+"W+6xjUrXf/OOIfaaQM4FG4onNZywMNJfF6esOXcTT2LV6pFSewdQOlFfBR37fiKv\n"
+"mlw28LHNXF5uYs6tWWguPtW87oOnHh1Jqqkn0PVLi6YCQ5Zo9ZH5Q2zC/L/krT9A\n"
+"1OJfzqa67yj1zQmd0PUO+0MYVSZU+1lvpJL1jMUCgYABR44jVDeE9SoGyKhPHz7t\n"
+"7e5NwPYC7+ezRfportdv+aF5RmRuCKWfVHJtuGjOp3fWL1gvPHV4LKAHEgUUU93F\n"
+"6Iq5BzS9NryUCT570DazVtNWzEjowotKWv0gfrVANP+DYSONOhl97Q/djXOA/dZ4\n"
+"MZLV1WZbMzgy+FDq62X0vw==\n"
+"-----END PRIVATE KEY-----\n"
+;
+
+static EVP_PKEY *recipient;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	BIO *b = BIO_new_mem_buf(recipient_pem, -1);
+
+	(void)argc;
+	(void)argv;
+	FUZZ_CHECK(b != NULL);
+	recipient = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	FUZZ_CHECK(recipient != NULL);
+	BIO_free(b);
+	return 0;
+}
+
+static void
+check_reason(const char *reason, size_t size)
+{
+	size_t n = strnlen(reason, size);
+
+	FUZZ_CHECK(n < size);
+}
+
+static void
+http(const uint8_t *d, size_t n)
+{
+	struct http_response whole, part;
+	char reason[128];
+	int rc, prc;
+	size_t i, step;
+
+	memset(reason, 'X', sizeof(reason));
+	rc = http_response_parse(d, n, NATIVE_HTTP_BODY_MAX, &whole, reason,
+	    sizeof(reason));
+	FUZZ_CHECK(rc >= -1 && rc <= 1);
+	if (rc < 0)
+		check_reason(reason, sizeof(reason));
+	if (rc == 1) {
+		FUZZ_CHECK(whole.header_len <= n);
+		FUZZ_CHECK(whole.body.len == whole.content_length);
+		FUZZ_CHECK(whole.body.len <= NATIVE_HTTP_BODY_MAX);
+		FUZZ_CHECK(whole.body.len == 0 || (whole.body.data >= d &&
+		    whole.body.data + whole.body.len <= d + n));
+	}
+	/* Prefixes, as the bytes arrive (every byte near the ends). */
+	step = n > 256 ? n / 64 : 1;
+	for (i = 0; i < n; i += (i < 64 || n - i < 64) ? 1 : step) {
+		uint8_t *p = fuzz_dup(d, i);
+
+		memset(reason, 'X', sizeof(reason));
+		prc = http_response_parse(p, i, NATIVE_HTTP_BODY_MAX, &part,
+		    reason, sizeof(reason));
+		if (prc < 0)
+			check_reason(reason, sizeof(reason));
+		/* Refusing early is fine; completing early only with the same
+		 * response the whole input gives. */
+		if (prc == 1) {
+			FUZZ_CHECK(rc == 1);
+			FUZZ_CHECK(part.status == whole.status);
+			FUZZ_CHECK(part.header_len == whole.header_len);
+			FUZZ_CHECK(part.body.len == whole.body.len);
+			FUZZ_CHECK(part.body.len == 0 ||
+			    memcmp(part.body.data, whole.body.data, part.body.len) == 0);
+		}
+		free(p);
+	}
+}
+
+static void
+unwrap(const uint8_t *der, size_t n)
+{
+	struct secret pt = SECRET_INIT;
+	char reason[256];
+
+	memset(reason, 'X', sizeof(reason));
+	if (cms_unwrap(der, n, recipient, &pt, reason, sizeof(reason)) == 0) {
+		FUZZ_CHECK(pt.len >= 1 && pt.len <= NATIVE_PLAINTEXT_MAX);
+		secret_free(&pt);
+	} else {
+		check_reason(reason, sizeof(reason));
+		FUZZ_CHECK(pt.data == NULL);
+	}
+}
+
+static void
+answer(const uint8_t *d, size_t n)
+{
+	struct buf cms = BUF_INIT;
+	char reason[256];
+
+	memset(reason, 'X', sizeof(reason));
+	if (kms_recipient_ciphertext(d, n, &cms, reason, sizeof(reason)) == 0)
+		unwrap(cms.data, cms.len);
+	else
+		check_reason(reason, sizeof(reason));
+	buf_free(&cms, 1);
+}
+
+static void
+error_reason(const uint8_t *d, size_t n)
+{
+	static const char *const redact[] = {
+		"AKIAFUZZKEY", "fuzz+secret/KEY==", "fuzz+session/token=", NULL,
+	};
+	char reason[KMS_REASON_MAX];
+	size_t i, len;
+	int status = n ? 400 + d[0] % 200 : 500;
+
+	memset(reason, 'X', sizeof(reason));
+	kms_error_reason(status, d, n, redact, reason, sizeof(reason));
+	len = strnlen(reason, sizeof(reason));
+	FUZZ_CHECK(len < sizeof(reason));
+	for (i = 0; i < len; i++)
+		FUZZ_CHECK(reason[i] >= 0x20 && reason[i] < 0x7f);
+	for (i = 0; redact[i] != NULL; i++)
+		FUZZ_CHECK(strstr(reason, redact[i]) == NULL);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *copy;
+
+	if (size < 1 || size > NATIVE_HTTP_HEADERS_MAX + NATIVE_HTTP_BODY_MAX)
+		return 0;
+	copy = fuzz_dup(data + 1, size - 1);
+	switch (data[0] % 4) {
+	case 0:
+		http(copy, size - 1);
+		break;
+	case 1:
+		answer(copy, size - 1);
+		break;
+	case 2:
+		unwrap(copy, size - 1);
+		break;
+	default:
+		error_reason(copy, size - 1);
+		break;
+	}
+	free(copy);
+	return 0;
+}
