@@ -14,6 +14,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/vm_sockets.h>
 
 #include "common/guard.h"
 #include "common/log.h"
@@ -233,9 +234,22 @@ announce_listeners(const struct server *srv)
 	size_t i;
 
 	for (i = 0; i < srv->n_listeners; i++) {
+		struct endpoint bound = opt->listen[i];
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
 		char name[ENDPOINT_STR_MAX];
 
-		endpoint_format(&opt->listen[i], name, sizeof(name));
+		/* Port 0 asks the kernel for one: say which it chose. */
+		if (getsockname(srv->listeners[i].fd, (struct sockaddr *)&ss,
+		    &len) == 0) {
+			if (ss.ss_family == AF_INET)
+				bound.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			else if (ss.ss_family == AF_INET6)
+				bound.port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			else if (ss.ss_family == AF_VSOCK)
+				bound.port = ((struct sockaddr_vm *)&ss)->svm_port;
+		}
+		endpoint_format(&bound, name, sizeof(name));
 		log_info("listening on %s", name);
 	}
 }

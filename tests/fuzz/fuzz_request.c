@@ -212,10 +212,13 @@ run_message(const uint8_t *data, size_t size)
 {
 	struct reply reply;
 	struct request *req;
-	uint8_t *msg = fuzz_dup(data, size);
+	struct buf msg = BUF_INIT;
 	cJSON *own = size > 0 ? json_parse_exact(data, size) : NULL;
 	cJSON *o;
 
+	/* Exactly sized (ASan sees overruns), in a buf the request may adopt. */
+	msg.data = fuzz_dup(data, size);
+	msg.len = msg.cap = size;
 #ifndef FUZZ_STRICT
 	/*
 	 * Known crash (docs/security.md, F6): a `type` that cJSON reads as
@@ -225,15 +228,18 @@ run_message(const uint8_t *data, size_t size)
 	if (own != NULL && field(own, "type") != NULL &&
 	    field(own, "type")[0] == '\0') {
 		cJSON_Delete(own);
-		free(msg);
+		buf_free(&msg, 1);
 		return;
 	}
 #endif
 	reply_init(&reply, request_reply_limit(&opt));
-	req = request_parse(&ctx, msg, size, &reply);
-	/* The message bytes are not referenced afterwards (request.h). */
-	memset(msg, 0xa5, size);
-	free(msg);
+	req = request_parse(&ctx, msg.data, size, &reply);
+	if (req != NULL && request_holds_message(req))
+		request_adopt_message(req, &msg);	/* as connection.c does */
+	/* Otherwise the message bytes are not referenced afterwards. */
+	if (msg.data != NULL)
+		memset(msg.data, 0xa5, msg.len);
+	buf_free(&msg, 0);
 	if (req != NULL) {
 		request_execute(&ctx, req, &reply);
 		request_free(req);
@@ -331,6 +337,8 @@ run_sealed(const uint8_t *data, size_t size)
 
 	reply_init(&reply, request_reply_limit(&opt));
 	req = request_parse(&ctx, msg.data, msg.len, &reply);
+	if (req != NULL && request_holds_message(req))
+		request_adopt_message(req, &msg);
 	/*
 	 * A well-formed request parses, except that an aad escaping U+0000
 	 * may be refused as invalid_json (cJSON would cut it at the NUL).
