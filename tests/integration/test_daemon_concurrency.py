@@ -3,11 +3,12 @@ enclaved: many clients at once, the connection limit (`busy`), a slow KMS
 call that delays nobody else, the atomic key swap.
 """
 
+import select
 import socket
 import threading
 import time
 
-from helpers.harness import (assert_error, len_frame, open_sealed,
+from helpers.harness import (CREDS, assert_error, len_frame, open_sealed,
                              parse_any, seal, to_bytes)
 
 PING = {"type": "ping"}
@@ -222,3 +223,62 @@ def test_key_swap_is_atomic_under_load(start_daemon, fake_kms):
             t.join(10)
     assert not bad, bad[:5]
     assert counts["ok"] > 20 and counts["decrypt_failed"] > 0, counts
+
+
+def test_slow_configure_pipelined_answers_stay_in_order(start_daemon, fake_kms):
+    # "every request gets exactly one response, in order": a ping sent right
+    # behind a configure that waits on KMS is answered after it
+    d = start_daemon("--kms-timeout", "10", kmstool=fake_kms.path)
+    cfg = {"type": "configure", "encrypted_tsk": fake_kms.token("slow-key2")}
+    cfg.update(CREDS)
+    pt = b"after the swap"
+    with d.connect(timeout=10) as c:
+        c.send_raw(to_bytes(cfg) + len_frame(PING) + to_bytes(
+            {"type": "process", "ciphertext": seal(fake_kms.K2, pt)}))
+        first = c.recv_bare(timeout=10)
+        assert first.get("msg") == "configured", first
+        assert c.recv_len()["msg"] == "pong"
+        resp = c.recv_bare()
+        assert resp["status"] == "ok", resp        # ran after the key swap
+        assert open_sealed(fake_kms.K2, resp["result"]) == pt
+
+
+def test_timeouts_do_not_cut_a_request_in_progress(start_daemon, fake_kms):
+    # read and idle timeouts of 1 s; the configure takes 1.5 s inside the
+    # daemon: the connection is neither reading a message nor idle
+    d = start_daemon("--kms-timeout", "10", "--read-timeout", "1",
+                     "--idle-timeout", "1", kmstool=fake_kms.path)
+    with d.connect(timeout=10) as c:
+        cfg = {"type": "configure", "encrypted_tsk": fake_kms.token("slow-key2")}
+        cfg.update(CREDS)
+        resp = c.request(cfg, "len", timeout=10)
+        assert resp.get("msg") == "configured", resp
+        assert c.request(PING)["msg"] == "pong"
+
+
+def test_connection_limit_under_a_burst(start_daemon):
+    limit, extra = 8, 12
+    d = start_daemon("--max-connections", str(limit))
+    conns = [d.connect(unix=bool(i % 3 == 0)) for i in range(limit + extra)]
+    try:
+        time.sleep(0.3)
+        served, busy = 0, 0
+        for c in conns:
+            # a refused connection has its answer waiting without asking;
+            # an accepted one says nothing until asked
+            if _readable(c):
+                assert_error(parse_any(c.read_until_closed(3)), "busy")
+                busy += 1
+            else:
+                resp = c.request(PING)
+                assert resp["msg"] == "pong", resp
+                served += 1
+        assert (served, busy) == (limit, extra)
+    finally:
+        for c in conns:
+            c.close()
+
+
+def _readable(c):
+    r, _, _ = select.select([c.sock], [], [], 0)
+    return bool(r)

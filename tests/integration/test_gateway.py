@@ -60,7 +60,7 @@ class Imds:
 
     ROLE = "enclave-gateway-test-role"
 
-    def __init__(self, lifetime=6 * 3600):
+    def __init__(self, lifetime=6 * 3600, port=0):
         self.token = secrets.token_urlsafe(24)
         self.lifetime = lifetime
         self.calls = {"token": 0, "role": 0, "creds": 0, "unauthorized": 0}
@@ -109,7 +109,7 @@ class Imds:
                     return self.reply(200, json.dumps(doc), "application/json")
                 self.reply(404, "")
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -365,6 +365,31 @@ def test_refreshes_imds_credentials_before_expiry(gateway_bin, gateways, pair, k
     m = g.metrics()
     assert m['enclave_gateway_credentials_refresh_total{result="ok"}'] >= 2
     assert m["enclave_gateway_credentials_expiration_timestamp_seconds"] > time.time()
+
+
+def test_metadata_service_down_then_up(gateway_bin, gateways, pair, key):
+    """No credentials yet: not ready, fetches retried with backoff; once the
+    metadata service answers, the enclave is configured by itself."""
+    port = free_tcp_port()
+    d = pair[0]
+    g = gateways([d.tcp], "--credentials", "imds", tsk=key[0],
+                 env=clean_env(AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:%d" % port))
+    deadline = time.monotonic() + 10
+    while g.metrics()['enclave_gateway_credentials_refresh_total{result="error"}'] < 2:
+        assert time.monotonic() < deadline, g.log()
+        time.sleep(0.05)
+    assert g.request("GET", "/healthz")[0] == 503
+    status, hdrs, body = g.process(seal(key[1], b"x"))
+    assert status == 503 and hdrs.get("retry-after") == "1", body
+    assert d.request({"type": "health"})["configured"] is False
+    late = Imds(port=port)
+    try:
+        g.wait_healthy(timeout=15)
+        assert d.request({"type": "health"})["configured"] is True
+        status, _, body = g.process(seal(key[1], b"now"))
+        assert status == 200 and open_sealed(key[1], body["result"]) == b"now"
+    finally:
+        late.close()
 
 
 def test_kill_one_enclave_under_load_then_restart(gateway_bin, gateways, pair, key,

@@ -16,7 +16,11 @@ struct pool_config {
 	size_t       n_endpoints;
 	int          conns_per_enclave;
 	int          queue;		/* requests allowed to wait */
-	int          timeout_ms;	/* a request's whole time */
+	/*
+	 * Bounds a request's wait for a connection, and each exchange with
+	 * an enclave (the client library's I/O timeout, fixed per client).
+	 */
+	int          timeout_ms;
 	const char  *tsk;		/* base64, or NULL: never configure */
 	const char  *region;		/* or NULL */
 	struct creds_cache *creds;
