@@ -91,6 +91,9 @@ allow_attest(scmp_filter_ctx ctx)
 	return rc;
 }
 
+/* Calls answered EACCES instead of killing the process (see below). */
+static const char *const refused[] = { "open", "openat", "openat2" };
+
 int
 sandbox_apply(void)
 {
@@ -117,6 +120,25 @@ sandbox_apply(void)
 	if (allow_attest(ctx) < 0) {
 		seccomp_release(ctx);
 		return -1;
+	}
+	/*
+	 * Opening files is refused, not fatal: glibc reads optional files
+	 * lazily (malloc checks /proc/sys/vm/overcommit_memory the first time
+	 * a thread's heap shrinks) and copes with EACCES; nothing of ours
+	 * opens anything after startup.
+	 */
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(refused[i]);
+
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr,
+		    0)) < 0) {
+			log_error("seccomp: cannot refuse %s: %s", refused[i],
+			    strerror(-rc));
+			seccomp_release(ctx);
+			return -1;
+		}
 	}
 	/* Keep the filter on every thread, and on threads made later. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);

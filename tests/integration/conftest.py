@@ -118,6 +118,7 @@ def start_daemon(enclaved_bin, tmp_path):
             mine.append("sanitizer errors in enclaved's log: %s" % bad[:5])
         if mine:
             problems += mine + ["log tail:\n" + d.log()[-4000:]]
+        d.cleanup()
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 

@@ -163,7 +163,7 @@ def test_configure_stuck_in_kms_tool_does_not_delay_others(start_daemon, fake_km
             assert resp["status"] == "ok", resp
             assert open_sealed(fake_kms.K1, resp["result"]) == pt
             took = time.monotonic() - t0
-            assert took < 0.5, "requests took %.2f s while configure waited on KMS" % took
+            assert took < 0.75, "requests took %.2f s while configure waited on KMS" % took
         assert t.is_alive(), "the slow configure finished too early for this test"
     finally:
         t.join(15)

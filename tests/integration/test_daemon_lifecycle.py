@@ -128,3 +128,20 @@ def test_unbindable_unix_path_fails(enclaved_bin):
     p = _run(enclaved_bin, "--listen", "unix:" + path)
     assert p.returncode != 0
     assert "listening on" not in p.stderr
+
+
+def test_port_in_use_fails_with_message(enclaved_bin):
+    import socket
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        p = _run(enclaved_bin, "--listen", "tcp:127.0.0.1:%d" % port,
+                 "--kmstool", "/bin/false")
+    finally:
+        holder.close()
+    assert p.returncode != 0
+    assert p.stderr.strip()
+    assert "listening on tcp:127.0.0.1:%d" % port not in p.stderr

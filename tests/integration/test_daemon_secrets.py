@@ -122,3 +122,26 @@ def test_fake_tool_key_not_logged(start_daemon, fake_kms):
     assert_error(d.request(cfg), "invalid_key")
     d.terminate()
     _check(d.log(), fake_kms.K1, "enclaved's log")
+
+
+def _smaps_flags(pid):
+    """VmFlags of every mapping of `pid`."""
+    flags = []
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            if line.startswith("VmFlags:"):
+                flags.append(set(line.split()[1:]))
+    return flags
+
+
+def test_key_memory_locked_and_not_dumped(fake_configured_daemon):
+    # "The TSK lives only in enclave memory: locked against swap, excluded
+    # from core dumps"
+    pid = fake_configured_daemon.pid
+    with open("/proc/%d/status" % pid) as f:
+        vmlck = [l for l in f if l.startswith("VmLck:")][0].split()
+    assert int(vmlck[1]) > 0, "no locked memory after configure (VmLck %s kB)" % vmlck[1]
+    locked = [f for f in _smaps_flags(pid) if "lo" in f]
+    assert locked, "no mapping is mlocked"
+    assert any("dd" in f for f in locked), \
+        "no locked mapping is excluded from core dumps (MADV_DONTDUMP)"

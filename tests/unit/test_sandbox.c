@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -49,6 +51,15 @@ try_socket(void)
 	/* A new network socket: the daemon only accepts, never opens. */
 	(void)socket(AF_INET, SOCK_STREAM, 0);
 	_exit(102);
+}
+
+static void
+try_open(void)
+{
+	/* Refused with EACCES, not killed: glibc may try optional files. */
+	if (open("/dev/null", O_RDONLY) >= 0)
+		_exit(105);
+	_exit(errno == EACCES ? 0 : 106);
 }
 
 static void
@@ -99,6 +110,18 @@ test_new_socket_is_killed(void **state)
 }
 
 static void
+test_open_is_refused_not_killed(void **state)
+{
+	int status;
+
+	(void)state;
+	skip_under_sanitizers();
+	status = run_confined(try_open);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
 test_daemon_calls_allowed(void **state)
 {
 	int status = run_confined(try_allowed);
@@ -114,6 +137,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exec_is_killed),
 		cmocka_unit_test(test_new_socket_is_killed),
+		cmocka_unit_test(test_open_is_refused_not_killed),
 		cmocka_unit_test(test_daemon_calls_allowed),
 	};
 

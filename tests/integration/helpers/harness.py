@@ -27,6 +27,7 @@ import os
 import re
 import select
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -127,7 +128,7 @@ def assert_error(resp, code, mentions=None):
     assert isinstance(resp, dict), resp
     assert resp.get("status") == "error", resp
     assert resp.get("msg") == code, "expected %s, got %r" % (code, resp)
-    assert isinstance(resp.get("details"), str), resp
+    assert isinstance(resp.get("details"), str) and resp["details"].strip(), resp
     if mentions is not None:
         for word in ([mentions] if isinstance(mentions, str) else mentions):
             assert word in resp["details"], \
@@ -349,6 +350,7 @@ class Daemon:
 
     def __init__(self, exe, options, tcp_port, unix_path, log_path, env):
         self.exe = exe
+        self.sockdir = os.path.dirname(unix_path) if unix_path else None
         self.tcp = "tcp:127.0.0.1:%d" % tcp_port
         self.unix = ("unix:" + unix_path) if unix_path else None
         self.log_path = log_path
@@ -430,6 +432,13 @@ class Daemon:
         self._log.close()
         return self.proc.returncode
 
+    def cleanup(self):
+        """Stop the daemon if still running and remove its socket directory."""
+        if self.proc.poll() is None:
+            self.terminate()
+        if self.sockdir and os.path.basename(self.sockdir).startswith("encl-"):
+            shutil.rmtree(self.sockdir, ignore_errors=True)
+
     def sanitizer_errors(self):
         text = self.log()
         marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -456,6 +465,7 @@ def start_daemon(exe, options, workdir, unix=True, env_extra=None, attempts=3):
         except DaemonStartError as e:
             last = e
             d.terminate(timeout=2)
+            d.cleanup()
             if "in use" not in str(e).lower():
                 raise
     raise last
