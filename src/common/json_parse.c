@@ -16,7 +16,10 @@ json_parse_exact(const void *text, size_t n)
 {
 	const char *end = NULL, *stop = (const char *)text + n;
 	cJSON *root;
+	int has_nul;
 
+	if (json_check_escapes(text, n, &has_nul) < 0)
+		return NULL;
 	root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
 	if (root == NULL)
 		return NULL;

@@ -5,8 +5,9 @@
  * against ~400 ms for jansson). Two things it leaves to us:
  *  - exactness: cJSON stops after the first value; json_parse_exact()
  *    insists that only whitespace follows it;
- *  - strictness: cJSON accepts numbers such as 01 and 1. that RFC 8259
- *    does not; json_parse_exact() refuses them (json_scan.h);
+ *  - strictness: cJSON accepts numbers such as 01 and 1., raw NUL bytes
+ *    and \uzzzz, which RFC 8259 does not; json_parse_exact() refuses
+ *    them (json_scan.h);
  *  - hygiene: its trees hold plaintext and credentials; with the wiping
  *    allocator installed, every block cJSON frees is cleansed first.
  */

@@ -303,18 +303,32 @@ json_numbers_strict(const uint8_t *text, size_t n)
 }
 
 int
-json_has_nul_escape(const uint8_t *text, size_t n)
+json_check_escapes(const uint8_t *text, size_t n, int *has_nul)
 {
-	const uint8_t *p = text, *end = text + n, *hit;
+	const uint8_t *p = text, *end = text + n;
+	uint32_t cp;
 
-	while ((hit = memmem(p, (size_t)(end - p), "u0000", 5)) != NULL) {
-		const uint8_t *b = hit;
+	*has_nul = 0;
+	if (memchr(text, '\0', n) != NULL)
+		return -1;
+	/* Hex has no backslash: a 32 MiB ciphertext costs one memchr. */
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		size_t run = 0;
 
-		while (b > text && b[-1] == '\\')
-			b--;
-		if ((hit - b) % 2 == 1)
-			return 1;
-		p = hit + 1;
+		while (p + run < end && p[run] == '\\')
+			run++;
+		p += run;
+		if (run % 2 == 0)
+			continue;
+		if (p >= end || strchr("\"\\/bfnrtu", *p) == NULL || *p == '\0')
+			return -1;
+		if (*p == 'u') {
+			if (end - p < 5 || hex4(p + 1, &cp) < 0)
+				return -1;
+			if (cp == 0)
+				*has_nul = 1;
+		}
+		p++;
 	}
 	return 0;
 }

@@ -39,7 +39,12 @@ int json_find_member(const uint8_t *text, size_t n, const char *name,
 int json_decode_string(struct slice raw, struct buf *out, size_t limit);
 /* 1 when every number in the text has RFC 8259 form. */
 int json_numbers_strict(const uint8_t *text, size_t n);
-/* 1 when the text contains the escape \u0000 (a string with a NUL). */
-int json_has_nul_escape(const uint8_t *text, size_t n);
+/*
+ * Check what cJSON lets through: a raw NUL byte (cJSON would end the
+ * string there) and a malformed escape (cJSON reads \uzzzz as U+0000)
+ * make the text invalid: -1. Otherwise 0, with *has_nul set when some
+ * string escapes U+0000 and so cannot be read as a C string.
+ */
+int json_check_escapes(const uint8_t *text, size_t n, int *has_nul);
 
 #endif

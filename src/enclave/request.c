@@ -144,10 +144,11 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	req->root = root;
 	req->msg = text;
 	req->msg_len = len;
-	req->msg_has_nul = json_has_nul_escape(text, len);
 	req->bulk = bulk;
-	/* "ping\u0000x" is not "ping", whatever C strings say. */
-	if (request_string_field(req, "type", &type) == FIELD_HAS_NUL)
+	/* Cannot fail here: json_parse_exact has checked the escapes. */
+	(void)json_check_escapes(text, len, &req->msg_has_nul);
+	/* "ping\u0000x" is not "ping", whatever C strings say; "" is no type. */
+	if (request_string_field(req, "type", &type) != FIELD_OK)
 		type = "";
 	for (i = 0; i < sizeof(request_types) / sizeof(request_types[0]); i++) {
 		if (strcmp(type, request_types[i].name) != 0)
@@ -160,11 +161,8 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 		buf_free(&rest, 0);
 		return req;
 	}
-	if (i < sizeof(request_types) / sizeof(request_types[0])) {
-		buf_free(&rest, 0);
-		request_free(req);
-		return NULL;
-	}
+	if (i < sizeof(request_types) / sizeof(request_types[0]))
+		goto fail;
 	{
 		char shown[40];
 
@@ -175,6 +173,7 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 		reply_error(reply, "unknown_type", "unknown request type \"%s%s\"",
 		    shown, type[i] != '\0' || req->msg_has_nul ? "..." : "");
 	}
+fail:
 	buf_free(&rest, 0);
 	request_free(req);
 	return NULL;

@@ -57,6 +57,19 @@ def test_unknown_type(daemon, t, framing):
     assert_error(daemon.request({"type": t}, framing), "unknown_type")
 
 
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_empty_type_is_an_error_not_a_crash(daemon, framing):
+    # {"type":""}: a string, but empty. The spec makes an empty required
+    # field missing_fields; unknown_type or invalid_json are defensible
+    # readings too. Any of them, on a connection that stays open.
+    with daemon.connect() as c:
+        resp = c.request({"type": ""}, framing)
+        assert resp.get("status") == "error", resp
+        assert resp["msg"] in ("missing_fields", "unknown_type", "invalid_json"), resp
+        assert c.request({"type": "ping"}, framing)["msg"] == "pong"
+    assert daemon.alive()
+
+
 @pytest.mark.parametrize("t", [r"ping\u0000", r"ping\u0000x", r"health\u0000"])
 def test_type_with_embedded_nul_is_not_a_known_type(daemon, t):
     # {"type":"ping\u0000"} is not "ping": a C string compare must not

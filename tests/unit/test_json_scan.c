@@ -100,15 +100,31 @@ test_numbers_strict(void **state)
 	assert_null(json_parse_exact(T("{\"x\":1} x")));
 }
 
+static int
+has_nul(const char *text)
+{
+	int nul = -1;
+
+	assert_int_equal(json_check_escapes(T(text), &nul), 0);
+	return nul;
+}
+
 static void
-test_nul_escape_detection(void **state)
+test_escape_check(void **state)
 {
 	(void)state;
-	assert_true(json_has_nul_escape(T("{\"a\":\"x\\u0000\"}")));
-	assert_true(json_has_nul_escape(T("{\"a\":\"\\\\\\u0000\"}")));
+	assert_true(has_nul("{\"a\":\"x\\u0000\"}"));
+	assert_true(has_nul("{\"a\":\"\\\\\\u0000\"}"));
 	/* An escaped backslash followed by text u0000 is not a NUL. */
-	assert_false(json_has_nul_escape(T("{\"a\":\"\\\\u0000\"}")));
-	assert_false(json_has_nul_escape(T("{\"a\":\"u0000\"}")));
+	assert_false(has_nul("{\"a\":\"\\\\u0000\"}"));
+	assert_false(has_nul("{\"a\":\"u0000\\n\\u00e9\"}"));
+	/* What cJSON would let through is refused. */
+	int nul;
+	assert_int_equal(json_check_escapes((const uint8_t *)"{\"a\":\"p\0x\"}",
+	    12, &nul), -1);
+	assert_int_equal(json_check_escapes(T("{\"a\":\"\\uzzzz\"}"), &nul), -1);
+	assert_int_equal(json_check_escapes(T("{\"a\":\"\\u12\"}"), &nul), -1);
+	assert_int_equal(json_check_escapes(T("{\"a\":\"\\q\"}"), &nul), -1);
 }
 
 int
@@ -119,7 +135,7 @@ main(void)
 		cmocka_unit_test(test_find_member_compares_decoded_keys),
 		cmocka_unit_test(test_decode_string_exact_bytes),
 		cmocka_unit_test(test_numbers_strict),
-		cmocka_unit_test(test_nul_escape_detection),
+		cmocka_unit_test(test_escape_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
