@@ -518,11 +518,16 @@ buf_printf(struct buf *b, const char *fmt, ...)
 void
 sigv4_signed_free(struct sigv4_signed *s)
 {
-	free(s->canonical_request);
-	free(s->string_to_sign);
-	free(s->signed_headers);
-	free(s->credential_scope);
-	free(s->authorization);
+	/* The canonical request holds the session token: wipe, then free. */
+	char *const parts[] = { s->canonical_request, s->string_to_sign,
+		s->signed_headers, s->credential_scope, s->authorization };
+	size_t i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (parts[i] != NULL)
+			OPENSSL_cleanse(parts[i], strlen(parts[i]));
+		free(parts[i]);
+	}
 	memset(s, 0, sizeof(*s));
 }
 
@@ -575,7 +580,7 @@ sigv4_sign(const struct sigv4_request *req,
 	GUARD_GOTO(buf_append(&creq, names.data, names.len, SIGV4_TEXT_MAX),
 	    fail);
 	GUARD_GOTO(buf_printf(&creq, "\n%s", out->content_sha256), fail);
-	buf_free(&canon, 0);
+	buf_free(&canon, 1);
 	if ((out->signed_headers = buf_take_str(&names)) == NULL ||
 	    (out->canonical_request = buf_take_str(&creq)) == NULL)
 		goto fail;
@@ -602,10 +607,10 @@ sigv4_sign(const struct sigv4_request *req,
 		goto fail;
 	return 0;
 fail:
-	buf_free(&creq, 0);
-	buf_free(&canon, 0);
+	buf_free(&creq, 1);
+	buf_free(&canon, 1);
 	buf_free(&names, 0);
-	buf_free(&tmp, 0);
+	buf_free(&tmp, 1);
 	sigv4_signed_free(out);
 	return -1;
 }
