@@ -80,7 +80,7 @@ def main():
 
     head = ("workload", "req/s", "MB/s", "p50 us", "p99 us", "cpu us/req",
             "base req/s", "base MB/s", "base p50", "base p99",
-            "base cpu us/req", "x base")
+            "base cpu us/req", "x base", "x base cpu")
     rows = []
     for label, base_label, desc in WORKLOADS:
         e = lambda k: m("enclaved", label, k)
@@ -99,6 +99,13 @@ def main():
             return statistics.median(vals) if vals else None
         cores = cpu_per_req(e)
         bcpu = cpu_per_req(b)
+        if label.startswith("W2"):
+            saved, base_label = base_label, "W1"
+            ref_cpu = cpu_per_req(b)
+            base_label = saved
+        else:
+            ref_cpu = bcpu
+        cpu_ratio = ref_cpu / cores if ref_cpu and cores else None
         # The issue measures W2 against the baseline's W1 (its only mode).
         ref = m("baseline", "W1", "mbps") if label.startswith("W2") \
             else b("mbps")
@@ -115,7 +122,9 @@ def main():
                      fmt(b("p99_us")) if label != "W2@1" else "",
                      fmt(bcpu) if label != "W2@1" else "",
                      (fmt(ratio, 1) + ("*" if label.startswith("W2") else ""))
-                     if ratio else "-"))
+                     if ratio else "-",
+                     (fmt(cpu_ratio, 1) + ("*" if label.startswith("W2")
+                                           else "")) if cpu_ratio else "-"))
     idle = fact("enclaved", "idle_rss_kb")
     kids = fact("enclaved", "idle_children_rss_kb")
     peak = fact("enclaved", "peak_rss_kb")
@@ -126,20 +135,20 @@ def main():
          fmt(idle / 1024, 1) + " MiB" if idle else "-",
          "(+%s MiB KMS helper)" % fmt(kids / 1024, 1) if kids else "",
          "", "", "", "", fmt(b_idle / 1024, 1) + " MiB" if b_idle else "-",
-         "", "", "", ""),
+         "", "", "", "", ""),
         ("peak RSS on W4 (VmHWM)",
          fmt(peak / 1024, 1) + " MiB" if peak else "-",
          "%.2fx wire" % (peak * 1024 / W4_WIRE) if peak else "",
          "", "", "", "", fmt(b_peak / 1024, 1) + " MiB" if b_peak else "-",
          "%.2fx wire" % (b_peak * 1024 / W4_WIRE) if b_peak else "",
-         "", "", ""),
+         "", "", "", ""),
         ("limit: 1-core AES-256-GCM (openssl)", "",
          fmt(limit_mbps, 0) if limit_mbps else "-", "", "", "", "", "", "",
-         "", "", ""),
+         "", "", "", ""),
         ("  W4 share of limit/2 (dec+enc)", "",
          "%.1f%%" % (100 * m("enclaved", "W4", "mbps") / (limit_mbps / 2))
          if limit_mbps and m("enclaved", "W4", "mbps") else "-",
-         "", "", "", "", "", "", "", "", ""),
+         "", "", "", "", "", "", "", "", "", ""),
     ]
     table = [head] + rows + extra
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
@@ -165,7 +174,9 @@ def main():
           "request (the server's cost, steadier than req/s on shared cores).")
     print("x base = MB/s over the baseline's MB/s for the same workload; the "
           "baseline serves one request per connection, so it runs every "
-          "workload that way; * W2 is compared with the baseline's W1.")
+          "workload that way; * W2 is compared with the baseline's W1.\n"
+          "x base cpu = the baseline's CPU per request over enclaved's: "
+          "the ratio a machine with cores to spare would show.")
 
     def ratio(label, key, base_label=None):
         e = m("enclaved", label, key)
