@@ -1,14 +1,15 @@
 /*
  * fuzz_json_scan.c - the raw JSON scanners (src/common/json_scan.c) that
  * run on request and plaintext text after cJSON accepted it: member
- * walking, exact string decoding, the U+0000 detector.
+ * walking, exact string decoding, the escape and U+0000 check
+ * (json_check_escapes).
  *
  * Checks, for text that json_parse_exact accepts as an object:
  *  - json_next_member walks exactly cJSON's members, in order, ending
  *    with 0 (never -1) and each key decodes to cJSON's key;
  *  - a string value decodes to cJSON's valuestring wherever cJSON's C
  *    string is the whole value, and where it is not (a NUL in it, or an
- *    escape cJSON turned into one), json_has_nul_escape says so, since
+ *    escape cJSON turned into one), json_check_escapes says so, since
  *    request.c trusts cJSON's string whenever that detector says no.
  */
 #include "fuzz_common.h"
@@ -28,11 +29,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct json_member m;
 	struct buf dec = BUF_INIT;
 	size_t pos = 0;
-	int rc, nul = size ? json_has_nul_escape(text, size) : 0, check = 1;
+	int rc, nul = 0, check = 1, escapes_ok;
 
 	(void)json_numbers_strict(text, size);
+	escapes_ok = json_check_escapes(text, size, &nul) == 0;
 	if (root == NULL || !cJSON_IsObject(root))
 		goto out;
+	/* json_parse_exact refuses what the escape check refuses. */
+	FUZZ_CHECK(escapes_ok);
 #ifndef FUZZ_STRICT
 	/*
 	 * Known issue (docs/security.md, F1b): cJSON accepts raw control
