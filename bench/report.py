@@ -212,8 +212,10 @@ def main():
           "%s MiB, limit %s MiB" % (fmt(peak / 1024 if peak else None, 1),
                                     fmt(2.5 * W4_WIRE / MiB, 1)))
     t2, t1 = m("enclaved", "W2", "rps"), m("enclaved", "W2@1", "rps")
-    check("W2: 2 threads beat 1", t1 is not None and t2 is not None and
-          t2 > t1, "%s vs %s req/s" % (fmt(t2), fmt(t1)))
+    # "Beats" by more than the run-to-run noise (a few percent here).
+    check("W2: 2 threads beat 1 (by >5%)", t1 is not None and
+          t2 is not None and t2 > 1.05 * t1,
+          "%s vs %s req/s" % (fmt(t2), fmt(t1)))
     print()
     print("targets (issue 3):")
     for name, ok, detail in checks:

@@ -65,7 +65,9 @@ copy_tree() {
 
 for d in "${dirs[@]}"; do
 	copy_tree "$d"
-	if ! (cd "$d" && make clean >/dev/null &&
+	# A plain build: nothing inherited from a calling make (SAN=1, -j, ...).
+	if ! (cd "$d" && unset MAKEFLAGS MFLAGS MAKELEVEL SAN BUILD &&
+		make clean >/dev/null &&
 		SOURCE_DATE_EPOCH=$sde make -j"$(nproc)" "${targets[@]}") >"$d.log" 2>&1; then
 		echo "reproducible-check: the build in $d failed:" >&2
 		tail -n 40 "$d.log" >&2

@@ -516,6 +516,16 @@ cmd_run(const struct opts *o)
 	    secs > 0 ? (double)st.n * (double)o->size / secs / 1e6 : 0,
 	    percentile(&st, 0.50), percentile(&st, 0.99),
 	    st.n ? st.lat_us[st.n - 1] : 0, wall, cpu0, total);
+	fflush(stdout);
+	for (i = 0; i < o->conns; i++) {
+		conn_close(&cs[i]);
+		free(cs[i].pt);
+		free(cs[i].req);
+		free(cs[i].resp);
+	}
+	free(cs);
+	free(st.lat_us);
+	close(epfd);
 	return st.errors == 0 && st.bad == 0 && st.n > 0 && st.verified > 0 &&
 	    st.conn_errors == 0 ? 0 : 1;
 }

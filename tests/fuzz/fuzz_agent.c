@@ -89,8 +89,7 @@ run(const uint8_t *data, size_t size, size_t max_output)
 		/*
 		 * The next agent takes the state over: iteration + 1. Known
 		 * exceptions (docs/security.md, findings F2 and F3): a state
-		 * carrying U+0000, which json_parse_exact refuses, and an
-		 * iteration past the doubles (1e999), printed as null.
+		 * carrying U+0000, and an iteration past the doubles (1e999).
 		 */
 #ifdef FUZZ_STRICT
 		if (max_output > (1u << 20))
@@ -138,9 +137,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!iteration_in_range(data, size))
 		return 0;
 	/*
-	 * Known issue (F1b): a key with raw NULs ("agent_id\0\0") is copied
-	 * through as another member, and cJSON readers of the output take
-	 * it for agent_id: the state names an agent of the sender's choice.
+	 * Known issue (F1c): raw control bytes that cJSON takes as
+	 * whitespace are copied into the output, which strict JSON readers
+	 * refuse. (Raw NULs, F1b, are refused by json_parse_exact now.)
 	 */
 	if (fuzz_json_loose(data, size))
 		return 0;

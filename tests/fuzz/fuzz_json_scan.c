@@ -39,10 +39,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(escapes_ok);
 #ifndef FUZZ_STRICT
 	/*
-	 * Known issue (docs/security.md, F1b): cJSON accepts raw control
-	 * bytes and bad \u escapes, reads them as U+0000 or whitespace, and
-	 * neither the NUL detector nor the member walker agrees with it. The
-	 * scanners still run on such text (for ASan), unchecked.
+	 * Known issue (docs/security.md, F1c): cJSON takes raw control bytes
+	 * (0x01-0x1f) between tokens as whitespace, and the member walker
+	 * does not. Such text still runs through the scanners (for ASan),
+	 * unchecked. (Raw NULs and bad escapes, F1b, are refused now.)
 	 */
 	check = !fuzz_json_loose(text, size);
 #endif

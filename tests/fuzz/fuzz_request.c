@@ -219,19 +219,6 @@ run_message(const uint8_t *data, size_t size)
 	/* Exactly sized (ASan sees overruns), in a buf the request may adopt. */
 	msg.data = fuzz_dup(data, size);
 	msg.len = msg.cap = size;
-#ifndef FUZZ_STRICT
-	/*
-	 * Known crash (docs/security.md, F6): a `type` that cJSON reads as
-	 * "" ({"type":""}, "\uzzzz", a raw NUL) reaches strcmp(NULL, ...)
-	 * in request_parse. Regression inputs: corpus/request/regress-*type*.
-	 */
-	if (own != NULL && field(own, "type") != NULL &&
-	    field(own, "type")[0] == '\0') {
-		cJSON_Delete(own);
-		buf_free(&msg, 1);
-		return;
-	}
-#endif
 	reply_init(&reply, request_reply_limit(&opt));
 	req = request_parse(&ctx, msg.data, size, &reply);
 	if (req != NULL && request_holds_message(req))
@@ -341,10 +328,11 @@ run_sealed(const uint8_t *data, size_t size)
 		request_adopt_message(req, &msg);
 	/*
 	 * A well-formed request parses, except that an aad escaping U+0000
-	 * may be refused as invalid_json (cJSON would cut it at the NUL).
+	 * is refused (cJSON would cut it at the NUL: finding F1, fixed).
 	 */
 	FUZZ_CHECK(req != NULL || (aad_has_nul &&
-	    strcmp(reply.outcome, "invalid_json") == 0));
+	    (strcmp(reply.outcome, "invalid_json") == 0 ||
+	    strcmp(reply.outcome, "invalid_field") == 0)));
 	if (req != NULL) {
 		request_execute(&ctx, req, &reply);
 		request_free(req);
@@ -361,17 +349,13 @@ run_sealed(const uint8_t *data, size_t size)
 		free(got);
 	} else if (strcmp(code, "decrypt_failed") == 0) {
 		/*
-		 * Known issue (docs/security.md, F1): an aad holding U+0000
-		 * was cut at the NUL by cJSON, so the daemon authenticated a
-		 * different aad than the client sealed with. Fixed when
-		 * json_parse_exact refuses \u0000 (then: invalid_json).
+		 * Finding F1 (fixed): an aad holding U+0000 was cut at the
+		 * NUL by cJSON, so the daemon authenticated a different aad
+		 * than the client sealed with. Never again.
 		 */
-#ifdef FUZZ_STRICT
 		FUZZ_CHECK(0);
-#else
-		FUZZ_CHECK(aad_has_nul);
-#endif
-	} else if (strcmp(code, "invalid_json") == 0) {
+	} else if (strcmp(code, "invalid_json") == 0 ||
+	    strcmp(code, "invalid_field") == 0) {
 		FUZZ_CHECK(aad_has_nul);
 	} else if (strcmp(code, "step_failed") == 0) {
 		FUZZ_CHECK(ctx.step != &step_echo);

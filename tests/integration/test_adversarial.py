@@ -583,27 +583,33 @@ def test_nul_escape_in_aad_does_not_alias(main):
     assert resp["status"] == "error", resp
 
 
-@pytest.mark.xfail(strict=True, reason="F1b: cJSON reads a raw NUL byte as the end "
-                   "of the string, so 'ping<NUL>x' is 'ping' (docs/security.md)")
 def test_raw_nul_byte_in_type_is_not_ping(main):
+    # F1b (fixed in bb56f8a): cJSON read a raw NUL as the string's end.
     resp = exchange(main, b'{"type":"ping\x00health"}')
     assert resp["status"] == "error", resp
 
 
-@pytest.mark.xfail(strict=True, reason="F1b: cJSON decodes an invalid \\u escape "
-                   "(\\uzzzz) as U+0000, unseen by the NUL check (docs/security.md)")
 def test_invalid_u_escape_is_invalid_json(main):
+    # F1b (fixed in bb56f8a): cJSON decoded \uzzzz as U+0000.
     resp = exchange(main, rb'{"type":"ping\uzzzzx"}')
     assert_error(resp, "invalid_json")
 
 
-@pytest.mark.xfail(strict=True, reason="F1b: a raw NUL byte in aad aliases the "
-                   "shorter aad (docs/security.md)")
 def test_raw_nul_byte_in_aad_does_not_alias(main):
     ct = seal(main.key, b"abc", "wf")
     msg = b'{"type":"process","ciphertext":"' + ct.encode() + b'","aad":"wf\x00other"}'
     resp = exchange(main, msg)
     assert resp["status"] == "error", resp
+
+
+@pytest.mark.xfail(strict=True, reason="F1c: cJSON takes raw control bytes "
+                   "(0x01-0x1f) in strings and between tokens; RFC 8259 does not "
+                   "(docs/security.md)")
+@pytest.mark.parametrize("msg", [b'{"type":\x10"ping"}', b'{"type":"ping\x01"}',
+                                 b'{\x0b"type":"ping"}'])
+def test_raw_control_bytes_are_invalid_json(main, msg):
+    resp = exchange(main, msg)
+    assert_error(resp, "invalid_json")
 
 
 def test_nul_bytes_between_messages(main):
@@ -615,11 +621,9 @@ def test_nul_bytes_between_messages(main):
             pass
 
 
-@pytest.mark.xfail(strict=True, reason="F6: {\"type\":\"\"} makes request_parse call "
-                   "strcmp(NULL, ...): SIGSEGV (docs/security.md)")
 def test_empty_type_does_not_crash(start_daemon):
-    # Own daemon: when the defect is present it dies, and must not take the
-    # module's daemons with it.
+    # F6 (fixed in bb56f8a): strcmp(NULL, ...) killed the daemon. Own
+    # daemon, so a regression cannot take the module's daemons with it.
     d = start_daemon("--read-timeout", "2", unix=False)
     try:
         resp = d.request({"type": ""})
