@@ -28,6 +28,24 @@ reply_init(struct reply *r, size_t limit)
 }
 
 void
+reply_init_reusing(struct reply *r, size_t limit, struct buf *spare)
+{
+	struct buf keep = *spare;
+
+	memset(spare, 0, sizeof(*spare));
+	keep.len = 0;
+	reply_init(r, limit);
+	if (keep.cap >= r->body.len && keep.cap <= limit) {
+		memcpy(keep.data, r->body.data, r->body.len);
+		keep.len = r->body.len;
+		buf_free(&r->body, 0);
+		r->body = keep;
+	} else {
+		buf_free(&keep, 0);
+	}
+}
+
+void
 reply_free(struct reply *r)
 {
 	buf_free(&r->body, 0);

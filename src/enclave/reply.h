@@ -25,6 +25,8 @@ struct reply {
 };
 
 void reply_init(struct reply *r, size_t limit);
+/* The same, building into `spare`'s memory (taken over): no fresh pages. */
+void reply_init_reusing(struct reply *r, size_t limit, struct buf *spare);
 void reply_free(struct reply *r);
 /* Replace whatever was built with an error response. */
 void reply_error(struct reply *r, const char *code, const char *fmt, ...)

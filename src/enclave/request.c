@@ -99,6 +99,14 @@ request_adopt_message(struct request *req, struct buf *buf)
 	memset(buf, 0, sizeof(*buf));
 }
 
+void
+request_release_message(struct request *req, struct buf *buf)
+{
+	*buf = req->message;
+	buf->len = 0;
+	memset(&req->message, 0, sizeof(req->message));
+}
+
 struct request *
 request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
     struct reply *reply)

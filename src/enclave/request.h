@@ -30,6 +30,8 @@ struct request *request_parse(struct enclave_ctx *ctx, uint8_t *msg,
 int             request_holds_message(const struct request *req);
 /* Take `buf` (emptied) as the request's own, freed with the request. */
 void            request_adopt_message(struct request *req, struct buf *buf);
+/* Give an adopted buffer back once executed (its bytes hold no plaintext). */
+void            request_release_message(struct request *req, struct buf *buf);
 int             request_blocks(const struct request *req);
 void            request_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply);

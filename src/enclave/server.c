@@ -44,6 +44,60 @@ refuse_busy(struct server *srv, int fd)
 }
 
 static void
+wake(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wakeup.fd, &one, sizeof(one)) < 0)
+		log_warn("cannot wake worker %u: %s", w->index, strerror(errno));
+}
+
+/* Set up an accepted connection on this worker, or close it if stopping. */
+static void
+adopt(struct worker *w, int fd, const char *peer)
+{
+	struct connection *c;
+
+	if (w->draining || (c = connection_new(w, fd)) == NULL) {
+		if (!w->draining)
+			log_error("cannot set up a connection: %s",
+			    strerror(errno));
+		close(fd);
+		atomic_fetch_sub(&w->server->ctx->stats.connections, 1);
+		return;
+	}
+	log_info("connection %llu from %s on worker %u",
+	    (unsigned long long)c->id, peer, w->index);
+}
+
+/*
+ * Whichever worker the kernel wakes accepts, but connections are dealt to
+ * the workers in turn: left to the kernel, one idle worker would take
+ * every persistent connection and the other cores would watch.
+ */
+static void
+hand_out(struct worker *w, int fd, const char *peer)
+{
+	struct server *srv = w->server;
+	struct worker *to;
+	struct incoming *in;
+
+	to = &srv->workers[atomic_fetch_add(&srv->next_worker, 1) %
+	    srv->n_workers];
+	if (to == w || (in = malloc(sizeof(*in))) == NULL) {
+		adopt(w, fd, peer);
+		return;
+	}
+	in->fd = fd;
+	snprintf(in->peer, sizeof(in->peer), "%s", peer);
+	pthread_mutex_lock(&to->inbox_lock);
+	in->next = to->incoming;
+	to->incoming = in;
+	pthread_mutex_unlock(&to->inbox_lock);
+	wake(to);
+}
+
+static void
 accept_all(struct worker *w, int listen_fd)
 {
 	struct server *srv = w->server;
@@ -54,7 +108,6 @@ accept_all(struct worker *w, int listen_fd)
 		struct sockaddr_storage peer;
 		socklen_t peer_len = sizeof(peer);
 		char name[ENDPOINT_STR_MAX];
-		struct connection *c;
 		int fd = accept4(listen_fd, (struct sockaddr *)&peer, &peer_len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -64,44 +117,49 @@ accept_all(struct worker *w, int listen_fd)
 				log_warn("accept: %s", strerror(errno));
 			return;
 		}
-		if (atomic_load(&srv->ctx->stats.connections) >=
+		/* Take a slot first: the limit holds across workers. */
+		if (atomic_fetch_add(&srv->ctx->stats.connections, 1) >=
 		    srv->ctx->opt->max_connections) {
+			atomic_fetch_sub(&srv->ctx->stats.connections, 1);
 			refuse_busy(srv, fd);
 			continue;
 		}
 		/* Harmless where it does not apply (Unix, vsock). */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if ((c = connection_new(w, fd)) == NULL) {
-			log_error("cannot set up a connection: %s",
-			    strerror(errno));
-			close(fd);
-			continue;
-		}
 		endpoint_format_peer((struct sockaddr *)&peer, peer_len, name,
 		    sizeof(name));
-		log_info("connection %llu from %s on worker %u",
-		    (unsigned long long)c->id, name, w->index);
+		hand_out(w, fd, name);
 	}
 }
 
-/* Hand finished jobs back to their connections, on this worker's thread. */
+/* Take what other threads left for this worker: finished jobs, connections. */
 static void
-collect_jobs(struct worker *w)
+collect_inbox(struct worker *w)
 {
 	struct job *done;
+	struct incoming *in;
 	uint64_t count;
 
 	if (read(w->wakeup.fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		log_warn("eventfd read: %s", strerror(errno));
-	pthread_mutex_lock(&w->done_lock);
+	pthread_mutex_lock(&w->inbox_lock);
 	done = w->done;
 	w->done = NULL;
-	pthread_mutex_unlock(&w->done_lock);
+	in = w->incoming;
+	w->incoming = NULL;
+	pthread_mutex_unlock(&w->inbox_lock);
 	while (done != NULL) {
 		struct job *next = done->next;
 
 		connection_job_done(done);
 		done = next;
+	}
+	while (in != NULL) {
+		struct incoming *next = in->next;
+
+		adopt(w, in->fd, in->peer);
+		free(in);
+		in = next;
 	}
 }
 
@@ -161,7 +219,7 @@ worker_main(void *arg)
 				accept_all(w, wa->fd);
 				break;
 			case WATCH_WAKEUP:
-				collect_jobs(w);
+				collect_inbox(w);
 				break;
 			case WATCH_CONNECTION:
 				connection_on_event((struct connection *)wa,
@@ -187,7 +245,7 @@ worker_init(struct server *srv, struct worker *w, unsigned index)
 	w->server = srv;
 	w->index = index;
 	w->wakeup.kind = WATCH_WAKEUP;
-	pthread_mutex_init(&w->done_lock, NULL);
+	pthread_mutex_init(&w->inbox_lock, NULL);
 	GUARD(w->epoll_fd = epoll_create1(EPOLL_CLOEXEC));
 	GUARD(w->wakeup.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	ev.events = EPOLLIN;
@@ -263,11 +321,19 @@ server_free(struct server *srv)
 	for (i = 0; srv->workers != NULL && i < srv->n_workers; i++) {
 		struct worker *w = &srv->workers[i];
 
+		/* Connections handed over as the worker stopped: never served. */
+		while (w->incoming != NULL) {
+			struct incoming *next = w->incoming->next;
+
+			close(w->incoming->fd);
+			free(w->incoming);
+			w->incoming = next;
+		}
 		if (w->epoll_fd > 0)
 			close(w->epoll_fd);
 		if (w->wakeup.fd > 0)
 			close(w->wakeup.fd);
-		pthread_mutex_destroy(&w->done_lock);
+		pthread_mutex_destroy(&w->inbox_lock);
 	}
 	for (k = 0; k < srv->n_listeners; k++) {
 		close(srv->listeners[k].fd);
@@ -309,12 +375,8 @@ wake_workers(struct server *srv, unsigned count)
 {
 	unsigned i;
 
-	for (i = 0; i < count; i++) {
-		uint64_t one = 1;
-
-		if (write(srv->workers[i].wakeup.fd, &one, sizeof(one)) < 0)
-			log_warn("cannot wake worker %u", i);
-	}
+	for (i = 0; i < count; i++)
+		wake(&srv->workers[i]);
 }
 
 int

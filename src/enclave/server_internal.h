@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/endpoint.h"
 #include "common/frame.h"
 #include "enclave/context.h"
 #include "enclave/options.h"
@@ -57,6 +58,13 @@ struct connection {
 	int                dead;	/* I/O failed: close when not busy */
 };
 
+/* A connection accepted by one worker and handed to another. */
+struct incoming {
+	int              fd;
+	char             peer[ENDPOINT_STR_MAX];
+	struct incoming *next;
+};
+
 struct worker {
 	struct server     *server;
 	unsigned           index;
@@ -65,8 +73,9 @@ struct worker {
 	struct watch       wakeup;	/* eventfd */
 	struct connection *conns;	/* all of this worker's connections */
 	size_t             n_conns;
-	pthread_mutex_t    done_lock;
+	pthread_mutex_t    inbox_lock;	/* guards the two lists below */
 	struct job        *done;	/* finished jobs to hand back */
+	struct incoming   *incoming;	/* connections handed to this worker */
 	int                draining;
 };
 
@@ -78,9 +87,11 @@ struct server {
 	unsigned            n_workers;
 	atomic_int          stopping;
 	atomic_uint_fast64_t next_conn_id;
+	atomic_uint          next_worker;	/* round-robin for new connections */
 };
 
 /* connection.c */
+/* A connection for fd on worker w; its slot in the count is already taken. */
 struct connection *connection_new(struct worker *w, int fd);
 void connection_on_event(struct connection *c, uint32_t events);
 void connection_job_done(struct job *job);
