@@ -29,8 +29,9 @@ gcm_fetch(void)
 int
 aead_init(void)
 {
-	return OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1 ?
-	    0 : -1;
+	/* Nor error strings: our messages are our own, and they cost pages. */
+	return OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) == 1 ? 0 : -1;
 }
 
 static EVP_CIPHER_CTX *

@@ -13,13 +13,16 @@ one long-lived process), each on a free TCP port:
   main        kmstool-dev, configured with a `kmstool-dev genkey` key;
               --read-timeout 2 --idle-timeout 20 --max-connections 1100
               --max-message 65536 --kms-timeout 2
-  fake_kms    the same limits, its KMS tool a /bin/sh script written here
+  fake        the same limits, its KMS tool a /bin/sh script written here
               whose behaviour the encrypted_tsk picks (hang, SIGSEGV,
               garbage, a 16-byte key, a flood, ...); configured with K1 first
 
-and, per test, a few short-lived ones (secret hygiene at debug log level,
-not-dumpable check as an unprivileged user, a small connection limit, and
-the known crash of finding F6 in docs/security.md).
+A module daemon that a test kills fails that test and is restarted for the
+next one; the module's teardown reports every crash. Per test, a few
+short-lived daemons too (secret hygiene at debug log level, the
+not-dumpable check as an unprivileged user, a small connection limit, the
+empty-type crash of finding F6). ENCLAVED_EXTRA_ARGS (e.g. --no-sandbox)
+adds options to every daemon started here.
 
 Binaries come from $BUILD_DIR (default /work/main/build); `make SAN=1
 integration` runs the same tests on the ASan+UBSan build, and a sanitizer
@@ -35,6 +38,7 @@ import json
 import os
 import pwd
 import resource
+import select
 import signal
 import socket
 import stat
@@ -738,7 +742,7 @@ def test_slow_client_cut_off_while_others_served(main):
                 s.sendall(bytes([b]))
                 sent += 1
                 time.sleep(1.0)
-                r, _, _ = __import__("select").select([s], [], [], 0)
+                r, _, _ = select.select([s], [], [], 0)
                 if r and not s.recv(100, socket.MSG_PEEK):
                     break
         except (BrokenPipeError, ConnectionResetError):
