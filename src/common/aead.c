@@ -102,13 +102,37 @@ done:
 	return rc;
 }
 
+/*
+ * Nonces come from OpenSSL's DRBG in batches: one RAND_bytes call per 85
+ * seals instead of one each (it was a sixth of a small request's cost).
+ * Each nonce is still 96 fresh random bits, used once and never stored
+ * beyond its batch; nonces are public, so the batch needs no wiping.
+ */
+#define NONCE_BATCH (85 * AEAD_NONCE_LEN)
+
+static int
+next_nonce(uint8_t nonce[AEAD_NONCE_LEN])
+{
+	static _Thread_local uint8_t batch[NONCE_BATCH];
+	static _Thread_local size_t used = NONCE_BATCH;
+
+	if (used == NONCE_BATCH) {
+		if (RAND_bytes(batch, sizeof(batch)) != 1)
+			return -1;
+		used = 0;
+	}
+	memcpy(nonce, batch + used, AEAD_NONCE_LEN);
+	used += AEAD_NONCE_LEN;
+	return 0;
+}
+
 int
 aead_seal(const uint8_t *key, const uint8_t *aad, size_t aad_len,
     const uint8_t *pt, size_t n, uint8_t *out)
 {
 	uint8_t nonce[AEAD_NONCE_LEN];
 
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+	if (next_nonce(nonce) < 0)
 		return -1;
 	return aead_seal_with_nonce(key, nonce, aad, aad_len, pt, n, out);
 }

@@ -68,6 +68,8 @@ adopt(struct worker *w, int fd, const char *peer)
 	}
 	log_info("connection %llu from %s on worker %u",
 	    (unsigned long long)c->id, peer, w->index);
+	/* A client usually sends at once: read now, not after another wait. */
+	connection_on_event(c, EPOLLIN);
 }
 
 /*
