@@ -77,7 +77,10 @@ $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcsD $@ $^
 
-$(BUILD)/enclaved: $(call obj,src/enclave/main.c) $(LIBENCLAVE) $(LIBCOMMON)
+# Every step object is linked, not only those something refers to: steps
+# register themselves (src/enclave/steps/step.h).
+STEP_SRC     := $(sort $(wildcard src/enclave/steps/*.c))
+$(BUILD)/enclaved: $(call obj,src/enclave/main.c $(STEP_SRC)) $(LIBENCLAVE) $(LIBCOMMON)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ENCLAVED_LDLIBS)
 $(BUILD)/enclavectl: $(call obj,$(CTL_SRC)) $(LIBCLIENT) $(LIBCOMMON)

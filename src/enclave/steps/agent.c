@@ -167,3 +167,4 @@ const struct step step_agent = {
 	.summary = "multi-agent state handoff: agent_id, iteration + 1, timestamp",
 	.run = agent_run,
 };
+STEP_REGISTER(step_agent);

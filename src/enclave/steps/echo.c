@@ -19,3 +19,4 @@ const struct step step_echo = {
 	.summary = "returns the plaintext unchanged",
 	.run = echo_run,
 };
+STEP_REGISTER(step_echo);

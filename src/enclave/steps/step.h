@@ -2,9 +2,10 @@
  * step.h - the workflow step: what the enclave does to the plaintext.
  *
  * A process request decrypts the ciphertext, hands the plaintext to the
- * configured step, and encrypts whatever the step returns. To add a step:
- * write one file here defining a `const struct step`, and add it to the
- * table in registry.c. A step sees only plaintext and must not log it.
+ * configured step, and encrypts whatever the step returns. To add a step,
+ * write one file here: define a `const struct step` and register it with
+ * STEP_REGISTER(name); `--step NAME` then selects it. A step sees only
+ * plaintext and must not log it.
  *
  * A step that leaves the data as it is returns STEP_SAME and no copy is
  * made (a 16 MiB echo costs no extra 16 MiB). A step that produces new
@@ -37,9 +38,19 @@ struct step {
 	    struct slice in, struct buf *out, char reason[STEP_REASON_MAX]);
 };
 
-/* The built-in step called `name`, or NULL. */
+/*
+ * Registration is a linker set, as BSD kernels do it: each step file puts a
+ * pointer to its step into the section "enclave_steps", and the linker
+ * gathers them; no central table to edit. enclaved links every object of
+ * steps/ (see the Makefile).
+ */
+#define STEP_REGISTER(s)                                                \
+	static const struct step *const step_registered_##s             \
+	    __attribute__((used, section("enclave_steps"))) = &(s)
+
+/* The registered step called `name`, or NULL. */
 const struct step *step_find(const char *name);
-/* "echo, agent": for --help and error messages. */
+/* "agent, echo": the registered names, for --help and error messages. */
 const char        *step_names(void);
 
 extern const struct step step_echo;
