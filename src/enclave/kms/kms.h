@@ -51,6 +51,9 @@ struct kms_backend {
 };
 
 void kms_credentials_free(struct kms_credentials *creds);
+/* The credential strings as a NULL-terminated list, to scrub from reasons. */
+void kms_credentials_list(const struct kms_credentials *creds,
+    const char *list[4]);
 
 extern const struct kms_backend kms_kmstool_template;
 

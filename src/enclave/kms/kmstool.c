@@ -38,14 +38,6 @@ struct child {
 	int    out_overflow;
 };
 
-void
-kms_credentials_free(struct kms_credentials *creds)
-{
-	secret_free(&creds->access_key_id);
-	secret_free(&creds->secret_access_key);
-	secret_free(&creds->session_token);
-}
-
 static int
 spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
     struct child *c)
@@ -186,17 +178,13 @@ static void
 kmstool_decrypt(const struct kms_backend *kms,
     const struct kms_decrypt_request *req, struct kms_result *res)
 {
-	const char *redact[] = {
-		(const char *)req->creds->access_key_id.data,
-		(const char *)req->creds->secret_access_key.data,
-		(const char *)req->creds->session_token.data,
-		NULL,
-	};
+	const char *redact[4];
 	struct child c = { .pidfd = -1, .out_fd = -1, .err_fd = -1 };
 	long long deadline;
 	int status = 0;
 
 	memset(res, 0, sizeof(*res));
+	kms_credentials_list(req->creds, redact);
 	if (spawn_tool(kms, req, &c) < 0) {
 		res->status = KMS_INTERNAL;
 		snprintf(res->reason, sizeof(res->reason),

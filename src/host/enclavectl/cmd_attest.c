@@ -68,25 +68,6 @@ struct verify_args {
 	uint8_t                nonce[ATT_FIELD_MAX];
 };
 
-/* RFC 3339 UTC, or decimal seconds since the epoch. */
-static int
-parse_time(const char *s, time_t *out)
-{
-	char *end;
-	long long v;
-
-	if (timefmt_parse_rfc3339(s, out) == 0)
-		return 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
-		return -1;
-	*out = (time_t)v;
-	return 0;
-}
-
 /* Hex of at most `max` bytes into dst; the decoded length in *len. */
 static int
 parse_hex(const char *s, uint8_t *dst, size_t max, size_t *len)
@@ -156,7 +137,7 @@ parse(const char *cmd, int argc, char **argv, struct verify_args *a)
 				a->at_document = 1;
 				break;
 			}
-			if (parse_time(optarg, &a->opts.at) < 0)
+			if (ctl_parse_time(optarg, &a->opts.at) < 0)
 				return ctl_usage_error(cmd, "--at takes "
 				    "YYYY-MM-DDTHH:MM:SSZ, seconds or "
 				    "'document', not '%s'", optarg);

@@ -93,24 +93,6 @@ parse_hex(const char *s, uint8_t *dst, size_t max, size_t *len)
 	return 0;
 }
 
-static int
-parse_time(const char *s, time_t *out)
-{
-	char *end;
-	long long v;
-
-	if (timefmt_parse_rfc3339(s, out) == 0)
-		return 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
-		return -1;
-	*out = (time_t)v;
-	return 0;
-}
-
 /* Returns -1 to go on, or the exit status. */
 static int
 parse(const char *cmd, int argc, char **argv, struct attest_args *a)
@@ -149,7 +131,7 @@ parse(const char *cmd, int argc, char **argv, struct attest_args *a)
 			need_verify = 1;
 			break;
 		case OPT_AT:
-			if (parse_time(optarg, &a->at) < 0)
+			if (ctl_parse_time(optarg, &a->at) < 0)
 				return ctl_usage_error(cmd, "--at takes "
 				    "YYYY-MM-DDTHH:MM:SSZ or seconds, not '%s'",
 				    optarg);

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/secret.h"
@@ -70,6 +71,8 @@ int  ctl_read_input(const char *cmd, const char *path, size_t limit,
  * sees hex.
  */
 int  ctl_is_hex(const uint8_t *s, size_t n);
+/* A moment as 2024-11-14T23:46:27Z or as Unix seconds (for --at). */
+int  ctl_parse_time(const char *s, time_t *out);
 /* Drop the whitespace (space, tab, CR, LF) around data[*start, *end). */
 void ctl_trim(const uint8_t *data, size_t *start, size_t *end);
 /* Open the output ("-" or NULL: stdout) with `mode` for a new file. */

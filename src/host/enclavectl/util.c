@@ -15,6 +15,7 @@
 
 #include "common/frame.h"
 #include "common/guard.h"
+#include "common/timefmt.h"
 #include "host/enclavectl/ctl.h"
 
 static void
@@ -255,5 +256,23 @@ ctl_output_close(const char *cmd, int fd)
 		ctl_error(cmd, "writing the output: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int
+ctl_parse_time(const char *s, time_t *out)
+{
+	char *end;
+	long long v;
+
+	if (timefmt_parse_rfc3339(s, out) == 0)
+		return 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0)
+		return -1;
+	*out = (time_t)v;
 	return 0;
 }

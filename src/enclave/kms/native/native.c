@@ -85,12 +85,7 @@ static void
 native_decrypt(const struct kms_backend *kms,
     const struct kms_decrypt_request *req, struct kms_result *res)
 {
-	const char *redact[] = {
-		(const char *)req->creds->access_key_id.data,
-		(const char *)req->creds->secret_access_key.data,
-		(const char *)req->creds->session_token.data,
-		NULL,
-	};
+	const char *redact[4];
 	struct call c;
 	struct http_response resp;
 	char host[NATIVE_HOST_MAX], reason[KMS_REASON_MAX];
@@ -98,6 +93,7 @@ native_decrypt(const struct kms_backend *kms,
 
 	memset(res, 0, sizeof(*res));
 	memset(&c, 0, sizeof(c));
+	kms_credentials_list(req->creds, redact);
 	c.conn.fd = -1;
 	c.deadline = clock_monotonic_ms() + (long long)kms->timeout_s * 1000;
 	if (native_cfg == NULL ||
