@@ -27,6 +27,7 @@
 #include <cbor.h>
 
 #include "common/buf.h"
+#include "common/reason.h"
 
 /* Largest COSE_Sign1 accepted (real ones: 4.5-4.8 KB; NSM buffer: 12 KB). */
 #define ATT_DOC_MAX        16384
@@ -138,8 +139,5 @@ int  attestation_verify(const uint8_t *data, size_t len,
  */
 int  attestation_decode_input(const uint8_t *in, size_t len, struct buf *out);
 
-/* Internal to the attestation files: the reason writer they share. */
-int  att_fail(char *reason, size_t reason_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

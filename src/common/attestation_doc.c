@@ -84,12 +84,12 @@ parse_pcrs(struct attestation_doc *d, const cbor_item_t *m, char *reason,
 	size_t i, n;
 
 	if (!cbor_isa_map(m))
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "payload: pcrs is not a map");
 	pairs = cbor_map_handle(m);
 	n = cbor_map_size(m);
 	if (n == 0 || n > ATT_PCR_COUNT)
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "payload: pcrs has %zu entries", n);
 	for (i = 0; i < n; i++) {
 		struct slice v;
@@ -97,14 +97,14 @@ parse_pcrs(struct attestation_doc *d, const cbor_item_t *m, char *reason,
 
 		if (!cbor_isa_uint(pairs[i].key) ||
 		    (idx = cbor_get_int(pairs[i].key)) >= ATT_PCR_COUNT)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: bad PCR index");
 		if (d->pcrs[idx].present)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: PCR%u listed twice", (unsigned)idx);
 		if (get_bstr(pairs[i].value, &v, ATT_PCR_MAX_LEN) < 0 ||
 		    v.len != PCR_SHA384_LEN)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: PCR%u is not 48 bytes", (unsigned)idx);
 		memcpy(d->pcrs[idx].value, v.data, v.len);
 		d->pcrs[idx].len = v.len;
@@ -122,17 +122,17 @@ parse_cabundle(struct attestation_doc *d, const cbor_item_t *a,
 	size_t i, n;
 
 	if (!cbor_isa_array(a))
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "payload: cabundle is not an array");
 	n = cbor_array_size(a);
 	if (n == 0 || n > ATT_CABUNDLE_MAX)
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "payload: cabundle has %zu certificates", n);
 	items = cbor_array_handle(a);
 	for (i = 0; i < n; i++)
 		if (get_bstr(items[i], &d->cabundle[i], ATT_DOC_MAX) < 0 ||
 		    d->cabundle[i].len == 0)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: cabundle[%zu] is not a certificate", i);
 	d->ncabundle = n;
 	return 0;
@@ -159,28 +159,28 @@ parse_field(struct attestation_doc *d, const struct cbor_pair *p,
 	if (bit == 0)
 		return 0;	/* unknown keys are ignored */
 	if (*seen & bit)
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "payload: a field appears twice");
 	*seen |= bit;
 	switch (bit) {
 	case F_MODULE_ID:
 		if (get_text(p->value, d->module_id,
 		    sizeof(d->module_id)) < 0 || d->module_id[0] == '\0')
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: bad module_id");
 		return 0;
 	case F_DIGEST:
 		if (get_text(p->value, d->digest, sizeof(d->digest)) < 0)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: bad digest");
 		if (strcmp(d->digest, "SHA384") != 0)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: digest %s is not SHA384", d->digest);
 		return 0;
 	case F_TIMESTAMP:
 		if (!cbor_isa_uint(p->value) ||
 		    (d->timestamp_ms = cbor_get_int(p->value)) == 0)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: bad timestamp");
 		return 0;
 	case F_PCRS:
@@ -188,24 +188,24 @@ parse_field(struct attestation_doc *d, const struct cbor_pair *p,
 	case F_CERTIFICATE:
 		if (get_bstr(p->value, &d->certificate, ATT_DOC_MAX) < 0 ||
 		    d->certificate.len == 0)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: bad certificate");
 		return 0;
 	case F_CABUNDLE:
 		return parse_cabundle(d, p->value, reason, reason_len);
 	case F_PUBLIC_KEY:
 		if (get_opt_bstr(p->value, &d->public_key) < 0)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: bad public_key");
 		return 0;
 	case F_USER_DATA:
 		if (get_opt_bstr(p->value, &d->user_data) < 0)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: bad user_data");
 		return 0;
 	case F_NONCE:
 		if (get_opt_bstr(p->value, &d->nonce) < 0)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "payload: bad nonce");
 		return 0;
 	}
@@ -228,7 +228,7 @@ attestation_doc_parse(struct attestation_doc *out, const uint8_t *data,
 	if (out->item == NULL)
 		return -1;
 	if (!cbor_isa_map(out->item)) {
-		att_fail(reason, reason_len, "payload: not a map");
+		reason_fail(reason, reason_len, "payload: not a map");
 		goto fail;
 	}
 	pairs = cbor_map_handle(out->item);
@@ -238,7 +238,7 @@ attestation_doc_parse(struct attestation_doc *out, const uint8_t *data,
 		    reason_len), fail);
 	for (i = 0; i < ARRAY_LEN(names); i++) {
 		if (!(seen & (1u << i))) {
-			att_fail(reason, reason_len, "payload: missing %s",
+			reason_fail(reason, reason_len, "payload: missing %s",
 			    names[i]);
 			goto fail;
 		}

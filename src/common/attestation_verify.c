@@ -92,7 +92,7 @@ verify_chain(X509 *leaf, const struct attestation_doc *d, X509 *root,
 	if ((untrusted = sk_X509_new_null()) == NULL ||
 	    (store = X509_STORE_new()) == NULL ||
 	    (ctx = X509_STORE_CTX_new()) == NULL) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "certificate chain: out of memory");
 		goto out;
 	}
@@ -100,28 +100,28 @@ verify_chain(X509 *leaf, const struct attestation_doc *d, X509 *root,
 		X509 *x = der_to_x509(&d->cabundle[i]);
 
 		if (x == NULL) {
-			att_fail(reason, reason_len,
+			reason_fail(reason, reason_len,
 			    "certificate chain: cabundle[%zu] is not DER X.509",
 			    i);
 			goto out;
 		}
 		if (!sk_X509_push(untrusted, x)) {
 			X509_free(x);
-			att_fail(reason, reason_len,
+			reason_fail(reason, reason_len,
 			    "certificate chain: out of memory");
 			goto out;
 		}
 	}
 	if (X509_STORE_add_cert(store, root) != 1 ||
 	    X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
-		att_fail(reason, reason_len, "certificate chain: setup failed");
+		reason_fail(reason, reason_len, "certificate chain: setup failed");
 		goto out;
 	}
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_time(param, at);
 	X509_VERIFY_PARAM_set_depth(param, ATT_CABUNDLE_MAX + 1);
 	if (X509_verify_cert(ctx) != 1) {
-		att_fail(reason, reason_len, "certificate chain: %s",
+		reason_fail(reason, reason_len, "certificate chain: %s",
 		    X509_verify_cert_error_string(
 		    X509_STORE_CTX_get_error(ctx)));
 		goto out;
@@ -174,18 +174,18 @@ verify_signature(const struct cose_sign1 *c, X509 *leaf, char *reason,
 	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "EC") ||
 	    EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1 ||
 	    strcmp(group, "secp384r1") != 0)
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "leaf certificate key is not ECDSA P-384");
 	if (cose_sign1_sig_structure(c, &tbs) < 0 ||
 	    raw_sig_to_der(&c->signature, &der, &der_len) < 0 ||
 	    (md = EVP_MD_CTX_new()) == NULL) {
-		att_fail(reason, reason_len, "signature: cannot prepare check");
+		reason_fail(reason, reason_len, "signature: cannot prepare check");
 		goto out;
 	}
 	if (EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, pkey) != 1 ||
 	    EVP_DigestVerify(md, der, (size_t)der_len, tbs.data,
 	    tbs.len) != 1) {
-		att_fail(reason, reason_len, "signature does not verify");
+		reason_fail(reason, reason_len, "signature does not verify");
 		goto out;
 	}
 	rc = 0;
@@ -204,24 +204,24 @@ check_expectations(const struct attestation_doc *d,
 
 	if (o->expected_nonce != NULL) {
 		if (!d->nonce.present)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "nonce mismatch (document has no nonce)");
 		if (d->nonce.v.len != o->expected_nonce_len ||
 		    CRYPTO_memcmp(d->nonce.v.data, o->expected_nonce,
 		    o->expected_nonce_len) != 0)
-			return att_fail(reason, reason_len, "nonce mismatch");
+			return reason_fail(reason, reason_len, "nonce mismatch");
 	}
 	for (i = 0; i < o->nexpected_pcrs; i++) {
 		const struct att_expect_pcr *e = &o->expected_pcrs[i];
 		const struct att_pcr *p;
 
 		if (e->index >= ATT_PCR_COUNT || !d->pcrs[e->index].present)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "PCR%u missing from the document", e->index);
 		p = &d->pcrs[e->index];
 		if (p->len != e->len ||
 		    CRYPTO_memcmp(p->value, e->value, e->len) != 0)
-			return att_fail(reason, reason_len, "PCR%u mismatch",
+			return reason_fail(reason, reason_len, "PCR%u mismatch",
 			    e->index);
 	}
 	return 0;
@@ -248,14 +248,14 @@ attestation_verify(const uint8_t *data, size_t len,
 	    reason, reason_len) < 0)
 		goto out;
 	if ((leaf = der_to_x509(&d.certificate)) == NULL) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "certificate: leaf is not DER X.509");
 		goto out;
 	}
 	root = pem_to_x509(o->root_pem ? o->root_pem :
 	    attestation_aws_nitro_root_g1_pem);
 	if (root == NULL) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "root certificate is not PEM X.509");
 		goto out;
 	}

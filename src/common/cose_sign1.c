@@ -14,19 +14,6 @@
 #define COSE_ALG_ES384  (-35)
 #define COSE_SIGN1_TAG_BYTE 0xd2	/* major type 6, value 18 */
 
-int
-att_fail(char *reason, size_t reason_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (reason != NULL && reason_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(reason, reason_len, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* What the last cbor_stream_decode step saw. */
 enum scan_event { EV_LEAF, EV_CONTAINER, EV_INDEF, EV_BREAK, EV_TAG };
 
@@ -107,17 +94,17 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 		int item_done = 0;
 
 		if (pos >= len)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "CBOR: truncated input");
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.ev = EV_LEAF;
 		r = cbor_stream_decode(data + pos, len - pos, &cb, &ctx);
 		if (r.status == CBOR_DECODER_NEDATA)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "CBOR: truncated input");
 		if (r.status != CBOR_DECODER_FINISHED || r.read == 0 ||
 		    r.read > len - pos)
-			return att_fail(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "CBOR: malformed input");
 		pos += r.read;
 		switch (ctx.ev) {
@@ -128,7 +115,7 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 			break;	/* the tagged item follows */
 		case EV_CONTAINER:
 			if (ctx.overflow || ctx.count > len - pos)
-				return att_fail(reason, reason_len,
+				return reason_fail(reason, reason_len,
 				    "CBOR: container larger than its input");
 			if (ctx.count == 0) {
 				item_done = 1;
@@ -137,14 +124,14 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 			/* FALLTHROUGH */
 		case EV_INDEF:
 			if (depth >= max_depth)
-				return att_fail(reason, reason_len,
+				return reason_fail(reason, reason_len,
 				    "CBOR: nested too deeply");
 			left[depth++] = ctx.ev == EV_INDEF ? SIZE_MAX :
 			    ctx.count;
 			break;
 		case EV_BREAK:
 			if (depth == 0 || left[depth - 1] != SIZE_MAX)
-				return att_fail(reason, reason_len,
+				return reason_fail(reason, reason_len,
 				    "CBOR: unexpected break");
 			depth--;
 			item_done = 1;
@@ -154,7 +141,7 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 		while (item_done) {
 			if (depth == 0) {
 				if (pos != len)
-					return att_fail(reason, reason_len,
+					return reason_fail(reason, reason_len,
 					    "CBOR: trailing bytes");
 				return 0;
 			}
@@ -175,11 +162,11 @@ cbor_load_bounded(const uint8_t *data, size_t len, size_t max_depth,
 	cbor_item_t *item;
 
 	if (data == NULL || len == 0) {
-		att_fail(reason, reason_len, "CBOR: empty input");
+		reason_fail(reason, reason_len, "CBOR: empty input");
 		return NULL;
 	}
 	if (len > ATT_DOC_MAX) {
-		att_fail(reason, reason_len, "CBOR: input larger than %d bytes",
+		reason_fail(reason, reason_len, "CBOR: input larger than %d bytes",
 		    ATT_DOC_MAX);
 		return NULL;
 	}
@@ -191,7 +178,7 @@ cbor_load_bounded(const uint8_t *data, size_t len, size_t max_depth,
 	    res.read != len) {
 		if (item != NULL)
 			cbor_decref(&item);
-		att_fail(reason, reason_len, "CBOR: malformed input");
+		reason_fail(reason, reason_len, "CBOR: malformed input");
 		return NULL;
 	}
 	return item;
@@ -248,15 +235,15 @@ protected_alg(const struct slice *p, long long *alg, char *reason,
 	int found = 0;
 
 	if (p->len == 0)
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "COSE: protected header is empty (no algorithm)");
 	m = cbor_load_bounded(p->data, p->len, 2, NULL, 0);
 	if (m == NULL)
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "COSE: protected header is not CBOR");
 	if (!cbor_isa_map(m)) {
 		cbor_decref(&m);
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "COSE: protected header is not a map");
 	}
 	pairs = cbor_map_handle(m);
@@ -265,7 +252,7 @@ protected_alg(const struct slice *p, long long *alg, char *reason,
 		if (get_int(pairs[i].key, &label) == 0 && label == 1) {
 			if (found || get_int(pairs[i].value, alg) < 0) {
 				cbor_decref(&m);
-				return att_fail(reason, reason_len,
+				return reason_fail(reason, reason_len,
 				    "COSE: bad algorithm in protected header");
 			}
 			found = 1;
@@ -273,7 +260,7 @@ protected_alg(const struct slice *p, long long *alg, char *reason,
 	}
 	cbor_decref(&m);
 	if (!found)
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "COSE: no algorithm in protected header");
 	return 0;
 }
@@ -303,7 +290,7 @@ cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
 	arr = root;
 	if (cbor_isa_tag(root)) {
 		if (cbor_tag_value(root) != COSE_TAG_SIGN1) {
-			att_fail(reason, reason_len,
+			reason_fail(reason, reason_len,
 			    "COSE: tag %llu is not COSE_Sign1 (18)",
 			    (unsigned long long)cbor_tag_value(root));
 			goto fail;
@@ -314,28 +301,28 @@ cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
 		out->item = arr;
 	}
 	if (!cbor_isa_array(arr) || cbor_array_size(arr) != 4) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "COSE: not a COSE_Sign1 (array of 4)");
 		goto fail;
 	}
 	items = cbor_array_handle(arr);
 	if (get_bstr(items[0], &out->protected_hdr) < 0) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "COSE: protected header is not a byte string");
 		goto fail;
 	}
 	if (!cbor_isa_map(items[1])) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "COSE: unprotected header is not a map");
 		goto fail;
 	}
 	if (get_bstr(items[2], &out->payload) < 0 || out->payload.len == 0) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "COSE: payload is not a byte string");
 		goto fail;
 	}
 	if (get_bstr(items[3], &out->signature) < 0) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "COSE: signature is not a byte string");
 		goto fail;
 	}
@@ -343,12 +330,12 @@ cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
 	    reason_len) < 0)
 		goto fail;
 	if (out->alg != COSE_ALG_ES384) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "COSE: algorithm %lld is not ES384 (-35)", out->alg);
 		goto fail;
 	}
 	if (out->signature.len != 96) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "COSE: ES384 signature is %zu bytes, not 96",
 		    out->signature.len);
 		goto fail;

@@ -109,7 +109,7 @@ nsm_error(const cbor_item_t *v, char *reason, size_t reason_len)
 	size_t n, i;
 
 	if (!cbor_isa_string(v) || !cbor_string_is_definite(v))
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "NSM error: (malformed code)");
 	n = cbor_string_length(v);
 	p = cbor_string_handle(v);
@@ -118,7 +118,7 @@ nsm_error(const cbor_item_t *v, char *reason, size_t reason_len)
 	for (i = 0; i < n; i++)
 		code[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
 	code[n] = '\0';
-	return att_fail(reason, reason_len, "NSM error: %s", code);
+	return reason_fail(reason, reason_len, "NSM error: %s", code);
 }
 
 int
@@ -129,13 +129,13 @@ nsm_attestation_response(const uint8_t *resp, size_t len, struct buf *doc,
 	int rc = -1;
 
 	if (len > NSM_RESPONSE_MAX)
-		return att_fail(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "NSM response larger than %d bytes", NSM_RESPONSE_MAX);
 	root = cbor_load_bounded(resp, len, 4, reason, reason_len);
 	if (root == NULL)
 		return -1;
 	if (!cbor_isa_map(root) || cbor_map_size(root) != 1) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "NSM response is not a 1-entry map");
 		goto out;
 	}
@@ -144,20 +144,20 @@ nsm_attestation_response(const uint8_t *resp, size_t len, struct buf *doc,
 		goto out;
 	}
 	if ((v = map_get(root, "Attestation")) == NULL || !cbor_isa_map(v)) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "NSM response is not an Attestation");
 		goto out;
 	}
 	d = map_get(v, "document");
 	if (d == NULL || !cbor_isa_bytestring(d) ||
 	    !cbor_bytestring_is_definite(d) || cbor_bytestring_length(d) == 0) {
-		att_fail(reason, reason_len,
+		reason_fail(reason, reason_len,
 		    "NSM response has no document");
 		goto out;
 	}
 	if (buf_append(doc, cbor_bytestring_handle(d),
 	    cbor_bytestring_length(d), NSM_RESPONSE_MAX) < 0) {
-		att_fail(reason, reason_len, "NSM document too large");
+		reason_fail(reason, reason_len, "NSM document too large");
 		goto out;
 	}
 	rc = 0;

@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/guard.h"
 #include "common/hex.h"
+#include "common/reason.h"
 #include "common/timefmt.h"
 
 #define SHA256_LEN 32
@@ -615,23 +616,6 @@ fail:
 	return -1;
 }
 
-static int
-fail_reason(char *reason, size_t reason_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail_reason(char *reason, size_t reason_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (reason != NULL && reason_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(reason, reason_len, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* Is `name` one of the ';'-separated names in `list`? (exact, lowercase) */
 static int
 list_has(const char *list, const char *name)
@@ -732,35 +716,35 @@ sigv4_verify(const struct sigv4_request *req,
 	int ok;
 
 	if (req->nheaders > SIGV4_HEADERS_MAX)
-		return fail_reason(reason, reason_len, "too many headers");
+		return reason_fail(reason, reason_len, "too many headers");
 	auth = header_find(req->headers, req->nheaders, "authorization");
 	if (auth == NULL)
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "missing Authorization header");
 	if (parse_authorization(auth, cred, sizeof(cred), shdrs, sizeof(shdrs),
 	    sig, sizeof(sig)) < 0)
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "malformed Authorization header");
 
 	/* Credential = AKID/scope; compare the AKID, then the scope. */
 	if ((p = strchr(cred, '/')) == NULL)
-		return fail_reason(reason, reason_len, "malformed Credential");
+		return reason_fail(reason, reason_len, "malformed Credential");
 	akid_len = (size_t)(p - cred);
 	if (akid_len != strlen(creds->access_key_id) ||
 	    memcmp(cred, creds->access_key_id, akid_len) != 0)
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "unknown access key id");
 	amz_date = header_find(req->headers, req->nheaders, "x-amz-date");
 	if (amz_date == NULL || !valid_amz_date(amz_date))
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "missing or malformed x-amz-date");
 	if ((size_t)snprintf(scope, sizeof(scope), "%.8s/%s/%s/aws4_request",
 	    amz_date, region, service) >= sizeof(scope) ||
 	    strcmp(p + 1, scope) != 0)
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "credential scope does not match (want %s)", scope);
 	if (!list_has(shdrs, "host") || !list_has(shdrs, "x-amz-date"))
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "host and x-amz-date must be signed");
 
 	if (max_skew_s > 0) {
@@ -768,17 +752,17 @@ sigv4_verify(const struct sigv4_request *req,
 		    amz_date, amz_date + 4, amz_date + 6, amz_date + 9,
 		    amz_date + 11, amz_date + 13);
 		if (timefmt_parse_rfc3339(iso, &t) < 0)
-			return fail_reason(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "malformed x-amz-date");
 		if ((t > now ? t - now : now - t) > max_skew_s)
-			return fail_reason(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "signature expired or not yet valid (clock skew)");
 	}
 	if (creds->session_token != NULL && creds->session_token[0] != '\0') {
 		token = header_find(req->headers, req->nheaders,
 		    "x-amz-security-token");
 		if (token == NULL || strcmp(token, creds->session_token) != 0)
-			return fail_reason(reason, reason_len,
+			return reason_fail(reason, reason_len,
 			    "security token missing or invalid");
 	}
 
@@ -795,25 +779,25 @@ sigv4_verify(const struct sigv4_request *req,
 	params.service = service;
 	params.flags = SIGV4_HEADERS_AS_GIVEN;
 	if (sigv4_sign(&sreq, creds, &params, &out) < 0)
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "request cannot be canonicalized");
 	if (strcmp(out.signed_headers, shdrs) != 0) {
 		sigv4_signed_free(&out);
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "a signed header is missing");
 	}
 	hash = header_find(req->headers, req->nheaders,
 	    "x-amz-content-sha256");
 	if (hash != NULL && strcmp(hash, out.content_sha256) != 0) {
 		sigv4_signed_free(&out);
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "x-amz-content-sha256 does not match the body");
 	}
 	ok = strlen(sig) == SIGV4_HEX_LEN &&
 	    CRYPTO_memcmp(sig, out.signature, SIGV4_HEX_LEN) == 0;
 	sigv4_signed_free(&out);
 	if (!ok)
-		return fail_reason(reason, reason_len,
+		return reason_fail(reason, reason_len,
 		    "signature does not match");
 	if (reason != NULL && reason_len > 0)
 		reason[0] = '\0';
