@@ -3,6 +3,8 @@
  */
 #include "common/buf.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +79,26 @@ buf_append_u32be(struct buf *b, uint32_t v, size_t limit)
 
 	store_u32be(be, v);
 	return buf_append(b, be, sizeof(be), limit);
+}
+
+int
+buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	/* Room for vsnprintf's terminator, which len then leaves out. */
+	GUARD(buf_reserve(b, (size_t)n + 1, limit + 1));
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
 }
 
 void

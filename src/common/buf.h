@@ -30,6 +30,9 @@ int  buf_reserve(struct buf *b, size_t extra, size_t limit);
 int  buf_append(struct buf *b, const void *data, size_t n, size_t limit);
 int  buf_append_str(struct buf *b, const char *s, size_t limit);
 int  buf_append_u32be(struct buf *b, uint32_t v, size_t limit);
+/* Append printf-formatted text (no terminator counted in len). */
+int  buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Drop the first `n` bytes, keeping the rest at the front. */
 void buf_consume(struct buf *b, size_t n);
 /* Give back memory beyond `keep` bytes of capacity (used after big messages). */

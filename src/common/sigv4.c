@@ -492,30 +492,6 @@ out:
 	return rc;
 }
 
-static int
-buf_printf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Append formatted text, bounded by SIGV4_TEXT_MAX like everything else. */
-static int
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	GUARD(buf_reserve(b, (size_t)n + 1, SIGV4_TEXT_MAX + 1));
-	va_start(ap, fmt);
-	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
-}
-
 void
 sigv4_signed_free(struct sigv4_signed *s)
 {
@@ -568,7 +544,8 @@ sigv4_sign(const struct sigv4_request *req,
 	    req->body_len, out->content_sha256), fail);
 
 	/* Canonical request. */
-	GUARD_GOTO(buf_printf(&creq, "%s\n", req->method), fail);
+	GUARD_GOTO(buf_printf(&creq, SIGV4_TEXT_MAX, "%s\n", req->method),
+	    fail);
 	GUARD_GOTO(canonical_uri(&creq, req->path), fail);
 	GUARD_GOTO(buf_append(&creq, "\n", 1, SIGV4_TEXT_MAX), fail);
 	GUARD_GOTO(canonical_query(&creq, req->query), fail);
@@ -580,20 +557,21 @@ sigv4_sign(const struct sigv4_request *req,
 	GUARD_GOTO(buf_append(&creq, "\n", 1, SIGV4_TEXT_MAX), fail);
 	GUARD_GOTO(buf_append(&creq, names.data, names.len, SIGV4_TEXT_MAX),
 	    fail);
-	GUARD_GOTO(buf_printf(&creq, "\n%s", out->content_sha256), fail);
+	GUARD_GOTO(buf_printf(&creq, SIGV4_TEXT_MAX, "\n%s",
+	    out->content_sha256), fail);
 	buf_free(&canon, 1);
 	if ((out->signed_headers = buf_take_str(&names)) == NULL ||
 	    (out->canonical_request = buf_take_str(&creq)) == NULL)
 		goto fail;
 
 	/* Scope and string to sign. */
-	GUARD_GOTO(buf_printf(&tmp, "%s/%s/%s/aws4_request", date,
+	GUARD_GOTO(buf_printf(&tmp, SIGV4_TEXT_MAX, "%s/%s/%s/aws4_request", date,
 	    params->region, params->service), fail);
 	if ((out->credential_scope = buf_take_str(&tmp)) == NULL)
 		goto fail;
 	GUARD_GOTO(sha256_hex(out->canonical_request,
 	    strlen(out->canonical_request), creq_hash), fail);
-	GUARD_GOTO(buf_printf(&tmp, "AWS4-HMAC-SHA256\n%s\n%s\n%s",
+	GUARD_GOTO(buf_printf(&tmp, SIGV4_TEXT_MAX, "AWS4-HMAC-SHA256\n%s\n%s\n%s",
 	    out->amz_date, out->credential_scope, creq_hash), fail);
 	if ((out->string_to_sign = buf_take_str(&tmp)) == NULL)
 		goto fail;
@@ -601,7 +579,7 @@ sigv4_sign(const struct sigv4_request *req,
 	GUARD_GOTO(compute_signature(creds->secret_access_key, date,
 	    params->region, params->service, out->string_to_sign,
 	    out->signature), fail);
-	GUARD_GOTO(buf_printf(&tmp, "AWS4-HMAC-SHA256 Credential=%s/%s, "
+	GUARD_GOTO(buf_printf(&tmp, SIGV4_TEXT_MAX, "AWS4-HMAC-SHA256 Credential=%s/%s, "
 	    "SignedHeaders=%s, Signature=%s", creds->access_key_id,
 	    out->credential_scope, out->signed_headers, out->signature), fail);
 	if ((out->authorization = buf_take_str(&tmp)) == NULL)

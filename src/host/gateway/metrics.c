@@ -140,20 +140,7 @@ metrics_credentials(struct metrics *m, int ok, time_t expiration)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static int
-put(struct buf *out, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return -1;
-	return buf_append(out, line, (size_t)n, METRICS_TEXT_MAX);
-}
+#define put(out, ...) buf_printf((out), METRICS_TEXT_MAX, __VA_ARGS__)
 
 static int
 header(struct buf *out, const char *name, const char *type, const char *help)
