@@ -18,7 +18,7 @@ json_parse_exact(const void *text, size_t n)
 	cJSON *root;
 	int has_nul;
 
-	if (json_check_escapes(text, n, &has_nul) < 0)
+	if (json_check_text(text, n, &has_nul) < 0)
 		return NULL;
 	root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
 	if (root == NULL)

@@ -40,11 +40,13 @@ int json_decode_string(struct slice raw, struct buf *out, size_t limit);
 /* 1 when every number in the text has RFC 8259 form. */
 int json_numbers_strict(const uint8_t *text, size_t n);
 /*
- * Check what cJSON lets through: a raw NUL byte (cJSON would end the
- * string there) and a malformed escape (cJSON reads \uzzzz as U+0000)
- * make the text invalid: -1. Otherwise 0, with *has_nul set when some
- * string escapes U+0000 and so cannot be read as a C string.
+ * Check what cJSON lets through and RFC 8259 does not: raw control bytes
+ * (a raw NUL would end cJSON's C string early) in a string or between
+ * tokens (where only space, tab, CR and LF may stand), and malformed
+ * escapes (cJSON reads \uzzzz as U+0000). -1 when the text has one;
+ * otherwise 0, with *has_nul set when some string escapes U+0000 and so
+ * cannot be read as a C string.
  */
-int json_check_escapes(const uint8_t *text, size_t n, int *has_nul);
+int json_check_text(const uint8_t *text, size_t n, int *has_nul);
 
 #endif

@@ -154,7 +154,7 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	req->msg_len = len;
 	req->bulk = bulk;
 	/* Cannot fail here: json_parse_exact has checked the escapes. */
-	(void)json_check_escapes(text, len, &req->msg_has_nul);
+	(void)json_check_text(text, len, &req->msg_has_nul);
 	/* "ping\u0000x" is not "ping", whatever C strings say; "" is no type. */
 	if (request_string_field(req, "type", &type) != FIELD_OK)
 		type = "";

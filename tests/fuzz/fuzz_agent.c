@@ -150,7 +150,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		int nul = 0;
 
-		if (json_check_escapes(data, size, &nul) == 0 && nul)
+		if (json_check_text(data, size, &nul) == 0 && nul)
 			return 0;
 	}
 #endif

@@ -2,14 +2,14 @@
  * fuzz_json_scan.c - the raw JSON scanners (src/common/json_scan.c) that
  * run on request and plaintext text after cJSON accepted it: member
  * walking, exact string decoding, the escape and U+0000 check
- * (json_check_escapes).
+ * (json_check_text).
  *
  * Checks, for text that json_parse_exact accepts as an object:
  *  - json_next_member walks exactly cJSON's members, in order, ending
  *    with 0 (never -1) and each key decodes to cJSON's key;
  *  - a string value decodes to cJSON's valuestring wherever cJSON's C
  *    string is the whole value, and where it is not (a NUL in it, or an
- *    escape cJSON turned into one), json_check_escapes says so, since
+ *    escape cJSON turned into one), json_check_text says so, since
  *    request.c trusts cJSON's string whenever that detector says no.
  */
 #include "fuzz_common.h"
@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc, nul = 0, check = 1, escapes_ok;
 
 	(void)json_numbers_strict(text, size);
-	escapes_ok = json_check_escapes(text, size, &nul) == 0;
+	escapes_ok = json_check_text(text, size, &nul) == 0;
 	if (root == NULL || !cJSON_IsObject(root))
 		goto out;
 	/* json_parse_exact refuses what the escape check refuses. */

@@ -229,7 +229,7 @@ run_message(const uint8_t *data, size_t size)
 	{
 		int nul = 0;
 
-		if (json_check_escapes(data, size, &nul) == 0 && nul &&
+		if (json_check_text(data, size, &nul) == 0 && nul &&
 		    fuzz_memmem(data, size, (const uint8_t *)"\"\"", 2) != NULL) {
 			cJSON_Delete(own);
 			buf_free(&msg, 1);
@@ -257,7 +257,10 @@ run_message(const uint8_t *data, size_t size)
 		const char *token = field(own, "aws_session_token");
 
 		/* Secrets of a configure never come back (the '+' keeps
-		 * the check to strings no fixed reply text contains). */
+		 * the check to strings no fixed reply text contains; other
+		 * types may echo a bounded prefix of themselves). */
+		if (type == NULL || strcmp(type, "configure") != 0)
+			secret = token = NULL;
 		if (secret && strlen(secret) >= 12 && strchr(secret, '+'))
 			FUZZ_CHECK(fuzz_memmem(reply.body.data, reply.body.len,
 			    (const uint8_t *)secret, strlen(secret)) == NULL);

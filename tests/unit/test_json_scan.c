@@ -105,7 +105,7 @@ has_nul(const char *text)
 {
 	int nul = -1;
 
-	assert_int_equal(json_check_escapes(T(text), &nul), 0);
+	assert_int_equal(json_check_text(T(text), &nul), 0);
 	return nul;
 }
 
@@ -120,11 +120,15 @@ test_escape_check(void **state)
 	assert_false(has_nul("{\"a\":\"u0000\\n\\u00e9\"}"));
 	/* What cJSON would let through is refused. */
 	int nul;
-	assert_int_equal(json_check_escapes((const uint8_t *)"{\"a\":\"p\0x\"}",
+	assert_int_equal(json_check_text((const uint8_t *)"{\"a\":\"p\0x\"}",
 	    12, &nul), -1);
-	assert_int_equal(json_check_escapes(T("{\"a\":\"\\uzzzz\"}"), &nul), -1);
-	assert_int_equal(json_check_escapes(T("{\"a\":\"\\u12\"}"), &nul), -1);
-	assert_int_equal(json_check_escapes(T("{\"a\":\"\\q\"}"), &nul), -1);
+	assert_int_equal(json_check_text(T("{\"a\":\"\\uzzzz\"}"), &nul), -1);
+	assert_int_equal(json_check_text(T("{\"a\":\"\\u12\"}"), &nul), -1);
+	assert_int_equal(json_check_text(T("{\"a\":\"\\q\"}"), &nul), -1);
+	/* Raw control bytes: none in strings, only whitespace between tokens. */
+	assert_int_equal(json_check_text(T("{\"a\":\"x\ty\"}"), &nul), -1);
+	assert_int_equal(json_check_text(T("{\x0b\"a\":1}"), &nul), -1);
+	assert_int_equal(json_check_text(T("{\"a\":\n\t\r 1}"), &nul), 0);
 }
 
 int
