@@ -321,7 +321,9 @@ lower_name(const char *n)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)n[i];
 
-		if (c <= 0x20 || c >= 0x7f || c == ':')
+		/* An HTTP token: no separators, or SignedHeaders breaks. */
+		if (c <= 0x20 || c >= 0x7f ||
+		    strchr("\"(),/:;<=>?@[\\]{}", c) != NULL)
 			return NULL;
 	}
 	if ((s = malloc(len + 1)) == NULL)

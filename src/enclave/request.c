@@ -74,7 +74,7 @@ request_string_field(const struct request *req, const char *name,
 		struct buf exact = BUF_INIT;
 
 		if (request_string_exact(req, name, &exact) < 0 ||
-		    memchr(exact.data, '\0', exact.len) != NULL)
+		    (exact.len > 0 && memchr(exact.data, '\0', exact.len) != NULL))
 			state = FIELD_HAS_NUL;
 		buf_free(&exact, 1);
 		if (state != FIELD_OK)

@@ -137,13 +137,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!iteration_in_range(data, size))
 		return 0;
 	/*
-	 * Known issue (F1c): raw control bytes that cJSON takes as
-	 * whitespace are copied into the output, which strict JSON readers
-	 * refuse. (Raw NULs, F1b, are refused by json_parse_exact now.)
-	 */
-	if (fuzz_json_loose(data, size))
-		return 0;
-	/*
 	 * Known issue (F2): the same with an escaped NUL, {"agent_id\u0000":
 	 * "x"}: copied through, and read as agent_id by cJSON.
 	 */

@@ -86,9 +86,9 @@ fuzz_memmem(const uint8_t *h, size_t hn, const uint8_t *n, size_t nn)
  * What cJSON 1.7.15 accepts and RFC 8259 does not: a raw control byte
  * (a raw NUL cuts cJSON's C string; between tokens cJSON skips any byte
  * up to 0x20 as whitespace), or a \u escape without four hex digits
- * (cJSON decodes it as U+0000). docs/security.md, findings F1b (raw NUL
- * and bad escapes: fixed, json_parse_exact refuses them) and F1c (the
- * other control bytes: open); the harnesses tolerate F1c only.
+ * (cJSON decodes it as U+0000). docs/security.md, findings F1b and F1c
+ * (fixed: json_parse_exact refuses both); kept for harnesses that need
+ * to tell such text apart.
  */
 static inline int
 fuzz_json_loose(const uint8_t *t, size_t n)

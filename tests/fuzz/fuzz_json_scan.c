@@ -37,15 +37,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	/* json_parse_exact refuses what the escape check refuses. */
 	FUZZ_CHECK(escapes_ok);
-#ifndef FUZZ_STRICT
 	/*
-	 * Known issue (docs/security.md, F1c): cJSON takes raw control bytes
-	 * (0x01-0x1f) between tokens as whitespace, and the member walker
-	 * does not. Such text still runs through the scanners (for ASan),
-	 * unchecked. (Raw NULs and bad escapes, F1b, are refused now.)
+	 * Findings F1b and F1c (fixed): raw control bytes and malformed
+	 * escapes that cJSON read loosely are refused by json_parse_exact,
+	 * so cJSON and the scanners agree on everything that gets here.
 	 */
-	check = !fuzz_json_loose(text, size);
-#endif
 	child = root->child;
 	while ((rc = json_next_member(text, size, &pos, &m)) == 1) {
 		FUZZ_CHECK(m.key.data >= text && m.key.data + m.key.len <= text + size);

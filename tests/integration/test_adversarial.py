@@ -571,9 +571,6 @@ def test_nul_escape_in_type_is_not_ping(main, msg):
     assert resp["msg"] in ("unknown_type", "invalid_json", "invalid_field"), resp
 
 
-@pytest.mark.xfail(sanitized_build(), strict=True, reason="F8: request.c:77 calls "
-                   "memchr(NULL, 0, 0) for an empty field when the message escapes "
-                   "U+0000 elsewhere; UBSan aborts the daemon (docs/security.md)")
 @pytest.mark.parametrize("msg", [rb'{"type":"","x":"\u0000"}',
                                  rb'{"type":"process","ciphertext":"","aad":"a\u0000"}'])
 def test_empty_field_with_nul_elsewhere(start_daemon, msg):

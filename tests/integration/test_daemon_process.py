@@ -297,3 +297,22 @@ def test_process_ignores_unknown_fields(configured_daemon):
                                       "nonce": "ignored", "key": "00" * 32, "n": [1]})
     assert resp["status"] == "ok", resp
     assert open_sealed(key, resp["result"]) == b"u"
+
+
+@pytest.mark.parametrize("key", ["agent_id\u0000", "iteration\u0000x"])
+def test_agent_refuses_top_level_key_with_nul(agent_daemon, key):
+    # Copied through, "agent_id\u0000" would read as agent_id to a reader
+    # that cuts strings at NUL (cJSON, the next agent): refused instead.
+    state = json.dumps({"agent_id": "x", "iteration": 1, "data": 1,
+                        "timestamp": 0, key: "forged"}).encode()
+    resp = agent_daemon.process(seal(agent_daemon.key, state))
+    assert_error(resp, "step_failed")
+
+
+@pytest.mark.parametrize("iteration", ["1e999", "9007199254740992", "-1e300"])
+def test_agent_refuses_iteration_out_of_range(agent_daemon, iteration):
+    # Past 2^53 a double no longer counts by one, and inf is not JSON.
+    state = ('{"agent_id":"x","iteration":%s,"data":1,"timestamp":0}'
+             % iteration).encode()
+    resp = agent_daemon.process(seal(agent_daemon.key, state))
+    assert_error(resp, "step_failed")

@@ -8,6 +8,7 @@
  * Plaintext that is not a JSON object starts a new state, carrying the
  * plaintext as a JSON string in `data`; it must then be UTF-8 text.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,9 +37,9 @@ append_value(const struct step_context *ctx, int field, double iteration,
 	case F_AGENT_ID:
 		return json_append_cstring(out, ctx->agent_id, ctx->max_output);
 	case F_ITERATION:
-		/* Whole numbers print as integers, as the state's author wrote them. */
-		if (iteration == (double)(long long)iteration &&
-		    iteration < 9007199254740992.0 && iteration > -9007199254740992.0)
+		/* Whole numbers print as integers, as the state's author wrote
+		 * them; continue_state has kept the value within +-2^53. */
+		if (iteration == (double)(long long)iteration)
 			snprintf(num, sizeof(num), "%lld", (long long)iteration);
 		else
 			snprintf(num, sizeof(num), "%.17g", iteration);
@@ -50,15 +51,20 @@ append_value(const struct step_context *ctx, int field, double iteration,
 	return buf_append_str(out, num, ctx->max_output);
 }
 
-/* Which of the written fields a raw key names, or F_COUNT for none. */
+/*
+ * Which of the written fields a raw key names, F_COUNT for none, or -1 for
+ * a key holding U+0000: copied through, "agent_id\u0000" would read as
+ * agent_id to anything that cuts strings at NUL (cJSON, the next agent).
+ */
 static int
 written_field(struct slice raw_key, struct buf *scratch)
 {
 	int f;
 
 	scratch->len = 0;
-	if (json_decode_string(raw_key, scratch, raw_key.len) < 0)
-		return F_COUNT;
+	if (json_decode_string(raw_key, scratch, raw_key.len) < 0 ||
+	    (scratch->len > 0 && memchr(scratch->data, '\0', scratch->len)))
+		return -1;
 	for (f = 0; f < F_COUNT; f++)
 		if (scratch->len == strlen(written[f]) &&
 		    memcmp(scratch->data, written[f], scratch->len) == 0)
@@ -89,10 +95,21 @@ continue_state(const struct step_context *ctx, const cJSON *state,
 			return STEP_FAILED;
 		}
 		next = it->valuedouble + 1;
+		/* Past 2^53 a double no longer counts by one; inf is no JSON. */
+		if (!isfinite(next) || fabs(next) >= 9007199254740992.0) {
+			snprintf(reason, STEP_REASON_MAX,
+			    "agent state's iteration is out of range");
+			return STEP_FAILED;
+		}
 	}
 	rc = buf_append_str(out, "{", ctx->max_output);
 	while (rc == 0 && (rc = json_next_member(in.data, in.len, &pos, &m)) == 1) {
-		f = written_field(m.key, &key);
+		if ((f = written_field(m.key, &key)) < 0) {
+			buf_free(&key, 1);
+			snprintf(reason, STEP_REASON_MAX,
+			    "agent state has a key holding U+0000");
+			return STEP_FAILED;
+		}
 		if (f < F_COUNT && seen[f]++)
 			continue;	/* a duplicate of a field we rewrite */
 		rc = (!first ? buf_append_str(out, ",", ctx->max_output) : 0) |
