@@ -156,10 +156,7 @@ bench: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/bench/loadgen
 # goes to build-fuzz/corpus/<name>/, crashes to build-fuzz/artifacts/.
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
-# 0: the harnesses tolerate the open findings of docs/security.md (their
-# regression inputs still run); 1: every finding is a failure again.
-FUZZ_STRICT   ?= 1
-FUZZ_BUILD    := build-fuzz$(if $(filter 1,$(FUZZ_STRICT)),-strict)
+FUZZ_BUILD    := build-fuzz
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_JOBS_ARGS ?=
 FUZZ_SANFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -167,7 +164,7 @@ FUZZ_SANFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undef
 FUZZ_CFLAGS   := -std=c17 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
                  -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
                  -Werror=implicit-function-declaration \
-                 $(FUZZ_SANFLAGS) $(if $(filter 1,$(FUZZ_STRICT)),-DFUZZ_STRICT) \
+                 $(FUZZ_SANFLAGS) \
                  -Iinclude -Isrc -Itests/fuzz $(PKG_CFLAGS)
 FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))

@@ -91,15 +91,8 @@ run(const uint8_t *data, size_t size, size_t max_output)
 		 * exceptions (docs/security.md, findings F2 and F3): a state
 		 * carrying U+0000, and an iteration past the doubles (1e999).
 		 */
-#ifdef FUZZ_STRICT
 		if (max_output > (1u << 20))
 			handoff(&sc, &out);
-#else
-		if (max_output > (1u << 20) && cJSON_IsNumber(it) &&
-		    !fuzz_memmem(out.data, out.len,
-		    (const uint8_t *)"\\u0000", 6))
-			handoff(&sc, &out);
-#endif
 		cJSON_Delete(o);
 	} else {
 		rl = strnlen(reason, sizeof(reason));
@@ -111,42 +104,11 @@ run(const uint8_t *data, size_t size, size_t max_output)
 	free(in);
 }
 
-/* The state's iteration, when the plaintext is an object that has one. */
-static int
-iteration_in_range(const uint8_t *data, size_t size)
-{
-	cJSON *o = cJSON_ParseWithLength((const char *)data, size);
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, "iteration");
-	int ok = !cJSON_IsNumber(it) || (it->valuedouble > -9e18 &&
-	    it->valuedouble < 9e18);
-
-	cJSON_Delete(o);
-	return ok;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > (1u << 20))
 		return 0;
-#ifndef FUZZ_STRICT
-	/*
-	 * Known UB (docs/security.md, F3): agent.c converts an iteration
-	 * past long long's range ((long long)1e999) before checking it.
-	 */
-	if (!iteration_in_range(data, size))
-		return 0;
-	/*
-	 * Known issue (F2): the same with an escaped NUL, {"agent_id\u0000":
-	 * "x"}: copied through, and read as agent_id by cJSON.
-	 */
-	{
-		int nul = 0;
-
-		if (json_check_text(data, size, &nul) == 0 && nul)
-			return 0;
-	}
-#endif
 	run(data, size, 1u << 21);
 	/* Too small for the state: must refuse, not overrun. */
 	run(data, size, size / 2 + (size ? fuzz_seed(data, size) % 64 : 0));

@@ -220,23 +220,6 @@ run_message(const uint8_t *data, size_t size)
 	/* Exactly sized (ASan sees overruns), in a buf the request may adopt. */
 	msg.data = fuzz_dup(data, size);
 	msg.len = msg.cap = size;
-#ifndef FUZZ_STRICT
-	/*
-	 * Known UB (docs/security.md, F8): an empty string field in a message
-	 * that escapes U+0000 elsewhere reaches memchr(NULL, 0, 0) in
-	 * request_string_field (request.c:77).
-	 */
-	{
-		int nul = 0;
-
-		if (json_check_text(data, size, &nul) == 0 && nul &&
-		    fuzz_memmem(data, size, (const uint8_t *)"\"\"", 2) != NULL) {
-			cJSON_Delete(own);
-			buf_free(&msg, 1);
-			return;
-		}
-	}
-#endif
 	reply_init(&reply, request_reply_limit(&opt));
 	req = request_parse(&ctx, msg.data, size, &reply);
 	if (req != NULL && request_holds_message(req))
