@@ -55,10 +55,17 @@ tsk_bytes(const struct tsk *key)
 	return key->bytes.data;
 }
 
-uint64_t
-tsk_count_encryption(struct tsk *key)
+int
+tsk_reserve_encryption(struct tsk *key, uint64_t limit)
 {
-	return atomic_fetch_add(&key->encryptions, 1) + 1;
+	uint_fast64_t n = atomic_load(&key->encryptions);
+
+	/* Compare and swap, so a refusal leaves the count as it was. */
+	do {
+		if (n >= limit)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&key->encryptions, &n, n + 1));
+	return 0;
 }
 
 int

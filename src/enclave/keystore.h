@@ -21,8 +21,11 @@ struct tsk;
 struct tsk    *keystore_acquire(void);
 void           keystore_release(struct tsk *key);
 const uint8_t *tsk_bytes(const struct tsk *key);
-/* Count one encryption under this key; returns the new total. */
-uint64_t       tsk_count_encryption(struct tsk *key);
+/*
+ * Count one more encryption under this key unless it has made `limit`
+ * already: 0 when counted, -1 when the key is exhausted.
+ */
+int            tsk_reserve_encryption(struct tsk *key, uint64_t limit);
 
 /* Install `key` (taken over: the caller's secret is emptied). */
 int            keystore_replace(struct secret *key);

@@ -267,3 +267,25 @@ def test_region_cannot_inject_tool_arguments(fake_daemon, fake_kms, region):
     assert args.count("--ciphertext") == 1, args
     assert args[args.index("--ciphertext") + 1] == fake_kms.token("key1"), args
     assert args[args.index("--region") + 1] == region, args
+
+
+def test_key_exhausted_past_max_encryptions_until_reconfigured(start_daemon,
+                                                               kmstool_dev_bin):
+    # NIST SP 800-38D: a key may seal only so many messages with random
+    # nonces. Past --max-encryptions process answers key_exhausted, the
+    # count stops, and a new key starts from zero.
+    d = start_daemon("--max-encryptions", "3")
+    tsk1, k1 = genkey()
+    tsk2, k2 = genkey()
+    assert d.configure(tsk1)["status"] == "ok"
+    for i in range(3):
+        assert d.process(seal(k1, b"m%d" % i))["status"] == "ok"
+    resp = d.process(seal(k1, b"one too many"))
+    assert_error(resp, "key_exhausted")
+    assert "3" in resp["details"]
+    health = d.request({"type": "health"})
+    assert health["key_encryptions"] == 3
+    assert health["key_encryption_limit"] == 3
+    assert d.configure(tsk2)["status"] == "ok"
+    assert d.request({"type": "health"})["key_encryptions"] == 0
+    assert _works_with(d, k2)

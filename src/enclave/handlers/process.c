@@ -123,9 +123,7 @@ static int
 reserve_encryption(struct enclave_ctx *ctx, struct tsk *key,
     struct reply *reply)
 {
-	uint64_t n = tsk_count_encryption(key);
-
-	if (n <= ctx->opt->max_encryptions)
+	if (tsk_reserve_encryption(key, ctx->opt->max_encryptions) == 0)
 		return 0;
 	reply_error(reply, "key_exhausted", "this key has sealed its limit of "
 	    "%llu messages; configure a new TSK", ctx->opt->max_encryptions);
