@@ -107,18 +107,6 @@ uri_encode(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode %XX then encode canonically, so a parameter written raw and the
  * same parameter already percent-encoded sign the same way. A '%' that
@@ -132,10 +120,10 @@ query_component(const char *s, size_t n)
 
 	for (i = 0; i < n; i++) {
 		char c = s[i];
+		uint8_t byte;
 
-		if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+		if (c == '%' && i + 2 < n && hex_decode(&byte, s + i + 1, 2) == 0) {
+			c = (char)byte;
 			i += 2;
 		}
 		GUARD_GOTO(buf_append(&raw, &c, 1, SIGV4_TEXT_MAX), fail);
