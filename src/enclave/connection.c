@@ -8,7 +8,6 @@
  * more, which is also its backpressure.
  */
 #include <errno.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +30,6 @@
  * and gives them back after this long without traffic.
  */
 #define KEEP_BUFFERS_MS 1000
-/* Concurrent KMS calls; more configures wait their turn. */
-#define MAX_JOBS        64
-
-static sem_t job_slots;
-static pthread_once_t job_slots_once = PTHREAD_ONCE_INIT;
-
-static void
-job_slots_init(void)
-{
-	sem_init(&job_slots, 0, MAX_JOBS);
-}
-
 static const struct options *
 opts(const struct connection *c)
 {
@@ -169,59 +156,15 @@ count_and_log(struct connection *c, const char *type, const char *outcome,
 	    clock_monotonic_ms() - started_ms);
 }
 
-static void *
-job_thread(void *arg)
-{
-	struct job *job = arg;
-	struct worker *w = job->conn->worker;
-	uint64_t one = 1;
-
-	sem_wait(&job_slots);
-	request_execute(w->server->ctx, job->req, &job->reply);
-	sem_post(&job_slots);
-	request_free(job->req);
-	job->req = NULL;
-
-	pthread_mutex_lock(&w->inbox_lock);
-	job->next = w->done;
-	w->done = job;
-	pthread_mutex_unlock(&w->inbox_lock);
-	if (write(w->wakeup.fd, &one, sizeof(one)) < 0)
-		log_error("cannot wake worker %u: %s", w->index, strerror(errno));
-	return NULL;
-}
-
-/* Run a blocking request on its own thread; the connection waits. */
+/* A blocking request: off to a job thread, or answered with the failure. */
 static void
 start_job(struct connection *c, struct request *req, struct reply *reply,
     enum frame_kind kind, long long started_ms)
 {
-	struct job *job = calloc(1, sizeof(*job));
-	pthread_attr_t attr;
-	pthread_t t;
-
-	pthread_once(&job_slots_once, job_slots_init);
-	if (job == NULL)
-		goto fail;
-	job->conn = c;
-	job->req = req;
-	job->reply = *reply;
-	job->framing = kind;
-	job->started_ms = started_ms;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
 	c->busy = 1;
-	if (pthread_create(&t, &attr, job_thread, job) != 0) {
-		pthread_attr_destroy(&attr);
-		c->busy = 0;
-		*reply = job->reply;
-		free(job);
-		goto fail;
-	}
-	pthread_attr_destroy(&attr);
-	return;
-fail:
+	if (job_start(c, req, reply, kind, started_ms) == 0)
+		return;
+	c->busy = 0;
 	request_free(req);
 	reply_error(reply, "internal_error", "cannot start a worker thread");
 	count_and_log(c, reply->request, reply->outcome, started_ms);

@@ -43,8 +43,9 @@ refuse_busy(struct server *srv, int fd)
 	    srv->ctx->opt->max_connections);
 }
 
-static void
-wake(struct worker *w)
+/* Its eventfd wakes a worker blocked in epoll_wait: jobs, connections, stop. */
+void
+worker_wake(struct worker *w)
 {
 	uint64_t one = 1;
 
@@ -96,7 +97,7 @@ hand_out(struct worker *w, int fd, const char *peer)
 	in->next = to->incoming;
 	to->incoming = in;
 	pthread_mutex_unlock(&to->inbox_lock);
-	wake(to);
+	worker_wake(to);
 }
 
 static void
@@ -378,7 +379,7 @@ wake_workers(struct server *srv, unsigned count)
 	unsigned i;
 
 	for (i = 0; i < count; i++)
-		wake(&srv->workers[i]);
+		worker_wake(&srv->workers[i]);
 }
 
 int

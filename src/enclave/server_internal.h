@@ -90,6 +90,16 @@ struct server {
 	atomic_uint          next_worker;	/* round-robin for new connections */
 };
 
+/* server.c: wake a worker blocked in epoll_wait (its eventfd). */
+void worker_wake(struct worker *w);
+
+/*
+ * job.c: run a blocking request on its own thread, its reply taken over;
+ * 0 when started, -1 when no thread could be made (reply left as it was).
+ */
+int  job_start(struct connection *c, struct request *req,
+    struct reply *reply, enum frame_kind kind, long long started_ms);
+
 /* connection.c */
 /* A connection for fd on worker w; its slot in the count is already taken. */
 struct connection *connection_new(struct worker *w, int fd);

@@ -1,0 +1,82 @@
+/*
+ * job.c - a request that would block the event loop, on a thread of its own.
+ *
+ * configure waits for KMS for up to --kms-timeout, attest for the NSM. The
+ * connection's worker hands such a request to a short-lived thread and
+ * goes on serving everyone else; the thread leaves the finished job in the
+ * worker's inbox and wakes it, and the worker answers on the connection
+ * (connection_job_done), in order.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "enclave/server_internal.h"
+
+/* Concurrent blocking requests; more wait their turn on their thread. */
+#define MAX_JOBS   64
+#define JOB_STACK  (256 * 1024)
+
+static sem_t job_slots;
+static pthread_once_t job_slots_once = PTHREAD_ONCE_INIT;
+
+static void
+job_slots_init(void)
+{
+	sem_init(&job_slots, 0, MAX_JOBS);
+}
+
+static void *
+job_thread(void *arg)
+{
+	struct job *job = arg;
+	struct worker *w = job->conn->worker;
+
+	sem_wait(&job_slots);
+	request_execute(w->server->ctx, job->req, &job->reply);
+	sem_post(&job_slots);
+	request_free(job->req);
+	job->req = NULL;
+
+	pthread_mutex_lock(&w->inbox_lock);
+	job->next = w->done;
+	w->done = job;
+	pthread_mutex_unlock(&w->inbox_lock);
+	worker_wake(w);
+	return NULL;
+}
+
+int
+job_start(struct connection *c, struct request *req, struct reply *reply,
+    enum frame_kind kind, long long started_ms)
+{
+	struct job *job;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_once(&job_slots_once, job_slots_init);
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return -1;
+	job->conn = c;
+	job->req = req;
+	job->reply = *reply;
+	job->framing = kind;
+	job->started_ms = started_ms;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, JOB_STACK);
+	rc = pthread_create(&t, &attr, job_thread, job);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_error("cannot start a job thread: %s", strerror(rc));
+		free(job);
+		return -1;
+	}
+	/* The reply now belongs to the job. */
+	memset(reply, 0, sizeof(*reply));
+	return 0;
+}
