@@ -36,6 +36,31 @@ static const struct request_type_info {
 	{ "attest", REQUEST_ATTEST },
 };
 
+static const struct request_type_info *
+request_type_lookup(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(request_types) / sizeof(request_types[0]); i++)
+		if (strcmp(type, request_types[i].name) == 0)
+			return &request_types[i];
+	return NULL;
+}
+
+/* Name the unknown type back, bounded and printable; "..." if cut short. */
+static void
+reply_unknown_type(struct reply *reply, const char *type, int cut)
+{
+	char shown[40];
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(shown) && type[i] != '\0'; i++)
+		shown[i] = type[i] >= 0x20 && type[i] < 0x7f ? type[i] : '?';
+	shown[i] = '\0';
+	reply_error(reply, "unknown_type", "unknown request type \"%s%s\"",
+	    shown, type[i] != '\0' || cut ? "..." : "");
+}
+
 int
 request_blocks(const struct request *req)
 {
@@ -115,9 +140,9 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	struct buf rest = BUF_INIT;
 	struct request *req;
 	const uint8_t *text = msg;
+	const struct request_type_info *known;
 	const char *type;
 	cJSON *root;
-	size_t i;
 
 	switch (bulk_field_cut(msg, len, "ciphertext", &bulk, &rest)) {
 	case 1:
@@ -158,29 +183,17 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	/* "ping\u0000x" is not "ping", whatever C strings say; "" is no type. */
 	if (request_string_field(req, "type", &type) != FIELD_OK)
 		type = "";
-	for (i = 0; i < sizeof(request_types) / sizeof(request_types[0]); i++) {
-		if (strcmp(type, request_types[i].name) != 0)
-			continue;
-		req->type = request_types[i].type;
-		reply->request = request_types[i].name;
-		if (handler_for(req->type)->parse(ctx, req, reply) < 0)
-			break;
-		req->msg = NULL;
-		buf_free(&rest, 0);
-		return req;
-	}
-	if (i < sizeof(request_types) / sizeof(request_types[0]))
+	if ((known = request_type_lookup(type)) == NULL) {
+		reply_unknown_type(reply, type, req->msg_has_nul);
 		goto fail;
-	{
-		char shown[40];
-
-		/* Echo a bounded, printable prefix of the unknown type. */
-		for (i = 0; i + 1 < sizeof(shown) && type[i] != '\0'; i++)
-			shown[i] = type[i] >= 0x20 && type[i] < 0x7f ? type[i] : '?';
-		shown[i] = '\0';
-		reply_error(reply, "unknown_type", "unknown request type \"%s%s\"",
-		    shown, type[i] != '\0' || req->msg_has_nul ? "..." : "");
 	}
+	req->type = known->type;
+	reply->request = known->name;
+	if (handler_for(req->type)->parse(ctx, req, reply) < 0)
+		goto fail;
+	req->msg = NULL;
+	buf_free(&rest, 0);
+	return req;
 fail:
 	buf_free(&rest, 0);
 	request_free(req);
