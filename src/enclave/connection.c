@@ -93,7 +93,6 @@ connection_new(struct worker *w, int fd)
 	if (w->conns != NULL)
 		w->conns->prev = c;
 	w->conns = c;
-	w->n_conns++;
 	atomic_fetch_add(&w->server->ctx->stats.connections_total, 1);
 	return c;
 }
@@ -113,7 +112,6 @@ connection_close(struct connection *c, const char *why)
 		w->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	w->n_conns--;
 	atomic_fetch_sub(&w->server->ctx->stats.connections, 1);
 	buf_free(&c->in, 0);
 	buf_free(&c->out, 0);

@@ -17,7 +17,6 @@ struct enclave_stats {
 	atomic_uint_fast64_t errors;
 	atomic_uint_fast64_t connections_total;
 	atomic_uint          connections;
-	atomic_uint_fast64_t configures;
 };
 
 struct enclave_ctx {

@@ -72,7 +72,6 @@ struct worker {
 	int                epoll_fd;
 	struct watch       wakeup;	/* eventfd */
 	struct connection *conns;	/* all of this worker's connections */
-	size_t             n_conns;
 	pthread_mutex_t    inbox_lock;	/* guards the two lists below */
 	struct job        *done;	/* finished jobs to hand back */
 	struct incoming   *incoming;	/* connections handed to this worker */

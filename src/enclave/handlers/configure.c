@@ -141,7 +141,6 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 		reply_error(reply, "internal_error", "cannot install the key");
 		return;
 	}
-	atomic_fetch_add(&ctx->stats.configures, 1);
 	timefmt_rfc3339_now(now);
 	snprintf(text, sizeof(text),
 	    "{\"status\":\"ok\",\"msg\":\"configured\",\"timestamp\":\"%s\"}",

@@ -41,6 +41,8 @@ health_execute(struct enclave_ctx *ctx, struct request *req,
 	    !cJSON_AddStringToObject(o, "step", ctx->step->name) ||
 	    !cJSON_AddNumberToObject(o, "connections",
 	    (double)atomic_load(&ctx->stats.connections)) ||
+	    !cJSON_AddNumberToObject(o, "connections_total",
+	    (double)atomic_load(&ctx->stats.connections_total)) ||
 	    !cJSON_AddNumberToObject(o, "requests_total",
 	    (double)atomic_load(&ctx->stats.requests)) ||
 	    !cJSON_AddNumberToObject(o, "errors_total",
