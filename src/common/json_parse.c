@@ -14,11 +14,18 @@
 cJSON *
 json_parse_exact(const void *text, size_t n)
 {
-	const char *end = NULL, *stop = (const char *)text + n;
-	cJSON *root;
 	int has_nul;
 
-	if (json_check_text(text, n, &has_nul) < 0)
+	return json_parse_exact_nul(text, n, &has_nul);
+}
+
+cJSON *
+json_parse_exact_nul(const void *text, size_t n, int *has_nul)
+{
+	const char *end = NULL, *stop = (const char *)text + n;
+	cJSON *root;
+
+	if (json_check_text(text, n, has_nul) < 0)
 		return NULL;
 	root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
 	if (root == NULL)

@@ -20,6 +20,8 @@
 
 /* Parse exactly n bytes holding one strict JSON value; NULL otherwise. */
 cJSON *json_parse_exact(const void *text, size_t n);
+/* The same, also saying whether some string escapes U+0000 (json_scan.h). */
+cJSON *json_parse_exact_nul(const void *text, size_t n, int *has_nul);
 /* Make cJSON wipe every block it frees (process wide; call once at start). */
 void   json_use_wiping_allocator(void);
 /* The string value of `name` in obj, or NULL when absent or not a string. */
