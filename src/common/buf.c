@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <openssl/crypto.h>
 
@@ -30,6 +31,34 @@ size_mul(size_t a, size_t b, size_t *out)
 	return 0;
 }
 
+/* From this size on, a buffer is laid out in transparent huge pages. */
+#define BUF_HUGE_MIN ((size_t)2 << 20)
+
+/*
+ * A 16 MiB request touches 64 MiB of fresh buffers. In 4 KiB pages that is
+ * 16,384 page faults, and on a virtual machine a fault can cost 10 us: 170
+ * ms before the first byte is decoded. In 2 MiB pages it is 32 faults. The
+ * kernel only uses a huge page for an aligned 2 MiB range that nothing has
+ * touched yet, so a big block is aligned and advised before its first byte
+ * is written (realloc would move the old pages along, 4 KiB ones). Advice
+ * only: where THP is off, this is an ordinary aligned allocation.
+ */
+static uint8_t *
+grow_block(uint8_t *old, size_t len, size_t cap)
+{
+	void *p;
+
+	if (cap < BUF_HUGE_MIN)
+		return realloc(old, cap);
+	if (posix_memalign(&p, BUF_HUGE_MIN, cap) != 0)
+		return NULL;
+	(void)madvise(p, cap & ~(BUF_HUGE_MIN - 1), MADV_HUGEPAGE);
+	if (len > 0)
+		memcpy(p, old, len);
+	free(old);
+	return p;
+}
+
 /*
  * Grow geometrically so that appending byte by byte stays linear, but never
  * past the caller's limit: the limit is the contract, not a hint.
@@ -50,7 +79,7 @@ buf_reserve(struct buf *b, size_t extra, size_t limit)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	if (cap > limit)
 		cap = limit;
-	GUARD_PTR(p = realloc(b->data, cap));
+	GUARD_PTR(p = grow_block(b->data, b->len, cap));
 	b->data = p;
 	b->cap = cap;
 	return 0;
