@@ -10,8 +10,8 @@
  *    does not; json_numbers_strict() checks.
  *
  * These scanners expect well-formed JSON (run cJSON first); on anything
- * else they fail cleanly rather than guess. Strings are crossed with
- * memchr, so a 32 MiB hex string costs little.
+ * else they fail cleanly rather than guess. Strings are crossed 64 bytes
+ * a step, so a 32 MiB hex string costs little.
  */
 #ifndef COMMON_JSON_SCAN_H
 #define COMMON_JSON_SCAN_H
@@ -24,6 +24,7 @@
 struct json_member {
 	struct slice key;	/* raw, quotes included */
 	struct slice value;	/* raw */
+	int          value_escaped;	/* a string value with a \ escape */
 };
 
 /*
@@ -32,9 +33,9 @@ struct json_member {
  */
 int json_next_member(const uint8_t *text, size_t n, size_t *pos,
     struct json_member *m);
-/* The raw value of the first member named `name` (decoded compare). */
+/* The first member named `name` (decoded compare); -1 if none. */
 int json_find_member(const uint8_t *text, size_t n, const char *name,
-    struct slice *value);
+    struct json_member *found);
 /* Decode a raw JSON string (quotes included) into bytes, appended to out. */
 int json_decode_string(struct slice raw, struct buf *out, size_t limit);
 /* 1 when every number in the text has RFC 8259 form. */

@@ -12,14 +12,15 @@ int
 bulk_field_cut(uint8_t *msg, size_t len, const char *name,
     struct bulk_field *field, struct buf *rest)
 {
+	struct json_member m;
 	struct slice value;
 	size_t head, tail;
 
 	/* The scanner is safe on any bytes; cJSON validates the rest later. */
-	if (json_find_member(msg, len, name, &value) < 0 ||
-	    value.len < BULK_FIELD_MIN + 2 || value.data[0] != '"' ||
-	    memchr(value.data + 1, '\\', value.len - 2) != NULL)
+	if (json_find_member(msg, len, name, &m) < 0 || m.value_escaped ||
+	    m.value.len < BULK_FIELD_MIN + 2 || m.value.data[0] != '"')
 		return 0;
+	value = m.value;
 	head = (size_t)(value.data - msg);
 	tail = len - head - value.len;
 	GUARD(buf_reserve(rest, head + 2 + tail, head + 2 + tail));

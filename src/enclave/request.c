@@ -72,10 +72,10 @@ int
 request_string_exact(const struct request *req, const char *name,
     struct buf *out)
 {
-	struct slice raw;
+	struct json_member m;
 
-	GUARD(json_find_member(req->msg, req->msg_len, name, &raw));
-	return json_decode_string(raw, out, raw.len);
+	GUARD(json_find_member(req->msg, req->msg_len, name, &m));
+	return json_decode_string(m.value, out, m.value.len);
 }
 
 /*

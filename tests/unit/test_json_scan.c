@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -46,15 +47,54 @@ test_members_in_order_with_raw_values(void **state)
 static void
 test_find_member_compares_decoded_keys(void **state)
 {
-	struct slice v;
+	struct json_member m;
 
 	(void)state;
 	assert_int_equal(json_find_member(T("{\"a\\u0061d\":\"x\",\"aad\":\"y\"}"),
-	    "aad", &v), 0);
-	assert_slice(v, "\"x\"");	/* the first match, as cJSON does */
-	assert_int_equal(json_find_member(T("{\"b\":1}"), "aad", &v), -1);
-	assert_int_equal(json_find_member(T("[1]"), "aad", &v), -1);
-	assert_int_equal(json_find_member(T("{\"a\":"), "a", &v), -1);
+	    "aad", &m), 0);
+	assert_slice(m.value, "\"x\"");	/* the first match, as cJSON does */
+	assert_int_equal(json_find_member(T("{\"b\":1}"), "aad", &m), -1);
+	assert_int_equal(json_find_member(T("[1]"), "aad", &m), -1);
+	assert_int_equal(json_find_member(T("{\"a\":"), "a", &m), -1);
+}
+
+/*
+ * A string value says whether it holds an escape, wherever the backslash
+ * falls against the scanner's 64-byte steps; an escaped quote does not
+ * end the string, an escaped backslash before a quote does not hide it.
+ */
+static void
+test_find_member_flags_escapes_anywhere(void **state)
+{
+	char text[512], value[300];
+	struct json_member m;
+	size_t at;
+
+	(void)state;
+	for (at = 0; at + 1 < 200; at++) {
+		memset(value, 'a', 200);
+		value[200] = '\0';
+		value[at] = '\\';
+		value[at + 1] = at % 2 ? '"' : '\\';
+		snprintf(text, sizeof(text), "{\"k\":\"%s\",\"z\":1}", value);
+		assert_int_equal(json_find_member(T(text), "k", &m), 0);
+		assert_int_equal(m.value.len, 202);
+		assert_true(m.value_escaped);
+		assert_int_equal(json_find_member(T(text), "z", &m), 0);
+		assert_slice(m.value, "1");
+		assert_false(m.value_escaped);
+	}
+	memset(value, 'b', 299);
+	value[299] = '\0';
+	snprintf(text, sizeof(text), "{\"k\":\"%s\"}", value);
+	assert_int_equal(json_find_member(T(text), "k", &m), 0);
+	assert_int_equal(m.value.len, 301);
+	assert_false(m.value_escaped);
+	/* "\\" closes at the next quote; a lone trailing backslash never does. */
+	assert_int_equal(json_find_member(T("{\"k\":\"x\\\\\"}"), "k", &m), 0);
+	assert_slice(m.value, "\"x\\\\\"");
+	assert_int_equal(json_find_member(T("{\"k\":\"x\\"), "k", &m), -1);
+	assert_int_equal(json_find_member(T("{\"k\":\"x\\\""), "k", &m), -1);
 }
 
 static void
@@ -137,6 +177,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_members_in_order_with_raw_values),
 		cmocka_unit_test(test_find_member_compares_decoded_keys),
+		cmocka_unit_test(test_find_member_flags_escapes_anywhere),
 		cmocka_unit_test(test_decode_string_exact_bytes),
 		cmocka_unit_test(test_numbers_strict),
 		cmocka_unit_test(test_escape_check),
