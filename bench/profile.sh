@@ -33,8 +33,8 @@ trap cleanup EXIT
 case $w in
 W1) args=(--size 1024 --conns 4 --reconnect) ;;
 W2) args=(--size 1024 --conns 4) ;;
-W3) args=(--size 1048576 --conns 1 --min-requests 3) ;;
-W4) args=(--size 16777216 --conns 1 --min-requests 3) ;;
+W3) args=(--size 1048576 --conns 1 --min-requests 3 --warmup-requests 1) ;;
+W4) args=(--size 16777216 --conns 1 --min-requests 3 --warmup-requests 1) ;;
 W5) args=(--size 4096 --conns 64) ;;
 *) echo "unknown workload $w" >&2; exit 2 ;;
 esac

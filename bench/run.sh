@@ -153,8 +153,8 @@ workload_args() {
 	case $1 in
 	W1) echo "--size 1024 --conns 4 --reconnect --warmup 0.25" ;;
 	W2) echo "--size 1024 --conns 4 --warmup 0.25" ;;
-	W3) echo "--size 1048576 --conns 1 --min-requests 3" ;;
-	W4) echo "--size 16777216 --conns 1 --min-requests 2 --verify-every 2" ;;
+	W3) echo "--size 1048576 --conns 1 --min-requests 3 --warmup-requests 1" ;;
+	W4) echo "--size 16777216 --conns 1 --min-requests 2 --verify-every 2 --warmup-requests 1" ;;
 	W5) echo "--size 4096 --conns 64 --warmup 0.25" ;;
 	esac
 }
