@@ -102,7 +102,7 @@ export VECTORS ?= $(abspath $(CURDIR)/../shared/vectors)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-integration: all
+integration: all $(BUILD)/bench/loadgen
 	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration $(wildcard tests/deploy)
 
 sanitize:

@@ -103,8 +103,7 @@ connection_close(struct connection *c, const char *why)
 	struct worker *w = c->worker;
 
 	log_info("connection %llu closed: %s", (unsigned long long)c->id, why);
-	if (c->in_epoll)
-		epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, c->watch.fd, NULL);
+	/* Closing the only descriptor takes it out of epoll as well. */
 	close(c->watch.fd);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
