@@ -588,7 +588,8 @@ cmd_run(const struct opts *o)
 		total += cs[i].done;
 	wall = (double)(now_ns() - start) / 1e9;
 	cpu0 = cpu_seconds() - cpu0;
-	qsort(st.lat_us, st.n, sizeof(*st.lat_us), cmp_u32);
+	if (st.n > 0)
+		qsort(st.lat_us, st.n, sizeof(*st.lat_us), cmp_u32);
 	secs = st.last_ns > st.first_ns ?
 	    (double)(st.last_ns - st.first_ns) / 1e9 : 0;
 	printf("RESULT label=%s size=%zu conns=%u mode=%s requests=%zu "
