@@ -10,7 +10,7 @@
 #   BENCH_RUNS=3          rounds (medians over them)
 #   BENCH_DURATION=2      seconds per workload (16 MiB ones run at least
 #                         two requests)
-#   BENCH_THREADS=2       enclaved --threads for every workload but W2@1
+#   BENCH_THREADS=1       enclaved --threads (W1@N, W2@N run with 2, or 1)
 #   BENCH_DAEMON_FLAGS=   extra enclaved flags
 #   BENCH_KEEP=1          keep the work directory (raw results)
 #   PYTHON=/usr/bin/python3  interpreter for the baseline and the report
@@ -21,7 +21,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-/usr/bin/python3}
 RUNS=${BENCH_RUNS:-3}
 DUR=${BENCH_DURATION:-2}
-THREADS=${BENCH_THREADS:-2}
+THREADS=${BENCH_THREADS:-1}
+# W1 and W2 also run on a daemon with the other thread count (1 or 2).
+OTHER_THREADS=$([ "$THREADS" = 1 ] && echo 2 || echo 1)
 read -r -a DFLAGS <<<"${BENCH_DAEMON_FLAGS:-}"
 LG=$BUILD/bench/loadgen
 TICK=$(getconf CLK_TCK)
@@ -231,8 +233,9 @@ for round in $(seq 1 "$RUNS"); do
 	    after_load_rss_kb="$(kb "$SPID" VmRSS)"
 	stop_server
 
-	start_daemon 1
-	run_workload enclaved "$round" W2@1 W2 1
+	start_daemon "$OTHER_THREADS"
+	run_workload enclaved "$round" "W1@$OTHER_THREADS" W1 "$OTHER_THREADS"
+	run_workload enclaved "$round" "W2@$OTHER_THREADS" W2 "$OTHER_THREADS"
 	stop_server
 
 	start_baseline
