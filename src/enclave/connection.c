@@ -36,6 +36,43 @@ opts(const struct connection *c)
 	return c->worker->server->ctx->opt;
 }
 
+static struct memory_budget *
+budget(const struct connection *c)
+{
+	return &c->worker->server->ctx->memory;
+}
+
+/* The claim follows what the buffers hold now, up or down. */
+static void
+settle_claim(struct connection *c)
+{
+	size_t holds = c->in.cap + c->out.cap;
+
+	if (holds > c->claimed)
+		memory_budget_force(budget(c), holds - c->claimed);
+	else
+		memory_budget_release(budget(c), c->claimed - holds);
+	c->claimed = holds;
+}
+
+/*
+ * Before a request is read into a grown buffer, claim the buffer and room
+ * for an answer as large; -1 when the budget has no room for both.
+ */
+static int
+claim_for_input(struct connection *c)
+{
+	size_t answer = c->out.cap > c->in.cap ? c->out.cap : c->in.cap;
+	size_t want = c->in.cap + answer;
+
+	if (want <= c->claimed)
+		return 0;
+	if (memory_budget_claim(budget(c), want - c->claimed) < 0)
+		return -1;
+	c->claimed = want;
+	return 0;
+}
+
 static void
 set_interest(struct connection *c)
 {
@@ -114,6 +151,7 @@ connection_close(struct connection *c, const char *why)
 	atomic_fetch_sub(&w->server->ctx->stats.connections, 1);
 	buf_free(&c->in, 0);
 	buf_free(&c->out, 0);
+	settle_claim(c);
 	free(c);
 }
 
@@ -178,6 +216,7 @@ connection_job_done(struct job *job)
 	count_and_log(c, job->reply.request, job->reply.outcome, job->started_ms);
 	queue_reply(c, &job->reply, job->framing);
 	reply_free(&job->reply);
+	settle_claim(c);
 	free(job);
 	connection_on_event(c, 0);
 }
@@ -253,6 +292,7 @@ handle_message(struct connection *c, const struct frame *f)
 	request_free(req);
 	queue_reply(c, &reply, f->kind);
 	reply_free(&reply);
+	settle_claim(c);
 }
 
 /* Handle every whole message buffered, as long as we may answer. */
@@ -309,6 +349,31 @@ read_room(struct connection *c)
 	return c->in.cap - c->in.len;
 }
 
+/*
+ * Past the memory budget: answer busy and close, like a message too large,
+ * dropping what was read of it. The client may retry once others finish.
+ */
+static void
+refuse_over_budget(struct connection *c)
+{
+	enum frame_kind kind = c->scan.kind == FRAME_LENGTH ? FRAME_LENGTH :
+	    FRAME_BARE;
+	struct reply reply;
+
+	log_warn("connection %llu: request refused: the daemon's buffers are "
+	    "at --memory-limit (%zu bytes)", (unsigned long long)c->id,
+	    opts(c)->memory_limit);
+	buf_free(&c->in, 0);
+	reply_init(&reply, 4096);
+	reply_error(&reply, "busy", "the daemon is at its memory limit; "
+	    "retry later");
+	count_and_log(c, "request", reply.outcome, clock_monotonic_ms());
+	queue_reply(c, &reply, kind);
+	reply_free(&reply);
+	settle_claim(c);
+	c->close_after_write = 1;
+}
+
 static void
 do_read(struct connection *c)
 {
@@ -317,6 +382,10 @@ do_read(struct connection *c)
 
 	if (room == 0) {
 		c->dead = 1;
+		return;
+	}
+	if (claim_for_input(c) < 0) {
+		refuse_over_budget(c);
 		return;
 	}
 	n = recv(c->watch.fd, c->in.data + c->in.len, room, 0);
@@ -426,6 +495,7 @@ connection_sweep(struct connection *c, long long now)
 			c->out.len = c->out_sent = 0;
 			buf_shrink(&c->out, 0);
 		}
+		settle_claim(c);
 	}
 	if (c->out.len > c->out_sent && now - c->last_io_ms > read_ms)
 		connection_close(c, "client stopped reading");

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "enclave/kms/kms.h"
+#include "enclave/memory_budget.h"
 #include "enclave/options.h"
 #include "enclave/steps/step.h"
 
@@ -25,6 +26,7 @@ struct enclave_ctx {
 	const struct step        *step;
 	time_t                    started;
 	struct enclave_stats      stats;
+	struct memory_budget      memory;	/* all connections' buffers */
 };
 
 #endif

@@ -71,6 +71,7 @@ setup_context(struct enclave_ctx *ctx, const struct options *opt)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->opt = opt;
 	ctx->started = time(NULL);
+	memory_budget_init(&ctx->memory, opt->memory_limit);
 	if ((ctx->step = step_find(opt->step)) == NULL) {
 		fprintf(stderr, "enclaved: --step: unknown step '%s' (built in: "
 		    "%s)\nTry 'enclaved --help'.\n", opt->step, step_names());

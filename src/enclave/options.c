@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "enclave/memory_budget.h"
 #include "enclave/version.h"
 
 #define MIB ((size_t)1 << 20)
@@ -46,6 +47,9 @@ static const char usage_text[] =
 "  --read-timeout SECONDS a request must arrive whole within (default 30)\n"
 "  --idle-timeout SECONDS idle connections are closed after (default 60)\n"
 "  --max-connections N    past it new connections get `busy` (default 1024)\n"
+"  --memory-limit BYTES   buffers all connections may hold together; a\n"
+"                         request past it gets `busy` (default: half the\n"
+"                         machine's memory)\n"
 "  --threads N            event-loop threads (default: online CPUs)\n"
 "  --log-level LEVEL      debug, info (default), warn or error\n"
 "  --no-sandbox           do not load the seccomp filter (debugging only)\n"
@@ -57,7 +61,7 @@ enum {
 	OPT_KMS_TIMEOUT, OPT_MAX_ENCRYPTIONS, OPT_STEP, OPT_AGENT_ID, OPT_MAX_MESSAGE,
 	OPT_READ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_THREADS,
 	OPT_LOG_LEVEL, OPT_NO_SANDBOX, OPT_VERSION, OPT_HELP,
-	OPT_NSM_DEVICE, OPT_KMS_ENDPOINT, OPT_KMS_CA_FILE,
+	OPT_NSM_DEVICE, OPT_KMS_ENDPOINT, OPT_KMS_CA_FILE, OPT_MEMORY_LIMIT,
 };
 
 static const struct option long_options[] = {
@@ -77,6 +81,7 @@ static const struct option long_options[] = {
 	{ "read-timeout", required_argument, NULL, OPT_READ_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
@@ -172,6 +177,7 @@ options_defaults(struct options *opt)
 	opt->read_timeout_s = 30;
 	opt->idle_timeout_s = 60;
 	opt->max_connections = 1024;
+	opt->memory_limit = memory_budget_default();
 	opt->threads = cpus > 0 && cpus < 64 ? (unsigned)cpus : 2;
 	opt->log_level = LOG_INFO;
 	opt->sandbox = 1;
@@ -281,6 +287,12 @@ options_parse(struct options *opt, int argc, char **argv)
 				return -1;
 			opt->max_connections = (unsigned)n;
 			break;
+		case OPT_MEMORY_LIMIT:
+			if (parse_number("memory-limit", optarg, 1 << 20,
+			    SIZE_MAX, &n) < 0)
+				return -1;
+			opt->memory_limit = (size_t)n;
+			break;
 		case OPT_THREADS:
 			if (parse_number("threads", optarg, 1, 256, &n) < 0)
 				return -1;
@@ -319,13 +331,13 @@ options_log(const struct options *opt)
 	log_info("enclaved %s starting: kms=%s kmstool=%s nsm-device=%s "
 	    "kms-endpoint=%s region=%s "
 	    "proxy-port=%u kms-timeout=%us max-encryptions=%llu step=%s "
-	    "max-message=%zu "
+	    "max-message=%zu memory-limit=%zu "
 	    "read-timeout=%us idle-timeout=%us max-connections=%u threads=%u",
 	    ENCLAVED_VERSION, opt->kms_backend, opt->kmstool_path,
 	    opt->nsm_device, opt->kms_endpoint ? opt->kms_endpoint :
 	    "vsock-proxy", opt->region,
 	    opt->proxy_port, opt->kms_timeout_s, opt->max_encryptions, opt->step,
-	    opt->max_message,
+	    opt->max_message, opt->memory_limit,
 	    opt->read_timeout_s, opt->idle_timeout_s, opt->max_connections,
 	    opt->threads);
 }

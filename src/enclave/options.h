@@ -29,6 +29,7 @@ struct options {
 	const char     *agent_id;
 
 	size_t          max_message;
+	size_t          memory_limit;	/* all connections' buffers together */
 	unsigned        idle_timeout_s;
 	unsigned        read_timeout_s;
 	unsigned        max_connections;

@@ -48,6 +48,7 @@ struct connection {
 
 	struct buf         out;
 	size_t             out_sent;
+	size_t             claimed;	/* on the memory budget: in, out, answer */
 
 	long long          last_io_ms;
 	uint32_t           events;	/* current epoll interest */

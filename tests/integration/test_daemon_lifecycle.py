@@ -25,6 +25,8 @@ def _run(exe, *args):
     ["--max-connections", "abc"],
     ["--max-connections", "-1"],
     ["--max-message", "12x"],
+    ["--memory-limit", "1000"],
+    ["--memory-limit", "1M"],
     ["--read-timeout", ""],
     ["--listen", "bogus:1"],
     ["--listen", "tcp:127.0.0.1:notaport"],
@@ -47,7 +49,7 @@ def test_help_exits_0(enclaved_bin):
     out = p.stdout + p.stderr
     for opt in ("--listen", "--kmstool", "--region", "--proxy-port", "--kms-timeout",
                 "--step", "--agent-id", "--max-message", "--idle-timeout",
-                "--read-timeout", "--max-connections"):
+                "--read-timeout", "--max-connections", "--memory-limit"):
         assert opt in out, opt
 
 
