@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/guard.h"
 #include "common/log.h"
 #include "common/timefmt.h"
@@ -275,6 +277,9 @@ handle_message(struct connection *c, const struct frame *f)
 			c->in = rest;
 		}
 	} else {
+		/* The parsed tree holds its own (wiped) copies from here on. */
+		if (request_message_is_secret(req))
+			OPENSSL_cleanse(c->in.data + f->offset, f->len);
 		buf_consume(&c->in, f->end - f->skip);
 	}
 	frame_reset(&c->scan);

@@ -69,6 +69,12 @@ request_blocks(const struct request *req)
 }
 
 int
+request_message_is_secret(const struct request *req)
+{
+	return req == NULL || req->type == REQUEST_CONFIGURE;
+}
+
+int
 request_string_exact(const struct request *req, const char *name,
     struct buf *out)
 {

@@ -33,6 +33,11 @@ void            request_adopt_message(struct request *req, struct buf *buf);
 /* Give an adopted buffer back once executed (its bytes hold no plaintext). */
 void            request_release_message(struct request *req, struct buf *buf);
 int             request_blocks(const struct request *req);
+/*
+ * The message's own bytes may hold secrets (configure's AWS credentials):
+ * wipe them once parsed. NULL (a message that did not parse) may too.
+ */
+int             request_message_is_secret(const struct request *req);
 void            request_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply);
 /* Frees the request, wiping whatever plaintext or credentials it held. */

@@ -7,6 +7,8 @@ carry a secret (key, credential, plaintext).
 import base64
 import os
 
+import pytest
+
 from helpers.harness import CREDS, assert_error, genkey, open_sealed, seal
 
 PLAINTEXT = b"TOP-SECRET-PLAINTEXT-7c1d4e"
@@ -145,3 +147,49 @@ def test_key_memory_locked_and_not_dumped(fake_configured_daemon):
     assert locked, "no mapping is mlocked"
     assert any("dd" in f for f in locked), \
         "no locked mapping is excluded from core dumps (MADV_DONTDUMP)"
+
+
+def _process_memory(pid):
+    """The bytes of every private writable mapping of process `pid` (heap,
+    stacks, anonymous maps): where a stray copy of a secret would sit."""
+    chunks = []
+    with open("/proc/%d/maps" % pid) as maps, \
+            open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            if not fields[1].startswith("rw") or fields[1][3] != "p":
+                continue
+            try:
+                mem.seek(lo)
+                chunks.append(mem.read(hi - lo))
+            except OSError:
+                continue    # guard pages, vvar and the like
+    return b"".join(chunks)
+
+
+def test_credentials_do_not_linger_in_daemon_memory(start_daemon, kmstool_dev_bin):
+    """After configure (ok, and refused) the AWS credentials are wiped
+    wherever the daemon held them: the wire bytes of the message, cJSON's
+    copies, the locked copies for the KMS call."""
+    d = start_daemon()
+    with open("/proc/%d/maps" % d.pid) as maps:
+        if "libasan" in maps.read():
+            pytest.skip("ASan's allocator and terabytes of shadow memory: "
+                        "the plain build is the one scanned")
+    tsk, key = genkey()
+    cfg = {"type": "configure", "encrypted_tsk": tsk}
+    cfg.update(CREDS)
+    with d.connect() as c:
+        assert c.request(cfg)["status"] == "ok"
+        # the same connection stays open: its input buffer is still there
+        assert c.request({"type": "ping"})["msg"] == "pong"
+        assert_error(c.request(dict(cfg, aws_access_key_id="DEV-DENY"), "len"),
+                     "kms_decrypt_failed")
+        memory = _process_memory(d.pid)
+        assert len(memory) > 1 << 20
+        for name in ("aws_secret_access_key", "aws_session_token"):
+            assert CREDS[name].encode() not in memory, \
+                "%s found in enclaved's memory" % name
+        # the check can see a secret: the plaintext TSK is meant to be there
+        assert key in memory
