@@ -69,8 +69,12 @@ claim_for_input(struct connection *c)
 
 	if (want <= c->claimed)
 		return 0;
-	if (memory_budget_claim(budget(c), want - c->claimed) < 0)
-		return -1;
+	if (memory_budget_claim(budget(c), want - c->claimed) < 0) {
+		/* Blocks kept for later must not turn a request away. */
+		buffer_cache_drop(&c->worker->cache);
+		if (memory_budget_claim(budget(c), want - c->claimed) < 0)
+			return -1;
+	}
 	c->claimed = want;
 	return 0;
 }
@@ -151,8 +155,8 @@ connection_close(struct connection *c, const char *why)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	atomic_fetch_sub(&w->server->ctx->stats.connections, 1);
-	buf_free(&c->in, 0);
-	buf_free(&c->out, 0);
+	buffer_cache_put(&w->cache, &c->in, c->last_io_ms);
+	buffer_cache_put(&w->cache, &c->out, c->last_io_ms);
 	settle_claim(c);
 	free(c);
 }
@@ -255,7 +259,11 @@ handle_message(struct connection *c, const struct frame *f)
 	struct reply reply;
 
 	if (c->out.len == c->out_sent) {
-		c->out_sent = 0;
+		c->out.len = c->out_sent = 0;
+		/* The answer is about as large as the request: a kept block? */
+		if (c->out.cap < f->len)
+			buffer_cache_take(&c->worker->cache, &c->out, f->len + 256,
+			    request_reply_limit(ctx->opt), started);
 		reply_init_reusing(&reply, request_reply_limit(ctx->opt), &c->out);
 	} else {
 		reply_init(&reply, request_reply_limit(ctx->opt));
@@ -348,6 +356,9 @@ read_room(struct connection *c)
 		if (total > c->in.len && total - c->in.len > want)
 			want = total - c->in.len;
 	}
+	if (c->in.cap - c->in.len < want && c->in.len + want <= limit)
+		buffer_cache_take(&c->worker->cache, &c->in, c->in.len + want,
+		    limit, c->last_io_ms);
 	if (buf_reserve(&c->in, want, limit) < 0 &&
 	    buf_reserve(&c->in, limit - c->in.len, limit) < 0)
 		return 0;
@@ -495,10 +506,10 @@ connection_sweep(struct connection *c, long long now)
 		return;
 	if (now - c->last_io_ms > KEEP_BUFFERS_MS) {
 		if (c->in.len == 0)
-			buf_shrink(&c->in, 0);
+			buffer_cache_put(&c->worker->cache, &c->in, now);
 		if (c->out.len == c->out_sent) {
 			c->out.len = c->out_sent = 0;
-			buf_shrink(&c->out, 0);
+			buffer_cache_put(&c->worker->cache, &c->out, now);
 		}
 		settle_claim(c);
 	}

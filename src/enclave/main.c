@@ -45,7 +45,7 @@ static void
 tune_malloc(void)
 {
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-	mallopt(M_TRIM_THRESHOLD, 512 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	mallopt(M_ARENA_MAX, 4);
 }
 

@@ -192,6 +192,7 @@ sweep(struct worker *w)
 		next = c->next;
 		connection_sweep(c, now);
 	}
+	buffer_cache_sweep(&w->cache, now, BUFFER_CACHE_IDLE_MS);
 }
 
 static void *
@@ -248,6 +249,7 @@ worker_init(struct server *srv, struct worker *w, unsigned index)
 	w->server = srv;
 	w->index = index;
 	w->wakeup.kind = WATCH_WAKEUP;
+	buffer_cache_init(&w->cache, &srv->ctx->memory);
 	pthread_mutex_init(&w->inbox_lock, NULL);
 	GUARD(w->epoll_fd = epoll_create1(EPOLL_CLOEXEC));
 	GUARD(w->wakeup.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -373,6 +375,7 @@ server_free(struct server *srv)
 			free(w->incoming);
 			w->incoming = next;
 		}
+		buffer_cache_drop(&w->cache);
 		if (w->epoll_fd > 0)
 			close(w->epoll_fd);
 		if (w->wakeup.fd > 0)

@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/endpoint.h"
 #include "common/frame.h"
+#include "enclave/buffer_cache.h"
 #include "enclave/context.h"
 #include "enclave/options.h"
 #include "enclave/reply.h"
@@ -73,6 +74,7 @@ struct worker {
 	int                epoll_fd;
 	struct watch       wakeup;	/* eventfd */
 	struct connection *conns;	/* all of this worker's connections */
+	struct buffer_cache cache;	/* big buffers closed connections left */
 	pthread_mutex_t    inbox_lock;	/* guards the two lists below */
 	struct job        *done;	/* finished jobs to hand back */
 	struct incoming   *incoming;	/* connections handed to this worker */

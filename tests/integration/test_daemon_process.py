@@ -152,6 +152,26 @@ def test_short_ciphertext_is_invalid_ciphertext(configured_daemon, n):
     assert_error(configured_daemon.process(os.urandom(n).hex()), "invalid_ciphertext")
 
 
+def test_big_requests_on_fresh_connections_each_decrypt(configured_daemon):
+    """A host opening a connection per request, sizes up and down: the
+    buffers a closed connection leaves for the next (kept while big) never
+    let one answer carry another's bytes."""
+    d, key = configured_daemon, configured_daemon.key
+    sizes = [1 << 20, 300 << 10, 3 << 20, 200 << 10, 700 << 10, 1 << 20]
+    for i, size in enumerate(sizes):
+        pt = os.urandom(size)
+        framing = "bare" if i % 2 == 0 else "len"
+        r = d.process(seal(key, pt), framing=framing, timeout=30)
+        assert r["status"] == "ok", r
+        assert open_sealed(key, r["result"]) == pt, "size %d" % size
+    # and a failure between them leaves nothing behind for the next
+    bad = bytearray.fromhex(seal(key, os.urandom(1 << 20)))
+    bad[-1] ^= 1
+    assert_error(d.process(bad.hex(), timeout=30), "decrypt_failed")
+    pt = os.urandom(512 << 10)
+    assert open_sealed(key, d.process(seal(key, pt), timeout=30)["result"]) == pt
+
+
 def test_decrypt_failed_wrong_key(configured_daemon):
     assert_error(configured_daemon.process(seal(os.urandom(32), b"x")), "decrypt_failed")
 
