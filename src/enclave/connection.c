@@ -155,6 +155,9 @@ connection_close(struct connection *c, const char *why)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	atomic_fetch_sub(&w->server->ctx->stats.connections, 1);
+	/* An unfinished message may be a configure: its bytes go first. */
+	if (c->in.len > 0)
+		OPENSSL_cleanse(c->in.data, c->in.len);
 	buffer_cache_put(&w->cache, &c->in, c->last_io_ms);
 	buffer_cache_put(&w->cache, &c->out, c->last_io_ms);
 	settle_claim(c);
@@ -379,6 +382,8 @@ refuse_over_budget(struct connection *c)
 	log_warn("connection %llu: request refused: the daemon's buffers are "
 	    "at --memory-limit (%zu bytes)", (unsigned long long)c->id,
 	    opts(c)->memory_limit);
+	if (c->in.len > 0)
+		OPENSSL_cleanse(c->in.data, c->in.len);
 	buf_free(&c->in, 0);
 	reply_init(&reply, 4096);
 	reply_error(&reply, "busy", "the daemon is at its memory limit; "

@@ -5,7 +5,9 @@ carry a secret (key, credential, plaintext).
 """
 
 import base64
+import json
 import os
+import time
 
 import pytest
 
@@ -186,6 +188,11 @@ def test_credentials_do_not_linger_in_daemon_memory(start_daemon, kmstool_dev_bi
         assert c.request({"type": "ping"})["msg"] == "pong"
         assert_error(c.request(dict(cfg, aws_access_key_id="DEV-DENY"), "len"),
                      "kms_decrypt_failed")
+        # a configure cut off mid-message by its client
+        with d.connect() as cut:
+            cut.send_raw(json.dumps(cfg).encode()[:-2])
+            time.sleep(0.2)
+        time.sleep(0.3)
         memory = _process_memory(d.pid)
         assert len(memory) > 1 << 20
         for name in ("aws_secret_access_key", "aws_session_token"):
