@@ -288,9 +288,10 @@ bound_to_loopback(int fd)
 }
 
 /*
- * Over loopback, TCP pacing only adds timer waits. Debian's default here
- * is BBR, which paces: a 32 MiB response took 37 ms, against 21 ms with
- * reno, which does not (docs/bench.md). A loopback listener therefore
+ * Over loopback, TCP pacing only adds timer waits. Where the system's
+ * default is BBR, which paces (as on the bench machine), a 16 MiB
+ * request's round trip took 37 ms, against 21 ms with reno, which does not
+ * (docs/bench.md). A loopback listener therefore
  * uses reno (always allowed to unprivileged processes), and its
  * connections inherit it; on a real network the system's choice stands.
  */
