@@ -103,18 +103,22 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: all $(BUILD)/bench/loadgen
-	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration $(wildcard tests/deploy)
+	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration \
+	    $(if $(SAN),,$(wildcard tests/deploy))
 
 sanitize:
-	$(MAKE) SAN=1 unit
-	$(MAKE) SAN=1 integration
+	$(MAKE) -j$(JOBS) SAN=1 unit
+	$(MAKE) -j$(JOBS) SAN=1 integration
 
 # The Debian packages everything here needs (apt-get; a no-op when present).
 deps:
 	@./scripts/install-deps.sh
 
+# Builds use every core; the tests themselves run one at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	$(MAKE) all unit
+	$(MAKE) -j$(JOBS) all unit
 	$(MAKE) sanitize
 	$(MAKE) integration
 
