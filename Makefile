@@ -104,7 +104,7 @@ unit: $(UNIT_BINS)
 
 integration: all $(BUILD)/bench/loadgen
 	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration \
-	    $(if $(SAN),,$(wildcard tests/deploy))
+	    $(if $(filter 1,$(SAN)),,$(wildcard tests/deploy))
 
 sanitize:
 	$(MAKE) -j$(JOBS) SAN=1 unit
