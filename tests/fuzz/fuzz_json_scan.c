@@ -5,6 +5,7 @@
  * (json_check_text).
  *
  * Checks, for text that json_parse_exact accepts as an object:
+ *  - value_escaped is set exactly for string values holding a backslash;
  *  - json_next_member walks exactly cJSON's members, in order, ending
  *    with 0 (never -1) and each key decodes to cJSON's key;
  *  - a string value decodes to cJSON's valuestring wherever cJSON's C
@@ -47,6 +48,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(m.key.data >= text && m.key.data + m.key.len <= text + size);
 		FUZZ_CHECK(m.value.data >= text &&
 		    m.value.data + m.value.len <= text + size);
+		/* value_escaped: a string value with a backslash, nothing else */
+		FUZZ_CHECK(m.value_escaped == (m.value.len > 0 &&
+		    m.value.data[0] == '"' &&
+		    memchr(m.value.data, '\\', m.value.len) != NULL));
 		dec.len = 0;
 		rc = json_decode_string(m.key, &dec, size + 1);
 		if (check) {
