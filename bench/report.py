@@ -14,10 +14,10 @@ MiB = 1 << 20
 # around the hex of nonce(12) || ciphertext || tag(16).
 W4_WIRE = len('{"type":"process","ciphertext":""}') + 2 * (16 * MiB + 28)
 
-def workloads(threads):
+def workloads(other):
     """The table's rows: (label, baseline label, description). W1 and W2
-    run again on a daemon with the other thread count (W1@N, W2@N)."""
-    other = 2 if threads == 1 else 1
+    run again on a daemon with the other thread count, `other` (W1@N,
+    W2@N)."""
     return [
         ("W1", "W1", "1 KiB, 4 conns, 1 req/conn"),
         ("W1@%d" % other, "W1", "W1 with --threads %d" % other),
@@ -100,7 +100,7 @@ def main():
     rows = []
     threads = int(machine.get("threads", 1))
     other = 2 if threads == 1 else 1
-    for label, base_label, desc in workloads(threads):
+    for label, base_label, desc in workloads(other):
         e = lambda k: m("enclaved", label, k)
         b = lambda k: m("baseline", base_label, k)
         cores = cpu_per_req(results, "enclaved", label)

@@ -12,13 +12,24 @@ buffer_cache_init(struct buffer_cache *bc, struct memory_budget *budget)
 	bc->budget = budget;
 }
 
+/* Take slot i's block out of the cache (and off the budget). */
+static struct buf
+remove_slot(struct buffer_cache *bc, size_t i)
+{
+	struct buf b = bc->slot[i];
+
+	memory_budget_release(bc->budget, b.cap);
+	bc->slot[i] = bc->slot[--bc->n];
+	memset(&bc->slot[bc->n], 0, sizeof(bc->slot[bc->n]));
+	return b;
+}
+
 static void
 release_slot(struct buffer_cache *bc, size_t i)
 {
-	memory_budget_release(bc->budget, bc->slot[i].cap);
-	buf_free(&bc->slot[i], 0);
-	bc->slot[i] = bc->slot[--bc->n];
-	memset(&bc->slot[bc->n], 0, sizeof(bc->slot[bc->n]));
+	struct buf b = remove_slot(bc, i);
+
+	buf_free(&b, 0);
 }
 
 void
@@ -53,6 +64,7 @@ buffer_cache_take(struct buffer_cache *bc, struct buf *b, size_t need,
     size_t limit, long long now_ms)
 {
 	size_t i, best = bc->n;
+	struct buf kept;
 
 	/* Below the kept sizes, unless b's next doubling would reach them. */
 	if (need < BUFFER_CACHE_MIN && b->cap * 2 < BUFFER_CACHE_MIN)
@@ -67,14 +79,12 @@ buffer_cache_take(struct buffer_cache *bc, struct buf *b, size_t need,
 			best = i;
 	if (best == bc->n)
 		return 0;
+	kept = remove_slot(bc, best);
 	if (b->len > 0)
-		memcpy(bc->slot[best].data, b->data, b->len);
-	bc->slot[best].len = b->len;
+		memcpy(kept.data, b->data, b->len);
+	kept.len = b->len;
 	buf_free(b, 0);
-	*b = bc->slot[best];
-	memory_budget_release(bc->budget, b->cap);
-	bc->slot[best] = bc->slot[--bc->n];
-	memset(&bc->slot[bc->n], 0, sizeof(bc->slot[bc->n]));
+	*b = kept;
 	bc->last_used_ms = now_ms;
 	return 1;
 }

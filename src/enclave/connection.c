@@ -44,6 +44,17 @@ budget(const struct connection *c)
 	return &c->worker->server->ctx->memory;
 }
 
+/*
+ * Bytes read but not yet parsed may be a configure's credentials: wipe
+ * them before the buffer is let go (parsed ones were wiped already).
+ */
+static void
+wipe_unparsed_input(struct connection *c)
+{
+	if (c->in.len > 0)
+		OPENSSL_cleanse(c->in.data, c->in.len);
+}
+
 /* The claim follows what the buffers hold now, up or down. */
 static void
 settle_claim(struct connection *c)
@@ -155,9 +166,7 @@ connection_close(struct connection *c, const char *why)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	atomic_fetch_sub(&w->server->ctx->stats.connections, 1);
-	/* An unfinished message may be a configure: its bytes go first. */
-	if (c->in.len > 0)
-		OPENSSL_cleanse(c->in.data, c->in.len);
+	wipe_unparsed_input(c);
 	buffer_cache_put(&w->cache, &c->in, c->last_io_ms);
 	buffer_cache_put(&w->cache, &c->out, c->last_io_ms);
 	settle_claim(c);
@@ -382,8 +391,7 @@ refuse_over_budget(struct connection *c)
 	log_warn("connection %llu: request refused: the daemon's buffers are "
 	    "at --memory-limit (%zu bytes)", (unsigned long long)c->id,
 	    opts(c)->memory_limit);
-	if (c->in.len > 0)
-		OPENSSL_cleanse(c->in.data, c->in.len);
+	wipe_unparsed_input(c);
 	buf_free(&c->in, 0);
 	reply_init(&reply, 4096);
 	reply_error(&reply, "busy", "the daemon is at its memory limit; "
