@@ -97,7 +97,9 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBENCLAVE) $(LIBCLIENT) $(LIBCOM
 
 # --- tests --------------------------------------------------------------
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
-export VECTORS ?= $(abspath $(CURDIR)/../shared/vectors)
+# Public test vectors live in the repository (tests/vectors/README.md);
+# VECTORS=/elsewhere runs the tests against another copy.
+export VECTORS ?= $(abspath $(CURDIR)/tests/vectors)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done

@@ -26,7 +26,7 @@
  * AWS Nitro Enclaves root G1: C=US, O=Amazon, OU=AWS, CN=aws.nitro-enclaves,
  * serial F93175681B90AFE11D46CCB4E4E7F856, 2019-10-28..2049-10-28, SHA-256
  * fingerprint 641A0321A3E244EFE456463195D606317ED7CDCC3C1756E09893F3C68F79BB5B
- * (../shared/vectors/attestation/aws-nitro-root-g1.pem).
+ * (tests/vectors/attestation/aws-nitro-root-g1.pem).
  */
 const char attestation_aws_nitro_root_g1_pem[] =
 	"-----BEGIN CERTIFICATE-----\n"

@@ -1,7 +1,7 @@
 /*
  * sigv4.c - AWS Signature Version 4, header signing (see sigv4.h).
  *
- * The algorithm follows the AWS signing test suite (../shared/vectors/sigv4)
+ * The algorithm follows the AWS signing test suite (tests/vectors/sigv4)
  * and aws-c-auth: path normalized (dot segments and empty segments removed)
  * and URI-encoded once more, query parameters decoded, re-encoded and
  * sorted, header names lowercased and sorted, values trimmed.

@@ -4,7 +4,7 @@
  * whatever headers and path it is given.
  *
  * Input: an HTTP/1.1 request as in the AWS test suite's *.txt files
- * (../shared/vectors/sigv4): "METHOD path?query HTTP/1.1", "Name:value"
+ * (tests/vectors/sigv4): "METHOD path?query HTTP/1.1", "Name:value"
  * lines, a blank line, the body. Checks:
  *  1. sigv4_verify under the suite's credentials never crashes, and a
  *     failure leaves a NUL-terminated reason;

@@ -5,7 +5,8 @@
  * tampered byte, short input, and fresh nonces.
  *
  * Vectors: $VECTORS/wycheproof/aes_gcm_test.json (the Makefile exports
- * VECTORS), else ../shared/vectors relative to the working directory.
+ * VECTORS), else tests/vectors of the checkout, the working directory of
+ * `make unit`.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,7 +61,7 @@ load_vectors(size_t *len)
 	char path[4096];
 
 	if (dir == NULL || dir[0] == '\0')
-		dir = "../shared/vectors";
+		dir = "tests/vectors";
 	snprintf(path, sizeof(path), "%s/%s", dir, VECTOR_FILE);
 	return read_file(path, len);
 }
@@ -156,7 +157,7 @@ test_wycheproof(void **state)
 
 	(void)state;
 	if (text == NULL)
-		fail_msg("cannot read %s under $VECTORS or ../shared/vectors",
+		fail_msg("cannot read %s under $VECTORS or tests/vectors",
 		    VECTOR_FILE);
 	root = cJSON_ParseWithLength(text, len);
 	assert_non_null(root);

@@ -1,6 +1,6 @@
 /*
  * test_attestation.c - Nitro attestation documents against the real one in
- * $VECTORS/attestation (default ../shared/vectors/attestation): it verifies
+ * $VECTORS/attestation (default tests/vectors/attestation): it verifies
  * at its own time, every tampering fails with its reason, malformed CBOR
  * fails cleanly; and the NSM Attestation request/response CBOR.
  */
@@ -33,7 +33,7 @@ vectors_dir(void)
 {
 	const char *v = getenv("VECTORS");
 
-	return (v != NULL && *v != '\0') ? v : "../shared/vectors";
+	return (v != NULL && *v != '\0') ? v : "tests/vectors";
 }
 
 static uint8_t *

@@ -1,6 +1,6 @@
 /*
  * test_sigv4.c - SigV4 against every case of the AWS signing test suite in
- * $VECTORS/sigv4 (default ../shared/vectors/sigv4), plus the verifier.
+ * $VECTORS/sigv4 (default tests/vectors/sigv4), plus the verifier.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +25,7 @@ vectors_dir(void)
 {
 	const char *v = getenv("VECTORS");
 
-	return (v != NULL && *v != '\0') ? v : "../shared/vectors";
+	return (v != NULL && *v != '\0') ? v : "tests/vectors";
 }
 
 /* Whole file, NUL-terminated; NULL when it does not exist. */
