@@ -7,6 +7,10 @@
  * only from a PLAINTEXT: line, and is no longer than the base64 allows;
  * the reason is NUL-terminated inside its buffer, printable ASCII only,
  * and never contains a credential made of the characters real ones use.
+ * And it is exactly one of the output's lines as a slow, obvious model
+ * renders it: every byte inside any occurrence of any credential hidden
+ * (a mask), so no part of a credential survives, not even the tail of a
+ * longer one that a shorter one starts (F14).
  */
 #include "fuzz_common.h"
 
@@ -27,6 +31,81 @@ checkable(const char *s)
 		    *s == '='))
 			return 0;
 	return 1;
+}
+
+/*
+ * The model of one line's rendering, built from masks: a byte covered by
+ * some credential occurrence is hidden; "[redacted]" stands where a
+ * covered byte is not inside an occurrence that started before it. Then
+ * truncated to what fits in `rsize` with the NUL.
+ */
+static int
+line_renders_as(const uint8_t *line, size_t len, char *const *cred,
+    size_t rsize, const char *reason)
+{
+	uint8_t *covered = calloc(len + 1, 1), *continued = calloc(len + 1, 1);
+	char *want = malloc(len * 10 + 1);
+	size_t i, j, c, o = 0;
+	int same;
+
+	FUZZ_CHECK(covered != NULL && continued != NULL && want != NULL);
+	for (c = 0; c < 3; c++) {
+		size_t n = cred[c] ? strlen(cred[c]) : 0;
+
+		for (j = 0; n > 0 && j + n <= len; j++)
+			if (memcmp(line + j, cred[c], n) == 0)
+				for (i = j; i < j + n; i++) {
+					covered[i] = 1;
+					if (i > j)
+						continued[i] = 1;
+				}
+	}
+	for (i = 0; i < len; i++) {
+		if (!covered[i])
+			want[o++] = line[i] >= 0x20 && line[i] < 0x7f ?
+			    (char)line[i] : '?';
+		else if (!continued[i]) {
+			memcpy(want + o, "[redacted]", 10);
+			o += 10;
+		}
+	}
+	if (o > rsize - 1)
+		o = rsize - 1;
+	want[o] = '\0';
+	same = strcmp(want, reason) == 0;
+	free(covered);
+	free(continued);
+	free(want);
+	return same;
+}
+
+/*
+ * The reason is the rendering of one non-empty line (without its "\r\n"
+ * and trailing blanks), or empty when every line is.
+ */
+static int
+reason_is_a_rendered_line(const uint8_t *out, size_t n, char *const *cred,
+    size_t rsize, const char *reason)
+{
+	const uint8_t *p = out, *end = out + n;
+	int any = 0;
+
+	while (p < end) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)((nl ? nl : end) - p);
+
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len > 0) {
+			any = 1;
+			if (line_renders_as(p, len, cred, rsize, reason))
+				return 1;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return !any && reason[0] == '\0';
 }
 
 int
@@ -83,6 +162,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < 3; i++)
 			if (cred[i] && checkable(cred[i]))
 				FUZZ_CHECK(strstr(reason, cred[i]) == NULL);
+		FUZZ_CHECK(reason_is_a_rendered_line(copy, n, cred, rsize,
+		    reason));
 	}
 	free(reason);
 	free(copy);

@@ -97,6 +97,28 @@ test_reason_redacts_before_truncating(void **state)
 }
 
 static void
+test_reason_redacts_overlapping_credentials_whole(void **state)
+{
+	/* One credential is a prefix of another, and one overlaps another. */
+	const char *redact[] = { "secret", "secretPART", "PARTtoken", NULL };
+	char why[128];
+
+	(void)state;
+	kmstool_failure_reason(S("key secretPART, then secretPARTtoken.\n"),
+	    redact, why, sizeof(why));
+	assert_null(strstr(why, "PART"));
+	assert_null(strstr(why, "token"));
+	assert_string_equal(why, "key [redacted], then [redacted].");
+
+	/* Listed the other way round; adjacent occurrences, one mark each. */
+	redact[0] = "secretPART";
+	redact[1] = "secret";
+	kmstool_failure_reason(S("secretPARTsecret x\n"), redact, why,
+	    sizeof(why));
+	assert_string_equal(why, "[redacted][redacted] x");
+}
+
+static void
 test_reason_empty_when_silent(void **state)
 {
 	char why[32] = "untouched";
@@ -116,6 +138,7 @@ main(void)
 		cmocka_unit_test(test_reason_skips_log_lines),
 		cmocka_unit_test(test_reason_redacts_credentials_and_controls),
 		cmocka_unit_test(test_reason_redacts_before_truncating),
+		cmocka_unit_test(test_reason_redacts_overlapping_credentials_whole),
 		cmocka_unit_test(test_reason_empty_when_silent),
 	};
 

@@ -79,17 +79,32 @@ is_log_line(const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* The length of the redacted string that starts at p, or 0. */
+/*
+ * The length of the longest redacted string that starts at p, or 0. The
+ * longest, not the first listed: with "secret" and "secretPART" both to
+ * hide, stopping at "secret" would show "PART".
+ */
 static size_t
-secret_at(const uint8_t *p, size_t left, const char *const *redact)
+longest_secret_at(const uint8_t *p, size_t left, const char *const *redact)
 {
+	size_t longest = 0;
+
 	for (; redact != NULL && *redact != NULL; redact++) {
 		size_t n = strlen(*redact);
 
-		if (n > 0 && n <= left && memcmp(p, *redact, n) == 0)
-			return n;
+		if (n > longest && n <= left && memcmp(p, *redact, n) == 0)
+			longest = n;
 	}
-	return 0;
+	return longest;
+}
+
+/* Append `text` at reason[o], as much as fits before the NUL; new o. */
+static size_t
+put_text(char *reason, size_t o, size_t size, const char *text)
+{
+	for (; *text != '\0' && o + 1 < size; text++)
+		reason[o++] = *text;
+	return o;
 }
 
 void
@@ -98,7 +113,7 @@ kmstool_failure_reason(const uint8_t *err, size_t n,
 {
 	const uint8_t *p = err, *end = err + n, *next;
 	const uint8_t *best = NULL, *last = NULL;
-	size_t best_len = 0, last_len = 0, len, i, o = 0;
+	size_t best_len = 0, last_len = 0, len, i, o = 0, hidden_until = 0;
 
 	if (size == 0)
 		return;
@@ -121,21 +136,24 @@ kmstool_failure_reason(const uint8_t *err, size_t n,
 	}
 	/*
 	 * One pass over the whole line, redacting before truncating, so a
-	 * credential cut by the size limit cannot leak in part.
+	 * credential cut by the size limit cannot leak in part. A byte is
+	 * hidden when any credential occurrence covers it: `hidden_until` is
+	 * the furthest end of the occurrences started so far, so overlapping
+	 * ones ("abc" and "bcdef" in "abcdef") are hidden together, under
+	 * one mark.
 	 */
-	for (i = 0; best != NULL && i < best_len && o + 1 < size;) {
-		static const char mark[] = "[redacted]";
-		size_t hit = secret_at(best + i, best_len - i, redact), k;
+	for (i = 0; best != NULL && i < best_len && o + 1 < size; i++) {
+		size_t hit = longest_secret_at(best + i, best_len - i, redact);
 
-		if (hit > 0) {
-			for (k = 0; k < sizeof(mark) - 1 && o + 1 < size; k++)
-				reason[o++] = mark[k];
-			i += hit;
-			continue;
+		if (hit > 0 && i + hit > hidden_until) {
+			if (i >= hidden_until)
+				o = put_text(reason, o, size, "[redacted]");
+			hidden_until = i + hit;
 		}
+		if (i < hidden_until)
+			continue;
 		reason[o++] = best[i] >= 0x20 && best[i] < 0x7f ?
 		    (char)best[i] : '?';
-		i++;
 	}
 	reason[o] = '\0';
 }

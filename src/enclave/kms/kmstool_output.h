@@ -20,8 +20,9 @@ int  kmstool_parse_plaintext(const uint8_t *out, size_t n, struct secret *key);
 
 /*
  * Write the tool's reason for failing into `reason`: printable ASCII only,
- * each of the `redact` strings (NULL-terminated list) replaced by
- * "[redacted]". Empty when stderr said nothing useful.
+ * every byte inside an occurrence of any of the `redact` strings
+ * (NULL-terminated list) hidden, each group of overlapping occurrences
+ * shown as one "[redacted]". Empty when stderr said nothing useful.
  */
 void kmstool_failure_reason(const uint8_t *err, size_t n,
     const char *const *redact, char *reason, size_t size);
