@@ -92,9 +92,11 @@ frame_request(struct enclave_client *c, const struct iovec *iov, int iovcnt,
 			return client_set_error(c, ENCLAVE_ERR_USAGE,
 			    "request too large");
 	if (c->opts.framing == ENCLAVE_FRAMING_LEN) {
-		if (total == 0 || total > UINT32_MAX)
+		/* Longer, its prefix could begin with whitespace (frame.h). */
+		if (total == 0 || total > FRAME_LENGTH_MAX)
 			return client_set_error(c, ENCLAVE_ERR_USAGE,
-			    "a length-framed request holds 1 to 2^32-1 bytes");
+			    "a length-framed request holds 1 to %zu bytes",
+			    FRAME_LENGTH_MAX);
 		store_u32be(prefix, (uint32_t)total);
 		out[n].iov_base = prefix;
 		out[n++].iov_len = FRAME_LENGTH_PREFIX;

@@ -113,7 +113,7 @@ frame_scan(struct frame_scanner *sc, const uint8_t *data, size_t len,
 		if (avail < FRAME_LENGTH_PREFIX)
 			return FRAME_NEED_MORE;
 		n = load_u32be(msg);
-		if (n > max_message)
+		if (n > max_message || n > FRAME_LENGTH_MAX)
 			return FRAME_TOO_LARGE;
 		if (avail - FRAME_LENGTH_PREFIX < n)
 			return FRAME_NEED_MORE;

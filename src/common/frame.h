@@ -7,6 +7,13 @@
  *              strings and escaped quotes do not count);
  *   otherwise  a 4-byte big-endian length N, then N bytes of JSON.
  *
+ * So a length prefix must not begin with a byte that is whitespace or
+ * '{', or its message would be read as something else: 20 00 00 00 (a
+ * 512 MiB message) is a space, then a prefix made of the body's first
+ * bytes. The lengths whose first byte is neither, counting up from 0, end
+ * at 0x08ffffff: FRAME_LENGTH_MAX is the largest message the length
+ * framing can carry, whatever limit the caller asks for.
+ *
  * The scanner is incremental: feed it the unconsumed bytes of a connection
  * as often as more arrive, and it resumes where it stopped, so a message
  * trickling in byte by byte costs linear time, not quadratic. Both the
@@ -48,6 +55,8 @@ struct frame {
 };
 
 #define FRAME_LENGTH_PREFIX 4
+/* The first whitespace byte, tab (0x09), cannot begin a prefix: < 144 MiB. */
+#define FRAME_LENGTH_MAX    ((size_t)0x09000000 - 1)
 
 void frame_reset(struct frame_scanner *sc);
 enum frame_result frame_scan(struct frame_scanner *sc, const uint8_t *data,

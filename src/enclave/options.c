@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/frame.h"
 #include "enclave/memory_budget.h"
 #include "enclave/version.h"
 
@@ -43,7 +44,9 @@ static const char usage_text[] =
 "                         the NIST SP 800-38D bound for random nonces)\n"
 "  --step NAME            workflow step: echo (default) or agent\n"
 "  --agent-id NAME        the agent step's agent_id (default enclave-agent)\n"
-"  --max-message BYTES    largest request (default 67108864 = 64 MiB)\n"
+"  --max-message BYTES    largest request (default 67108864 = 64 MiB; at\n"
+"                         most 150994943: a longer length prefix could\n"
+"                         begin with a whitespace byte, docs/protocol.md)\n"
 "  --read-timeout SECONDS a request must arrive whole within (default 30)\n"
 "  --idle-timeout SECONDS idle connections are closed after (default 60)\n"
 "  --max-connections N    past it new connections get `busy` (default 1024)\n"
@@ -269,6 +272,12 @@ options_parse(struct options *opt, int argc, char **argv)
 			if (parse_number("max-message", optarg, 64, UINT32_MAX,
 			    &n) < 0)
 				return -1;
+			if (n > FRAME_LENGTH_MAX)
+				return usage_error("--max-message: at most %zu: "
+				    "the length prefix of a longer message could "
+				    "begin with a byte the framing skips as "
+				    "whitespace (docs/protocol.md)",
+				    FRAME_LENGTH_MAX);
 			opt->max_message = (size_t)n;
 			break;
 		case OPT_READ_TIMEOUT:

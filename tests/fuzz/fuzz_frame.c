@@ -7,6 +7,9 @@
  * frame.h's calling contract), and by a naive reference scanner written
  * from the spec. All three must give the same messages, in the same
  * order, and the same final outcome (TOO_LARGE or waiting for more).
+ * Limits include "none" (SIZE_MAX): a length prefix past FRAME_LENGTH_MAX
+ * is refused whatever the limit, and a length-framed message never
+ * begins with a byte that reads as whitespace or '{' (F16).
  */
 #include "fuzz_common.h"
 
@@ -94,6 +97,9 @@ scan_chunks(const uint8_t *s, size_t n, size_t max, uint64_t *rng, int split,
 				FUZZ_CHECK(f.kind == FRAME_LENGTH);
 				FUZZ_CHECK(f.offset == FRAME_LENGTH_PREFIX);
 				FUZZ_CHECK(load_u32be(buf + f.skip) == f.len);
+				FUZZ_CHECK(f.len <= FRAME_LENGTH_MAX);
+				FUZZ_CHECK(!is_space(buf[f.skip]) &&
+				    buf[f.skip] != '{');
 			}
 			record(o, consumed + f.skip + f.offset, f.len, f.kind);
 			consumed += f.end;
@@ -102,7 +108,10 @@ scan_chunks(const uint8_t *s, size_t n, size_t max, uint64_t *rng, int split,
 	}
 }
 
-/* The spec's framing, scanned naively from the start of each message. */
+/*
+ * The spec's framing, scanned naively from the start of each message; no
+ * length past 0x08ffffff, whose prefix could begin with whitespace.
+ */
 static void
 scan_reference(const uint8_t *s, size_t n, size_t max, struct outcome *o)
 {
@@ -121,7 +130,7 @@ scan_reference(const uint8_t *s, size_t n, size_t max, struct outcome *o)
 				return;
 			len = (uint32_t)s[p] << 24 | (uint32_t)s[p + 1] << 16 |
 			    (uint32_t)s[p + 2] << 8 | s[p + 3];
-			if (len > max) {
+			if (len > max || len > 0x08ffffffu) {
 				o->too_large = 1;
 				return;
 			}
@@ -183,7 +192,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct outcome whole, split, ref;
-	static const size_t limits[] = { 0, 1, 2, 16, 64, 256, 4096, 65536 };
+	static const size_t limits[] = { 0, 1, 2, 16, 64, 256, 4096, 65536,
+	    FRAME_LENGTH_MAX, SIZE_MAX };
 	uint64_t rng;
 	uint8_t *s;
 	size_t max;
@@ -191,7 +201,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	/* Byte 0: the limit (a table entry, or a small odd one). */
-	max = data[0] < 0x80 ? limits[data[0] % 8] : (size_t)(data[0] & 0x3f) + 2;
+	max = data[0] < 0x80 ? limits[data[0] % 10] :
+	    (size_t)(data[0] & 0x3f) + 2;
 	rng = fuzz_seed(data, 2) ^ data[1];
 	data += 2;
 	size -= 2;

@@ -7,13 +7,14 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import threading
 import time
 
 import pytest
 
-from helpers.harness import (Conn, assert_error, len_frame, open_sealed, seal,
-                             to_bytes)
+from helpers.harness import (Conn, assert_error, free_tcp_port, len_frame,
+                             open_sealed, seal, to_bytes)
 
 PING = {"type": "ping"}
 
@@ -441,6 +442,44 @@ def test_default_max_message_is_64_mib(daemon):
         c.send_raw(struct.pack(">I", 64 * 1024 * 1024 + 1))
         assert_error(c.recv_len(timeout=3), "too_large")
         assert c.wait_closed(3)
+
+
+# --- the length framing's ceiling (F16) -----------------------------------------------
+
+# From 0x09000000 up a length prefix may begin with a tab, LF, CR or space,
+# which the spec skips before a message: 20 00 00 00 then 00 00 00 0f
+# {"type":"ping"} is a space and a ping, not one 512 MiB message.
+FRAME_LENGTH_MAX = 0x09000000 - 1
+
+
+@pytest.mark.parametrize("value", [FRAME_LENGTH_MAX + 1, 0x20000000, 2**32 - 1])
+def test_max_message_past_length_framing_ceiling_refused(enclaved_bin, value):
+    p = subprocess.run([enclaved_bin, "--listen", "tcp:127.0.0.1:%d" % free_tcp_port(),
+                        "--max-message", str(value)], capture_output=True, text=True,
+                       timeout=10, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert str(FRAME_LENGTH_MAX) in p.stderr and "whitespace" in p.stderr, p.stderr
+    assert "listening on" not in p.stderr
+
+
+def test_whitespace_led_prefix_cannot_mean_a_length(start_daemon):
+    """The issue's repro, on a daemon at the highest limit it accepts."""
+    d = start_daemon("--max-message", str(FRAME_LENGTH_MAX))
+    with d.connect() as c:
+        # The largest length is still a length: the body is awaited.
+        c.send_raw(struct.pack(">I", FRAME_LENGTH_MAX) + b'{"type":"ping"}')
+        assert c.is_open_now(0.5) and not c.buf
+    with d.connect() as c:
+        # One past it (a 0x0b first byte, not whitespace): refused at once.
+        c.send_raw(struct.pack(">I", 0x0B000000))
+        assert_error(c.recv_len(timeout=3), "too_large")
+        assert c.wait_closed(3)
+    with d.connect() as c:
+        # 20 00 00 00 cannot be a prefix under this limit, so it is what the
+        # spec says: a space, then a 15-byte message.
+        c.send_raw(b"\x20\x00\x00\x00\x0f" + b'{"type":"ping"}')
+        assert c.recv_len(timeout=3)["msg"] == "pong"
+        assert c.is_open_now(0.2)
 
 
 def test_length_frame_json_with_surrounding_whitespace(daemon):

@@ -393,6 +393,32 @@ test_over_limit_len(void **state)
 	fixture_free(f);
 }
 
+/*
+ * A length-framed request past FRAME_LENGTH_MAX is refused before a byte
+ * is sent: its prefix could begin with a tab or space, which the daemon
+ * skips, and then reads the body's first bytes as the prefix (F16).
+ */
+static void
+test_len_request_past_framing_ceiling(void **state)
+{
+	struct fixture *f = pair(ENCLAVE_FRAMING_LEN);
+	size_t n = (size_t)0x20000000;	/* 20 00 00 00 */
+	char *req = malloc(n), probe;
+
+	(void)state;
+	assert_non_null(req);
+	memcpy(req, "{\"type\":\"ping\"}", 15);
+	assert_int_equal(enclave_call(f->c, req, FRAME_LENGTH_MAX + 1, NULL,
+	    NULL), ENCLAVE_ERR_USAGE);
+	assert_int_equal(enclave_call(f->c, req, n, NULL, NULL),
+	    ENCLAVE_ERR_USAGE);
+	assert_non_null(strstr(enclave_client_error(f->c), "150994943"));
+	assert_int_equal(recv(f->peer, &probe, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	free(req);
+	fixture_free(f);
+}
+
 /* Exactly at the limit is fine, in both framings. */
 static void
 test_at_limit(void **state)
@@ -910,6 +936,7 @@ main(void)
 		cmocka_unit_test(test_split_len),
 		cmocka_unit_test(test_over_limit_raw),
 		cmocka_unit_test(test_over_limit_len),
+		cmocka_unit_test(test_len_request_past_framing_ceiling),
 		cmocka_unit_test(test_at_limit),
 		cmocka_unit_test(test_remote_error),
 		cmocka_unit_test(test_remote_error_each_call),

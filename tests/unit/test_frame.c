@@ -417,6 +417,59 @@ test_length_limit(void **state)
 	buf_free(&s, 0);
 }
 
+/*
+ * A length prefix must not read as whitespace or '{' (F16): every length
+ * up to FRAME_LENGTH_MAX begins with 0x00..0x08, the next with a tab, and
+ * no caller's limit lets a longer prefix through.
+ */
+static void
+test_length_max_is_unambiguous(void **state)
+{
+	static const uint8_t repro[] = "\x20\x00\x00\x00\x0f{\"type\":\"ping\"}";
+	struct buf s = BUF_INIT;
+	struct outcome o;
+	unsigned first;
+
+	(void)state;
+	for (first = 0; first <= (FRAME_LENGTH_MAX >> 24); first++)
+		assert_true(!frame_is_space((uint8_t)first) && first != '{');
+	assert_true(frame_is_space((uint8_t)((FRAME_LENGTH_MAX + 1) >> 24)));
+
+	/* The largest length is a length, even with no limit asked for. */
+	assert_int_equal(buf_append_u32be(&s, (uint32_t)FRAME_LENGTH_MAX,
+	    BIG_LIMIT), 0);
+	add_str(&s, "{\"type\":");
+	drive_all_ways(s.data, s.len, SIZE_MAX, &o);
+	assert_int_equal(o.n, 0);
+	assert_int_equal(o.last, FRAME_NEED_MORE);
+	assert_int_equal(o.left, s.len);
+	outcome_free(&o);
+
+	/* One more (or 0x0b..., not whitespace) is refused on the prefix. */
+	s.len = 0;
+	assert_int_equal(buf_append_u32be(&s, (uint32_t)FRAME_LENGTH_MAX + 1 +
+	    0x02000000, BIG_LIMIT), 0);
+	drive_all_ways(s.data, s.len, SIZE_MAX, &o);
+	assert_int_equal(o.n, 0);
+	assert_int_equal(o.last, FRAME_TOO_LARGE);
+	outcome_free(&o);
+	s.len = 0;
+	assert_int_equal(buf_append_u32be(&s, 0x7fffffffu, BIG_LIMIT), 0);
+	drive_all_ways(s.data, s.len, SIZE_MAX, &o);
+	assert_int_equal(o.last, FRAME_TOO_LARGE);
+	outcome_free(&o);
+
+	/*
+	 * The issue's bytes: by the spec a space, then a 15-byte message.
+	 * No sender may mean 20 00 00 00 as a prefix any more.
+	 */
+	drive_all_ways(repro, sizeof(repro) - 1, FRAME_LENGTH_MAX, &o);
+	assert_int_equal(o.n, 1);
+	expect_msg(&o, 0, FRAME_LENGTH, "{\"type\":\"ping\"}", 15);
+	outcome_free(&o);
+	buf_free(&s, 0);
+}
+
 /* A bare object is refused as soon as its buffered bytes pass the max. */
 static void
 test_bare_limit(void **state)
@@ -576,6 +629,7 @@ main(void)
 		cmocka_unit_test(test_backslash_string_every_cut),
 		cmocka_unit_test(test_zero_length),
 		cmocka_unit_test(test_length_limit),
+		cmocka_unit_test(test_length_max_is_unambiguous),
 		cmocka_unit_test(test_bare_limit),
 		cmocka_unit_test(test_back_to_back),
 		cmocka_unit_test(test_partial_tail),
