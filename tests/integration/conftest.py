@@ -2,7 +2,7 @@
 Fixtures for the integration tests: real enclaved daemons on TCP and a Unix
 socket, the kmstool-dev stand-in, and fake KMS tools.
 
-Binaries come from $BUILD_DIR (default /work/main/build): enclaved,
+Binaries come from $BUILD_DIR (default build/ of this checkout): enclaved,
 enclavectl, kmstool-dev. Tests needing one that is not built are skipped.
 
 Fixtures (all function-scoped unless said otherwise):

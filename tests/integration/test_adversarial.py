@@ -24,7 +24,7 @@ not-dumpable check as an unprivileged user, a small connection limit, the
 empty-type crash of finding F6). ENCLAVED_EXTRA_ARGS (e.g. --no-sandbox)
 adds options to every daemon started here.
 
-Binaries come from $BUILD_DIR (default /work/main/build); `make SAN=1
+Binaries come from $BUILD_DIR (default build/ of this checkout); `make SAN=1
 integration` runs the same tests on the ASan+UBSan build, and a sanitizer
 report in a daemon's log fails the module.
 
@@ -39,9 +39,9 @@ import os
 import pwd
 import resource
 import select
+import shutil
 import signal
 import socket
-import stat
 import struct
 import subprocess
 import threading
@@ -1080,12 +1080,14 @@ def test_key_memory_locked(main):
     assert health.get("key_memory_locked") is True, health
 
 
-def test_not_dumpable(enclaved_bin, kmstool_dev_bin, tmp_path):
+def test_not_dumpable(enclaved_bin, kmstool_dev_bin, tmp_path, request):
     """PR_SET_DUMPABLE 0 makes the kernel give the files of /proc/PID to root
     (proc(5); task_dump_owner() in the kernel). That tells it apart only when
     the daemon is not root itself, so: started as an unprivileged user (when
-    we are root) or as ourselves (when we are not), /proc/PID/status, mem and
-    environ must be owned by root while the daemon's uid is not 0. Checked
+    we are root; it runs copies of the binaries from a folder that user can
+    reach, wherever the checkout lies) or as ourselves (when we are not),
+    /proc/PID/status, mem and environ must be owned by root while the
+    daemon's uid is not 0. Checked
     to fail without the prctl: the files then belong to the daemon's uid."""
     if os.geteuid() == 0:
         try:
@@ -1093,10 +1095,10 @@ def test_not_dumpable(enclaved_bin, kmstool_dev_bin, tmp_path):
         except KeyError:
             pytest.skip("no user nobody to run the daemon as")
         uid, gid = user.pw_uid, user.pw_gid
-        # The binaries must be reachable for that user.
-        for p in (enclaved_bin, kmstool_dev_bin):
-            if not os.access(p, os.X_OK) or os.stat(p).st_mode & stat.S_IXOTH == 0:
-                pytest.skip("%s not executable by nobody" % p)
+        # That user may not reach the checkout (a 0700 folder): run copies.
+        bindir, (enclaved_bin, kmstool_dev_bin) = harness.copies_for_another_user(
+            [enclaved_bin, kmstool_dev_bin])
+        request.addfinalizer(lambda: shutil.rmtree(bindir, ignore_errors=True))
     else:
         uid, gid = os.geteuid(), os.getegid()
     port = harness.free_tcp_port()

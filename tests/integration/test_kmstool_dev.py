@@ -5,7 +5,7 @@ blob round trip, its exit codes 0 / 1 / 255, its test hooks, and that no
 credential ever reaches its output.
 
 Every run uses an EMPTY environment and no shell, the way enclaved runs it.
-The binary comes from $BUILD_DIR (default /work/main/build), through
+The binary comes from $BUILD_DIR (default build/ of this checkout), through
 conftest's kmstool_dev_bin fixture (skipped when not built).
 """
 

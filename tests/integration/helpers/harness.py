@@ -57,7 +57,10 @@ TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 #: sanitizer builds (make SAN=1 integration), short enough to fail fast.
 IO_TIMEOUT = 5.0
 
-BUILD_DIR = os.environ.get("BUILD_DIR", "/work/main/build")
+#: The checkout this file belongs to; binaries default to its build/.
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(REPO_ROOT, "build"))
 
 
 def binary(name):
@@ -82,6 +85,23 @@ def short_tmpdir():
     """A short directory under /tmp: a Unix socket path must fit in 108
     bytes, and pytest's tmp_path is often longer."""
     return tempfile.mkdtemp(prefix="encl-", dir="/tmp")
+
+
+def copies_for_another_user(paths):
+    """Copies of executables in a fresh mode-0755 directory under /tmp, for
+    a test that runs them as another user (nobody): the checkout may lie in
+    a folder only its owner can traverse (any `mktemp -d`, /root), where
+    that user cannot reach build/. Returns (directory, [copies]); the
+    caller removes the directory."""
+    d = tempfile.mkdtemp(prefix="encl-bin-", dir="/tmp")
+    os.chmod(d, 0o755)
+    copies = []
+    for p in paths:
+        q = os.path.join(d, os.path.basename(p))
+        shutil.copyfile(p, q)
+        os.chmod(q, 0o755)
+        copies.append(q)
+    return d, copies
 
 
 # --- AES-256-GCM, the data owner's side --------------------------------------
