@@ -8,7 +8,15 @@
 set -euo pipefail
 
 BUILD=$(cd "${1:-build}" && pwd)
+
+# Port 5000 unless DEMO_PORT says otherwise; when 5000 is taken (another
+# demo, a daemon under test) and DEMO_PORT was not given, a free one.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PORT=${DEMO_PORT:-5000}
+if [ -z "${DEMO_PORT:-}" ] && port_taken "$PORT"; then
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	echo "demo: 127.0.0.1:5000 is in use; using port $PORT (DEMO_PORT= to choose)"
+fi
 ENDPOINT="tcp:127.0.0.1:$PORT"
 work=$(mktemp -d)
 umask 077

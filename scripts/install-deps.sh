@@ -7,8 +7,8 @@ PACKAGES=(
 	build-essential pkg-config
 	libssl-dev libcjson-dev libcbor-dev libcmocka-dev libseccomp-dev
 	libmicrohttpd-dev libcurl4-openssl-dev
-	openssl ca-certificates
-	python3 python3-pytest python3-cryptography python3-cbor2
+	openssl ca-certificates git
+	python3 python3-pytest python3-cryptography python3-cbor2 python3-yaml
 	clang libclang-rt-14-dev valgrind shellcheck
 )
 
@@ -22,7 +22,13 @@ done
 
 echo "install-deps: installing ${missing[*]}"
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "install-deps: not root and no sudo: run this as root, or install sudo" >&2
+		exit 1
+	}
+	SUDO="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
