@@ -105,7 +105,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: all $(BUILD)/bench/loadgen
-	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration \
+	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs tests/integration \
 	    $(if $(filter 1,$(SAN)),,$(wildcard tests/deploy))
 
 sanitize:
