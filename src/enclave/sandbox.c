@@ -4,10 +4,15 @@
 #include "enclave/sandbox.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -28,30 +33,86 @@
 /*
  * Each entry is here because the running daemon makes that call; the
  * comment says who. Found with `strace -f -c` over the integration suite.
+ * Calls whose arguments can turn them into something else (mmap, mprotect,
+ * clone, tgkill, setsockopt) are not here: allow_narrowed() admits only
+ * the forms the daemon uses.
  */
 static const char *const allowed[] = {
 	/* event loops and sockets */
 	"epoll_wait", "epoll_pwait", "epoll_ctl", "accept4", "accept",
 	"read", "write", "recvfrom", "recvmsg", "sendto", "sendmsg",
-	"shutdown", "close", "setsockopt", "getsockopt", "getsockname",
+	"shutdown", "close", "getsockopt", "getsockname",
 	"getpeername", "poll", "ppoll", "fcntl",
 	/* configure: a fresh channel to the KMS broker */
 	"socketpair",
 	/* memory: malloc, OpenSSL's secure heap, big request buffers */
-	"brk", "mmap", "munmap", "mremap", "madvise", "mprotect", "mlock",
-	"munlock",
+	"brk", "munmap", "mremap", "madvise", "mlock", "munlock",
 	/* threads: job threads for configure, futexes, thread exit */
-	"clone", "clone3", "futex", "set_robust_list", "rseq",
+	"futex", "set_robust_list", "rseq",
 	"sched_yield", "exit", "exit_group", "gettid", "getpid",
 	/* time, randomness (RAND_bytes), signals, SIGTERM via sigwait */
 	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
 	"sched_getaffinity",
 	"getrandom", "rt_sigprocmask", "rt_sigtimedwait", "rt_sigaction",
-	"rt_sigreturn", "restart_syscall", "tgkill", "sigaltstack",
-	/* logging to the console; unlink of the Unix socket at exit */
-	"writev", "newfstatat", "fstat", "lseek", "unlink", "sysinfo",
-	"getrusage",
+	"rt_sigreturn", "restart_syscall", "sigaltstack",
+	/* logging to the console */
+	"writev", "newfstatat", "fstat", "lseek", "sysinfo", "getrusage",
 };
+
+/*
+ * The flags glibc's pthread_create passes to clone(2) (nptl/pthread_create.c,
+ * glibc 2.34 to 2.36 at least; exit signal 0). A clone with any other set is
+ * a fork, a vfork or a new namespace, which the running daemon never makes:
+ * the broker, which forks, was forked before the filter was loaded.
+ */
+#define SANDBOX_THREAD_CLONE_FLAGS                                      \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
+	 CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |            \
+	 CLONE_CHILD_CLEARTID)
+
+/*
+ * The calls allowed only in the form the daemon makes them:
+ * - mmap and mprotect never with PROT_EXEC: nothing loads code after
+ *   startup, so no page becomes executable (no RWX memory for an exploit;
+ *   pkey_mprotect is not allowed at all);
+ * - clone only with the thread flags above; clone3 passes its flags in
+ *   memory, which a filter cannot read, so it fails with ENOSYS and glibc
+ *   falls back to clone(2);
+ * - tgkill only to a thread of this process (abort(), raise());
+ * - setsockopt only for TCP_NODELAY on an accepted connection (SO_REUSEADDR
+ *   and TCP_CONGESTION are set on the listeners before the filter):
+ *   SO_BINDTODEVICE, SO_MARK and the rest kill the process.
+ * Everything else about these calls takes the default action (kill).
+ */
+static int
+allow_narrowed(scmp_filter_ctx ctx)
+{
+	const scmp_datum_t self = (scmp_datum_t)getpid();
+	int rc;
+
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+		    SCMP_A0(SCMP_CMP_EQ, SANDBOX_THREAD_CLONE_FLAGS));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+		    SCMP_SYS(clone3), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+		    SCMP_A0(SCMP_CMP_EQ, self));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt),
+		    2, SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP),
+		    SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY));
+	if (rc < 0)
+		log_error("seccomp: cannot narrow memory, thread and socket "
+		    "calls: %s", strerror(-rc));
+	return rc;
+}
 
 /* NSM_IOCTL_RAW = _IOWR(0x0A, 0x00, struct nsm_raw), see nsm/nsm_device.c. */
 #define SANDBOX_NSM_IOCTL_RAW 0xC0200A00UL
@@ -109,7 +170,7 @@ sandbox_apply(void)
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
 		int nr = seccomp_syscall_resolve_name(allowed[i]);
 
-		/* A call this architecture lacks (e.g. clone3 on old libs). */
+		/* A call this architecture or libseccomp lacks (e.g. rseq). */
 		if (nr == __NR_SCMP_ERROR)
 			continue;
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) < 0) {
@@ -119,7 +180,7 @@ sandbox_apply(void)
 			return -1;
 		}
 	}
-	if (allow_attest(ctx) < 0) {
+	if (allow_narrowed(ctx) < 0 || allow_attest(ctx) < 0) {
 		seccomp_release(ctx);
 		return -1;
 	}

@@ -383,11 +383,12 @@ server_free(struct server *srv)
 			close(w->wakeup.fd);
 		pthread_mutex_destroy(&w->inbox_lock);
 	}
-	for (k = 0; k < srv->n_listeners; k++) {
+	/*
+	 * A Unix socket's file stays behind: the sandbox forbids unlink(2),
+	 * and the next start removes a stale one (endpoint_listen).
+	 */
+	for (k = 0; k < srv->n_listeners; k++)
 		close(srv->listeners[k].fd);
-		if (srv->ctx->opt->listen[k].kind == ENDPOINT_UNIX)
-			unlink(srv->ctx->opt->listen[k].path);
-	}
 	free(srv->workers);
 	free(srv);
 }
