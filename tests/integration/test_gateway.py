@@ -661,6 +661,127 @@ def test_sigterm_finishes_requests_in_flight(gateway_bin, gateways):
         fake.close()
 
 
+def _trickler(port, first, rest, stop, out):
+    """Sends `first` at once, then one byte of `rest` every 0.5 s (never
+    idle long enough for an inactivity timeout) until the gateway ends the
+    connection or `stop` is set; out gets (seconds until the end, bytes
+    the gateway sent)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    t0 = time.monotonic()
+    got = b""
+    try:
+        s.sendall(first)
+        s.settimeout(0.5)
+        for b in rest:
+            if stop.is_set():
+                break
+            try:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+                continue
+            except socket.timeout:
+                pass
+            try:
+                s.sendall(bytes([b]))
+            except OSError:
+                break
+        s.settimeout(2)
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except OSError:
+        pass
+    finally:
+        out.append((time.monotonic() - t0, got))
+        s.close()
+
+
+def test_slowloris_clients_lose_their_slots_after_timeout(gateway_bin, gateways):
+    """F18: ten clients trickling a byte every 0.5 s, five in their headers
+    and five in a body, held all --max-connections 10 past --timeout (the
+    HTTP library's timeout counts inactivity only). Each request now has
+    --timeout to arrive whole: a late body gets 408, late headers a close,
+    and a normal client is served once the slots are free."""
+    fake = FakeEnclave()
+    try:
+        g = gateways([fake.endpoint], "--max-connections", "10", "--timeout", "2")
+        g.wait_healthy()
+        body = json.dumps({"ciphertext": "00" * 40}).encode()
+        head = (b"POST /v1/process HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body))
+        stop = threading.Event()
+        late_headers, late_body = [], []
+        threads = []
+        for i in range(10):
+            if i % 2:
+                args = (g.port, head, body, stop, late_body)
+            else:
+                args = (g.port, b"P", head[1:] + body, stop, late_headers)
+            threads.append(threading.Thread(target=_trickler, args=args))
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        # Every slot is taken: a normal client is turned away for now...
+        served_at = None
+        while time.monotonic() - t0 < 6:
+            try:
+                status = g.process("ab" * 40)[0]
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.1)
+                continue
+            assert status == 200
+            served_at = time.monotonic() - t0
+            break
+        stop.set()
+        for t in threads:
+            t.join(15)
+        # ... and served once the tricklers' deadline has passed.
+        assert served_at is not None, g.log()[-2000:]
+        assert 1.5 <= served_at <= 4.0, served_at
+        assert len(late_headers) == 5 and len(late_body) == 5
+        for secs, got in late_headers + late_body:
+            assert secs <= 3.5, (secs, got)
+        for secs, got in late_headers:
+            assert got == b"", got
+        for secs, got in late_body:
+            assert got.startswith(b"HTTP/1.1 408 "), got
+            assert b'"error":"request_timeout"' in got
+        m = g.metrics()
+        assert m.get('enclave_gateway_errors_total{code="request_timeout"}') == 5
+    finally:
+        fake.close()
+
+
+def test_keepalive_request_gets_its_own_deadline(gateway_bin, gateways):
+    """The deadline restarts after each answer: three requests 0.7 s apart
+    on one connection (2.1 s in all) with --timeout 1 are all served; the
+    connection is closed once it stays empty past --timeout."""
+    fake = FakeEnclave()
+    try:
+        g = gateways([fake.endpoint], "--timeout", "1")
+        g.wait_healthy()
+        c = g.conn()
+        try:
+            assert g.process("ab" * 40, conn=c)[0] == 200
+            time.sleep(0.7)
+            assert g.process("cd" * 40, conn=c)[0] == 200
+            time.sleep(0.7)
+            assert g.process("ef" * 40, conn=c)[0] == 200
+            time.sleep(1.6)
+            c.sock.settimeout(1)
+            assert c.sock.recv(1) == b""
+        finally:
+            c.close()
+    finally:
+        fake.close()
+
+
 def test_logs_hold_no_secrets_or_bodies(gateway_bin, gateways, pair, key):
     tsk, k = key
     g = gateways([pair[0].tcp], tsk=tsk, env=clean_env(**ENV_AWS))

@@ -17,7 +17,9 @@
  *
  * The gateway's own codes: 400 invalid_json / missing_fields /
  * invalid_field (its own parse of the body), 404 not_found, 405
- * method_not_allowed, 413 too_large, 503 unavailable (no enclave is up),
+ * method_not_allowed, 408 request_timeout (the body did not arrive whole
+ * within --timeout, deadline.c), 413 too_large, 503 unavailable (no
+ * enclave is up),
  * 503 overloaded (the queue is full), 503 shutting_down, 504 timeout,
  * 502 enclave_failed (the enclave connection broke on every attempt).
  */

@@ -6,6 +6,7 @@
  * routing), api.c (the three endpoints' answers), pool.c (connections to
  * the enclaves, balancing, retries), probe.c (health checks, configure,
  * the background thread), creds.c (the credential cache and its refresh),
+ * deadline.c (the whole-request deadline against slow clients),
  * metrics.c, errors.c (error codes to HTTP statuses).
  */
 #ifndef GATEWAY_GATEWAY_H

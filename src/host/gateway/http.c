@@ -6,8 +6,9 @@
  * nothing here parses HTTP. The listening socket comes from
  * common/endpoint, so HOST:PORT means what it means everywhere else.
  * Bodies are collected up to --max-body; a longer one gets 413 (at once
- * when Content-Length says so). Logs name the method, path, status, error
- * code, time and enclave: never a body.
+ * when Content-Length says so). A request must arrive whole within
+ * --timeout (deadline.c). Logs name the method, path, status, error code,
+ * time and enclave: never a body.
  */
 #include "host/gateway/http.h"
 
@@ -25,6 +26,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "host/gateway/api.h"
+#include "host/gateway/deadline.h"
 #include "host/gateway/metrics.h"
 #include "host/gateway/pool.h"
 
@@ -34,6 +36,7 @@
 struct http_front {
 	struct MHD_Daemon  *d;
 	struct gateway_ctx *g;
+	struct deadlines   *deadlines;
 	int                 fd;
 };
 
@@ -60,15 +63,56 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", line);
 }
 
+/* The connection's deadline clock (deadline.h), kept as its socket context. */
+static struct deadline_conn *
+clock_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* From accept to close, every connection is on the deadline watch. */
+static void
+connection_event(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http_front *h = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci != NULL ?
+		    deadline_track(h->deadlines, ci->connect_fd) : NULL;
+		if (*socket_context == NULL)
+			log_warn("http: a connection without a deadline "
+			    "(out of memory)");
+	} else if (*socket_context != NULL) {
+		deadline_forget(h->deadlines, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/* Move the connection's clock on; -1 when its deadline passed. */
+static int
+enter_phase(struct http_front *h, struct MHD_Connection *c,
+    enum deadline_phase p)
+{
+	struct deadline_conn *clock = clock_of(c);
+
+	return clock != NULL ? deadline_enter(h->deadlines, clock, p) : 0;
+}
+
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct request *r = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	/* The next request on this connection has --timeout from now. */
+	(void)enter_phase(cls, c, DEADLINE_HEADERS);
 	if (r == NULL)
 		return;
 	buf_free(&r->body, 0);
@@ -209,6 +253,9 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	if (r == NULL) {
+		/* The headers are in: a late body now gets 408. */
+		if (enter_phase(h, c, DEADLINE_BODY) < 0)
+			return MHD_NO;
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
 		r->start_ms = clock_monotonic_ms();
@@ -246,6 +293,9 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* Whole: from here the pool's --timeout bounds it. */
+	if (enter_phase(h, c, DEADLINE_SERVING) < 0)
+		return MHD_NO;
 	/* In flight: process requests only, which the drain waits for. */
 	counted = strcmp(url, "/v1/process") == 0;
 	if (counted)
@@ -271,6 +321,10 @@ http_start(struct gateway_ctx *g)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->g = g;
+	h->fd = -1;
+	if ((h->deadlines = deadlines_start(g->opts->timeout_ms,
+	    g->metrics)) == NULL)
+		goto fail;
 	snprintf(text, sizeof(text), "tcp:%s", g->opts->listen);
 	if (endpoint_parse(&ep, text, 1, &why) < 0) {
 		log_error("--listen %s: %s", g->opts->listen, why);
@@ -289,6 +343,7 @@ http_start(struct gateway_ctx *g)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 	    MHD_OPTION_THREAD_STACK_SIZE, HTTP_THREAD_STACK,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, connection_event, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		log_error("cannot start the HTTP server on %s", g->opts->listen);
@@ -298,6 +353,7 @@ http_start(struct gateway_ctx *g)
 	log_info("listening on http://%s", g->opts->listen);
 	return h;
 fail:
+	deadlines_stop(h->deadlines);
 	free(h);
 	return NULL;
 }
@@ -318,5 +374,6 @@ http_stop(struct http_front *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->d);	/* closes the listening socket if still open */
+	deadlines_stop(h->deadlines);
 	free(h);
 }
