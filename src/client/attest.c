@@ -58,7 +58,7 @@ enclave_attest(struct enclave_client *c, const char *nonce_hex,
 	if (rc < 0)
 		return rc;
 	status = json_string_field(root, "status");
-	doc = cJSON_GetObjectItemCaseSensitive(root, "document");
+	doc = json_member(root, "document");
 	if (status == NULL || strcmp(status, "ok") != 0 ||
 	    !cJSON_IsString(doc) || doc->valuestring == NULL ||
 	    doc->valuestring[0] == '\0') {

@@ -38,24 +38,28 @@ remote_error(struct enclave_client *c, const cJSON *doc)
 
 /*
  * Every response is a JSON object with a string `status` (protocol.md,
- * "Messages"); "error" carries `msg` and `details`. Anything else after
- * the object, inside its frame, makes it not one JSON object.
+ * "Messages"); "error" carries `msg` and `details`. The daemon writes
+ * strict I-JSON: anything else (text after the object inside its frame,
+ * two members of one name, a name holding U+0000) is not its answer.
  */
 static int
 parse(struct enclave_client *c, cJSON **root)
 {
-	const char *end = NULL, *status;
+	struct json_verdict verdict;
+	const char *status;
+	char why[96];
 	cJSON *doc;
 	int rc;
 
-	doc = cJSON_ParseWithLengthOpts(c->resp, c->resp_len, &end, 0);
-	if (doc == NULL)
+	doc = json_parse_strict(c->resp, c->resp_len, 0, &verdict);
+	if (doc == NULL) {
+		json_verdict_explain(&verdict, why, sizeof(why));
 		return client_set_error(c, ENCLAVE_ERR_PROTOCOL,
-		    "the enclave's response is not valid JSON");
-	while (end != NULL && end < c->resp + c->resp_len &&
-	    frame_is_space((uint8_t)*end))
-		end++;
-	if (end != c->resp + c->resp_len || !cJSON_IsObject(doc)) {
+		    "the enclave's response is not valid JSON%s%s",
+		    verdict.fault == JSON_FAULT_SYNTAX ? "" : ": ",
+		    verdict.fault == JSON_FAULT_SYNTAX ? "" : why);
+	}
+	if (!cJSON_IsObject(doc)) {
 		cJSON_Delete(doc);
 		return client_set_error(c, ENCLAVE_ERR_PROTOCOL,
 		    "the enclave's response is not one JSON object");

@@ -70,7 +70,7 @@ static int
 take_result(struct enclave_client *c, cJSON *root, char **result,
     size_t *result_len)
 {
-	cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "result");
+	cJSON *item = json_member(root, "result");
 	const char *status = json_string_field(root, "status");
 	size_t len;
 

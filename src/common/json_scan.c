@@ -3,6 +3,7 @@
  */
 #include "common/json_scan.h"
 
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -397,4 +398,218 @@ json_check_text(const uint8_t *text, size_t n, int *has_nul)
 		i++;
 	}
 	return 0;
+}
+
+/*
+ * json_check_names: one walk over the text. Each object's names are kept
+ * as references (into the text for a name without escapes, else into an
+ * arena of decoded names) on one stack that nested objects push onto and
+ * pop; when an object closes its names are compared.
+ */
+struct name_ref {
+	size_t         off;	/* decoded bytes: in the text, or in the arena */
+	size_t         len;
+	int            in_arena;
+	struct slice   raw;	/* the name as written, quotes included */
+	const uint8_t *bytes;	/* resolved just before comparing */
+};
+
+struct names_walk {
+	const uint8_t *t;
+	size_t         n;
+	int            flags;
+	struct buf     arena;	/* decoded names that held an escape */
+	struct buf     stack;	/* struct name_ref of the open objects */
+	struct slice   found;	/* the offending name */
+};
+
+/* Deeper than cJSON's own nesting limit: text cJSON took never gets here. */
+#define NAMES_DEPTH_MAX 1024
+/* Up to this many members, comparing each pair beats sorting. */
+#define NAMES_PAIRWISE_MAX 8
+
+static int walk_value(struct names_walk *w, size_t *i, int depth);
+
+/* Any total order will do: equal names end up side by side. */
+static int
+name_ref_cmp(const void *a, const void *b)
+{
+	const struct name_ref *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->len == 0 ? 0 : memcmp(x->bytes, y->bytes, x->len);
+}
+
+/* The names of one object, refs[0..count): JSON_NAMES_OK or DUPLICATE. */
+static int
+names_unique(struct names_walk *w, struct name_ref *refs, size_t count)
+{
+	size_t i, j;
+
+	for (i = 0; i < count; i++)
+		refs[i].bytes = (refs[i].in_arena ? w->arena.data : w->t) +
+		    refs[i].off;
+	if (count <= NAMES_PAIRWISE_MAX) {
+		for (i = 0; i < count; i++)
+			for (j = i + 1; j < count; j++)
+				if (name_ref_cmp(&refs[i], &refs[j]) == 0) {
+					w->found = refs[j].raw;
+					return JSON_NAMES_DUPLICATE;
+				}
+		return JSON_NAMES_OK;
+	}
+	/* O(k log k) whatever the names: no hash for an attacker to flood. */
+	qsort(refs, count, sizeof(*refs), name_ref_cmp);
+	for (i = 1; i < count; i++)
+		if (name_ref_cmp(&refs[i - 1], &refs[i]) == 0) {
+			w->found = refs[i].raw;
+			return JSON_NAMES_DUPLICATE;
+		}
+	return JSON_NAMES_OK;
+}
+
+/* Push the name whose raw text is t[at, end); checks it for U+0000. */
+static int
+push_name(struct names_walk *w, size_t at, size_t end, int escaped, int depth)
+{
+	struct name_ref ref = { at + 1, end - at - 2, 0,
+		{ w->t + at, end - at }, NULL };
+	const uint8_t *bytes = w->t + at + 1;
+
+	if (escaped) {
+		ref.off = w->arena.len;
+		ref.in_arena = 1;
+		if (json_decode_string(ref.raw, &w->arena, SIZE_MAX) < 0)
+			return JSON_NAMES_MALFORMED;
+		ref.len = w->arena.len - ref.off;
+		bytes = w->arena.data + ref.off;
+	}
+	if (ref.len > 0 && memchr(bytes, '\0', ref.len) != NULL &&
+	    !(depth > 0 && (w->flags & JSON_NAMES_NESTED_NUL_OK))) {
+		w->found = ref.raw;
+		return JSON_NAMES_NUL;
+	}
+	if (buf_append(&w->stack, &ref, sizeof(ref), SIZE_MAX) < 0)
+		return JSON_NAMES_MALFORMED;
+	return JSON_NAMES_OK;
+}
+
+/* The object at t[*i] == '{'; *i ends just past its '}'. */
+static int
+walk_object(struct names_walk *w, size_t *i, int depth)
+{
+	size_t base = w->stack.len, arena_base = w->arena.len;
+	size_t at = skip_space(w->t, w->n, *i + 1), end;
+	int escaped, rc = JSON_NAMES_OK;
+
+	if (at < w->n && w->t[at] == '}') {
+		*i = at + 1;
+		return JSON_NAMES_OK;
+	}
+	for (;;) {
+		if (at >= w->n || w->t[at] != '"' ||
+		    (end = skip_string(w->t, w->n, at, &escaped)) == 0)
+			return JSON_NAMES_MALFORMED;
+		if ((rc = push_name(w, at, end, escaped, depth)) != JSON_NAMES_OK)
+			return rc;
+		at = skip_space(w->t, w->n, end);
+		if (at >= w->n || w->t[at] != ':')
+			return JSON_NAMES_MALFORMED;
+		at++;
+		if ((rc = walk_value(w, &at, depth + 1)) != JSON_NAMES_OK)
+			return rc;
+		at = skip_space(w->t, w->n, at);
+		if (at < w->n && w->t[at] == ',') {
+			at = skip_space(w->t, w->n, at + 1);
+			continue;
+		}
+		if (at < w->n && w->t[at] == '}')
+			break;
+		return JSON_NAMES_MALFORMED;
+	}
+	rc = names_unique(w, (struct name_ref *)(void *)(w->stack.data + base),
+	    (w->stack.len - base) / sizeof(struct name_ref));
+	w->stack.len = base;
+	w->arena.len = arena_base;
+	*i = at + 1;
+	return rc;
+}
+
+/* The array at t[*i] == '['; *i ends just past its ']'. */
+static int
+walk_array(struct names_walk *w, size_t *i, int depth)
+{
+	size_t at = skip_space(w->t, w->n, *i + 1);
+	int rc;
+
+	if (at < w->n && w->t[at] == ']') {
+		*i = at + 1;
+		return JSON_NAMES_OK;
+	}
+	for (;;) {
+		if ((rc = walk_value(w, &at, depth + 1)) != JSON_NAMES_OK)
+			return rc;
+		at = skip_space(w->t, w->n, at);
+		if (at < w->n && w->t[at] == ',') {
+			at++;
+			continue;
+		}
+		if (at < w->n && w->t[at] == ']')
+			break;
+		return JSON_NAMES_MALFORMED;
+	}
+	*i = at + 1;
+	return JSON_NAMES_OK;
+}
+
+/* The value at or after t[*i]; *i ends just past it. */
+static int
+walk_value(struct names_walk *w, size_t *i, int depth)
+{
+	size_t at = skip_space(w->t, w->n, *i), end;
+	int escaped;
+
+	if (at >= w->n || depth > NAMES_DEPTH_MAX)
+		return JSON_NAMES_MALFORMED;
+	switch (w->t[at]) {
+	case '{':
+		*i = at;
+		return walk_object(w, i, depth);
+	case '[':
+		*i = at;
+		return walk_array(w, i, depth);
+	case '"':
+		if ((end = skip_string(w->t, w->n, at, &escaped)) == 0)
+			return JSON_NAMES_MALFORMED;
+		*i = end;
+		return JSON_NAMES_OK;
+	default:
+		/* A number or a literal: up to the next delimiter. */
+		for (end = at; end < w->n && !frame_is_space(w->t[end]) &&
+		    w->t[end] != ',' && w->t[end] != '}' && w->t[end] != ']' &&
+		    w->t[end] != ':'; end++)
+			;
+		if (end == at)
+			return JSON_NAMES_MALFORMED;
+		*i = end;
+		return JSON_NAMES_OK;
+	}
+}
+
+int
+json_check_names(const uint8_t *text, size_t n, int flags, struct slice *name)
+{
+	struct names_walk w = { text, n, flags, BUF_INIT, BUF_INIT, { NULL, 0 } };
+	size_t at = 0;
+	int rc;
+
+	rc = walk_value(&w, &at, 0);
+	if (rc == JSON_NAMES_OK && skip_space(text, n, at) != n)
+		rc = JSON_NAMES_MALFORMED;
+	if (name != NULL)
+		*name = w.found;
+	buf_free(&w.arena, 0);
+	buf_free(&w.stack, 0);
+	return rc;
 }

@@ -7,7 +7,11 @@
  *  - NUL: cJSON hands strings out as C strings, so "a\u0000b" would read
  *    as "a"; json_decode_string() returns the true bytes and length;
  *  - strict numbers: cJSON takes what strtod takes ("01", "1."), RFC 8259
- *    does not; json_numbers_strict() checks.
+ *    does not; json_numbers_strict() checks;
+ *  - member names: cJSON keeps both members of {"a":1,"a":2} and compares
+ *    names as C strings, so "type\u0000x" is found as "type";
+ *    json_check_names() holds every object to I-JSON (RFC 7493): names
+ *    unique, compared byte for byte once decoded, and free of U+0000.
  *
  * These scanners expect well-formed JSON (run cJSON first); on anything
  * else they fail cleanly rather than guess. Strings are crossed 64 bytes
@@ -49,5 +53,25 @@ int json_numbers_strict(const uint8_t *text, size_t n);
  * cannot be read as a C string.
  */
 int json_check_text(const uint8_t *text, size_t n, int *has_nul);
+
+/* What json_check_names() found. */
+enum json_names_verdict {
+	JSON_NAMES_OK = 0,
+	JSON_NAMES_MALFORMED = -1,	/* not JSON text, or out of memory */
+	JSON_NAMES_NUL = -2,		/* a member name holding U+0000 */
+	JSON_NAMES_DUPLICATE = -3,	/* one object, two members, one name */
+};
+/* json_check_names() flag: names holding U+0000 pass below the top level. */
+#define JSON_NAMES_NESTED_NUL_OK 1
+
+/*
+ * Check the member names of every object in the value text[0..n), at any
+ * depth: each name decoded ("a" and "\u0061" are one name) and compared
+ * byte for byte with the others of its object. Linear but for a sort of
+ * the names of objects with many members. On a fault, *name is the
+ * offending name's raw text (quotes included) when name is not NULL.
+ */
+int json_check_names(const uint8_t *text, size_t n, int flags,
+    struct slice *name);
 
 #endif

@@ -84,12 +84,19 @@ enum field_state {
 	FIELD_HAS_NUL,		/* a string holding U+0000: no C string can carry it */
 };
 
+/*
+ * The top-level member `name`, or NULL: the one lookup every field goes
+ * through. request_parse() refused duplicate names and names holding
+ * U+0000 (I-JSON), so a name means one member, matched byte for byte,
+ * and request_string_exact() below reads that same member's bytes.
+ */
+const cJSON *request_member(const struct request *req, const char *name);
 /* A top-level string field, checked (see request.c). */
 enum field_state request_string_field(const struct request *req,
     const char *name, const char **out);
 /*
- * The exact bytes of a string field that holds a NUL, appended to `out`;
- * only meaningful after request_string_field() said FIELD_HAS_NUL.
+ * The exact bytes of a string field, NULs included, appended to `out`;
+ * needed only where request_string_field() said FIELD_HAS_NUL.
  */
 int request_string_exact(const struct request *req, const char *name,
     struct buf *out);

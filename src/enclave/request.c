@@ -74,14 +74,17 @@ request_message_is_secret(const struct request *req)
 	return req == NULL || req->type == REQUEST_CONFIGURE;
 }
 
+const cJSON *
+request_member(const struct request *req, const char *name)
+{
+	return json_member(req->root, name);
+}
+
 int
 request_string_exact(const struct request *req, const char *name,
     struct buf *out)
 {
-	struct json_member m;
-
-	GUARD(json_find_member(req->msg, req->msg_len, name, &m));
-	return json_decode_string(m.value, out, m.value.len);
+	return json_string_exact(req->msg, req->msg_len, name, out);
 }
 
 /*
@@ -93,7 +96,7 @@ enum field_state
 request_string_field(const struct request *req, const char *name,
     const char **out)
 {
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(req->root, name);
+	const cJSON *item = request_member(req, name);
 	enum field_state state = FIELD_OK;
 
 	*out = NULL;
@@ -148,8 +151,9 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	const uint8_t *text = msg;
 	const struct request_type_info *known;
 	const char *type;
+	struct json_verdict verdict = { JSON_FAULT_SYNTAX, 0, "" };
+	char why[96];
 	cJSON *root;
-	int has_nul = 0;
 
 	switch (bulk_field_cut(msg, len, "ciphertext", &bulk, &rest)) {
 	case 1:
@@ -162,12 +166,20 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	default:
 		break;
 	}
-	root = len > 0 ? json_parse_exact_nul(text, len, &has_nul) : NULL;
+	root = len > 0 ? json_parse_strict(text, len, 0, &verdict) : NULL;
 	if (root == NULL || !cJSON_IsObject(root)) {
 		buf_free(&rest, 0);
 		cJSON_Delete(root);
-		reply_error(reply, "invalid_json", len == 0 ? "empty message" :
-		    "the message is not a JSON object");
+		json_verdict_explain(&verdict, why, sizeof(why));
+		if (len == 0)
+			reply_error(reply, "invalid_json", "empty message");
+		else if (verdict.fault == JSON_FAULT_NUL_NAME ||
+		    verdict.fault == JSON_FAULT_DUPLICATE)
+			reply_error(reply, "invalid_json", "%s (I-JSON, RFC 7493)",
+			    why);
+		else
+			reply_error(reply, "invalid_json",
+			    "the message is not a JSON object");
 		return NULL;
 	}
 	if ((type = json_string_field(root, "type")) == NULL ||
@@ -185,7 +197,7 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	req->msg = text;
 	req->msg_len = len;
 	req->bulk = bulk;
-	req->msg_has_nul = has_nul;
+	req->msg_has_nul = verdict.has_nul;
 	/* "ping\u0000x" is not "ping", whatever C strings say; "" is no type. */
 	if (request_string_field(req, "type", &type) != FIELD_OK)
 		type = "";

@@ -34,7 +34,8 @@ import time
 import pytest
 
 from helpers import harness
-from helpers.harness import CREDS, REGION, binary, free_tcp_port, genkey, open_sealed, seal
+from helpers.harness import (CREDS, REGION, assert_error, binary, free_tcp_port, genkey,
+                             open_sealed, seal)
 
 
 ENV_AWS = {
@@ -862,3 +863,59 @@ def test_enclavectl_retry_with_backoff(enclavectl_bin, enclaved_bin, tmp_path):
     p = subprocess.run([enclavectl_bin, "--retry", "x", "ping"], capture_output=True,
                        text=True, env=clean_env())
     assert p.returncode == 2
+
+
+# --- I-JSON and U+0000 (issue 14 item 1, issue 16 item 4) -----------------------
+
+def test_duplicate_and_nul_names_are_invalid_json(gateway_bin, gateways, pair, key):
+    # The gateway reads the body as strictly as the daemon: a name that
+    # means two members, or one cut at U+0000, is refused before forwarding.
+    tsk, k = key
+    g = gateways([pair[0].tcp], tsk=tsk)
+    g.wait_healthy()
+    ct = seal(k, b"payload", aad="a")
+    for body in [
+        '{"ciphertext":"%s","ciphertext":"%s"}' % (ct, seal(k, b"other", aad="a")),
+        '{"ciphertext":"%s","aad":"a","aad":"b"}' % ct,
+        '{"ciphertext":"%s","aad":"a","\\u0061ad":"a"}' % ct,
+        '{"ciphertext":"%s","aad":"a","x":{"y":1,"y":2}}' % ct,
+        '{"ciphertext\\u0000":"zz","ciphertext":"%s","aad":"a"}' % ct,
+        '{"ciphertext":"%s","aad\\u0000":"b","aad":"a"}' % ct,
+    ]:
+        status, _, data = g.request("POST", "/v1/process", body)
+        resp = json.loads(data)
+        assert (status, resp["error"]) == (400, "invalid_json"), (body, resp)
+    # the same fields, once each, still pass
+    status, _, data = g.request("POST", "/v1/process",
+                                '{"ciphertext":"%s","aad":"a"}' % ct)
+    assert status == 200, data
+    assert open_sealed(k, json.loads(data)["result"], "a") == b"payload"
+
+
+def test_nul_in_aad_or_ciphertext_is_refused_not_cut(gateway_bin, gateways, pair, key):
+    # Before: cJSON's C strings cut "abc\u0000ANYTHING" to "abc", so a
+    # request the enclave refuses (decrypt_failed) got 200 through the
+    # gateway. Now: forwarded whole or refused, as the daemon would.
+    tsk, k = key
+    g = gateways([pair[0].tcp], tsk=tsk)
+    g.wait_healthy()
+    ct = seal(k, b"payload", aad="abc")
+    status, _, data = g.request(
+        "POST", "/v1/process", '{"ciphertext":"%s","aad":"abc\\u0000ANYTHING"}' % ct)
+    resp = json.loads(data)
+    assert (status, resp["error"]) == (400, "invalid_field"), resp
+    assert "U+0000" in resp["details"], resp
+    status, _, data = g.request(
+        "POST", "/v1/process", '{"ciphertext":"%s\\u0000zz","aad":"abc"}' % ct)
+    resp = json.loads(data)
+    assert (status, resp["error"]) == (400, "invalid_hex"), resp
+    status, _, data = g.request(
+        "POST", "/v1/process", '{"ciphertext":"\\u0000%s","aad":"abc"}' % ct)
+    assert (status, json.loads(data)["error"]) == (400, "invalid_hex"), data
+    # what the daemon itself answers to the same aad: decrypt_failed
+    assert_error(pair[0].process(ct, aad="abc\u0000ANYTHING"), "decrypt_failed")
+    # a U+0000 elsewhere in the body changes nothing for these two
+    status, _, data = g.request(
+        "POST", "/v1/process", '{"ciphertext":"%s","aad":"abc","x":"\\u0000"}' % ct)
+    assert status == 200, data
+    assert open_sealed(k, json.loads(data)["result"], "abc") == b"payload"

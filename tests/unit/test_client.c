@@ -546,6 +546,38 @@ test_protocol_errors(void **state)
 	expect_protocol_error(ENCLAVE_FRAMING_LEN, "{\"status\":\"healthy\"}");
 }
 
+/*
+ * I-JSON (issue 14 item 1): a response naming a member twice, or with a
+ * name holding U+0000, is not the daemon's answer (cJSON would take the
+ * first "status": ok here, where the other reader may see error).
+ */
+static void
+test_duplicate_and_nul_names(void **state)
+{
+	struct fixture *f;
+	char *result = NULL;
+
+	(void)state;
+	expect_protocol_error(ENCLAVE_FRAMING_RAW,
+	    "{\"status\":\"ok\",\"status\":\"error\",\"msg\":\"x\"}\n");
+	expect_protocol_error(ENCLAVE_FRAMING_LEN,
+	    "{\"status\":\"ok\",\"st\\u0061tus\":\"ok\"}");
+	expect_protocol_error(ENCLAVE_FRAMING_LEN,
+	    "{\"status\":\"ok\",\"x\":[{\"a\":1,\"a\":1}]}");
+	expect_protocol_error(ENCLAVE_FRAMING_RAW,
+	    "{\"status\\u0000\":\"error\",\"status\":\"ok\"}\n");
+	f = pair(ENCLAVE_FRAMING_RAW);
+	peer_write_str(f->peer, "{\"status\":\"ok\",\"result\":\"00\","
+	    "\"result\":\"0000000000000000000000000000000000000000000000000000000000000000"
+	    "\"}\n");
+	assert_int_equal(enclave_process(f->c, "00", 2, NULL, &result, NULL),
+	    ENCLAVE_ERR_PROTOCOL);
+	assert_null(result);
+	assert_non_null(strstr(enclave_client_error(f->c), "duplicate member "
+	    "name \"result\""));
+	fixture_free(f);
+}
+
 static void
 test_process_bad_result(void **state)
 {
@@ -943,6 +975,7 @@ main(void)
 		cmocka_unit_test(test_answer_then_close),
 		cmocka_unit_test(test_protocol_errors),
 		cmocka_unit_test(test_process_bad_result),
+		cmocka_unit_test(test_duplicate_and_nul_names),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_peer_closes),
 		cmocka_unit_test(test_process_request),

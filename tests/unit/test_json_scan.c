@@ -171,6 +171,119 @@ test_escape_check(void **state)
 	assert_int_equal(json_check_text(T("{\"a\":\n\t\r 1}"), &nul), 0);
 }
 
+static int
+names(const char *text, int flags)
+{
+	struct slice at;
+
+	return json_check_names(T(text), flags, &at);
+}
+
+/* I-JSON names (RFC 7493): unique per object, byte-exact, no U+0000. */
+static void
+test_check_names(void **state)
+{
+	struct slice at;
+
+	(void)state;
+	assert_int_equal(names("{\"a\":1,\"b\":{\"a\":1},\"c\":[{\"a\":1},{\"a\":2}]}",
+	    0), JSON_NAMES_OK);
+	assert_int_equal(names("[1,\"x\",{},[],{\"\":1}]", 0), JSON_NAMES_OK);
+	assert_int_equal(names("\"just a string\"", 0), JSON_NAMES_OK);
+	/* case, a trailing space and a prefix are other names */
+	assert_int_equal(names("{\"a\":1,\"A\":1,\"a \":1,\"ab\":1}", 0),
+	    JSON_NAMES_OK);
+	assert_int_equal(names("{\"a\":1,\"a\":1}", 0), JSON_NAMES_DUPLICATE);
+	assert_int_equal(names("{\"a\":1,\"\\u0061\":1}", 0), JSON_NAMES_DUPLICATE);
+	assert_int_equal(names("{\"\\u00e9\":1,\"\xc3\xa9\":1}", 0),
+	    JSON_NAMES_DUPLICATE);
+	assert_int_equal(names("{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}", 0),
+	    JSON_NAMES_DUPLICATE);
+	assert_int_equal(names("{\"x\":[[{\"a\":{\"b\":1,\"b\":2}}]]}", 0),
+	    JSON_NAMES_DUPLICATE);
+	assert_int_equal(names("{\"\":1,\"\":2}", 0), JSON_NAMES_DUPLICATE);
+	/* the offending name, as written */
+	assert_int_equal(json_check_names(T("{\"type\":1,\"t\\u0079pe\":2}"), 0,
+	    &at), JSON_NAMES_DUPLICATE);
+	assert_slice(at, "\"t\\u0079pe\"");
+	/* U+0000: refused; with the flag, below the top level only */
+	assert_int_equal(names("{\"a\\u0000\":1}", 0), JSON_NAMES_NUL);
+	assert_int_equal(names("{\"x\":{\"a\\u0000\":1}}", 0), JSON_NAMES_NUL);
+	assert_int_equal(names("[{\"\\u0000\":1}]", 0), JSON_NAMES_NUL);
+	assert_int_equal(names("{\"a\\u0000\":1}", JSON_NAMES_NESTED_NUL_OK),
+	    JSON_NAMES_NUL);
+	assert_int_equal(names("{\"x\":{\"k\\u0000a\":1,\"k\\u0000b\":1}}",
+	    JSON_NAMES_NESTED_NUL_OK), JSON_NAMES_OK);
+	assert_int_equal(names("{\"x\":{\"k\\u0000a\":1,\"k\\u0000a\":1}}",
+	    JSON_NAMES_NESTED_NUL_OK), JSON_NAMES_DUPLICATE);
+	/* U+0000 in a value is no concern of names */
+	assert_int_equal(names("{\"a\":\"\\u0000\"}", 0), JSON_NAMES_OK);
+	/* and text that is not JSON fails cleanly */
+	assert_int_equal(names("{\"a\":1", 0), JSON_NAMES_MALFORMED);
+	assert_int_equal(names("{\"a\" 1}", 0), JSON_NAMES_MALFORMED);
+	assert_int_equal(names("{\"a\":}", 0), JSON_NAMES_MALFORMED);
+	assert_int_equal(names("[1,]", 0), JSON_NAMES_MALFORMED);
+	assert_int_equal(names("{} x", 0), JSON_NAMES_MALFORMED);
+	assert_int_equal(names("", 0), JSON_NAMES_MALFORMED);
+}
+
+/* Past the pairwise check names are sorted: a duplicate anywhere is found. */
+static void
+test_check_names_many(void **state)
+{
+	struct buf t = BUF_INIT;
+	struct slice at;
+	int i;
+
+	(void)state;
+	assert_int_equal(buf_append_str(&t, "{", SIZE_MAX), 0);
+	for (i = 0; i < 5000; i++)
+		assert_int_equal(buf_printf(&t, 1 << 20, "%s\"n%d\":%d",
+		    i ? "," : "", i, i), 0);
+	assert_int_equal(buf_append_str(&t, "}", SIZE_MAX), 0);
+	assert_int_equal(json_check_names(t.data, t.len, 0, &at), JSON_NAMES_OK);
+	t.len--;
+	assert_int_equal(buf_append_str(&t, ",\"n\\u00334\":0}", SIZE_MAX), 0);
+	assert_int_equal(json_check_names(t.data, t.len, 0, &at),
+	    JSON_NAMES_DUPLICATE);
+	assert_slice(at, "\"n\\u00334\"");
+	buf_free(&t, 0);
+}
+
+static void
+test_parse_strict_verdicts(void **state)
+{
+	struct json_verdict v;
+	char why[96];
+	cJSON *root;
+
+	(void)state;
+	assert_null(json_parse_strict(T("{\"type\":\"ping\",\"type\":\"x\"}"), 0, &v));
+	assert_int_equal(v.fault, JSON_FAULT_DUPLICATE);
+	json_verdict_explain(&v, why, sizeof(why));
+	assert_string_equal(why, "duplicate member name \"type\"");
+	assert_null(json_parse_strict(T("{\"type\\u0000x\":\"health\",\"type\":\"ping\"}"),
+	    0, &v));
+	assert_int_equal(v.fault, JSON_FAULT_NUL_NAME);
+	json_verdict_explain(&v, why, sizeof(why));
+	assert_string_equal(why, "member name \"type\\u0000x\" holds U+0000");
+	assert_null(json_parse_strict(T("{\"a\":01}"), 0, &v));
+	assert_int_equal(v.fault, JSON_FAULT_SYNTAX);
+	/* a long or unprintable name is shown cut and printable */
+	assert_null(json_parse_strict(T("{\"\xc3\xa9\x7f" "0123456789012345678901234567890123456789\":1,"
+	    "\"\xc3\xa9\x7f" "0123456789012345678901234567890123456789\":2}"), 0, &v));
+	assert_string_equal(v.name, "???012345678901234567890123456789012...");
+	/* accepted: has_nul reports a U+0000 in a value */
+	root = json_parse_strict(T("{\"a\":\"x\\u0000\"}"), 0, &v);
+	assert_non_null(root);
+	assert_int_equal(v.fault, JSON_FAULT_NONE);
+	assert_true(v.has_nul);
+	cJSON_Delete(root);
+	/* json_parse_exact is the strict parse */
+	assert_null(json_parse_exact(T("{\"a\":1,\"a\":1}")));
+	assert_null(json_parse_exact(T("{\"\\u0000\":1}")));
+}
+
 int
 main(void)
 {
@@ -181,6 +294,9 @@ main(void)
 		cmocka_unit_test(test_decode_string_exact_bytes),
 		cmocka_unit_test(test_numbers_strict),
 		cmocka_unit_test(test_escape_check),
+		cmocka_unit_test(test_check_names),
+		cmocka_unit_test(test_check_names_many),
+		cmocka_unit_test(test_parse_strict_verdicts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

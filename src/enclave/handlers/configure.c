@@ -66,7 +66,7 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 			break;
 		}
 	}
-	region = cJSON_GetObjectItemCaseSensitive(req->root, "region");
+	region = request_member(req, "region");
 	if (region != NULL && !cJSON_IsNull(region) && !cJSON_IsString(region)) {
 		reply_error(reply, "invalid_field", "region must be a string");
 		return -1;

@@ -63,7 +63,7 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 
 	(void)ctx;
 	GUARD(ciphertext_hex(req, reply, &hex, &n));
-	aad = cJSON_GetObjectItemCaseSensitive(req->root, "aad");
+	aad = request_member(req, "aad");
 	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
 		reply_error(reply, "invalid_field", "aad must be a string");
 		return -1;

@@ -7,6 +7,10 @@
  * other member) byte for byte as it was.
  * Plaintext that is not a JSON object starts a new state, carrying the
  * plaintext as a JSON string in `data`; it must then be UTF-8 text.
+ * A state object must be I-JSON (RFC 7493): with two members of one name,
+ * at any depth, this step and the next reader could each take another,
+ * so it is refused; so is a top-level name holding U+0000. Names holding
+ * U+0000 deeper down are the data's own and pass untouched.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include <cJSON.h>
 #include <openssl/crypto.h>
 
+#include "common/frame.h"
 #include "common/guard.h"
 #include "common/json_parse.h"
 #include "common/json_scan.h"
@@ -81,7 +86,7 @@ static enum step_result
 continue_state(const struct step_context *ctx, const cJSON *state,
     struct slice in, struct buf *out, char reason[STEP_REASON_MAX])
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(state, "iteration");
+	const cJSON *it = json_member(state, "iteration");
 	struct buf key = BUF_INIT;
 	struct json_member m;
 	int seen[F_COUNT] = { 0 }, f, rc, first = 1;
@@ -110,8 +115,8 @@ continue_state(const struct step_context *ctx, const cJSON *state,
 			    "agent state has a key holding U+0000");
 			return STEP_FAILED;
 		}
-		if (f < F_COUNT && seen[f]++)
-			continue;	/* a duplicate of a field we rewrite */
+		if (f < F_COUNT)
+			seen[f] = 1;
 		rc = (!first ? buf_append_str(out, ",", ctx->max_output) : 0) |
 		    buf_append(out, m.key.data, m.key.len, ctx->max_output) |
 		    buf_append_str(out, ":", ctx->max_output) |
@@ -164,15 +169,42 @@ new_state(const struct step_context *ctx, struct slice in, struct buf *out,
 	return STEP_NEW;
 }
 
+/* A state object that is JSON but not I-JSON: why it is refused. */
+static int
+refused_state(struct slice in, const struct json_verdict *v,
+    char reason[STEP_REASON_MAX])
+{
+	size_t i = 0;
+
+	while (i < in.len && frame_is_space(in.data[i]))
+		i++;
+	if (i == in.len || in.data[i] != '{')
+		return 0;	/* not an object: a new state's data */
+	/* The name is plaintext: it stays out of the reason. */
+	if (v->fault == JSON_FAULT_DUPLICATE)
+		snprintf(reason, STEP_REASON_MAX,
+		    "agent state has two members of one name");
+	else if (v->fault == JSON_FAULT_NUL_NAME)
+		snprintf(reason, STEP_REASON_MAX,
+		    "agent state has a key holding U+0000");
+	else
+		return 0;
+	return 1;
+}
+
 static enum step_result
 agent_run(const struct step_context *ctx, struct slice in, struct buf *out,
     char reason[STEP_REASON_MAX])
 {
-	cJSON *state = json_parse_exact(in.data, in.len);
+	struct json_verdict v;
+	cJSON *state = json_parse_strict(in.data, in.len,
+	    JSON_PARSE_NESTED_NUL_NAMES, &v);
 	enum step_result r;
 
 	if (state != NULL && cJSON_IsObject(state))
 		r = continue_state(ctx, state, in, out, reason);
+	else if (state == NULL && refused_state(in, &v, reason))
+		r = STEP_FAILED;
 	else
 		r = new_state(ctx, in, out, reason);
 	cJSON_Delete(state);

@@ -4,7 +4,9 @@
  *
  * The body's ciphertext is handed to the pool as it is (the enclave judges
  * hex and length, so callers hear the protocol's own codes); only the
- * body's shape is checked here.
+ * body's shape is checked here, with the daemon's own strictness: I-JSON
+ * (no duplicate member names, none holding U+0000) and strings forwarded
+ * whole or not at all.
  */
 #include "host/gateway/api.h"
 
@@ -90,26 +92,63 @@ pool_failure(struct api_reply *r, enum pool_status st,
 	}
 }
 
+/*
+ * A string member's bytes must reach the enclave as they came. cJSON's C
+ * string stops at U+0000 ("abc\u0000x" would go on as "abc"), and the
+ * client library carries C strings, so such a string is refused here:
+ * ciphertext as the daemon would (a NUL is no hex digit), aad because it
+ * cannot be forwarded whole. -1 with the reply written.
+ */
+static int
+refuse_nul(const char *body, size_t len, const char *name,
+    const cJSON *item, struct api_reply *r)
+{
+	struct buf exact = BUF_INIT;
+	int rc, nul;
+
+	if (!cJSON_IsString(item))
+		return 0;
+	rc = json_string_exact(body, len, name, &exact);
+	nul = exact.len > 0 && memchr(exact.data, '\0', exact.len) != NULL;
+	buf_free(&exact, 1);
+	if (rc < 0) {
+		api_error(r, 500, "internal_error", "out of memory");
+		return -1;
+	}
+	if (!nul)
+		return 0;
+	if (strcmp(name, "ciphertext") == 0)
+		api_error(r, 400, "invalid_hex", "ciphertext has a non-hex "
+		    "character");
+	else
+		api_error(r, 400, "invalid_field", "aad holds U+0000, which the "
+		    "gateway cannot forward");
+	return -1;
+}
+
 void
 api_process(struct gateway_ctx *g, const char *body, size_t len,
     struct api_reply *r)
 {
+	struct json_verdict verdict;
 	struct pool_outcome o;
 	enum pool_status st;
 	const cJSON *ct, *aad;
+	char why[96];
 	cJSON *root;
 
-	if ((root = json_parse_exact(body, len)) == NULL ||
+	if ((root = json_parse_strict(body, len, 0, &verdict)) == NULL ||
 	    !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		api_error(r, 400, "invalid_json", "the body is not a JSON "
-		    "object");
+		json_verdict_explain(&verdict, why, sizeof(why));
+		api_error(r, 400, "invalid_json", verdict.fault ==
+		    JSON_FAULT_NUL_NAME || verdict.fault == JSON_FAULT_DUPLICATE ?
+		    why : "the body is not a JSON object");
 		return;
 	}
-	ct = cJSON_GetObjectItemCaseSensitive(root, "ciphertext");
-	aad = cJSON_GetObjectItemCaseSensitive(root, "aad");
-	if (ct == NULL || cJSON_IsNull(ct) ||
-	    (cJSON_IsString(ct) && ct->valuestring[0] == '\0')) {
+	ct = json_member(root, "ciphertext");
+	aad = json_member(root, "aad");
+	if (ct == NULL || cJSON_IsNull(ct)) {
 		api_error(r, 400, "missing_fields", "ciphertext");
 		goto done;
 	}
@@ -119,6 +158,13 @@ api_process(struct gateway_ctx *g, const char *body, size_t len,
 	}
 	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
 		api_error(r, 400, "invalid_field", "aad must be a string");
+		goto done;
+	}
+	if (verdict.has_nul && (refuse_nul(body, len, "ciphertext", ct, r) < 0 ||
+	    refuse_nul(body, len, "aad", aad, r) < 0))
+		goto done;
+	if (ct->valuestring[0] == '\0') {
+		api_error(r, 400, "missing_fields", "ciphertext");
 		goto done;
 	}
 	st = pool_process(g->pool, ct->valuestring, strlen(ct->valuestring),

@@ -43,7 +43,7 @@ health(struct enclave *e, char *why, size_t why_size)
 		enclave_client_close(e->probe);
 		return -1;
 	}
-	rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "configured"));
+	rc = cJSON_IsTrue(json_member(root, "configured"));
 	cJSON_Delete(root);
 	return rc;
 }
