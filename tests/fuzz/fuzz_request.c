@@ -15,7 +15,15 @@
  *     key and aad (and, with the echo step, give back the plaintext);
  *  2. as the plaintext (and aad) of a process request this harness seals
  *     itself: it must be answered `ok` (or step_failed / key_exhausted for
- *     the reasons the spec gives) and the result must open.
+ *     the reasons the spec gives) and the result must open;
+ *  3. when it is a JSON object, behind a long sealed "ciphertext" member
+ *     (the fast path that cuts the ciphertext out before cJSON,
+ *     bulk_field.h): the cut must not hide anything from the parser, so
+ *     a text with a duplicate or U+0000 member name anywhere, or with a
+ *     "ciphertext" of its own, is invalid_json; otherwise it is answered
+ *     as its type says (ping: pong; process: the sealed text opens).
+ * In phase 1, a message that is JSON but not I-JSON (a duplicate or
+ * U+0000 member name) is always invalid_json.
  */
 #include "fuzz_common.h"
 
@@ -23,6 +31,7 @@
 
 #include "common/aead.h"
 #include "common/buf.h"
+#include "common/frame.h"
 #include "common/hex.h"
 #include "common/json_parse.h"
 #include "common/json_scan.h"
@@ -207,6 +216,29 @@ field(const cJSON *req, const char *name)
 	return cJSON_IsString(f) ? f->valuestring : NULL;
 }
 
+/* JSON (strict text, numbers, one value) that json_parse_exact refuses
+ * only for its member names. */
+static int
+json_but_not_ijson(const uint8_t *data, size_t size)
+{
+	const char *end = NULL, *stop = (const char *)data + size;
+	cJSON *loose;
+	int nul, names = JSON_NAMES_OK;
+
+	if (size == 0 || json_check_text(data, size, &nul) < 0)
+		return 0;
+	loose = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
+	if (loose == NULL)
+		return 0;
+	while (end < stop && frame_is_space((uint8_t)*end))
+		end++;
+	if (end == stop && json_numbers_strict(data, size) &&
+	    cJSON_IsObject(loose))
+		names = json_check_names(data, size, 0, NULL);
+	cJSON_Delete(loose);
+	return names == JSON_NAMES_DUPLICATE || names == JSON_NAMES_NUL;
+}
+
 /* Phase 1: the input is one message off the wire. */
 static void
 run_message(const uint8_t *data, size_t size)
@@ -233,6 +265,8 @@ run_message(const uint8_t *data, size_t size)
 		request_free(req);
 	}
 	o = check_reply(&reply);
+	if (json_but_not_ijson(data, size))
+		FUZZ_CHECK(strcmp(reply.outcome, "invalid_json") == 0);
 	if (own != NULL && cJSON_IsObject(own)) {
 		const char *type = field(own, "type");
 		const char *status = field(o, "status");
@@ -373,6 +407,95 @@ run_sealed(const uint8_t *data, size_t size)
 	buf_free(&msg, 1);
 }
 
+/* Just past the '{' at data[i] and any whitespace after it. */
+static size_t
+skip_to_members(const uint8_t *data, size_t size, size_t i)
+{
+	for (i++; i < size && frame_is_space(data[i]); i++)
+		;
+	return i;
+}
+
+/* The top-level string `type` of the text is exactly `want`. */
+static int
+type_is(const uint8_t *data, size_t size, const char *want)
+{
+	struct buf b = BUF_INIT;
+	int yes = json_string_exact(data, size, "type", &b) == 0 &&
+	    b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
+
+	buf_free(&b, 0);
+	return yes;
+}
+
+/* Phase 3: the input object behind a long ciphertext (the cut path). */
+static void
+run_spliced(const uint8_t *data, size_t size)
+{
+	static const uint8_t pt[100] = "spliced";
+	uint8_t sealed[sizeof(pt) + AEAD_OVERHEAD];
+	char hex[2 * sizeof(sealed)];
+	struct buf msg = BUF_INIT;
+	struct reply reply;
+	struct request *req;
+	cJSON *own, *o;
+	const char *type;
+	size_t i = 0;
+	int bad_names;
+
+	while (i < size && frame_is_space(data[i]))
+		i++;
+	if (i == size || data[i] != '{')
+		return;
+	bad_names = json_but_not_ijson(data, size);
+	own = json_parse_exact(data, size);
+	if (own == NULL && !bad_names)
+		return;		/* not JSON at all: phase 1 covers it */
+	FUZZ_CHECK(aead_seal(fixed_key, NULL, 0, pt, sizeof(pt), sealed) == 0);
+	hex_encode(hex, sealed, sizeof(sealed));
+	FUZZ_CHECK(buf_append_str(&msg, "{\"ciphertext\":\"", SIZE_MAX) == 0);
+	FUZZ_CHECK(buf_append(&msg, hex, sizeof(hex), SIZE_MAX) == 0);
+	FUZZ_CHECK(buf_append_str(&msg, "\"", SIZE_MAX) == 0);
+	/* ,<the input's members>  or nothing for {} */
+	i = skip_to_members(data, size, i);
+	if (i < size && data[i] != '}')
+		FUZZ_CHECK(buf_append_str(&msg, ",", SIZE_MAX) == 0);
+	FUZZ_CHECK(buf_append(&msg, data + i, size - i, SIZE_MAX) == 0);
+
+	reply_init(&reply, request_reply_limit(&opt));
+	req = request_parse(&ctx, msg.data, msg.len, &reply);
+	if (req != NULL && request_holds_message(req))
+		request_adopt_message(req, &msg);
+	if (req != NULL) {
+		request_execute(&ctx, req, &reply);
+		request_free(req);
+	}
+	o = check_reply(&reply);
+	type = own != NULL ? field(own, "type") : NULL;
+	if (bad_names || (own != NULL &&
+	    json_member(own, "ciphertext") != NULL)) {
+		FUZZ_CHECK(strcmp(reply.outcome, "invalid_json") == 0);
+	} else if (type != NULL && type_is(data, size, "ping")) {
+		FUZZ_CHECK(strcmp(reply.outcome, "ok") == 0);
+	} else if (type != NULL && strcmp(type, "process") == 0 &&
+	    strcmp(reply.outcome, "ok") == 0 && ctx.step == &step_echo) {
+		const cJSON *aad = json_member(own, "aad");
+		size_t got_len;
+		uint8_t *got;
+
+		/* sealed without aad: only an absent, null or "" aad opens */
+		FUZZ_CHECK(aad == NULL || cJSON_IsNull(aad) ||
+		    (cJSON_IsString(aad) && aad->valuestring[0] == '\0'));
+		got = open_result(o, NULL, 0, &got_len);
+		FUZZ_CHECK(got_len == sizeof(pt) && memcmp(got, pt, got_len) == 0);
+		free(got);
+	}
+	cJSON_Delete(o);
+	cJSON_Delete(own);
+	reply_free(&reply);
+	buf_free(&msg, 1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -387,5 +510,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run_message(data, size);
 	install_key();
 	run_sealed(data, size);
+	install_key();
+	run_spliced(data, size);
 	return 0;
 }

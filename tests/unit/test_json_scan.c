@@ -171,6 +171,36 @@ test_escape_check(void **state)
 	assert_int_equal(json_check_text(T("{\"a\":\n\t\r 1}"), &nul), 0);
 }
 
+/* Long strings are crossed 16 bytes a step: every position still counts. */
+static void
+test_escape_check_long_strings(void **state)
+{
+	char text[128];
+	size_t at;
+	int nul;
+
+	(void)state;
+	for (at = 6; at < 6 + 70; at++) {
+		memset(text, 'x', sizeof(text));
+		memcpy(text, "{\"a\":\"", 6);
+		memcpy(text + 80, "\"}", 3);
+		assert_int_equal(json_check_text((const uint8_t *)text, 82, &nul), 0);
+		text[at] = '\x01';
+		assert_int_equal(json_check_text((const uint8_t *)text, 82, &nul), -1);
+		text[at] = '\0';
+		assert_int_equal(json_check_text((const uint8_t *)text, 82, &nul), -1);
+		memcpy(text + at, "\\u0000", 6);
+		assert_int_equal(json_check_text((const uint8_t *)text, 82, &nul), 0);
+		assert_true(nul);
+		text[at + 1] = 'q';
+		assert_int_equal(json_check_text((const uint8_t *)text, 82, &nul), -1);
+		/* a quote ends the string: what follows is between tokens */
+		text[at] = '"';
+		text[at + 1] = '\x01';
+		assert_int_equal(json_check_text((const uint8_t *)text, 82, &nul), -1);
+	}
+}
+
 static int
 names(const char *text, int flags)
 {
@@ -294,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_decode_string_exact_bytes),
 		cmocka_unit_test(test_numbers_strict),
 		cmocka_unit_test(test_escape_check),
+		cmocka_unit_test(test_escape_check_long_strings),
 		cmocka_unit_test(test_check_names),
 		cmocka_unit_test(test_check_names_many),
 		cmocka_unit_test(test_parse_strict_verdicts),
