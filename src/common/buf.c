@@ -42,19 +42,29 @@ size_mul(size_t a, size_t b, size_t *out)
  * touched yet, so a big block is aligned and advised before its first byte
  * is written (realloc would move the old pages along, 4 KiB ones). Advice
  * only: where THP is off, this is an ordinary aligned allocation.
+ *
+ * The old block is wiped before it is freed: a buffer may hold a
+ * configure's credentials or a step's plaintext, and a copy left in freed
+ * memory is a copy all the same (docs/security.md, F10). So no realloc,
+ * which may move the bytes and free the old block unwiped.
  */
 static uint8_t *
 grow_block(uint8_t *old, size_t len, size_t cap)
 {
 	void *p;
 
-	if (cap < BUF_HUGE_MIN)
-		return realloc(old, cap);
-	if (posix_memalign(&p, BUF_HUGE_MIN, cap) != 0)
-		return NULL;
-	(void)madvise(p, cap & ~(BUF_HUGE_MIN - 1), MADV_HUGEPAGE);
-	if (len > 0)
+	if (cap < BUF_HUGE_MIN) {
+		if ((p = malloc(cap)) == NULL)
+			return NULL;
+	} else {
+		if (posix_memalign(&p, BUF_HUGE_MIN, cap) != 0)
+			return NULL;
+		(void)madvise(p, cap & ~(BUF_HUGE_MIN - 1), MADV_HUGEPAGE);
+	}
+	if (len > 0) {
 		memcpy(p, old, len);
+		OPENSSL_cleanse(old, len);
+	}
 	free(old);
 	return p;
 }
@@ -130,6 +140,11 @@ buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * The move leaves the last n bytes of the old contents behind, past the
+ * new end: a copy of what is kept (the next message, perhaps a configure),
+ * so they are wiped (F10).
+ */
 void
 buf_consume(struct buf *b, size_t n)
 {
@@ -138,6 +153,7 @@ buf_consume(struct buf *b, size_t n)
 		return;
 	}
 	memmove(b->data, b->data + n, b->len - n);
+	OPENSSL_cleanse(b->data + b->len - n, n);
 	b->len -= n;
 }
 

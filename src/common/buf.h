@@ -25,7 +25,10 @@ struct slice {
 
 #define BUF_INIT { NULL, 0, 0 }
 
-/* Make room for `extra` more bytes; fails if len + extra would pass `limit`. */
+/*
+ * Make room for `extra` more bytes; fails if len + extra would pass `limit`.
+ * A block that is outgrown is wiped before it is freed.
+ */
 int  buf_reserve(struct buf *b, size_t extra, size_t limit);
 int  buf_append(struct buf *b, const void *data, size_t n, size_t limit);
 int  buf_append_str(struct buf *b, const char *s, size_t limit);
@@ -33,7 +36,8 @@ int  buf_append_u32be(struct buf *b, uint32_t v, size_t limit);
 /* Append printf-formatted text (no terminator counted in len). */
 int  buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Drop the first `n` bytes, keeping the rest at the front. */
+/* Drop the first `n` bytes, keeping the rest at the front (no copy of it
+ * is left behind the new end). */
 void buf_consume(struct buf *b, size_t n);
 /* Give back memory beyond `keep` bytes of capacity (used after big messages). */
 void buf_shrink(struct buf *b, size_t keep);

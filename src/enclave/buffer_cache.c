@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 void
 buffer_cache_init(struct buffer_cache *bc, struct memory_budget *budget)
 {
@@ -80,8 +82,11 @@ buffer_cache_take(struct buffer_cache *bc, struct buf *b, size_t need,
 	if (best == bc->n)
 		return 0;
 	kept = remove_slot(bc, best);
-	if (b->len > 0)
+	if (b->len > 0) {
+		/* Unparsed input, perhaps credentials: no copy stays behind. */
 		memcpy(kept.data, b->data, b->len);
+		OPENSSL_cleanse(b->data, b->len);
+	}
 	kept.len = b->len;
 	buf_free(b, 0);
 	*b = kept;

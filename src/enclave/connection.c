@@ -239,7 +239,10 @@ connection_job_done(struct job *job)
 	connection_on_event(c, 0);
 }
 
-/* Reuse the executed request's message buffer as the input buffer. */
+/*
+ * Reuse the executed request's message buffer as the input buffer. What
+ * the input holds is copied over, so the block it leaves is wiped first.
+ */
 static void
 take_back_message(struct connection *c, struct request *req)
 {
@@ -253,6 +256,7 @@ take_back_message(struct connection *c, struct request *req)
 	if (c->in.len > 0)
 		memcpy(back.data, c->in.data, c->in.len);
 	back.len = c->in.len;
+	wipe_unparsed_input(c);
 	buf_free(&c->in, 0);
 	c->in = back;
 }
@@ -293,6 +297,9 @@ handle_message(struct connection *c, const struct frame *f)
 			reply_error(&reply, "internal_error", "out of memory");
 			buf_consume(&c->in, end);
 		} else {
+			/* What follows now lives in `rest`: no copy stays. */
+			OPENSSL_cleanse(c->in.data + end, c->in.len - end);
+			c->in.len = end;
 			request_adopt_message(req, &c->in);
 			c->in = rest;
 		}

@@ -155,6 +155,10 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	char why[96];
 	cJSON *root;
 
+	/*
+	 * `rest` is a copy of the whole message but the ciphertext, so it is
+	 * wiped when freed: it may be a configure's (F10).
+	 */
 	switch (bulk_field_cut(msg, len, "ciphertext", &bulk, &rest)) {
 	case 1:
 		text = rest.data;
@@ -168,7 +172,7 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	}
 	root = len > 0 ? json_parse_strict(text, len, 0, &verdict) : NULL;
 	if (root == NULL || !cJSON_IsObject(root)) {
-		buf_free(&rest, 0);
+		buf_free(&rest, 1);
 		cJSON_Delete(root);
 		json_verdict_explain(&verdict, why, sizeof(why));
 		if (len == 0)
@@ -184,7 +188,7 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	}
 	if ((type = json_string_field(root, "type")) == NULL ||
 	    (req = calloc(1, sizeof(*req))) == NULL) {
-		buf_free(&rest, 0);
+		buf_free(&rest, 1);
 		cJSON_Delete(root);
 		if (type == NULL)
 			reply_error(reply, "invalid_json",
@@ -210,10 +214,10 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	if (handler_for(req->type)->parse(ctx, req, reply) < 0)
 		goto fail;
 	req->msg = NULL;
-	buf_free(&rest, 0);
+	buf_free(&rest, 1);
 	return req;
 fail:
-	buf_free(&rest, 0);
+	buf_free(&rest, 1);
 	request_free(req);
 	return NULL;
 }

@@ -147,6 +147,28 @@ test_consume(void **state)
 	buf_free(&b, 0);
 }
 
+/* F10: the move leaves no copy of the kept bytes behind the new end. */
+static void
+test_consume_wipes_what_the_move_leaves(void **state)
+{
+	static const uint8_t zero[16];
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(buf_append_str(&b, "PINGPINGSECRET-TOKEN", 64), 0);
+	buf_consume(&b, 8);
+	assert_int_equal(b.len, 12);
+	assert_memory_equal(b.data, "SECRET-TOKEN", 12);
+	assert_memory_equal(b.data + 12, zero, 8);
+	/* more consumed than kept: the stale span is the consumed length */
+	assert_int_equal(buf_append_str(&b, "xy", 64), 0);
+	buf_consume(&b, 12);
+	assert_int_equal(b.len, 2);
+	assert_memory_equal(b.data, "xy", 2);
+	assert_memory_equal(b.data + 2, zero, 12);
+	buf_free(&b, 0);
+}
+
 static void
 test_shrink(void **state)
 {
@@ -201,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_reserve_overflow),
 		cmocka_unit_test(test_byte_by_byte),
 		cmocka_unit_test(test_consume),
+		cmocka_unit_test(test_consume_wipes_what_the_move_leaves),
 		cmocka_unit_test(test_shrink),
 		cmocka_unit_test(test_u32be),
 	};
