@@ -16,7 +16,17 @@ TrentService.GenerateDataKey) the way enclaved --kms native needs it:
     before Allow, nothing allowed unless a statement allows it;
   * CiphertextForRecipient as CMS EnvelopedData to the attested public key
     (sim_cms.py), never Plaintext when a Recipient was given;
-  * errors as KMS sends them: HTTP 400 {"__type": ..., "message": ...}.
+  * errors as KMS sends them: HTTP 400 {"__type": ..., "message": ...};
+  * a request signed more than 5 minutes from the simulator's clock is
+    refused as KMS refuses it (InvalidSignatureException, "Signature
+    expired: ..." or "Signature not yet current: ..."), and every answer
+    carries a Date header from that clock; --clock-skew SECONDS runs the
+    clock ahead (positive) or behind (negative) the real one;
+  * faults on demand, each for the first N requests, in this order:
+    --throttle N (400 ThrottlingException), --fail-5xx N (500
+    KMSInternalException), --reset N (part of a response, then a TCP
+    reset), --eof N (part of a response, then the connection closed);
+    --answer-delay SECONDS waits before every answer.
 
 Ciphertext blobs are this simulator's own: 0x01 | len(key id) | key id |
 nonce(12) | AES-256-GCM(master key of that id, plaintext, aad = key id).
@@ -30,19 +40,25 @@ creds.json: [{"access_key_id": ..., "secret_access_key": ...,
               "session_token": ... (optional)}]
 It writes OUT_DIR/ca.pem and OUT_DIR/port, then prints "ready PORT".
 Each request is logged to OUT_DIR/kms-requests.jsonl (operation, key
-principal, whether a Recipient came, outcome), never a secret.
+principal, whether a Recipient came, outcome, an error's message, the
+real time it came), never a secret.
 """
 
 import argparse
 import base64
 import binascii
+import datetime
+import email.utils
 import http.server
 import json
 import os
+import socket
 import socketserver
 import ssl
+import struct
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -175,6 +191,23 @@ class Sim:
             self.keys[kid] = bytes.fromhex(h)
         self.log_path = os.path.join(args.out_dir, "kms-requests.jsonl")
         self.lock = threading.Lock()
+        self.skew = args.clock_skew
+        self.answer_delay = args.answer_delay
+        # Faults still to inject, consumed in this order.
+        self.faults = [["throttle", args.throttle], ["5xx", args.fail_5xx],
+                       ["reset", args.reset], ["eof", args.eof]]
+
+    def now(self):
+        """The simulator's clock: the real one moved by --clock-skew."""
+        return time.time() + self.skew
+
+    def next_fault(self):
+        with self.lock:
+            for f in self.faults:
+                if f[1] > 0:
+                    f[1] -= 1
+                    return f[0]
+        return None
 
     def arn(self, key_id):
         return "arn:aws:kms:%s:%s:key/%s" % (self.region, ACCOUNT, key_id)
@@ -277,14 +310,17 @@ class Sim:
 
     def handle(self, headers, body_bytes):
         """(status, JSON dict) for one request."""
-        entry = {"op": None, "principal": None, "recipient": False}
+        entry = {"op": None, "principal": None, "recipient": False,
+                 "time": time.time()}
         try:
             host = [v for n, v in headers if n.lower() == "host"]
             if host != [self.host]:
                 raise KmsError("InvalidSignatureException",
                                "Host header is not %s" % self.host)
-            principal = sim_sigv4.verify("POST", "/", headers, body_bytes,
-                                         self.creds, self.region)
+            principal = sim_sigv4.verify(
+                "POST", "/", headers, body_bytes, self.creds, self.region,
+                now=datetime.datetime.fromtimestamp(self.now(),
+                                                    datetime.timezone.utc))
             entry["principal"] = principal
             target = dict((n.lower(), v) for n, v in headers).get(
                 "x-amz-target", "")
@@ -310,14 +346,29 @@ class Sim:
             entry["outcome"] = "ok"
             self.log(entry)
             return 200, out
-        except sim_sigv4.SigV4Error as e:
-            entry["outcome"] = e.kind
+        except (sim_sigv4.SigV4Error, KmsError) as e:
+            entry["outcome"], entry["message"] = e.kind, e.message
             self.log(entry)
-            return 400, {"__type": e.kind, "message": e.message}
-        except KmsError as e:
-            entry["outcome"] = e.kind
-            self.log(entry)
-            return e.status, {"__type": e.kind, "message": e.message}
+            return getattr(e, "status", 400), {"__type": e.kind,
+                                               "message": e.message}
+
+    def fault_answer(self, fault, headers):
+        """(status, JSON dict) for an injected error answer, logged as a
+        request like any other."""
+        target = dict((n.lower(), v) for n, v in headers).get(
+            "x-amz-target", "")
+        entry = {"op": target, "principal": None, "recipient": None,
+                 "time": time.time()}
+        if fault == "throttle":
+            kind, status, message = "ThrottlingException", 400, "Rate exceeded"
+        elif fault == "5xx":
+            kind, status, message = "KMSInternalException", 500, \
+                "An internal error occurred"
+        else:
+            kind, status, message = fault, None, None
+        entry["outcome"], entry["message"] = kind, message
+        self.log(entry)
+        return status, {"__type": kind, "message": message}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -326,6 +377,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):      # quiet: tests read the jsonl log
         pass
+
+    def date_time_string(self, timestamp=None):
+        """The Date header, from the simulator's (maybe skewed) clock."""
+        return email.utils.formatdate(
+            self.server.sim.now() if timestamp is None else timestamp,
+            usegmt=True)
+
+    def cut(self, how):
+        """Part of a 200 answer, then a TCP reset ("reset") or the
+        connection closed without TLS close_notify ("eof"), as a failing
+        proxy or load balancer does."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/"
+                         b"x-amz-json-1.1\r\nContent-Length: 4096\r\n\r\n"
+                         b'{"KeyId": "arn:aws:kms:')
+        self.wfile.flush()
+        sock = self.connection
+        if how == "reset":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
+        self.rfile.close()
+        self.wfile.close()
+        sock.close()
+        self.close_connection = True
 
     def do_POST(self):
         sim = self.server.sim
@@ -338,7 +414,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 "message": "bad Content-Length"}
         else:
             body = self.rfile.read(n)
-            status, out = sim.handle(list(self.headers.items()), body)
+            fault = sim.next_fault()
+            if fault is not None:
+                status, out = sim.fault_answer(fault,
+                                               list(self.headers.items()))
+            else:
+                status, out = sim.handle(list(self.headers.items()), body)
+            if sim.answer_delay:
+                time.sleep(sim.answer_delay)
+            if status is None:
+                self.cut(fault)
+                return
         data = json.dumps(out).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
@@ -352,6 +438,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass    # a client gone mid-request; tests read the jsonl log
 
     def finish_request(self, request, client_address):
         # The handshake happens here, in the request's own thread.
@@ -397,6 +486,18 @@ def main():
     p.add_argument("--policy")
     p.add_argument("--attestation-root")
     p.add_argument("--key", action="append", default=[], metavar="ID=HEX64")
+    p.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS",
+                   help="run the clock this far ahead (negative: behind)")
+    p.add_argument("--throttle", type=int, default=0, metavar="N",
+                   help="answer the first N requests ThrottlingException")
+    p.add_argument("--fail-5xx", type=int, default=0, metavar="N",
+                   help="then N with 500 KMSInternalException")
+    p.add_argument("--reset", type=int, default=0, metavar="N",
+                   help="then reset N connections mid-response")
+    p.add_argument("--eof", type=int, default=0, metavar="N",
+                   help="then close N connections mid-response")
+    p.add_argument("--answer-delay", type=float, default=0.0,
+                   metavar="SECONDS", help="wait before every answer")
     args = p.parse_args()
     if args.cmd == "blob":
         kid, _, h = args.key.partition("=")

@@ -36,6 +36,32 @@ def _canon_value(values):
     return ",".join(" ".join(v.strip().split()) for v in values)
 
 
+def _amz(t):
+    return t.strftime("%Y%m%dT%H%M%SZ")
+
+
+def check_skew(when, now, max_skew=300):
+    """KMS's refusal of a request signed more than max_skew seconds from
+    its clock, in KMS's own words (as AWS SDK users quote them):
+      Signature expired: 20240820T230143Z is now earlier than
+        20240820T230302Z (20240820T230802Z - 5 min.)
+      Signature not yet current: 20181002T170509Z is still later than
+        20181002T170312Z (20181002T165812Z + 5 min.)
+    Exactly max_skew off is still accepted."""
+    window = datetime.timedelta(seconds=max_skew)
+    minutes = "%d min." % (max_skew // 60)
+    if when < now - window:
+        raise SigV4Error("InvalidSignatureException",
+                         "Signature expired: %s is now earlier than %s "
+                         "(%s - %s)" % (_amz(when), _amz(now - window),
+                                        _amz(now), minutes))
+    if when > now + window:
+        raise SigV4Error("InvalidSignatureException",
+                         "Signature not yet current: %s is still later than "
+                         "%s (%s + %s)" % (_amz(when), _amz(now + window),
+                                           _amz(now), minutes))
+
+
 def verify(method, path, headers, body, credentials, region, service="kms",
            max_skew=300, now=None):
     """headers: list of (name, value) as received. credentials: dict
@@ -79,9 +105,9 @@ def verify(method, path, headers, body, credentials, region, service="kms",
     if amz_date[:8] != date:
         raise SigV4Error("InvalidSignatureException",
                          "Date in Credential scope does not match X-Amz-Date")
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    if abs((now - when).total_seconds()) > max_skew:
-        raise SigV4Error("InvalidSignatureException", "Signature expired")
+    now = (now or datetime.datetime.now(datetime.timezone.utc)).replace(
+        microsecond=0)
+    check_skew(when, now, max_skew)
     body_hash = hashlib.sha256(body).hexdigest()
     declared = by_name.get("x-amz-content-sha256", [None])[0]
     if declared is not None and declared != body_hash:

@@ -15,6 +15,7 @@ requests use the harness's socket timeouts, subprocesses a timeout.
 import base64
 import json
 import os
+import re
 import select
 import shutil
 import socket
@@ -89,7 +90,8 @@ def _wait_ready(proc, what):
 class Sims:
     """An NSM simulator and a KMS simulator in one short directory."""
 
-    def __init__(self, directory, pcr0, allowed_pcr0, region=REGION):
+    def __init__(self, directory, pcr0, allowed_pcr0, region=REGION,
+                 sim_args=()):
         self.dir = directory
         self.sock = os.path.join(directory, "nsm.sock")
         self.procs = []
@@ -125,7 +127,7 @@ class Sims:
              "--credentials", os.path.join(directory, "creds.json"),
              "--policy", os.path.join(directory, "policy.json"),
              "--attestation-root", self.root,
-             "--key", "%s=%s" % (KEY_ID, MASTER.hex())],
+             "--key", "%s=%s" % (KEY_ID, MASTER.hex())] + list(sim_args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
         self.procs.append(kms)
@@ -169,10 +171,10 @@ class Sims:
 def make_sims():
     made, dirs = [], []
 
-    def make(pcr0=PCR0_GOOD, allowed_pcr0=PCR0_GOOD):
+    def make(pcr0=PCR0_GOOD, allowed_pcr0=PCR0_GOOD, sim_args=()):
         d = __import__("tempfile").mkdtemp(prefix="nksim-", dir="/tmp")
         dirs.append(d)
-        s = Sims(d, pcr0, allowed_pcr0)
+        s = Sims(d, pcr0, allowed_pcr0, sim_args=sim_args)
         made.append(s)
         return s
 
@@ -402,6 +404,166 @@ def test_no_kms_listening_is_a_clear_failure(start_daemon, sims):
     d = start_daemon(*opts)
     resp = configure(d, tsk_blob(os.urandom(32)))
     assert_error(resp, "kms_decrypt_failed", "cannot connect to KMS")
+
+
+# --- clock skew (issue 14) ------------------------------------------------------
+#
+# KMS refuses a SigV4 request signed more than 5 minutes from its clock. The
+# simulator runs its clock --clock-skew seconds off; the daemon must take
+# KMS's time from the refusal's Date header, re-sign once, and keep the
+# offset for later configures (each runs in a fresh broker child).
+
+SKEW_RE = re.compile(r"KMS's clock is (\d+) s (ahead of|behind) ours")
+
+
+def _outcomes(sims):
+    return [e["outcome"] for e in sims.kms_log()]
+
+
+def test_simulator_refuses_skew_as_kms_does():
+    """sim_sigv4's refusal, at the boundary and in KMS's own words."""
+    import datetime
+    import sim_sigv4
+    utc = datetime.timezone.utc
+    now = datetime.datetime(2024, 8, 20, 23, 8, 2, tzinfo=utc)
+    five = datetime.timedelta(seconds=300)
+    sim_sigv4.check_skew(now - five, now)           # exactly 5 min: fine
+    sim_sigv4.check_skew(now + five, now)
+    with pytest.raises(sim_sigv4.SigV4Error) as e:
+        sim_sigv4.check_skew(now - five - datetime.timedelta(seconds=79), now)
+    assert e.value.kind == "InvalidSignatureException"
+    assert e.value.message == ("Signature expired: 20240820T230143Z is now "
+                               "earlier than 20240820T230302Z "
+                               "(20240820T230802Z - 5 min.)")
+    with pytest.raises(sim_sigv4.SigV4Error) as e:
+        sim_sigv4.check_skew(now + five + datetime.timedelta(seconds=1), now)
+    assert e.value.message == ("Signature not yet current: 20240820T231303Z "
+                               "is still later than 20240820T231302Z "
+                               "(20240820T230802Z + 5 min.)")
+
+
+@pytest.mark.parametrize("skew,refusal,direction", [
+    (600, "Signature expired", "ahead of"),
+    (-600, "Signature not yet current", "behind"),
+])
+def test_clock_skew_is_corrected_and_kept(start_daemon, make_sims, skew,
+                                          refusal, direction):
+    sims = make_sims(sim_args=["--clock-skew", str(skew)])
+    d = start_daemon(*sims.daemon_options())
+    key = os.urandom(32)
+    resp = configure(d, tsk_blob(key))
+    assert resp.get("status") == "ok", resp
+    log = sims.kms_log()
+    assert [e["outcome"] for e in log] == ["InvalidSignatureException", "ok"]
+    assert log[0]["message"].startswith(refusal + ": "), log[0]
+    out = d.process(seal(key, b"skewed"))
+    assert open_sealed(key, out["result"]) == b"skewed"
+    # The measured skew is logged (KMS's Date has 1 s resolution).
+    m = SKEW_RE.search(d.log())
+    assert m, d.log()
+    assert m.group(2) == direction and abs(int(m.group(1)) - abs(skew)) <= 2
+    # The next configure (a new broker child) signs with the kept offset:
+    # one request, no refusal, no new measurement.
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert resp.get("status") == "ok", resp
+    assert _outcomes(sims) == ["InvalidSignatureException", "ok", "ok"]
+    assert len(SKEW_RE.findall(d.log())) == 1
+    for secret in CREDS.values():
+        assert secret not in d.log()
+
+
+def test_small_skew_needs_no_correction(start_daemon, make_sims):
+    """Within KMS's 5 minutes nothing is refused and nothing corrected."""
+    sims = make_sims(sim_args=["--clock-skew", "-240"])
+    d = start_daemon(*sims.daemon_options())
+    assert configure(d, tsk_blob(os.urandom(32))).get("status") == "ok"
+    assert _outcomes(sims) == ["ok"]
+    assert not SKEW_RE.search(d.log())
+
+
+def test_wrong_secret_is_not_taken_for_skew(start_daemon, make_sims):
+    """Another InvalidSignatureException (a wrong secret) is final: one
+    request, however far the clocks are apart."""
+    sims = make_sims(sim_args=["--clock-skew", "30"])
+    d = start_daemon(*sims.daemon_options())
+    creds = dict(CREDS, aws_secret_access_key="not/the/right/secret/key00000"
+                 "00000000000")
+    resp = configure(d, tsk_blob(os.urandom(32)), creds=creds)
+    assert_error(resp, "kms_decrypt_failed", "signature we calculated")
+    assert _outcomes(sims) == ["InvalidSignatureException"]
+
+
+# --- throttling and transient failures (issue 14) ------------------------------
+
+@pytest.mark.parametrize("fault,outcome", [
+    ("--throttle", "ThrottlingException"),
+    ("--fail-5xx", "KMSInternalException"),
+    ("--reset", "reset"),
+    ("--eof", "eof"),
+])
+def test_transient_failures_are_retried(start_daemon, make_sims, fault,
+                                        outcome):
+    sims = make_sims(sim_args=[fault, "2"])
+    d = start_daemon(*sims.daemon_options())
+    key = os.urandom(32)
+    resp = configure(d, tsk_blob(key))
+    assert resp.get("status") == "ok", resp
+    log = sims.kms_log()
+    assert [e["outcome"] for e in log] == [outcome, outcome, "ok"]
+    # Backed off: retry 1 waits 250-500 ms, retry 2 500-1000 ms.
+    gaps = [b["time"] - a["time"] for a, b in zip(log, log[1:])]
+    assert gaps[0] >= 0.25 and gaps[1] >= 0.5, gaps
+    assert open_sealed(key, d.process(seal(key, b"t"))["result"]) == b"t"
+    assert "trying again" in d.log()
+
+
+def test_transient_retries_are_bounded(start_daemon, make_sims):
+    sims = make_sims(sim_args=["--throttle", "100"])
+    d = start_daemon(*sims.daemon_options())
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert_error(resp, "kms_decrypt_failed",
+                 ["ThrottlingException: Rate exceeded", "(4 attempts)"])
+    assert _outcomes(sims) == ["ThrottlingException"] * 4
+    # The daemon still serves, and a later configure asks again.
+    assert d.request({"type": "ping"}).get("msg") == "pong"
+
+
+@pytest.mark.parametrize("make_blob,kind", [
+    (lambda: base64.b64encode(os.urandom(80)).decode(),
+     "InvalidCiphertextException"),
+    (None, "AccessDeniedException"),
+])
+def test_permanent_errors_are_not_retried(start_daemon, make_sims, make_blob,
+                                          kind):
+    if make_blob is None:       # attested PCR0 outside the key policy
+        sims = make_sims(pcr0=PCR0_OTHER, allowed_pcr0=PCR0_GOOD)
+        blob = tsk_blob(os.urandom(32))
+    else:
+        sims = make_sims()
+        blob = make_blob()
+    d = start_daemon(*sims.daemon_options())
+    resp = configure(d, blob)
+    assert_error(resp, "kms_decrypt_failed", kind)
+    assert "attempts" not in resp["details"]
+    assert _outcomes(sims) == [kind]
+    assert "trying again" not in d.log()
+
+
+def test_retries_stay_within_the_kms_timeout(start_daemon, make_sims):
+    """--kms-timeout is one deadline for every attempt and wait: a KMS that
+    throttles each request after 1.5 s ends the configure at 3 s, where
+    four attempts and their waits would take at least 7.75 s."""
+    sims = make_sims(sim_args=["--throttle", "100", "--answer-delay", "1.5"])
+    opts = sims.daemon_options()
+    opts[opts.index("--kms-timeout") + 1] = "3"
+    d = start_daemon(*opts)
+    t0 = time.monotonic()
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    elapsed = time.monotonic() - t0
+    assert_error(resp, "kms_timeout", "within 3 s")
+    assert elapsed < 6.0, elapsed
+    assert 1 <= len(sims.kms_log()) <= 2
+    assert d.request({"type": "ping"}).get("msg") == "pong"
 
 
 # --- no NSM ---------------------------------------------------------------------

@@ -5,13 +5,18 @@
  * though inside TLS), so every size is bounded before anything is kept:
  * headers at NATIVE_HTTP_HEADERS_MAX, the body at the caller's limit, the
  * body's length from Content-Length only (KMS sends it; a chunked or
- * unframed answer is refused rather than read to EOF).
+ * unframed answer is refused rather than read to EOF). The Date header is
+ * kept, when there is exactly one in IMF-fixdate form, for the clock skew
+ * correction (native.c); a bad or doubled Date is only ignored, since it
+ * never decides whether the answer itself is usable.
  */
 #include "enclave/kms/native/native_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "common/timefmt.h"
 
 static int
 fail(char *reason, size_t reason_len, const char *what)
@@ -80,6 +85,8 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
     struct http_response *out, char *reason, size_t reason_len)
 {
 	size_t hend, pos, eol, have_length = 0, length = 0, v;
+	unsigned dates = 0;
+	time_t date = 0;
 	int status;
 
 	memset(out, 0, sizeof(*out));
@@ -123,6 +130,12 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
 			return fail(reason, reason_len, "Transfer-Encoding "
 			    "(chunked) is not accepted; KMS sends "
 			    "Content-Length");
+		if (name_is(line, (size_t)(colon - line), "Date")) {
+			if (dates++ > 0 || timefmt_parse_http_date(
+			    (const char *)val, vn, &date) < 0)
+				dates = 2;	/* two, or unreadable: none */
+			continue;
+		}
 		if (!name_is(line, (size_t)(colon - line), "Content-Length"))
 			continue;
 		switch (parse_length(val, vn, body_max, &v)) {
@@ -148,5 +161,7 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
 	out->content_length = length;
 	out->body.data = data + hend;
 	out->body.len = length;
+	out->has_date = dates == 1;
+	out->date = dates == 1 ? date : 0;
 	return 1;
 }

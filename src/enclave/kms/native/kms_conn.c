@@ -9,12 +9,18 @@
  * http/1.1. The socket is non-blocking and every wait is a poll bounded
  * by what is left of --kms-timeout, so a silent proxy or KMS ends as
  * KMS_TIMEOUT, never as a hang.
+ *
+ * Failures another attempt may not meet return NATIVE_RETRY: the proxy
+ * or KMS refusing or resetting the connection, or closing it before a
+ * whole response (native.c retries those with backoff). A certificate
+ * that does not verify, or a TLS protocol error, is NATIVE_ERR: final.
  */
 #include "enclave/kms/native/native_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,22 +64,45 @@ wait_for(struct kms_conn *c, int ssl_error)
 	}
 }
 
-/* The most useful words for a TLS failure: verification first. */
-static void
-tls_reason(struct kms_conn *c, const char *what, char *reason,
-    size_t reason_len)
+/*
+ * The most useful words for a TLS failure, verification first, and
+ * whether it is worth another attempt: a reset or an end of the stream
+ * (with or without close_notify) is; a certificate or protocol error is
+ * not.
+ */
+static int
+tls_failure(struct kms_conn *c, const char *what, int ssl_error,
+    char *reason, size_t reason_len)
 {
 	long v = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
-	const char *why = ERR_reason_error_string(ERR_peek_last_error());
+	unsigned long e = ERR_peek_last_error();
+	const char *why = ERR_reason_error_string(e);
+	int saved = errno, transient;
 
+	transient = v == X509_V_OK && (ssl_error == SSL_ERROR_SYSCALL ||
+	    ssl_error == SSL_ERROR_ZERO_RETURN || (ssl_error == SSL_ERROR_SSL &&
+	    ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING));
 	if (v != X509_V_OK)
 		snprintf(reason, reason_len, "TLS %s with KMS: certificate "
 		    "verify failed: %s", what,
 		    X509_verify_cert_error_string(v));
+	else if (ssl_error == SSL_ERROR_SYSCALL && why == NULL && saved != 0)
+		snprintf(reason, reason_len, "TLS %s with KMS: %s", what,
+		    strerror(saved));
 	else
 		snprintf(reason, reason_len, "TLS %s with KMS: %s", what,
 		    why ? why : "connection closed");
 	ERR_clear_error();
+	return transient ? NATIVE_RETRY : NATIVE_ERR;
+}
+
+/* A connect failure that may pass: nobody listening yet, a reset. */
+static int
+connect_transient(int err)
+{
+	return err == ECONNREFUSED || err == ECONNRESET ||
+	    err == ECONNABORTED || err == ETIMEDOUT;
 }
 
 static int
@@ -103,12 +132,14 @@ connect_socket(struct kms_conn *c, const struct kms_native_config *cfg,
 	if (limit == 0)
 		return NATIVE_TIMEOUT;
 	if ((c->fd = endpoint_connect(&ep, limit)) < 0) {
-		if (errno == ETIMEDOUT && left_ms(c) == 0)
+		int err = errno;
+
+		if (err == ETIMEDOUT && left_ms(c) == 0)
 			return NATIVE_TIMEOUT;
 		snprintf(reason, reason_len, "cannot connect to KMS through "
 		    "%s%s: %s", name, cfg->endpoint ? "" : " (the parent's "
-		    "vsock-proxy)", strerror(errno));
-		return NATIVE_ERR;
+		    "vsock-proxy)", strerror(err));
+		return connect_transient(err) ? NATIVE_RETRY : NATIVE_ERR;
 	}
 	flags = fcntl(c->fd, F_GETFL);
 	if (flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
@@ -167,6 +198,12 @@ kms_conn_open(struct kms_conn *c, const struct kms_native_config *cfg,
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->deadline = deadline;
+	/*
+	 * A peer that resets the connection must end as an error to retry,
+	 * not as SIGPIPE on the next write (OpenSSL writes with write(2)):
+	 * the broker's children keep the default disposition.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if ((rc = connect_socket(c, cfg, proxy_port, reason, reason_len)) < 0)
 		return rc;
 	if ((rc = tls_setup(c, cfg, host, reason, reason_len)) < 0)
@@ -176,10 +213,9 @@ kms_conn_open(struct kms_conn *c, const struct kms_native_config *cfg,
 		if ((rc = SSL_connect(c->ssl)) == 1)
 			return 0;
 		err = SSL_get_error(c->ssl, rc);
-		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-			tls_reason(c, "handshake", reason, reason_len);
-			return NATIVE_ERR;
-		}
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+			return tls_failure(c, "handshake", err, reason,
+			    reason_len);
 		if ((rc = wait_for(c, err)) < 0)
 			return rc;
 	}
@@ -200,10 +236,8 @@ kms_conn_write(struct kms_conn *c, const uint8_t *p, size_t n, char *reason,
 			continue;
 		}
 		err = SSL_get_error(c->ssl, rc);
-		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-			tls_reason(c, "write", reason, reason_len);
-			return NATIVE_ERR;
-		}
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+			return tls_failure(c, "write", err, reason, reason_len);
 		if ((rc = wait_for(c, err)) < 0)
 			return rc;
 	}
@@ -242,14 +276,15 @@ kms_conn_read_response(struct kms_conn *c, struct buf *in,
 				return rc;
 			continue;
 		}
-		if (err == SSL_ERROR_ZERO_RETURN) {
+		if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SSL &&
+		    ERR_GET_REASON(ERR_peek_last_error()) ==
+		    SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 			snprintf(reason, reason_len, "KMS closed the connection "
 			    "before a whole response (%zu bytes)", in->len);
 			ERR_clear_error();
-			return NATIVE_ERR;
+			return NATIVE_RETRY;
 		}
-		tls_reason(c, "read", reason, reason_len);
-		return NATIVE_ERR;
+		return tls_failure(c, "read", err, reason, reason_len);
 	}
 }
 

@@ -6,7 +6,8 @@
  * {"__type": "[prefix#]AccessDeniedException", "message"|"Message": ...};
  * the reason is "AccessDeniedException: <message>", what kmstool users
  * see in AWS's own logs, scrubbed and bounded like the KMS tool's stderr
- * (kmstool_output.c's reason writer, reused).
+ * (kmstool_output.c's reason writer, reused). The same two fields decide
+ * whether an error is worth another attempt (kms_answer_classify).
  */
 #include "enclave/kms/native/native_internal.h"
 
@@ -53,26 +54,74 @@ out:
 	return rc;
 }
 
+/*
+ * The error's type, its prefix up to '#' stripped, and message ("message"
+ * or "Message"), pointing into `root`; NULL for what is absent or empty.
+ */
+static void
+error_fields(const cJSON *root, const char **type, const char **msg)
+{
+	const char *hash;
+
+	*type = *msg = NULL;
+	if (root == NULL || !cJSON_IsObject(root))
+		return;
+	*type = json_string_field(root, "__type");
+	*msg = json_string_field(root, "message");
+	if (*msg == NULL)
+		*msg = json_string_field(root, "Message");
+	if (*type != NULL && (hash = strrchr(*type, '#')) != NULL)
+		*type = hash + 1;
+	if (*type != NULL && (*type)[0] == '\0')
+		*type = NULL;
+	if (*msg != NULL && (*msg)[0] == '\0')
+		*msg = NULL;
+}
+
+static int
+starts_with(const char *s, const char *prefix)
+{
+	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * KMS's words for a request signed more than 5 minutes from its clock,
+ * behind ("Signature expired: 20240820T230143Z is now earlier than
+ * 20240820T230302Z (20240820T230802Z - 5 min.)") or ahead ("Signature
+ * not yet current: ... is still later than ... (... + 5 min.)"). Any
+ * other InvalidSignatureException (a wrong secret) is final.
+ */
+enum kms_answer
+kms_answer_classify(int status, const uint8_t *body, size_t len)
+{
+	cJSON *root = json_parse_exact(body, len);
+	const char *type, *msg;
+	enum kms_answer kind = KMS_ANSWER_PERMANENT;
+
+	error_fields(root, &type, &msg);
+	if (status >= 400 && status < 500 && type != NULL &&
+	    strcmp(type, "InvalidSignatureException") == 0 &&
+	    (starts_with(msg, "Signature expired") ||
+	    starts_with(msg, "Signature not yet current")))
+		kind = KMS_ANSWER_CLOCK_SKEW;
+	else if (status == 429 || (status >= 500 && status < 600) ||
+	    (type != NULL && strcmp(type, "ThrottlingException") == 0))
+		kind = KMS_ANSWER_TRANSIENT;
+	cJSON_Delete(root);
+	return kind;
+}
+
 void
 kms_error_reason(int status, const uint8_t *body, size_t len,
     const char *const *redact, char *reason, size_t reason_len)
 {
 	cJSON *root = json_parse_exact(body, len);
-	const char *type = NULL, *msg = NULL, *hash;
+	const char *type, *msg;
 	char text[KMS_REASON_MAX * 2];
 	size_t i;
 
-	if (root != NULL && cJSON_IsObject(root)) {
-		type = json_string_field(root, "__type");
-		msg = json_string_field(root, "message");
-		if (msg == NULL)
-			msg = json_string_field(root, "Message");
-	}
-	if (type != NULL && (hash = strrchr(type, '#')) != NULL)
-		type = hash + 1;
-	if (msg != NULL && msg[0] == '\0')
-		msg = NULL;
-	if (type != NULL && type[0] != '\0')
+	error_fields(root, &type, &msg);
+	if (type != NULL)
 		snprintf(text, sizeof(text), "%s%s%s", type, msg ? ": " : "",
 		    msg ? msg : "");
 	else if (msg != NULL)

@@ -4,10 +4,23 @@
  * Runs in a child of the KMS broker, once per configure, so it may open
  * the NSM, connect and allocate freely; the daemon's seccomp filter does
  * not apply here. One deadline (--kms-timeout) covers everything after
- * the key is made: the NSM, connecting, TLS, KMS's answer.
+ * the key is made: the NSM, connecting, TLS, KMS's answer, and every
+ * further attempt with the waits between them.
+ *
+ * Further attempts, as the AWS SDKs make them:
+ *   - a refusal as signed too far from KMS's clock: the offset is taken
+ *     from the answer's Date header and kept (clock_offset.c), and the
+ *     request re-signed and sent once more, at once;
+ *   - a transient failure (throttling, 5xx, a refused, reset or cut
+ *     connection): up to KMS_RETRIES_MAX more, after a jittered
+ *     exponential wait (retry_backoff.c), never past the deadline;
+ *   - anything else (AccessDenied, InvalidCiphertext, a certificate that
+ *     does not verify, ...) is final: asking again cannot help.
+ * Each attempt signs afresh, so X-Amz-Date is always current.
  */
 #include "enclave/kms/native/native.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +72,47 @@ set_result(struct kms_result *res, int rc, const char *reason,
 	}
 }
 
+/*
+ * The deadline ended the retries: KMS_TIMEOUT, saying what the last
+ * attempt met.
+ */
+static void
+set_timeout_after(struct kms_result *res, unsigned timeout_s,
+    unsigned attempts, const char *last)
+{
+	res->status = KMS_TIMEOUT;
+	snprintf(res->reason, sizeof(res->reason), "KMS did not answer "
+	    "within %u s (%u attempt%s; last: %.160s)", timeout_s, attempts,
+	    attempts == 1 ? "" : "s", last);
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+	    .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * KMS's clock from a skew refusal's Date header; kept for every later
+ * request. The log says by how much, never anything secret.
+ */
+static void
+correct_clock(const struct http_response *resp)
+{
+	long long before = clock_offset_get();
+	long long skew = (long long)resp->date - (long long)time(NULL);
+
+	clock_offset_set(skew);
+	log_warn("KMS refused a request as signed too far from its clock: "
+	    "KMS's clock is %lld s %s ours (offset was %+lld s); re-signing "
+	    "and keeping the offset for later requests",
+	    skew < 0 ? -skew : skew, skew < 0 ? "behind" : "ahead of", before);
+}
+
 /* The attestation document binding our fresh public key. */
 static int
 attest_key(struct call *c, char *reason, size_t reason_len)
@@ -79,6 +133,97 @@ attest_key(struct call *c, char *reason, size_t reason_len)
 		return clock_monotonic_ms() >= c->deadline ? NATIVE_TIMEOUT :
 		    NATIVE_ERR;
 	return 0;
+}
+
+/* One attempt: connect, send the signed request, read one response. */
+static int
+exchange(struct call *c, const struct kms_backend *kms, const char *host,
+    struct http_response *resp, char *reason, size_t reason_len)
+{
+	int rc;
+
+	if ((rc = kms_conn_open(&c->conn, native_cfg, kms->proxy_port, host,
+	    c->deadline, reason, reason_len)) < 0 ||
+	    (rc = kms_conn_write(&c->conn, c->http.data, c->http.len, reason,
+	    reason_len)) < 0 ||
+	    (rc = kms_conn_read_response(&c->conn, &c->in, resp, reason,
+	    reason_len)) < 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * Ask KMS until the answer is final (see the top of this file): 0 with
+ * a 200 answer in `resp`, or -1 with `res` saying why not.
+ */
+static int
+ask_kms(struct call *c, const struct kms_backend *kms,
+    const struct kms_decrypt_request *req, const char *host,
+    const char *const *redact, struct http_response *resp,
+    struct kms_result *res)
+{
+	char reason[KMS_REASON_MAX], last[KMS_REASON_MAX] = "";
+	unsigned attempts = 0, retries = 0, wait;
+	int rc, skew_retried = 0;
+
+	for (;; snprintf(last, sizeof(last), "%s", reason)) {
+		attempts++;
+		kms_conn_close(&c->conn);
+		buf_free(&c->http, 1);
+		buf_free(&c->in, 0);
+		if (kms_http_request(host, req->region, "TrentService.Decrypt",
+		    &c->body, req->creds, clock_offset_now(), &c->http) < 0) {
+			res->status = KMS_INTERNAL;
+			snprintf(res->reason, sizeof(res->reason),
+			    "cannot build the signed KMS Decrypt request");
+			return -1;
+		}
+		rc = exchange(c, kms, host, resp, reason, sizeof(reason));
+		if (rc == 0 && resp->status == 200)
+			return 0;
+		if (rc == NATIVE_TIMEOUT && attempts > 1) {
+			set_timeout_after(res, kms->timeout_s, attempts, last);
+			return -1;
+		}
+		if (rc == NATIVE_TIMEOUT || rc == NATIVE_ERR) {
+			set_result(res, rc, reason, kms->timeout_s);
+			return -1;
+		}
+		if (rc == 0) {
+			enum kms_answer kind = kms_answer_classify(resp->status,
+			    resp->body.data, resp->body.len);
+
+			kms_error_reason(resp->status, resp->body.data,
+			    resp->body.len, redact, reason, sizeof(reason));
+			if (kind == KMS_ANSWER_CLOCK_SKEW && !skew_retried &&
+			    resp->has_date) {
+				correct_clock(resp);
+				skew_retried = 1;
+				continue;
+			}
+			if (kind != KMS_ANSWER_TRANSIENT) {
+				set_result(res, NATIVE_ERR, reason,
+				    kms->timeout_s);
+				return -1;
+			}
+		}
+		/* Transient: a throttled or failing KMS, a cut connection. */
+		if (retries == KMS_RETRIES_MAX) {
+			res->status = KMS_FAILED;
+			snprintf(res->reason, sizeof(res->reason),
+			    "%.200s (%u attempts)", reason, attempts);
+			return -1;
+		}
+		wait = retry_backoff_next_ms(++retries);
+		if (c->deadline - clock_monotonic_ms() <= (long long)wait) {
+			set_timeout_after(res, kms->timeout_s, attempts, reason);
+			return -1;
+		}
+		log_warn("KMS attempt %u of %u failed (%s); trying again in "
+		    "%u ms", attempts, KMS_RETRIES_MAX + 1 + skew_retried,
+		    reason, wait);
+		sleep_ms(wait);
+	}
 }
 
 static void
@@ -114,29 +259,14 @@ native_decrypt(const struct kms_backend *kms,
 		set_result(res, rc, reason, kms->timeout_s);
 		goto out;
 	}
-	if (kms_decrypt_body(req->ciphertext_b64, &c.doc, &c.body) < 0 ||
-	    kms_http_request(host, req->region, "TrentService.Decrypt",
-	    &c.body, req->creds, time(NULL), &c.http) < 0) {
+	if (kms_decrypt_body(req->ciphertext_b64, &c.doc, &c.body) < 0) {
 		res->status = KMS_INTERNAL;
 		snprintf(res->reason, sizeof(res->reason),
 		    "cannot build the signed KMS Decrypt request");
 		goto out;
 	}
-	if ((rc = kms_conn_open(&c.conn, native_cfg, kms->proxy_port, host,
-	    c.deadline, reason, sizeof(reason))) < 0 ||
-	    (rc = kms_conn_write(&c.conn, c.http.data, c.http.len, reason,
-	    sizeof(reason))) < 0 ||
-	    (rc = kms_conn_read_response(&c.conn, &c.in, &resp, reason,
-	    sizeof(reason))) < 0) {
-		set_result(res, rc, reason, kms->timeout_s);
+	if (ask_kms(&c, kms, req, host, redact, &resp, res) < 0)
 		goto out;
-	}
-	if (resp.status != 200) {
-		res->status = KMS_FAILED;
-		kms_error_reason(resp.status, resp.body.data, resp.body.len,
-		    redact, res->reason, sizeof(res->reason));
-		goto out;
-	}
 	if (kms_recipient_ciphertext(resp.body.data, resp.body.len, &c.cms,
 	    reason, sizeof(reason)) < 0 ||
 	    cms_unwrap(c.cms.data, c.cms.len, c.key, &res->plaintext, reason,
@@ -157,4 +287,8 @@ kms_native_init(struct kms_backend *kms, const struct kms_native_config *cfg)
 	kms->name = "native";
 	kms->decrypt = native_decrypt;
 	native_cfg = cfg;
+	/* Before the broker forks, so its children share the offset. */
+	if (clock_offset_init() < 0)
+		log_warn("cannot map the shared KMS clock offset: a clock "
+		    "skew correction will last one call only");
 }

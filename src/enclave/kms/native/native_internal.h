@@ -6,7 +6,10 @@
  *   recipient_key.c   the ephemeral RSA-2048 key and its DER SPKI
  *   kms_request.c     the JSON body, the SigV4 signature, the HTTP bytes
  *   http_response.c   a bounded HTTP/1.1 response parser (Content-Length)
- *   kms_response.c    KMS's JSON answer: CiphertextForRecipient or error
+ *   kms_response.c    KMS's JSON answer: CiphertextForRecipient or error,
+ *                     and whether an error is worth another attempt
+ *   retry_backoff.c   how long to wait before the next attempt
+ *   clock_offset.c    KMS's clock minus ours, kept for every later call
  *   kms_conn.c        socket (vsock-proxy or TCP) + TLS with deadlines
  *   ca_bundle.c       which CA bundle verifies KMS
  *   cms_unwrap.c      CMS EnvelopedData -> plaintext with the private key
@@ -16,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -32,9 +36,14 @@
 #define NATIVE_PLAINTEXT_MAX    4096
 #define NATIVE_HOST_MAX         96
 
-/* Return codes of the I/O steps: -1 failure, -2 the deadline passed. */
+/*
+ * Return codes of the I/O steps: -1 failure, -2 the deadline passed, -3 a
+ * transient failure another attempt may not meet (connection refused or
+ * reset, the connection ended before a whole response).
+ */
 #define NATIVE_ERR      (-1)
 #define NATIVE_TIMEOUT  (-2)
+#define NATIVE_RETRY    (-3)
 
 /* recipient_key.c */
 EVP_PKEY *recipient_key_new(void);
@@ -61,6 +70,8 @@ struct http_response {
 	size_t       header_len;	/* through the blank line */
 	size_t       content_length;
 	struct slice body;
+	int          has_date;		/* one well-formed Date header came */
+	time_t       date;		/* its time, when has_date */
 };
 /*
  * Parse what has arrived so far. 1: complete (out set; bytes past the
@@ -85,6 +96,48 @@ int  kms_recipient_ciphertext(const uint8_t *body, size_t len,
  */
 void kms_error_reason(int status, const uint8_t *body, size_t len,
     const char *const *redact, char *reason, size_t reason_len);
+
+/* What an answer other than 200 calls for. */
+enum kms_answer {
+	KMS_ANSWER_PERMANENT,	/* AccessDenied, InvalidCiphertext, ...: final */
+	KMS_ANSWER_TRANSIENT,	/* ThrottlingException, HTTP 429 or 5xx */
+	KMS_ANSWER_CLOCK_SKEW,	/* signed too far from KMS's clock */
+};
+/*
+ * Classify an error answer: InvalidSignatureException whose message says
+ * "Signature expired" or "Signature not yet current" is clock skew;
+ * ThrottlingException, 429 and every 5xx (KMSInternalException,
+ * DependencyTimeoutException, KeyUnavailableException, a proxy's 502)
+ * are transient; everything else is permanent.
+ */
+enum kms_answer kms_answer_classify(int status, const uint8_t *body,
+    size_t len);
+
+/* retry_backoff.c */
+/* Transient failures are retried at most this often: 4 attempts in all. */
+#define KMS_RETRIES_MAX      3
+#define KMS_BACKOFF_BASE_MS  500
+#define KMS_BACKOFF_CAP_MS   8000
+/*
+ * The wait before retry `retry` (1, 2, ...): exponential with jitter,
+ * d = min(cap, base * 2^(retry-1)), then d/2 plus `random` mod (d/2 + 1).
+ */
+unsigned retry_backoff_ms(unsigned retry, uint32_t random);
+/* retry_backoff_ms() with a random value from OpenSSL's generator. */
+unsigned retry_backoff_next_ms(unsigned retry);
+
+/* clock_offset.c */
+/*
+ * Map the offset where every process forked afterwards shares it (the
+ * broker and its per-call children); before that, or without it, the
+ * offset is this process's own. -1 when the shared page cannot be had.
+ */
+int    clock_offset_init(void);
+/* KMS's clock minus ours in seconds, as last measured; 0 until then. */
+long long clock_offset_get(void);
+void   clock_offset_set(long long seconds);
+/* Our clock corrected by the offset: the time to sign with. */
+time_t clock_offset_now(void);
 
 /* ca_bundle.c: --kms-ca-file, else the first of the usual bundles. NULL: none. */
 const char *ca_bundle_path(const char *configured);

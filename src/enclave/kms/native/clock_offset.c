@@ -1,0 +1,62 @@
+/*
+ * clock_offset.c - KMS's clock minus ours, kept for the daemon's lifetime.
+ *
+ * An enclave's clock drifts (seconds a week are reported), and KMS
+ * refuses a SigV4 request signed more than 5 minutes from its own time.
+ * Like the AWS SDKs, native.c measures the difference from the Date header
+ * of such a refusal, re-signs once, and keeps the difference so later
+ * requests are signed right the first time.
+ *
+ * Each Decrypt runs in a fresh child of the KMS broker (broker.h), so a
+ * plain variable would die with the child. The offset lives in one
+ * anonymous shared page mapped before the broker forks: the broker and
+ * every child it forks see the same page. Calls run at once in separate
+ * children, so the value is a lock-free atomic (lock-free atomics are
+ * address-free and so work across processes); each store is a whole
+ * measurement, and the last one wins.
+ */
+#include "enclave/kms/native/native_internal.h"
+
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+    "the shared clock offset needs lock-free 64-bit atomics");
+
+/* Used until (or unless) the shared page exists. */
+static _Atomic long long local_offset;
+static _Atomic long long *offset = &local_offset;
+
+int
+clock_offset_init(void)
+{
+	void *page;
+
+	if (offset != &local_offset)
+		return 0;
+	page = mmap(NULL, sizeof(*offset), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return -1;
+	offset = page;
+	atomic_store(offset, atomic_load(&local_offset));
+	return 0;
+}
+
+long long
+clock_offset_get(void)
+{
+	return atomic_load(offset);
+}
+
+void
+clock_offset_set(long long seconds)
+{
+	atomic_store(offset, seconds);
+}
+
+time_t
+clock_offset_now(void)
+{
+	return time(NULL) + (time_t)atomic_load(offset);
+}
