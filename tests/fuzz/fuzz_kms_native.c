@@ -4,16 +4,22 @@
  * connection the host's vsock-proxy carries. TLS authenticates KMS, but
  * these parsers must hold even against a KMS-shaped peer.
  *
- * Input: byte 0 picks the part; the rest is
+ * Input: byte 0 (mod 8) picks the part; the rest is
  *   0: an HTTP/1.1 response (http_response_parse), fed whole and in
  *      growing prefixes: a prefix never completes where the whole does
- *      not, the complete result is the same from every prefix that has
- *      it, and the body lies inside the input;
+ *      not, the complete result (Date header included) is the same from
+ *      every prefix that has it, and the body lies inside the input;
  *   1: a 200 Decrypt answer body (kms_recipient_ciphertext), then its
  *      CMS opened with the harness's fixed recipient key (cms_unwrap);
  *   2: raw CMS for cms_unwrap;
- *   3: an error answer (kms_error_reason): a printable, bounded reason
- *      that never contains a credential.
+ *   3, 5-7: an error answer (kms_error_reason): a printable, bounded
+ *      reason that never contains a credential; and its class
+ *      (kms_answer_classify) agrees with that reason: clock skew only for
+ *      a 4xx "InvalidSignatureException: Signature expired|not yet
+ *      current", transient only for 429, 5xx or ThrottlingException;
+ *   4: an HTTP Date value (timefmt_parse_http_date): what is accepted is
+ *      29 bytes and prints back to the same text (weekday aside, a leap
+ *      second as :59).
  * The seeds (tests/fuzz/corpus/kms_native/) hold a real envelope to the
  * key below, so the fuzzer starts from a CMS that opens.
  */
@@ -22,6 +28,7 @@
 #include <openssl/pem.h>
 
 #include "common/buf.h"
+#include "common/timefmt.h"
 #include "enclave/kms/native/native_internal.h"
 
 /* A fixed RSA-2048 recipient key: test data, never a secret. */
@@ -100,6 +107,12 @@ http(const uint8_t *d, size_t n)
 		FUZZ_CHECK(whole.body.len <= NATIVE_HTTP_BODY_MAX);
 		FUZZ_CHECK(whole.body.len == 0 || (whole.body.data >= d &&
 		    whole.body.data + whole.body.len <= d + n));
+		/* A Date, if any, is 1970..9999 and came from the headers. */
+		FUZZ_CHECK(whole.has_date == 0 || whole.has_date == 1);
+		FUZZ_CHECK(whole.has_date ? whole.date >= 0 &&
+		    whole.date <= 253402300799LL : whole.date == 0);
+		FUZZ_CHECK(!whole.has_date || memmem(d, whole.header_len,
+		    " GMT", 4) != NULL);
 	}
 	/* Prefixes, as the bytes arrive (every byte near the ends). */
 	step = n > 256 ? n / 64 : 1;
@@ -120,6 +133,8 @@ http(const uint8_t *d, size_t n)
 			FUZZ_CHECK(part.body.len == whole.body.len);
 			FUZZ_CHECK(part.body.len == 0 ||
 			    memcmp(part.body.data, whole.body.data, part.body.len) == 0);
+			FUZZ_CHECK(part.has_date == whole.has_date);
+			FUZZ_CHECK(part.date == whole.date);
 		}
 		free(p);
 	}
@@ -155,6 +170,9 @@ answer(const uint8_t *d, size_t n)
 	buf_free(&cms, 1);
 }
 
+static void classify(int status, const uint8_t *d, size_t n,
+    const char *reason);
+
 static void
 error_reason(const uint8_t *d, size_t n)
 {
@@ -173,6 +191,74 @@ error_reason(const uint8_t *d, size_t n)
 		FUZZ_CHECK(reason[i] >= 0x20 && reason[i] < 0x7f);
 	for (i = 0; redact[i] != NULL; i++)
 		FUZZ_CHECK(strstr(reason, redact[i]) == NULL);
+	classify(status, d, n, reason);
+}
+
+/* The class of an error answer agrees with what its reason says. */
+static void
+classify(int status, const uint8_t *d, size_t n, const char *reason)
+{
+	static const char skew[] = "InvalidSignatureException: Signature ";
+
+	switch (kms_answer_classify(status, d, n)) {
+	case KMS_ANSWER_CLOCK_SKEW:
+		FUZZ_CHECK(status >= 400 && status < 500);
+		FUZZ_CHECK(strncmp(reason, skew, sizeof(skew) - 1) == 0);
+		FUZZ_CHECK(strncmp(reason + sizeof(skew) - 1, "expired", 7) ==
+		    0 || strncmp(reason + sizeof(skew) - 1, "not yet current",
+		    15) == 0);
+		break;
+	case KMS_ANSWER_TRANSIENT:
+		FUZZ_CHECK(status == 429 || (status >= 500 && status < 600) ||
+		    strncmp(reason, "ThrottlingException", 19) == 0);
+		break;
+	case KMS_ANSWER_PERMANENT:
+		FUZZ_CHECK(status != 429 && (status < 500 || status >= 600));
+		FUZZ_CHECK(strcmp(reason, "ThrottlingException") != 0 &&
+		    strncmp(reason, "ThrottlingException: ", 21) != 0);
+		break;
+	default:
+		FUZZ_CHECK(0);
+	}
+}
+
+/* IMF-fixdate for t, as a server would print it. */
+static void
+http_date_format(time_t t, char out[30])
+{
+	static const char *const days[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+	};
+	static const char *const months[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec",
+	};
+	struct tm tm;
+
+	FUZZ_CHECK(gmtime_r(&t, &tm) != NULL);
+	snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void
+http_date(const uint8_t *d, size_t n)
+{
+	char back[30];
+	time_t t = -7;
+
+	if (timefmt_parse_http_date((const char *)d, n, &t) < 0) {
+		FUZZ_CHECK(t == -7);
+		return;
+	}
+	FUZZ_CHECK(n == 29 && t >= 0 && t <= 253402300799LL);
+	http_date_format(t, back);
+	if (memcmp(d + 23, "60", 2) == 0) {
+		FUZZ_CHECK(memcmp(back + 5, d + 5, 18) == 0);
+		FUZZ_CHECK(memcmp(back + 23, "59", 2) == 0);
+	} else {
+		FUZZ_CHECK(memcmp(back + 5, d + 5, 24) == 0);
+	}
 }
 
 int
@@ -183,7 +269,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > NATIVE_HTTP_HEADERS_MAX + NATIVE_HTTP_BODY_MAX)
 		return 0;
 	copy = fuzz_dup(data + 1, size - 1);
-	switch (data[0] % 4) {
+	switch (data[0] % 8) {
 	case 0:
 		http(copy, size - 1);
 		break;
@@ -192,6 +278,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		unwrap(copy, size - 1);
+		break;
+	case 4:
+		http_date(copy, size - 1);
 		break;
 	default:
 		error_reason(copy, size - 1);
