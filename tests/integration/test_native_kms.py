@@ -551,16 +551,16 @@ def test_permanent_errors_are_not_retried(start_daemon, make_sims, make_blob,
 
 def test_retries_stay_within_the_kms_timeout(start_daemon, make_sims):
     """--kms-timeout is one deadline for every attempt and wait: a KMS that
-    throttles each request after 1.5 s ends the configure at 3 s, where
-    four attempts and their waits would take at least 7.75 s."""
-    sims = make_sims(sim_args=["--throttle", "100", "--answer-delay", "1.5"])
+    throttles each request after 3 s ends the configure at 4 s, where
+    two attempts and a wait would take at least 6.25 s, four 13.75 s."""
+    sims = make_sims(sim_args=["--throttle", "100", "--answer-delay", "3"])
     opts = sims.daemon_options()
-    opts[opts.index("--kms-timeout") + 1] = "3"
+    opts[opts.index("--kms-timeout") + 1] = "4"
     d = start_daemon(*opts)
     t0 = time.monotonic()
     resp = configure(d, tsk_blob(os.urandom(32)))
     elapsed = time.monotonic() - t0
-    assert_error(resp, "kms_timeout", "within 3 s")
+    assert_error(resp, "kms_timeout", "within 4 s")
     assert elapsed < 6.0, elapsed
     assert 1 <= len(sims.kms_log()) <= 2
     assert d.request({"type": "ping"}).get("msg") == "pong"
