@@ -166,7 +166,7 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 	unsigned attempts = 0, retries = 0, wait;
 	int rc, skew_retried = 0;
 
-	for (;; snprintf(last, sizeof(last), "%s", reason)) {
+	for (;;) {
 		attempts++;
 		kms_conn_close(&c->conn);
 		buf_free(&c->http, 1);
@@ -199,6 +199,7 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 			    resp->has_date) {
 				correct_clock(resp);
 				skew_retried = 1;
+				snprintf(last, sizeof(last), "%s", reason);
 				continue;
 			}
 			if (kind != KMS_ANSWER_TRANSIENT) {
@@ -223,6 +224,7 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 		    "%u ms", attempts, KMS_RETRIES_MAX + 1 + skew_retried,
 		    reason, wait);
 		sleep_ms(wait);
+		snprintf(last, sizeof(last), "%s", reason);
 	}
 }
 
