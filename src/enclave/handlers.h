@@ -12,6 +12,7 @@
 
 #include "enclave/bulk_field.h"
 #include "enclave/context.h"
+#include "enclave/keystore.h"
 #include "enclave/kms/kms.h"
 #include "enclave/reply.h"
 
@@ -21,6 +22,7 @@ enum request_type {
 	REQUEST_CONFIGURE,
 	REQUEST_PROCESS,
 	REQUEST_ATTEST,
+	REQUEST_FORGET,
 };
 
 struct process_request {
@@ -29,12 +31,20 @@ struct process_request {
 	const uint8_t *aad;	/* NULL or empty means none */
 	size_t         aad_len;
 	struct buf     aad_exact;	/* aad holding a NUL: its true bytes */
+	const char    *key_id;	/* opens the ciphertext; NULL: the latest */
+	const char    *result_key_id;	/* seals the result; NULL: the same */
 };
 
 struct configure_request {
 	const char            *encrypted_tsk;
 	const char            *region;
+	const char            *key_id;	/* "default" when not given */
+	struct kms_context     context;	/* KMS EncryptionContext */
 	struct kms_credentials creds;
+};
+
+struct forget_request {
+	const char *key_id;
 };
 
 /* nonce and user_data: the NSM validation guidance's 512-byte limit. */
@@ -63,6 +73,7 @@ struct request {
 		struct process_request   process;
 		struct configure_request configure;
 		struct attest_request    attest;
+		struct forget_request    forget;
 	} u;
 };
 
@@ -101,11 +112,25 @@ enum field_state request_string_field(const struct request *req,
 int request_string_exact(const struct request *req, const char *name,
     struct buf *out);
 
+/*
+ * key_field.c: an optional key id member (NULL when absent or null);
+ * -1 with the error reply when it is not a valid key id.
+ */
+int  request_key_id_field(const struct request *req, const char *name,
+    const char **out, struct reply *reply);
+/* The error reply for a keystore refusal about `key_id`. */
+void reply_key_error(struct reply *reply, enum keystore_status st,
+    const char *key_id);
+/* encryption_context.c: configure's "encryption_context", checked. */
+int  request_encryption_context(const struct request *req,
+    struct kms_context *out, struct reply *reply);
+
 extern const struct handler handler_ping;
 extern const struct handler handler_health;
 extern const struct handler handler_configure;
 extern const struct handler handler_process;
 extern const struct handler handler_attest;
+extern const struct handler handler_forget;
 
 /*
  * attest.c: open the NSM named by --nsm-device for `attest` requests.

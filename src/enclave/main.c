@@ -33,8 +33,20 @@
 #include "enclave/sandbox.h"
 #include "enclave/server.h"
 
-/* Locked heap for the TSK and credentials of concurrent configures. */
+/* Locked heap for the credentials of concurrent configures, plus the keys. */
 #define SECRET_HEAP_SIZE (256 * 1024)
+
+/* OpenSSL's secure heap is a power of two: the next one that fits. */
+static size_t
+secret_heap_size(const struct options *opt)
+{
+	size_t want = SECRET_HEAP_SIZE + keystore_secret_bytes(opt->max_keys);
+	size_t size = SECRET_HEAP_SIZE;
+
+	while (size < want)
+		size *= 2;
+	return size;
+}
 
 /*
  * Big request buffers should go back to the system when freed: a fixed
@@ -132,7 +144,8 @@ main(int argc, char **argv)
 
 	if (process_harden() < 0)
 		log_warn("cannot disable core dumps: %s", strerror(errno));
-	if (secret_heap_init(SECRET_HEAP_SIZE) < 0) {
+	if (secret_heap_init(secret_heap_size(&opt)) < 0 ||
+	    keystore_init(opt.max_keys) < 0) {
 		log_error("cannot set up secure memory for keys");
 		return 1;
 	}
@@ -187,7 +200,7 @@ main(int argc, char **argv)
 	kms_broker_stop();
 	attest_teardown();
 	keystore_wipe();
-	log_info("stopped: key wiped, %llu requests served",
+	log_info("stopped: keys wiped, %llu requests served",
 	    (unsigned long long)atomic_load(&ctx.stats.requests));
 	return 0;
 }

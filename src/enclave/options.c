@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/frame.h"
+#include "enclave/keystore.h"
 #include "enclave/memory_budget.h"
 #include "enclave/version.h"
 
@@ -40,8 +41,11 @@ static const char usage_text[] =
 "  --proxy-port PORT      parent's vsock-proxy port for KMS (default 8000)\n"
 "  --kms-timeout SECONDS  KMS call limit (default 30)\n"
 "  --max-encryptions N    messages one key may seal before process answers\n"
-"                         key_exhausted until reconfigured (default 2^32,\n"
-"                         the NIST SP 800-38D bound for random nonces)\n"
+"                         key_exhausted (default 2^32, the NIST SP 800-38D\n"
+"                         bound for random nonces); counted per key for the\n"
+"                         daemon's life, configuring it again does not reset\n"
+"  --max-keys N           keys held at once, by key id (default 16, at most\n"
+"                         256); past it configure answers too_many_keys\n"
 "  --step NAME            workflow step: echo (default) or agent\n"
 "  --agent-id NAME        the agent step's agent_id (default enclave-agent)\n"
 "  --max-message BYTES    largest request (default 67108864 = 64 MiB; at\n"
@@ -65,6 +69,7 @@ enum {
 	OPT_READ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_THREADS,
 	OPT_LOG_LEVEL, OPT_NO_SANDBOX, OPT_VERSION, OPT_HELP,
 	OPT_NSM_DEVICE, OPT_KMS_ENDPOINT, OPT_KMS_CA_FILE, OPT_MEMORY_LIMIT,
+	OPT_MAX_KEYS,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +83,7 @@ static const struct option long_options[] = {
 	{ "proxy-port", required_argument, NULL, OPT_PROXY_PORT },
 	{ "kms-timeout", required_argument, NULL, OPT_KMS_TIMEOUT },
 	{ "max-encryptions", required_argument, NULL, OPT_MAX_ENCRYPTIONS },
+	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "agent-id", required_argument, NULL, OPT_AGENT_ID },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -174,6 +180,7 @@ options_defaults(struct options *opt)
 	opt->proxy_port = 8000;
 	opt->kms_timeout_s = 30;
 	opt->max_encryptions = (unsigned long long)1 << 32;
+	opt->max_keys = 16;
 	opt->step = "echo";
 	opt->agent_id = "enclave-agent";
 	opt->max_message = 64 * MIB;
@@ -262,6 +269,12 @@ options_parse(struct options *opt, int argc, char **argv)
 				return -1;
 			opt->max_encryptions = n;
 			break;
+		case OPT_MAX_KEYS:
+			if (parse_number("max-keys", optarg, 1, KEYSTORE_MAX_KEYS,
+			    &n) < 0)
+				return -1;
+			opt->max_keys = (unsigned)n;
+			break;
 		case OPT_STEP:
 			opt->step = optarg;
 			break;
@@ -339,13 +352,15 @@ options_log(const struct options *opt)
 {
 	log_info("enclaved %s starting: kms=%s kmstool=%s nsm-device=%s "
 	    "kms-endpoint=%s region=%s "
-	    "proxy-port=%u kms-timeout=%us max-encryptions=%llu step=%s "
+	    "proxy-port=%u kms-timeout=%us max-encryptions=%llu max-keys=%u "
+	    "step=%s "
 	    "max-message=%zu memory-limit=%zu "
 	    "read-timeout=%us idle-timeout=%us max-connections=%u threads=%u",
 	    ENCLAVED_VERSION, opt->kms_backend, opt->kmstool_path,
 	    opt->nsm_device, opt->kms_endpoint ? opt->kms_endpoint :
 	    "vsock-proxy", opt->region,
-	    opt->proxy_port, opt->kms_timeout_s, opt->max_encryptions, opt->step,
+	    opt->proxy_port, opt->kms_timeout_s, opt->max_encryptions,
+	    opt->max_keys, opt->step,
 	    opt->max_message, opt->memory_limit,
 	    opt->read_timeout_s, opt->idle_timeout_s, opt->max_connections,
 	    opt->threads);

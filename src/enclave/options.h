@@ -24,6 +24,7 @@ struct options {
 	unsigned        proxy_port;
 	unsigned        kms_timeout_s;
 	unsigned long long max_encryptions;	/* per key: NIST SP 800-38D */
+	unsigned        max_keys;	/* keys held at once */
 
 	const char     *step;
 	const char     *agent_id;

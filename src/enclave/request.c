@@ -34,6 +34,7 @@ static const struct request_type_info {
 	{ "configure", REQUEST_CONFIGURE },
 	{ "process", REQUEST_PROCESS },
 	{ "attest", REQUEST_ATTEST },
+	{ "forget", REQUEST_FORGET },
 };
 
 static const struct request_type_info *

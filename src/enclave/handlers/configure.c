@@ -1,5 +1,6 @@
 /*
- * configure.c - install the TSK that KMS releases to this enclave.
+ * configure.c - install a TSK that KMS releases to this enclave, under
+ * its key id ("default" when the request names none).
  *
  * The credentials are copied into locked memory at once and wiped as soon
  * as the KMS call returns; the request's own copies are wiped when it is
@@ -80,6 +81,10 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 		reply_error(reply, "missing_fields", "missing fields: %s", missing);
 		return -1;
 	}
+	GUARD(request_key_id_field(req, "key_id", &c->key_id, reply));
+	if (c->key_id == NULL)
+		c->key_id = KEY_ID_DEFAULT;
+	GUARD(request_encryption_context(req, &c->context, reply));
 	c->region = ctx->opt->region;
 	if (cJSON_IsString(region) && region->valuestring[0] != '\0') {
 		if (!options_region_valid(region->valuestring)) {
@@ -109,10 +114,12 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 		.ciphertext_b64 = c->encrypted_tsk,
 		.region = c->region,
 		.creds = &c->creds,
+		.context = c->context,
 	};
+	enum keystore_status st;
 	struct kms_result res;
 	char now[TIMEFMT_RFC3339_LEN + 1];
-	char text[96];
+	char text[96 + KEY_ID_MAX];
 
 	ctx->kms.decrypt(&ctx->kms, &kr, &res);
 	kms_credentials_free(&c->creds);
@@ -136,15 +143,17 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 		secret_free(&res.plaintext);
 		return;
 	}
-	if (keystore_replace(&res.plaintext) < 0) {
+	if ((st = keystore_install(c->key_id, &res.plaintext)) !=
+	    KEYSTORE_OK) {
 		secret_free(&res.plaintext);
-		reply_error(reply, "internal_error", "cannot install the key");
+		reply_key_error(reply, st, c->key_id);
 		return;
 	}
 	timefmt_rfc3339_now(now);
+	/* The key id is from the plain alphabet (keystore.h): no escaping. */
 	snprintf(text, sizeof(text),
-	    "{\"status\":\"ok\",\"msg\":\"configured\",\"timestamp\":\"%s\"}",
-	    now);
+	    "{\"status\":\"ok\",\"msg\":\"configured\",\"timestamp\":\"%s\","
+	    "\"key_id\":\"%s\"}", now, c->key_id);
 	if (buf_append_str(&reply->body, text, reply->limit) < 0)
 		reply_error(reply, "internal_error", "out of memory");
 }

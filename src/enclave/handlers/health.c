@@ -18,6 +18,28 @@ health_parse(struct enclave_ctx *ctx, struct request *req, struct reply *reply)
 	return 0;
 }
 
+/* "keys":[{"key_id":ID,"encryptions":N},...]: names and counts only. */
+static int
+add_keys(cJSON *o)
+{
+	struct keystore_entry keys[KEYSTORE_MAX_KEYS];
+	size_t n = keystore_list(keys, KEYSTORE_MAX_KEYS), i;
+	cJSON *list = cJSON_AddArrayToObject(o, "keys"), *k;
+
+	if (list == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((k = cJSON_CreateObject()) == NULL)
+			return -1;
+		cJSON_AddItemToArray(list, k);
+		if (!cJSON_AddStringToObject(k, "key_id", keys[i].key_id) ||
+		    !cJSON_AddNumberToObject(k, "encryptions",
+		    (double)keys[i].encryptions))
+			return -1;
+	}
+	return 0;
+}
+
 static void
 health_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply)
@@ -53,7 +75,8 @@ health_execute(struct enclave_ctx *ctx, struct request *req,
 	    (double)keystore_encryptions()) ||
 	    !cJSON_AddNumberToObject(o, "key_encryption_limit",
 	    (double)ctx->opt->max_encryptions) ||
-	    !cJSON_AddBoolToObject(o, "key_memory_locked", secret_heap_locked()))
+	    !cJSON_AddBoolToObject(o, "key_memory_locked", secret_heap_locked()) ||
+	    add_keys(o) < 0)
 		goto oom;
 	if (configured) {
 		timefmt_rfc3339(at, configured_at);

@@ -1,5 +1,8 @@
 /*
  * process.c - decrypt, run the step, encrypt: the enclave's reason to be.
+ * The ciphertext opens under "key_id" (default: the key configured
+ * last) and the result is sealed under "result_key_id" (default: the
+ * same key), which is how data is re-encrypted for another party.
  *
  * The ciphertext's hex is decoded in place inside the parsed request, the
  * plaintext is decrypted in place behind the nonce, and an unchanged
@@ -63,6 +66,9 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 
 	(void)ctx;
 	GUARD(ciphertext_hex(req, reply, &hex, &n));
+	GUARD(request_key_id_field(req, "key_id", &p->key_id, reply));
+	GUARD(request_key_id_field(req, "result_key_id", &p->result_key_id,
+	    reply));
 	aad = request_member(req, "aad");
 	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
 		reply_error(reply, "invalid_field", "aad must be a string");
@@ -125,8 +131,9 @@ reserve_encryption(struct enclave_ctx *ctx, struct tsk *key,
 {
 	if (tsk_reserve_encryption(key, ctx->opt->max_encryptions) == 0)
 		return 0;
-	reply_error(reply, "key_exhausted", "this key has sealed its limit of "
-	    "%llu messages; configure a new TSK", ctx->opt->max_encryptions);
+	reply_error(reply, "key_exhausted", "key \"%s\" has sealed its limit "
+	    "of %llu messages; configure a new TSK", tsk_id(key),
+	    ctx->opt->max_encryptions);
 	return -1;
 }
 
@@ -169,13 +176,22 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 	char reason[STEP_REASON_MAX] = "";
 	struct buf out = BUF_INIT;
 	enum step_result r;
+	enum keystore_status st;
 	int sealed_in_place = 0;
-	struct tsk *key;
+	struct tsk *key, *result_key = NULL;
 
-	if ((key = keystore_acquire()) == NULL) {
-		reply_error(reply, "not_configured",
-		    "no key yet: send a configure request first");
-		return;
+	/* Both keys are held for the whole request: a configure or forget
+	 * meanwhile changes what later requests get, never this one. */
+	if ((key = keystore_acquire(p->key_id, &st)) == NULL) {
+		reply_key_error(reply, st, p->key_id);
+		goto done;
+	}
+	if (p->result_key_id == NULL) {
+		result_key = key;
+	} else if ((result_key = keystore_acquire(p->result_key_id,
+	    &st)) == NULL) {
+		reply_key_error(reply, st, p->result_key_id);
+		goto done;
 	}
 	if (aead_open(tsk_bytes(key), p->aad, p->aad_len,
 	    p->data, p->len, p->data + AEAD_NONCE_LEN) < 0) {
@@ -190,9 +206,9 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		    reason);
 		goto done;
 	}
-	if (reserve_encryption(ctx, key, reply) < 0)
+	if (reserve_encryption(ctx, result_key, reply) < 0)
 		goto done;
-	if (seal_and_reply(key, p, r, &out, reply) < 0)
+	if (seal_and_reply(result_key, p, r, &out, reply) < 0)
 		reply_error(reply, "internal_error",
 		    "out of memory or encryption failure");
 	else
@@ -203,6 +219,8 @@ done:
 	if (!sealed_in_place)
 		OPENSSL_cleanse(p->data, p->len);
 	buf_free(&out, 1);
+	if (result_key != key)
+		keystore_release(result_key);
 	keystore_release(key);
 }
 

@@ -15,6 +15,8 @@ handler_for(enum request_type type)
 		return &handler_configure;
 	case REQUEST_ATTEST:
 		return &handler_attest;
+	case REQUEST_FORGET:
+		return &handler_forget;
 	case REQUEST_PROCESS:
 		break;
 	}

@@ -63,48 +63,96 @@ get_secret_string(struct cursor *c, struct secret *s)
 int
 broker_encode_request(struct buf *out, const struct kms_decrypt_request *req)
 {
+	uint8_t count[4];
+	size_t i;
+
+	if (req->context.n > KMS_CONTEXT_PAIRS_MAX)
+		return -1;
+	store_u32be(count, (uint32_t)req->context.n);
 	GUARD(put_string(out, req->ciphertext_b64));
 	GUARD(put_string(out, req->region));
+	GUARD(put_field(out, count, sizeof(count)));
+	for (i = 0; i < req->context.n; i++) {
+		GUARD(put_string(out, req->context.pair[i].key));
+		GUARD(put_string(out, req->context.pair[i].value));
+	}
 	GUARD(put_string(out, (const char *)req->creds->access_key_id.data));
 	GUARD(put_string(out, (const char *)req->creds->secret_access_key.data));
 	return put_string(out, (const char *)req->creds->session_token.data);
 }
 
+/* A plain text field, to be terminated in place once all are read. */
+struct text_field {
+	const uint8_t *data;
+	size_t         len;
+};
+
+static int
+get_text(struct cursor *c, struct text_field *f)
+{
+	GUARD(get_field(c, &f->data, &f->len));
+	return memchr(f->data, '\0', f->len) == NULL ? 0 : -1;
+}
+
 /*
- * The two plain fields are terminated in place: each length prefix that
- * follows a field is consumed before the NUL overwrites its first byte.
+ * The plain fields (ciphertext, region, context) are terminated in place:
+ * each is followed by at least the credentials' length prefixes, consumed
+ * before the NUL overwrites a first byte.
  */
+static int
+decode_request(uint8_t *msg, size_t n, struct kms_decrypt_request *req,
+    struct kms_credentials *creds)
+{
+	struct text_field text[2 + 2 * KMS_CONTEXT_PAIRS_MAX];
+	struct cursor c = { msg, n };
+	const uint8_t *count;
+	size_t count_len, pairs, n_text, i;
+
+	memset(creds, 0, sizeof(*creds));
+	memset(req, 0, sizeof(*req));
+	GUARD(get_text(&c, &text[0]));
+	GUARD(get_text(&c, &text[1]));
+	GUARD(get_field(&c, &count, &count_len));
+	if (count_len != 4 || (pairs = load_u32be(count)) > KMS_CONTEXT_PAIRS_MAX)
+		return -1;
+	n_text = 2 + 2 * pairs;
+	for (i = 2; i < n_text; i++)
+		GUARD(get_text(&c, &text[i]));
+	GUARD(get_secret_string(&c, &creds->access_key_id));
+	GUARD(get_secret_string(&c, &creds->secret_access_key));
+	GUARD(get_secret_string(&c, &creds->session_token));
+	if (c.left != 0)
+		return -1;
+	for (i = 0; i < n_text; i++) {
+		uint8_t *term = msg + (text[i].data - msg) + text[i].len;
+
+		if (term >= msg + n)
+			return -1;
+		*term = '\0';
+	}
+	req->ciphertext_b64 = (const char *)text[0].data;
+	req->region = (const char *)text[1].data;
+	req->creds = creds;
+	req->context.n = pairs;
+	for (i = 0; i < pairs; i++) {
+		req->context.pair[i].key = (const char *)text[2 + 2 * i].data;
+		req->context.pair[i].value = (const char *)text[3 + 2 * i].data;
+		if (!kms_context_key_valid(req->context.pair[i].key,
+		    text[2 + 2 * i].len))
+			return -1;
+	}
+	return 0;
+}
+
+/* On failure nothing is left allocated: the credentials are wiped. */
 int
 broker_decode_request(uint8_t *msg, size_t n, struct kms_decrypt_request *req,
     struct kms_credentials *creds)
 {
-	struct cursor c = { msg, n };
-	const uint8_t *ct, *region;
-	size_t ct_len, region_len;
-	uint8_t *term;
-
-	memset(creds, 0, sizeof(*creds));
-	GUARD(get_field(&c, &ct, &ct_len));
-	GUARD(get_field(&c, &region, &region_len));
-	GUARD(get_secret_string(&c, &creds->access_key_id));
-	GUARD(get_secret_string(&c, &creds->secret_access_key));
-	GUARD(get_secret_string(&c, &creds->session_token));
-	if (c.left != 0 || memchr(ct, '\0', ct_len) != NULL ||
-	    memchr(region, '\0', region_len) != NULL)
-		return -1;
-	/* Fields are followed by at least one more byte (a prefix) or end. */
-	term = msg + (ct - msg) + ct_len;
-	if (term >= msg + n)
-		return -1;
-	*term = '\0';
-	term = msg + (region - msg) + region_len;
-	if (term >= msg + n)
-		return -1;
-	*term = '\0';
-	req->ciphertext_b64 = (const char *)ct;
-	req->region = (const char *)region;
-	req->creds = creds;
-	return 0;
+	if (decode_request(msg, n, req, creds) == 0)
+		return 0;
+	kms_credentials_free(creds);
+	return -1;
 }
 
 int

@@ -5,7 +5,8 @@
  * (u32 big-endian length, then bytes). Decoding checks every length
  * against what is left, so neither side trusts the other's framing.
  *
- *   request: ciphertext, region, access key id, secret key, session token
+ *   request: ciphertext, region, context pair count (4 bytes), that many
+ *            key and value fields, access key id, secret key, session token
  *   reply:   status (1 byte), reason, plaintext
  */
 #ifndef ENCLAVE_KMS_BROKER_WIRE_H

@@ -19,10 +19,32 @@ struct kms_credentials {
 	struct secret session_token;
 };
 
+/*
+ * KMS's EncryptionContext: string pairs bound to the ciphertext, which
+ * Decrypt must repeat exactly. Bounded so a broker message stays small:
+ * keys are 1..KMS_CONTEXT_KEY_MAX bytes without '=' (the KMS tool takes
+ * each pair as one KEY=VALUE argument), all keys and values together at
+ * most KMS_CONTEXT_BYTES_MAX.
+ */
+#define KMS_CONTEXT_PAIRS_MAX  16
+#define KMS_CONTEXT_KEY_MAX    128
+#define KMS_CONTEXT_BYTES_MAX  4096
+
+struct kms_context_pair {
+	const char *key;
+	const char *value;
+};
+
+struct kms_context {
+	size_t                  n;
+	struct kms_context_pair pair[KMS_CONTEXT_PAIRS_MAX];
+};
+
 struct kms_decrypt_request {
 	const char             *ciphertext_b64;
 	const char             *region;
 	struct kms_credentials *creds;
+	struct kms_context      context;	/* n == 0: none */
 };
 
 enum kms_status {
@@ -51,6 +73,8 @@ struct kms_backend {
 };
 
 void kms_credentials_free(struct kms_credentials *creds);
+/* 1 when `key` may name an EncryptionContext pair (see above). */
+int  kms_context_key_valid(const char *key, size_t len);
 /* The credential strings as a NULL-terminated list, to scrub from reasons. */
 void kms_credentials_list(const struct kms_credentials *creds,
     const char *list[4]);

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,12 +39,19 @@ struct child {
 	int    out_overflow;
 };
 
+/*
+ * The tool's argv: the original design's arguments, then one
+ * --encryption-context KEY=VALUE per pair (kmstool_enclave_cli 0.4.2 and
+ * later). `pairs` holds the KEY=VALUE strings, freed by the caller.
+ */
+#define ARGV_FIXED 15
+#define ARGV_MAX   (ARGV_FIXED + 2 * KMS_CONTEXT_PAIRS_MAX + 1)
+
 static int
-spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
-    struct child *c)
+tool_argv(const struct kms_backend *kms, const struct kms_decrypt_request *req,
+    char *port, char *argv[ARGV_MAX], char *pairs[KMS_CONTEXT_PAIRS_MAX])
 {
-	char port[16];
-	char *const argv[] = {
+	char *const fixed[ARGV_FIXED] = {
 		(char *)kms->tool_path, "decrypt",
 		"--region", (char *)req->region,
 		"--proxy-port", port,
@@ -51,8 +59,42 @@ spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 		"--aws-secret-access-key", (char *)req->creds->secret_access_key.data,
 		"--aws-session-token", (char *)req->creds->session_token.data,
 		"--ciphertext", (char *)req->ciphertext_b64,
-		NULL,
 	};
+	size_t i, n = ARGV_FIXED;
+
+	memcpy(argv, fixed, sizeof(fixed));
+	for (i = 0; i < req->context.n && i < KMS_CONTEXT_PAIRS_MAX; i++) {
+		const struct kms_context_pair *p = &req->context.pair[i];
+
+		if (asprintf(&pairs[i], "%s=%s", p->key, p->value) < 0) {
+			pairs[i] = NULL;
+			return -1;
+		}
+		argv[n++] = "--encryption-context";
+		argv[n++] = pairs[i];
+	}
+	argv[n] = NULL;
+	return 0;
+}
+
+static void
+pairs_free(char *pairs[KMS_CONTEXT_PAIRS_MAX])
+{
+	size_t i;
+
+	for (i = 0; i < KMS_CONTEXT_PAIRS_MAX; i++) {
+		free(pairs[i]);
+		pairs[i] = NULL;
+	}
+}
+
+static int
+spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
+    struct child *c)
+{
+	char port[16];
+	char *argv[ARGV_MAX];
+	char *pairs[KMS_CONTEXT_PAIRS_MAX] = { NULL };
 	char *const envp[] = { NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -60,6 +102,11 @@ spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc = -1;
 
 	snprintf(port, sizeof(port), "%u", kms->proxy_port);
+	if (tool_argv(kms, req, port, argv, pairs) < 0) {
+		pairs_free(pairs);
+		errno = ENOMEM;
+		return -1;
+	}
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		goto fail_pipes;
 	posix_spawn_file_actions_init(&fa);
@@ -78,6 +125,7 @@ spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
 	errno = posix_spawn(&c->pid, kms->tool_path, &fa, &attr, argv, envp);
+	pairs_free(pairs);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (errno != 0)
@@ -90,6 +138,7 @@ spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 	return 0;
 fail_pipes:
 	rc = errno;
+	pairs_free(pairs);
 	if (out[0] >= 0) { close(out[0]); close(out[1]); }
 	if (err[0] >= 0) { close(err[0]); close(err[1]); }
 	errno = rc;

@@ -31,11 +31,27 @@ kms_host_for_region(const char *region, char *host, size_t size)
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
-int
-kms_decrypt_body(const char *ciphertext_b64, const struct buf *att_doc,
-    struct buf *body)
+/* {"KEY":"VALUE",...} for the body's EncryptionContext. */
+static cJSON *
+context_object(const struct kms_context *context)
 {
-	cJSON *o = cJSON_CreateObject(), *r = NULL;
+	cJSON *ec = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; ec != NULL && i < context->n; i++)
+		if (!cJSON_AddStringToObject(ec, context->pair[i].key,
+		    context->pair[i].value)) {
+			cJSON_Delete(ec);
+			ec = NULL;
+		}
+	return ec;
+}
+
+int
+kms_decrypt_body(const char *ciphertext_b64, const struct kms_context *context,
+    const struct buf *att_doc, struct buf *body)
+{
+	cJSON *o = cJSON_CreateObject(), *r = NULL, *ec;
 	char *doc_b64 = NULL, *text = NULL;
 	int rc = -1;
 
@@ -52,6 +68,12 @@ kms_decrypt_body(const char *ciphertext_b64, const struct buf *att_doc,
 		goto out;
 	cJSON_AddItemToObject(o, "Recipient", r);
 	r = NULL;
+	/* KMS compares it as given: sent only when the configure had one. */
+	if (context->n > 0) {
+		if ((ec = context_object(context)) == NULL)
+			goto out;
+		cJSON_AddItemToObject(o, "EncryptionContext", ec);
+	}
 	if ((text = cJSON_PrintUnformatted(o)) == NULL)
 		goto out;
 	rc = buf_append_str(body, text, REQUEST_MAX);

@@ -261,7 +261,8 @@ native_decrypt(const struct kms_backend *kms,
 		set_result(res, rc, reason, kms->timeout_s);
 		goto out;
 	}
-	if (kms_decrypt_body(req->ciphertext_b64, &c.doc, &c.body) < 0) {
+	if (kms_decrypt_body(req->ciphertext_b64, &req->context, &c.doc,
+	    &c.body) < 0) {
 		res->status = KMS_INTERNAL;
 		snprintf(res->reason, sizeof(res->reason),
 		    "cannot build the signed KMS Decrypt request");

@@ -53,8 +53,9 @@ int  recipient_key_spki(EVP_PKEY *key, struct buf *out);
 /* kms_request.c */
 /* "kms.<region>.amazonaws.com" (".com.cn" for cn- regions). */
 int  kms_host_for_region(const char *region, char *host, size_t size);
-/* The Decrypt JSON body with its Recipient. */
-int  kms_decrypt_body(const char *ciphertext_b64, const struct buf *att_doc,
+/* The Decrypt JSON body with its Recipient and EncryptionContext (if any). */
+int  kms_decrypt_body(const char *ciphertext_b64,
+    const struct kms_context *context, const struct buf *att_doc,
     struct buf *body);
 /*
  * The whole signed HTTP request (headers and body) into `out`, which then

@@ -1,0 +1,18 @@
+/*
+ * context.c - what a KMS EncryptionContext key may be (see kms.h).
+ */
+#include "enclave/kms/kms.h"
+
+#include <string.h>
+
+/*
+ * The KMS tool splits each --encryption-context argument at its first
+ * '=', so a key holding one would change meaning on the way; a NUL would
+ * cut it short.
+ */
+int
+kms_context_key_valid(const char *key, size_t len)
+{
+	return len > 0 && len <= KMS_CONTEXT_KEY_MAX &&
+	    memchr(key, '=', len) == NULL && memchr(key, '\0', len) == NULL;
+}
