@@ -29,8 +29,12 @@ TrentService.GenerateDataKey) the way enclaved --kms native needs it:
     --answer-delay SECONDS waits before every answer.
 
 Ciphertext blobs are this simulator's own: 0x01 | len(key id) | key id |
-nonce(12) | AES-256-GCM(master key of that id, plaintext, aad = key id).
-make_blob() (or `kms_sim.py blob`) makes one offline for a test.
+nonce(12) | AES-256-GCM(master key of that id, plaintext, aad = key id
+followed by the encryption context's encoding, see context_aad()).
+Like KMS, an EncryptionContext given when the blob was made must be given
+again, exactly, to Decrypt; a policy condition may name
+kms:EncryptionContext:KEY. make_blob() (or `kms_sim.py blob
+[--context K=V]...`) makes one offline for a test.
 
   kms_sim.py --out-dir DIR --region ap-southeast-1 \\
       --credentials creds.json --policy policy.json \\
@@ -81,14 +85,26 @@ class KmsError(Exception):
 
 # --- blobs -----------------------------------------------------------------
 
-def make_blob(master_key, key_id, plaintext):
+def context_aad(context):
+    """The pairs sorted by key, each as u16 length + UTF-8 bytes, key then
+    value; nothing for no context (so old blobs open as before)."""
+    out = b""
+    for k in sorted((context or {}).keys()):
+        for part in (k, context[k]):
+            b = part.encode("utf-8")
+            out += len(b).to_bytes(2, "big") + b
+    return out
+
+
+def make_blob(master_key, key_id, plaintext, context=None):
     kid = key_id.encode()
     nonce = os.urandom(12)
     return (bytes([1, len(kid)]) + kid + nonce
-            + AESGCM(master_key).encrypt(nonce, plaintext, kid))
+            + AESGCM(master_key).encrypt(nonce, plaintext,
+                                         kid + context_aad(context)))
 
 
-def open_blob(keys, blob):
+def open_blob(keys, blob, context=None):
     if len(blob) < 2 or blob[0] != 1 or len(blob) < 2 + blob[1] + 12 + 16:
         raise KmsError("InvalidCiphertextException", "")
     kid = blob[2:2 + blob[1]]
@@ -97,7 +113,8 @@ def open_blob(keys, blob):
         raise KmsError("InvalidCiphertextException", "")
     rest = blob[2 + blob[1]:]
     try:
-        return key_id, AESGCM(keys[key_id]).decrypt(rest[:12], rest[12:], kid)
+        return key_id, AESGCM(keys[key_id]).decrypt(
+            rest[:12], rest[12:], kid + context_aad(context))
     except Exception:
         raise KmsError("InvalidCiphertextException", "")
 
@@ -108,13 +125,20 @@ def _as_list(v):
     return v if isinstance(v, list) else [v]
 
 
-def condition_value(key, attested):
+def condition_value(key, attested, context=None):
     """The request's value for a condition key, or None when it has none
     (no Recipient, or a key this simulator does not know)."""
+    k = key.lower()
+    ec_prefix = "kms:encryptioncontext:"
+    if k.startswith(ec_prefix):
+        # KMS: the key name after the prefix is matched case-insensitively.
+        for name, value in (context or {}).items():
+            if name.lower() == k[len(ec_prefix):]:
+                return value
+        return None
     if attested is None:
         return None
     prefix = "kms:recipientattestation:"
-    k = key.lower()
     if not k.startswith(prefix):
         return None
     name = k[len(prefix):]
@@ -127,10 +151,10 @@ def condition_value(key, attested):
     return None     # a bare kms:RecipientAttestation never matches
 
 
-def conditions_hold(cond, attested):
+def conditions_hold(cond, attested, context=None):
     for op, pairs in (cond or {}).items():
         for key, want in pairs.items():
-            have = condition_value(key, attested)
+            have = condition_value(key, attested, context)
             if have is None:
                 return False
             wants = [str(w) for w in _as_list(want)]
@@ -145,7 +169,7 @@ def conditions_hold(cond, attested):
     return True
 
 
-def statement_matches(st, principal, action, attested):
+def statement_matches(st, principal, action, attested, context=None):
     p = st.get("Principal", "*")
     aws = p.get("AWS", "*") if isinstance(p, dict) else p
     if "*" not in _as_list(aws) and principal not in _as_list(aws):
@@ -153,16 +177,18 @@ def statement_matches(st, principal, action, attested):
     actions = _as_list(st.get("Action", []))
     if action not in actions and "kms:*" not in actions:
         return False
-    return conditions_hold(st.get("Condition"), attested)
+    return conditions_hold(st.get("Condition"), attested, context)
 
 
-def authorize(policy, principal, action, key_arn, attested):
+def authorize(policy, principal, action, key_arn, attested, context=None):
     sts = _as_list(policy.get("Statement", []))
     if any(st.get("Effect") == "Deny" and
-           statement_matches(st, principal, action, attested) for st in sts):
+           statement_matches(st, principal, action, attested, context)
+           for st in sts):
         why = "with an explicit deny in a resource-based policy"
     elif any(st.get("Effect") == "Allow" and
-             statement_matches(st, principal, action, attested) for st in sts):
+             statement_matches(st, principal, action, attested, context)
+             for st in sts):
         return
     else:
         why = "because no resource-based policy allows the %s action" % action
@@ -261,9 +287,23 @@ class Sim:
                            "failed to satisfy constraint" % name[0].lower()
                            + name[1:])
 
+    def encryption_context(self, body, entry):
+        """The request's EncryptionContext: an object of strings, or None."""
+        ec = body.get("EncryptionContext")
+        if ec is None:
+            return None
+        if not isinstance(ec, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and k
+                for k, v in ec.items()):
+            raise KmsError("ValidationException",
+                           "EncryptionContext must be a map of strings")
+        entry["encryption_context"] = sorted(ec.keys())
+        return ec
+
     def decrypt(self, principal, body, entry):
         blob = self.b64_field(body, "CiphertextBlob")
-        key_id, plaintext = open_blob(self.keys, blob)
+        context = self.encryption_context(body, entry)
+        key_id, plaintext = open_blob(self.keys, blob, context)
         if "KeyId" in body and self.key_id_of(body["KeyId"]) != key_id:
             raise KmsError("IncorrectKeyException",
                            "The key ID in the request does not identify a "
@@ -273,7 +313,7 @@ class Sim:
             raise KmsError("InvalidCiphertextException", "")
         attested, pk = self.recipient(body, entry)
         authorize(self.policy, principal, "kms:Decrypt", self.arn(key_id),
-                  attested)
+                  attested, context)
         out = {"KeyId": self.arn(key_id),
                "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
         if pk is not None:
@@ -294,13 +334,15 @@ class Sim:
         if not isinstance(nbytes, int) or not 1 <= nbytes <= 1024:
             raise KmsError("ValidationException",
                            "KeySpec or NumberOfBytes is required")
+        context = self.encryption_context(body, entry)
         attested, pk = self.recipient(body, entry)
         authorize(self.policy, principal, "kms:GenerateDataKey",
-                  self.arn(key_id), attested)
+                  self.arn(key_id), attested, context)
         plaintext = os.urandom(nbytes)
         out = {"KeyId": self.arn(key_id),
                "CiphertextBlob": base64.b64encode(
-                   make_blob(self.keys[key_id], key_id, plaintext)).decode()}
+                   make_blob(self.keys[key_id], key_id, plaintext,
+                             context)).decode()}
         if pk is not None:
             out["CiphertextForRecipient"] = base64.b64encode(
                 sim_cms.envelope(plaintext, pk)).decode()
@@ -479,6 +521,7 @@ def main():
     b = sub.add_parser("blob", help="print a CiphertextBlob (base64) offline")
     b.add_argument("--key", required=True, metavar="ID=HEX64")
     b.add_argument("--plaintext-hex", required=True)
+    b.add_argument("--context", action="append", default=[], metavar="K=V")
     p.add_argument("--out-dir")
     p.add_argument("--listen", default="127.0.0.1:0")
     p.add_argument("--region", default="ap-southeast-1")
@@ -501,8 +544,10 @@ def main():
     args = p.parse_args()
     if args.cmd == "blob":
         kid, _, h = args.key.partition("=")
+        context = dict(c.split("=", 1) for c in args.context) or None
         print(base64.b64encode(make_blob(bytes.fromhex(h), kid,
-                                         bytes.fromhex(args.plaintext_hex))).decode())
+                                         bytes.fromhex(args.plaintext_hex),
+                                         context)).decode())
         return
     for need in ("out_dir", "credentials", "policy", "attestation_root"):
         if getattr(args, need) is None:

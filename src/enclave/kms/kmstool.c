@@ -44,7 +44,7 @@ struct child {
  * --encryption-context KEY=VALUE per pair (kmstool_enclave_cli 0.4.2 and
  * later). `pairs` holds the KEY=VALUE strings, freed by the caller.
  */
-#define ARGV_FIXED 15
+#define ARGV_FIXED 14
 #define ARGV_MAX   (ARGV_FIXED + 2 * KMS_CONTEXT_PAIRS_MAX + 1)
 
 static int

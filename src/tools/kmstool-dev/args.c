@@ -18,7 +18,7 @@
 enum {
 	OPT_REGION = 256, OPT_PROXY_PORT, OPT_ACCESS_KEY_ID, OPT_SECRET_KEY,
 	OPT_SESSION_TOKEN, OPT_CIPHERTEXT, OPT_KEY_ID, OPT_ALGORITHM,
-	OPT_KEY_SPEC, OPT_LENGTH, OPT_MASTER_KEY_FILE, OPT_HELP,
+	OPT_KEY_SPEC, OPT_LENGTH, OPT_MASTER_KEY_FILE, OPT_HELP, OPT_CONTEXT,
 };
 
 static const struct option long_options[] = {
@@ -30,6 +30,7 @@ static const struct option long_options[] = {
 	{ "ciphertext", required_argument, NULL, OPT_CIPHERTEXT },
 	{ "key-id", required_argument, NULL, OPT_KEY_ID },
 	{ "encryption-algorithm", required_argument, NULL, OPT_ALGORITHM },
+	{ "encryption-context", required_argument, NULL, OPT_CONTEXT },
 	{ "key-spec", required_argument, NULL, OPT_KEY_SPEC },
 	{ "length", required_argument, NULL, OPT_LENGTH },
 	{ "master-key-file", required_argument, NULL, OPT_MASTER_KEY_FILE },
@@ -169,6 +170,18 @@ take_option(struct kt_args *a, int opt, char *arg)
 			}
 		return bad("bad --encryption-algorithm: SYMMETRIC_DEFAULT, "
 		    "RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256", NULL);
+	case OPT_CONTEXT:
+		if (!kt_context_arg_valid(arg))
+			return bad("bad --encryption-context: expected KEY=VALUE",
+			    NULL);
+		if (a->n_context == KT_CONTEXT_PAIRS_MAX)
+			return bad("too many --encryption-context pairs", NULL);
+		for (i = 0; i < a->n_context; i++)
+			if (kt_context_same_key(a->context[i], arg))
+				return bad("--encryption-context names a key "
+				    "twice", NULL);
+		a->context[a->n_context++] = arg;
+		return 0;
 	case OPT_KEY_SPEC:
 		if (strcmp(arg, "AES-256") == 0)
 			a->key_len = 32;
@@ -241,14 +254,15 @@ check_command(const struct kt_args *a)
 			return bad("--key-spec must be set", NULL);
 		if (a->ciphertext != NULL || a->encryption_algorithm != NULL ||
 		    a->length != 0)
-			return bad("genkey takes only --key-id and --key-spec",
-			    NULL);
+			return bad("genkey takes only --key-id, --key-spec and "
+			    "--encryption-context", NULL);
 		return 0;
 	case KT_CMD_GENRANDOM:
 		if (a->length == 0)
 			return bad("--length must be set", NULL);
 		if (a->ciphertext != NULL || a->key_id != NULL ||
-		    a->encryption_algorithm != NULL || a->key_len != 0)
+		    a->encryption_algorithm != NULL || a->key_len != 0 ||
+		    a->n_context != 0)
 			return bad("genrandom takes only --length", NULL);
 		return 0;
 	case KT_CMD_NONE:

@@ -4,7 +4,9 @@
  *   kmstool-dev {decrypt|genkey|genrandom} --region R --proxy-port P
  *       --aws-access-key-id A --aws-secret-access-key S --aws-session-token T
  *     decrypt    --ciphertext B64 [--key-id ID [--encryption-algorithm ALG]]
+ *                [--encryption-context KEY=VALUE]...
  *     genkey     --key-id ID --key-spec AES-256|AES-128
+ *                [--encryption-context KEY=VALUE]...
  *     genrandom  --length 1..1024
  *   plus --master-key-file F, which the real tool does not have.
  *
@@ -18,6 +20,7 @@
 #include <stddef.h>
 
 #include "common/secret.h"
+#include "tools/kmstool-dev/context.h"
 
 enum kt_command {
 	KT_CMD_NONE, KT_CMD_DECRYPT, KT_CMD_GENKEY, KT_CMD_GENRANDOM,
@@ -42,6 +45,9 @@ struct kt_args {
 	const char     *ciphertext;	/* decrypt */
 	const char     *key_id;		/* genkey; decrypt (optional) */
 	const char     *encryption_algorithm;	/* decrypt (optional) */
+	/* KEY=VALUE, decrypt and genkey (optional; context.h) */
+	const char     *context[KT_CONTEXT_PAIRS_MAX];
+	size_t          n_context;
 	size_t          key_len;	/* genkey: 32 or 16 bytes */
 	size_t          length;		/* genrandom */
 	const char     *master_key_file;

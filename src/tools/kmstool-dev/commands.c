@@ -35,6 +35,7 @@ kt_decrypt(const struct kt_args *a, const struct secret *master)
 {
 	uint8_t blob[BASE64_DECODED_MAX(KT_CIPHERTEXT_B64_MAX)];
 	struct secret pt = SECRET_INIT;
+	struct buf context = BUF_INIT;
 	struct kt_blob b;
 	size_t n = 0;
 	int rc;
@@ -57,7 +58,13 @@ kt_decrypt(const struct kt_args *a, const struct secret *master)
 	if (a->encryption_algorithm != NULL &&
 	    strcmp(a->encryption_algorithm, "SYMMETRIC_DEFAULT") != 0)
 		return refuse("InvalidKeyUsageException");
-	if (kt_blob_open(&b, master, &pt) < 0)
+	/* KMS's answer to a context that is not the blob's: the same. */
+	if (kt_context_encode(a->context, a->n_context, &context) < 0)
+		return kt_fail("Could not encode the encryption context");
+	rc = kt_blob_open_ctx(&b, master, &(struct slice){ context.data,
+	    context.len }, &pt);
+	buf_free(&context, 0);
+	if (rc < 0)
 		return refuse("InvalidCiphertextException");
 	rc = kt_print_fields(&(struct kt_field){ "PLAINTEXT", pt.data, pt.len },
 	    1);
@@ -72,7 +79,7 @@ int
 kt_genkey(const struct kt_args *a, const struct secret *master)
 {
 	struct secret key = SECRET_INIT;
-	struct buf blob = BUF_INIT;
+	struct buf blob = BUF_INIT, context = BUF_INIT;
 	int rc = KT_EXIT_FAILED;
 
 	kt_info("genkey: key id %s, %zu-bit data key", a->key_id,
@@ -82,7 +89,9 @@ kt_genkey(const struct kt_args *a, const struct secret *master)
 		rc = kt_fail("Could not generate a data key");
 		goto done;
 	}
-	if (kt_blob_seal(master, a->key_id, key.data, key.len, &blob) < 0) {
+	if (kt_context_encode(a->context, a->n_context, &context) < 0 ||
+	    kt_blob_seal_ctx(master, a->key_id, &(struct slice){ context.data,
+	    context.len }, key.data, key.len, &blob) < 0) {
 		rc = kt_fail("Could not seal the data key");
 		goto done;
 	}
@@ -96,6 +105,7 @@ kt_genkey(const struct kt_args *a, const struct secret *master)
 done:
 	secret_free(&key);
 	buf_free(&blob, 0);
+	buf_free(&context, 0);
 	return rc;
 }
 
