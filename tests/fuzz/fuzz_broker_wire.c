@@ -4,7 +4,8 @@
  * and neither trusts the other's lengths.
  *
  * Checks: decoding never reads past the datagram; a decoded request or
- * reply encodes and decodes again to the same fields.
+ * reply encodes and decodes again to the same fields, encryption context
+ * pairs included (no key with '=' gets through to the KMS tool).
  */
 #include "fuzz_common.h"
 
@@ -33,6 +34,14 @@ request_roundtrip(uint8_t *msg, size_t n)
 		    &creds2) == 0);
 		FUZZ_CHECK(strcmp(again.ciphertext_b64, req.ciphertext_b64) == 0);
 		FUZZ_CHECK(strcmp(again.region, req.region) == 0);
+		FUZZ_CHECK(again.context.n == req.context.n);
+		for (size_t i = 0; i < req.context.n; i++) {
+			FUZZ_CHECK(strcmp(again.context.pair[i].key,
+			    req.context.pair[i].key) == 0);
+			FUZZ_CHECK(strcmp(again.context.pair[i].value,
+			    req.context.pair[i].value) == 0);
+			FUZZ_CHECK(strchr(req.context.pair[i].key, '=') == NULL);
+		}
 		FUZZ_CHECK(strcmp((char *)creds2.secret_access_key.data,
 		    (char *)creds.secret_access_key.data) == 0);
 		kms_credentials_free(&creds2);

@@ -5,8 +5,11 @@
  * The enclave context is the daemon's, but its KMS backend is a function
  * in this file that hands out a fixed 32-byte key (or, chosen by the first
  * character of encrypted_tsk, a failure, a timeout or a 16-byte key), so
- * configure runs whole; the same key is installed with keystore_replace()
- * before every input, so process can decrypt.
+ * configure runs whole; the keystore is emptied and the same key installed
+ * as "default" (keystore_install()) before every input, so process can
+ * decrypt and no input inherits another's key ids or counts. Inputs may
+ * name keys (key_id, result_key_id), forget them and pass an
+ * encryption_context: every key the enclave can hold is that one key.
  *
  * Each input is used twice:
  *  1. as one protocol message: every reply must be a JSON object with a
@@ -133,9 +136,24 @@ install_key(void)
 {
 	struct secret k = SECRET_INIT;
 
+	keystore_wipe();
+	FUZZ_CHECK(keystore_init(4) == 0);
 	FUZZ_CHECK(secret_dup(&k, fixed_key, sizeof(fixed_key)) == 0);
-	FUZZ_CHECK(keystore_replace(&k) == 0);
+	FUZZ_CHECK(keystore_install(KEY_ID_DEFAULT, &k) == KEYSTORE_OK);
 	FUZZ_CHECK(k.data == NULL);
+}
+
+/* health lists key ids and counts, never the key. */
+static void
+check_no_key_material(const struct reply *r)
+{
+	char hex[2 * AEAD_KEY_LEN];
+
+	hex_encode(hex, fixed_key, sizeof(fixed_key));
+	FUZZ_CHECK(fuzz_memmem(r->body.data, r->body.len, (const uint8_t *)hex,
+	    sizeof(hex)) == NULL);
+	FUZZ_CHECK(fuzz_memmem(r->body.data, r->body.len, fixed_key,
+	    sizeof(fixed_key)) == NULL);
 }
 
 /* The reply body as a parsed JSON object; checks the spec's shapes. */
@@ -278,6 +296,8 @@ run_message(const uint8_t *data, size_t size)
 		 * types may echo a bounded prefix of themselves). */
 		if (type == NULL || strcmp(type, "configure") != 0)
 			secret = token = NULL;
+		if (type != NULL && strcmp(type, "health") == 0)
+			check_no_key_material(&reply);
 		if (secret && strlen(secret) >= 12 && strchr(secret, '+'))
 			FUZZ_CHECK(fuzz_memmem(reply.body.data, reply.body.len,
 			    (const uint8_t *)secret, strlen(secret)) == NULL);

@@ -91,7 +91,7 @@ class Sims:
     """An NSM simulator and a KMS simulator in one short directory."""
 
     def __init__(self, directory, pcr0, allowed_pcr0, region=REGION,
-                 sim_args=()):
+                 sim_args=(), context_condition=None):
         self.dir = directory
         self.sock = os.path.join(directory, "nsm.sock")
         self.procs = []
@@ -111,8 +111,10 @@ class Sims:
              "Effect": "Allow",
              "Principal": {"AWS": CREDS["aws_access_key_id"]},
              "Action": ["kms:Decrypt"],
-             "Condition": {"StringEqualsIgnoreCase": {
-                 "kms:RecipientAttestation:ImageSha384": allowed_pcr0}}},
+             "Condition": dict({"StringEqualsIgnoreCase": {
+                 "kms:RecipientAttestation:ImageSha384": allowed_pcr0}},
+                 **({"StringEquals": context_condition}
+                    if context_condition else {}))},
             {"Sid": "the data owner makes data keys",
              "Effect": "Allow",
              "Principal": {"AWS": OWNER["access_key_id"]},
@@ -171,10 +173,12 @@ class Sims:
 def make_sims():
     made, dirs = [], []
 
-    def make(pcr0=PCR0_GOOD, allowed_pcr0=PCR0_GOOD, sim_args=()):
+    def make(pcr0=PCR0_GOOD, allowed_pcr0=PCR0_GOOD, sim_args=(),
+             context_condition=None):
         d = __import__("tempfile").mkdtemp(prefix="nksim-", dir="/tmp")
         dirs.append(d)
-        s = Sims(d, pcr0, allowed_pcr0, sim_args=sim_args)
+        s = Sims(d, pcr0, allowed_pcr0, sim_args=sim_args,
+                 context_condition=context_condition)
         made.append(s)
         return s
 
@@ -190,9 +194,10 @@ def sims(make_sims):
     return make_sims()
 
 
-def tsk_blob(key):
+def tsk_blob(key, context=None):
     import kms_sim
-    return base64.b64encode(kms_sim.make_blob(MASTER, KEY_ID, key)).decode()
+    return base64.b64encode(kms_sim.make_blob(MASTER, KEY_ID, key,
+                                              context)).decode()
 
 
 def configure(d, tsk, creds=None, **extra):
@@ -741,3 +746,42 @@ def test_help_names_the_native_options(enclaved_bin):
     out = p.stdout.decode()
     for word in ("native", "--nsm-device", "--kms-endpoint", "--kms-ca-file"):
         assert word in out
+
+
+# --- encryption_context (issue 13) ---------------------------------------------
+
+def test_native_encryption_context_must_match(start_daemon, sims):
+    """The native backend sends configure's encryption_context as the
+    Decrypt body's EncryptionContext; KMS (the simulator) opens the blob
+    only with exactly the context it was made with."""
+    ctx = {"tenant": "acme", "purpose": "enclave-tsk"}
+    key = os.urandom(32)
+    tsk = tsk_blob(key, ctx)
+    d = start_daemon(*sims.daemon_options())
+    assert_error(configure(d, tsk), "kms_decrypt_failed",
+                 "InvalidCiphertextException")
+    assert_error(configure(d, tsk, encryption_context=dict(ctx, tenant="x")),
+                 "kms_decrypt_failed", "InvalidCiphertextException")
+    resp = configure(d, tsk, encryption_context=ctx, key_id="acme")
+    assert resp.get("status") == "ok", resp
+    out = d.process(seal(key, b"ctx"))
+    assert open_sealed(key, out["result"]) == b"ctx"
+    log = sims.kms_log()
+    assert [e.get("encryption_context") for e in log] == \
+        [None, ["purpose", "tenant"], ["purpose", "tenant"]]
+
+
+def test_native_policy_condition_on_encryption_context(start_daemon,
+                                                       make_sims):
+    """A key policy may require kms:EncryptionContext:tenant (what
+    scripts/setup-kms.sh --encryption-context writes): a blob made for
+    another tenant is refused even with its own, correct, context."""
+    sims = make_sims(context_condition={"kms:EncryptionContext:tenant": "acme"})
+    d = start_daemon(*sims.daemon_options())
+    k1, k2 = os.urandom(32), os.urandom(32)
+    other = {"tenant": "other"}
+    assert_error(configure(d, tsk_blob(k2, other), encryption_context=other),
+                 "kms_decrypt_failed", "AccessDeniedException")
+    acme = {"tenant": "acme"}
+    resp = configure(d, tsk_blob(k1, acme), encryption_context=acme)
+    assert resp.get("status") == "ok", resp

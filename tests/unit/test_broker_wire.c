@@ -23,7 +23,8 @@ static void
 test_request_round_trip(void **state)
 {
 	struct kms_credentials creds, got_creds;
-	struct kms_decrypt_request req = { "QUJD", "eu-west-1", &creds }, got;
+	struct kms_decrypt_request req = { .ciphertext_b64 = "QUJD",
+	    .region = "eu-west-1", .creds = &creds }, got;
 	struct buf wire = BUF_INIT;
 
 	(void)state;
@@ -45,7 +46,8 @@ static void
 test_request_truncations_and_lies_rejected(void **state)
 {
 	struct kms_credentials creds, got_creds;
-	struct kms_decrypt_request req = { "QUJD", "eu-west-1", &creds }, got;
+	struct kms_decrypt_request req = { .ciphertext_b64 = "QUJD",
+	    .region = "eu-west-1", .creds = &creds }, got;
 	struct buf wire = BUF_INIT;
 	uint8_t copy[512];
 	size_t cut;
@@ -65,6 +67,40 @@ test_request_truncations_and_lies_rejected(void **state)
 	assert_int_equal(broker_decode_request(copy, wire.len, &got,
 	    &got_creds), -1);
 	kms_credentials_free(&got_creds);
+	kms_credentials_free(&creds);
+	buf_free(&wire, 1);
+}
+
+static void
+test_request_context_round_trip(void **state)
+{
+	struct kms_credentials creds, got_creds;
+	struct kms_decrypt_request req = { .ciphertext_b64 = "QUJD",
+	    .region = "eu-west-1", .creds = &creds, .context =
+	    { 2, { { "tenant", "acme" }, { "path", "a=b" } } } }, got;
+	struct buf wire = BUF_INIT;
+	uint8_t copy[512];
+
+	(void)state;
+	make_creds(&creds);
+	assert_int_equal(broker_encode_request(&wire, &req), 0);
+	memcpy(copy, wire.data, wire.len);
+	assert_int_equal(broker_decode_request(copy, wire.len, &got,
+	    &got_creds), 0);
+	assert_int_equal(got.context.n, 2);
+	assert_string_equal(got.context.pair[0].key, "tenant");
+	assert_string_equal(got.context.pair[0].value, "acme");
+	assert_string_equal(got.context.pair[1].key, "path");
+	assert_string_equal(got.context.pair[1].value, "a=b");
+	assert_string_equal((char *)got_creds.session_token.data, "TOKEN");
+	kms_credentials_free(&got_creds);
+	buf_free(&wire, 1);
+	/* A key holding '=' would change meaning on the tool's command line. */
+	req.context.pair[0].key = "ten=ant";
+	assert_int_equal(broker_encode_request(&wire, &req), 0);
+	assert_int_equal(broker_decode_request(wire.data, wire.len, &got,
+	    &got_creds), -1);
+	assert_null(got_creds.access_key_id.data);
 	kms_credentials_free(&creds);
 	buf_free(&wire, 1);
 }
@@ -108,6 +144,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_request_truncations_and_lies_rejected),
+		cmocka_unit_test(test_request_context_round_trip),
 		cmocka_unit_test(test_reply_round_trip),
 	};
 
