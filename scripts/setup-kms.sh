@@ -16,6 +16,10 @@
 #        - Deny the parent role kms:Decrypt without that attestation (an IAM
 #          policy granting kms:Decrypt cannot open a way around the enclave),
 #          and deny it kms:ReEncrypt* and kms:CreateGrant;
+#      With --encryption-context the Allow statement also requires
+#      StringEquals kms:EncryptionContext:KEY = VALUE for every pair, so
+#      KMS releases the TSK only to a configure that names that context
+#      (enclaved's configure "encryption_context", docs/operations.md);
 #   3. generates the TSK with generate-data-key-without-plaintext and writes
 #      only its KMS ciphertext, base64, to the --tsk-out file (mode 0600). No
 #      plaintext key ever reaches this machine. An existing file is kept
@@ -30,6 +34,10 @@
 #                          (default build/measurements.json)
 #   --pcr0 HEX             pin this PCR0 instead of the measurements file's
 #   --pcr8 HEX             also pin PCR8 (EIFs signed with a certificate)
+#   --encryption-context KEY=VALUE
+#                          bind the TSK to this KMS encryption context and
+#                          require it in the policy; repeatable, one pair
+#                          each (e.g. tenant=acme); KEY holds no "="
 #   --tsk-out FILE         encrypted TSK output (default build/encrypted-tsk.b64)
 #   --rotate-tsk           generate a new TSK; the old file is kept as
 #                          FILE.<UTC time> (docs/operations.md, 'Rotating')
@@ -66,6 +74,7 @@ measurements=$repo/build/measurements.json
 pcr0=
 pcr8=
 tsk_out=$repo/build/encrypted-tsk.b64
+contexts=()
 rotate=0
 dry_run=0
 while [ $# -gt 0 ]; do
@@ -76,6 +85,7 @@ while [ $# -gt 0 ]; do
 	--measurements) need_arg "$1" $#; measurements=$2; shift 2 ;;
 	--pcr0) need_arg "$1" $#; pcr0=$2; shift 2 ;;
 	--pcr8) need_arg "$1" $#; pcr8=$2; shift 2 ;;
+	--encryption-context) need_arg "$1" $#; contexts+=("$2"); shift 2 ;;
 	--tsk-out) need_arg "$1" $#; tsk_out=$2; shift 2 ;;
 	--rotate-tsk) rotate=1; shift ;;
 	--dry-run) dry_run=1; shift ;;
@@ -163,8 +173,20 @@ elif cmd == "existing-policy":
     except (KeyError, TypeError, ValueError) as e:
         fail("cannot read the key's current policy: %s" % e)
     print(json.dumps(policy, separators=(",", ":"), sort_keys=True))
+elif cmd == "context":
+    # KEY=VALUE arguments as the JSON object KMS takes, checked.
+    ec = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key or not value or len(key) > 128:
+            fail("--encryption-context '%s' is not KEY=VALUE (a KEY of 1 to "
+                 "128 characters without '=', a VALUE not empty)" % arg)
+        if key in ec:
+            fail("--encryption-context names %s twice" % key)
+        ec[key] = value
+    print(json.dumps(ec, separators=(",", ":"), sort_keys=True) if ec else "")
 elif cmd == "policy":
-    role, account, partition, pcr0, pcr8 = args
+    role, account, partition, pcr0, pcr8, context = args
     existing = os.environ.get("EXISTING_POLICY") or ""
     root = "arn:%s:iam::%s:root" % (partition, account)
     if existing:
@@ -189,10 +211,15 @@ elif cmd == "policy":
     allow_cond = {"kms:RecipientAttestation:ImageSha384": pcr0}
     if pcr8:
         allow_cond["kms:RecipientAttestation:PCR8"] = pcr8
+    allow = {"StringEqualsIgnoreCase": allow_cond}
+    if context:
+        allow["StringEquals"] = dict(
+            ("kms:EncryptionContext:" + k, v)
+            for k, v in json.loads(context).items())
     ours = [
         {"Sid": "EnclaveDecryptWithAttestation", "Effect": "Allow",
          "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*",
-         "Condition": {"StringEqualsIgnoreCase": allow_cond}},
+         "Condition": allow},
         # String*Not*Equals is true when the key is absent: a Decrypt without
         # a Recipient attestation, or from another image, is denied even if
         # an IAM policy of the role allows kms:Decrypt.
@@ -245,6 +272,7 @@ fi
 if [ -n "$pcr8" ]; then
 	pcr8=$(js check-pcr --pcr8 "$pcr8")
 fi
+context=$(js context ${contexts[@]+"${contexts[@]}"})
 
 if [ "$dry_run" = 0 ]; then
 	command -v aws >/dev/null 2>&1 || die "the AWS CLI (aws) is not installed"
@@ -329,7 +357,7 @@ if [ "$dry_run" = 0 ]; then
 fi
 
 # 2. The policy.
-policy=$(EXISTING_POLICY=$existing_policy js policy "$role_arn" "$account" "$partition" "$pcr0" "$pcr8")
+policy=$(EXISTING_POLICY=$existing_policy js policy "$role_arn" "$account" "$partition" "$pcr0" "$pcr8" "$context")
 if [ "$dry_run" = 0 ] && js same-policy "$policy" "$existing_policy"; then
 	echo "setup-kms: the key policy already pins this PCR0; not changed" >&2
 else
@@ -342,10 +370,13 @@ printf '%s' "$policy" | js pretty
 # 3. The TSK: KMS generates it and returns only its ciphertext.
 if [ -e "$tsk_out" ] && [ "$rotate" = 0 ]; then
 	echo "setup-kms: keeping the existing encrypted TSK $tsk_out (--rotate-tsk replaces it)" >&2
+	[ -z "$context" ] || echo "setup-kms: note: a TSK made without this encryption context no longer decrypts under the new policy; --rotate-tsk makes one bound to it" >&2
 	exit 0
 fi
+context_args=()
+[ -z "$context" ] || context_args=(--encryption-context "$context")
 generated=$(aws_call kms generate-data-key-without-plaintext --region "$region" --output json \
-	--key-id "$key_id" --key-spec AES_256)
+	--key-id "$key_id" --key-spec AES_256 ${context_args[@]+"${context_args[@]}"})
 if [ "$dry_run" = 1 ]; then
 	echo "setup-kms: would write the CiphertextBlob, base64, to $tsk_out (mode 0600)" >&2
 	exit 0

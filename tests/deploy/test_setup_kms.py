@@ -300,3 +300,34 @@ def test_no_aws_cli(sandbox, measured, tmp_path):
     r, _ = run_setup(sandbox, measured, env={"PATH": str(bindir)})
     assert r.returncode == 1
     assert "AWS CLI" in r.stderr
+
+
+def test_encryption_context_binds_tsk_and_policy(sandbox, measured):
+    r, tsk = run_setup(sandbox, measured, "--encryption-context", "tenant=acme",
+                       "--encryption-context", "app=agent=v2")
+    assert r.returncode == 0, r.stderr
+    allow = by_sid(applied_policy(sandbox))["EnclaveDecryptWithAttestation"]
+    assert allow["Condition"]["StringEquals"] == {
+        "kms:EncryptionContext:tenant": "acme",
+        "kms:EncryptionContext:app": "agent=v2"}
+    assert allow["Condition"]["StringEqualsIgnoreCase"] == {
+        "kms:RecipientAttestation:ImageSha384": PCR0}
+    gen = [c["argv"] for c in sandbox.calls("aws")
+           if c["argv"][:2] == ["kms", "generate-data-key-without-plaintext"]]
+    assert len(gen) == 1
+    argv = gen[0]
+    assert json.loads(argv[argv.index("--encryption-context") + 1]) == {
+        "tenant": "acme", "app": "agent=v2"}
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=v", "k=", "a=1 --x"])
+def test_bad_encryption_context_refused(sandbox, measured, bad):
+    args = ["--encryption-context", bad]
+    if bad == "a=1 --x":
+        args += ["--encryption-context", "a=2"]
+    r, tsk = run_setup(sandbox, measured, *args)
+    assert r.returncode == 1, r
+    assert "--encryption-context" in r.stderr
+    assert not [c for c in sandbox.calls("aws")
+                if c["argv"][:2] == ["kms", "put-key-policy"]]
+    assert not tsk.exists()
