@@ -154,6 +154,31 @@ int  enclave_health(struct enclave_client *c, const char **json,
 int  enclave_configure(struct enclave_client *c, const char *encrypted_tsk,
     const struct enclave_credentials *creds, const char *region);
 
+/* What enclave_configure_ex() adds to a configure; zero means absent. */
+struct enclave_configure_options {
+	const char *region;	/* NULL: the daemon's default */
+	const char *key_id;	/* NULL: the daemon's "default" */
+	/*
+	 * The KMS encryption context the TSK was made with:
+	 * context_len pairs context_keys[i] = context_values[i].
+	 */
+	const char *const *context_keys;
+	const char *const *context_values;
+	size_t      context_len;
+};
+
+/*
+ * enclave_configure() with a key id and an encryption context (options
+ * may be NULL). The key id names the key for process and forget: 1 to 64
+ * characters from A-Z a-z 0-9 . _ -, checked by the enclave.
+ */
+int  enclave_configure_ex(struct enclave_client *c, const char *encrypted_tsk,
+    const struct enclave_credentials *creds,
+    const struct enclave_configure_options *options);
+
+/* {"type":"forget","key_id":ID}: ENCLAVE_OK when the key is gone. */
+int  enclave_forget(struct enclave_client *c, const char *key_id);
+
 /*
  * {"type":"process","ciphertext":hex[,"aad":aad]}: hex_len characters of
  * ciphertext (nonce || ct || tag in hex) and an optional aad (NULL or ""
@@ -165,6 +190,19 @@ int  enclave_configure(struct enclave_client *c, const char *encrypted_tsk,
  */
 int  enclave_process(struct enclave_client *c, const char *hex, size_t hex_len,
     const char *aad, char **result, size_t *result_len);
+
+/* What enclave_process_ex() adds to a process; NULL or "" means absent. */
+struct enclave_process_options {
+	const char *aad;
+	const char *key_id;		/* opens the ciphertext (default: the
+					   key configured last) */
+	const char *result_key_id;	/* seals the result (default: key_id) */
+};
+
+/* enclave_process() naming the keys (options may be NULL). */
+int  enclave_process_ex(struct enclave_client *c, const char *hex,
+    size_t hex_len, const struct enclave_process_options *options,
+    char **result, size_t *result_len);
 
 /*
  * {"type":"attest","nonce":hex[,"user_data":hex]}: a fresh attestation

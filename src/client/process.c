@@ -17,27 +17,47 @@
 static const char head[] = "{\"type\":\"process\",\"ciphertext\":";
 static const char quote[] = "\"";
 
-/* ,"aad":literal} (after the closing quote of the ciphertext, if plain). */
+/* One optional string member of the tail. */
+struct tail_field {
+	const char *name;	/* plain ASCII */
+	const char *value;	/* NULL or "": left out */
+};
+
+/*
+ * ,"aad":literal,"key_id":literal,...} after the closing quote of the
+ * ciphertext (if plain): only what is given.
+ */
 static int
-build_tail(struct enclave_client *c, int close_quote, const char *aad,
-    struct buf *tail)
+build_tail(struct enclave_client *c, int close_quote,
+    const struct tail_field *f, size_t nf, struct buf *tail)
 {
-	static const char key[] = ",\"aad\":";
-	size_t total = (size_t)close_quote + 1, lit = 0;
+	size_t total = (size_t)close_quote + 1, lit, i;
 	char *p;
 
-	if (aad != NULL && aad[0] != '\0' &&
-	    (json_string_len(aad, strlen(aad), &lit) < 0 ||
-	    size_add(total, lit + sizeof(key) - 1, &total) < 0))
-		return client_set_error(c, ENCLAVE_ERR_USAGE, "aad too large");
+	for (i = 0; i < nf; i++) {
+		if (f[i].value == NULL || f[i].value[0] == '\0')
+			continue;
+		/* ,"name":literal */
+		if (json_string_len(f[i].value, strlen(f[i].value), &lit) < 0 ||
+		    size_add(total, lit + strlen(f[i].name) + 4, &total) < 0)
+			return client_set_error(c, ENCLAVE_ERR_USAGE,
+			    "%s too large", f[i].name);
+	}
 	if (buf_reserve(tail, total, total) < 0)
 		return client_set_error(c, ENCLAVE_ERR_NOMEM, "out of memory");
 	p = (char *)tail->data;
 	if (close_quote)
 		*p++ = '"';
-	if (lit > 0) {
-		memcpy(p, key, sizeof(key) - 1);
-		p = json_string_write(p + sizeof(key) - 1, aad, strlen(aad));
+	for (i = 0; i < nf; i++) {
+		if (f[i].value == NULL || f[i].value[0] == '\0')
+			continue;
+		*p++ = ',';
+		*p++ = '"';
+		memcpy(p, f[i].name, strlen(f[i].name));
+		p += strlen(f[i].name);
+		*p++ = '"';
+		*p++ = ':';
+		p = json_string_write(p, f[i].value, strlen(f[i].value));
 	}
 	*p++ = '}';
 	tail->len = (size_t)(p - (char *)tail->data);
@@ -100,6 +120,23 @@ int
 enclave_process(struct enclave_client *c, const char *hex, size_t hex_len,
     const char *aad, char **result, size_t *result_len)
 {
+	struct enclave_process_options o = { .aad = aad };
+
+	return enclave_process_ex(c, hex, hex_len, &o, result, result_len);
+}
+
+int
+enclave_process_ex(struct enclave_client *c, const char *hex, size_t hex_len,
+    const struct enclave_process_options *options, char **result,
+    size_t *result_len)
+{
+	const struct enclave_process_options none = { 0 };
+	const struct enclave_process_options *o = options ? options : &none;
+	const struct tail_field fields[] = {
+		{ "aad", o->aad },
+		{ "key_id", o->key_id },
+		{ "result_key_id", o->result_key_id },
+	};
 	struct buf esc = BUF_INIT, tail = BUF_INIT;
 	struct iovec iov[4];
 	cJSON *root;
@@ -125,7 +162,8 @@ enclave_process(struct enclave_client *c, const char *hex, size_t hex_len,
 		iov[n].iov_base = esc.data;
 		iov[n++].iov_len = esc.len;
 	}
-	GUARD_GOTO(rc = build_tail(c, plain, aad, &tail), done);
+	GUARD_GOTO(rc = build_tail(c, plain, fields, ARRAY_LEN(fields), &tail),
+	    done);
 	iov[n].iov_base = tail.data;
 	iov[n++].iov_len = tail.len;
 	rc = client_exchange(c, iov, n, &root);

@@ -1,5 +1,5 @@
 /*
- * requests.c - the small requests: ping, health, configure.
+ * requests.c - the small requests: ping, health, configure, forget.
  */
 #include "client/client_internal.h"
 
@@ -65,8 +65,19 @@ enclave_health(struct enclave_client *c, const char **json, size_t *json_len)
 
 struct field {
 	const char *name;	/* plain ASCII, written as it is */
-	const char *value;	/* escaped */
+	const char *value;	/* escaped, unless raw */
+	int         raw;	/* value is JSON already (the context object) */
 };
+
+static int
+field_len(const struct field *f, size_t *lit)
+{
+	if (f->raw) {
+		*lit = strlen(f->value);
+		return 0;
+	}
+	return json_string_len(f->value, strlen(f->value), lit);
+}
 
 /*
  * The request holds the credentials, so it is sized exactly first and
@@ -83,7 +94,7 @@ build_configure(struct enclave_client *c, const struct field *f, size_t nf,
 
 	for (i = 0; i < nf; i++) {
 		/* ,"name":literal */
-		if (json_string_len(f[i].value, strlen(f[i].value), &lit) < 0 ||
+		if (field_len(&f[i], &lit) < 0 ||
 		    size_add(total, lit + strlen(f[i].name) + 4, &total) < 0)
 			return client_set_error(c, ENCLAVE_ERR_USAGE,
 			    "configure request too large");
@@ -100,7 +111,12 @@ build_configure(struct enclave_client *c, const struct field *f, size_t nf,
 		p += strlen(f[i].name);
 		*p++ = '"';
 		*p++ = ':';
-		p = json_string_write(p, f[i].value, strlen(f[i].value));
+		if (f[i].raw) {
+			memcpy(p, f[i].value, strlen(f[i].value));
+			p += strlen(f[i].value);
+		} else {
+			p = json_string_write(p, f[i].value, strlen(f[i].value));
+		}
 	}
 	*p++ = '}';
 	b->len = (size_t)(p - (char *)b->data);
@@ -113,12 +129,60 @@ missing(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
+/* {"K":"V",...} of the encryption context (not secret), in `out`. */
+static int
+context_json(struct enclave_client *c,
+    const struct enclave_configure_options *o, struct buf *out)
+{
+	const size_t limit = 64 * 1024;
+	size_t i;
+
+	if (o->context_len > 0 && (o->context_keys == NULL ||
+	    o->context_values == NULL))
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "an encryption context needs its keys and values");
+	if (buf_append_str(out, "{", limit) < 0)
+		goto nomem;
+	for (i = 0; i < o->context_len; i++) {
+		const char *k = o->context_keys[i], *v = o->context_values[i];
+
+		if (k == NULL || v == NULL)
+			return client_set_error(c, ENCLAVE_ERR_USAGE,
+			    "an encryption context pair is missing");
+		if ((i > 0 && buf_append_str(out, ",", limit) < 0) ||
+		    json_append_string(out, (const uint8_t *)k, strlen(k),
+		    limit) < 0 || buf_append_str(out, ":", limit) < 0 ||
+		    json_append_string(out, (const uint8_t *)v, strlen(v),
+		    limit) < 0)
+			goto nomem;
+	}
+	if (buf_append_str(out, "}", limit) < 0 ||
+	    buf_append(out, "", 1, limit) < 0)
+		goto nomem;
+	return ENCLAVE_OK;
+nomem:
+	return client_set_error(c, ENCLAVE_ERR_USAGE,
+	    "encryption context too large");
+}
+
 int
 enclave_configure(struct enclave_client *c, const char *encrypted_tsk,
     const struct enclave_credentials *creds, const char *region)
 {
-	struct field f[5];
-	struct buf b = BUF_INIT;
+	struct enclave_configure_options o = { .region = region };
+
+	return enclave_configure_ex(c, encrypted_tsk, creds, &o);
+}
+
+int
+enclave_configure_ex(struct enclave_client *c, const char *encrypted_tsk,
+    const struct enclave_credentials *creds,
+    const struct enclave_configure_options *options)
+{
+	const struct enclave_configure_options none = { 0 };
+	const struct enclave_configure_options *o = options ? options : &none;
+	struct field f[7];
+	struct buf b = BUF_INIT, ctx = BUF_INIT;
 	struct iovec iov;
 	cJSON *root;
 	size_t nf = 0;
@@ -132,14 +196,26 @@ enclave_configure(struct enclave_client *c, const char *encrypted_tsk,
 	    missing(creds->secret_access_key) || missing(creds->session_token))
 		return client_set_error(c, ENCLAVE_ERR_USAGE, "configure needs "
 		    "an access key id, a secret access key and a session token");
-	f[nf++] = (struct field){ "encrypted_tsk", encrypted_tsk };
-	f[nf++] = (struct field){ "aws_access_key_id", creds->access_key_id };
+	f[nf++] = (struct field){ "encrypted_tsk", encrypted_tsk, 0 };
+	f[nf++] = (struct field){ "aws_access_key_id", creds->access_key_id, 0 };
 	f[nf++] = (struct field){ "aws_secret_access_key",
-	    creds->secret_access_key };
-	f[nf++] = (struct field){ "aws_session_token", creds->session_token };
-	if (!missing(region))
-		f[nf++] = (struct field){ "region", region };
-	if ((rc = build_configure(c, f, nf, &b)) < 0) {
+	    creds->secret_access_key, 0 };
+	f[nf++] = (struct field){ "aws_session_token", creds->session_token, 0 };
+	if (!missing(o->region))
+		f[nf++] = (struct field){ "region", o->region, 0 };
+	if (!missing(o->key_id))
+		f[nf++] = (struct field){ "key_id", o->key_id, 0 };
+	if (o->context_len > 0) {
+		if ((rc = context_json(c, o, &ctx)) < 0) {
+			buf_free(&ctx, 0);
+			return rc;
+		}
+		f[nf++] = (struct field){ "encryption_context",
+		    (const char *)ctx.data, 1 };
+	}
+	rc = build_configure(c, f, nf, &b);
+	buf_free(&ctx, 0);
+	if (rc < 0) {
 		buf_free(&b, 1);
 		return rc;
 	}
@@ -150,4 +226,33 @@ enclave_configure(struct enclave_client *c, const char *encrypted_tsk,
 	if (rc < 0)
 		return rc;
 	return expect_status(c, root, "ok", "configure");
+}
+
+int
+enclave_forget(struct enclave_client *c, const char *key_id)
+{
+	static const char head[] = "{\"type\":\"forget\",\"key_id\":";
+	struct buf b = BUF_INIT;
+	struct iovec iov;
+	cJSON *root;
+	int rc;
+
+	client_clear_error(c);
+	if (missing(key_id))
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "forget needs a key id");
+	if (buf_append_str(&b, head, 4096) < 0 ||
+	    json_append_string(&b, (const uint8_t *)key_id, strlen(key_id),
+	    4096) < 0 || buf_append_str(&b, "}", 4096) < 0) {
+		buf_free(&b, 0);
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "forget: key id too long");
+	}
+	iov.iov_base = b.data;
+	iov.iov_len = b.len;
+	rc = client_exchange(c, &iov, 1, &root);
+	buf_free(&b, 0);
+	if (rc < 0)
+		return rc;
+	return expect_status(c, root, "ok", "forget");
 }

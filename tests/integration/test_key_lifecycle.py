@@ -359,3 +359,57 @@ def test_encryption_context_name_twice_is_refused(fake_daemon, fake_kms):
         resp = c.request(raw)
     assert resp["status"] == "error", resp
     assert fake_kms.calls() == 0
+
+
+# --- enclavectl --------------------------------------------------------------------
+
+def _ctl(enclavectl_bin, d, *args, input=b""):
+    import json
+    import subprocess
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and not k.startswith("ENCLAVE_")}
+    env.update({"AWS_ACCESS_KEY_ID": CREDS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": CREDS["aws_secret_access_key"],
+                "AWS_SESSION_TOKEN": CREDS["aws_session_token"]})
+    p = subprocess.run([enclavectl_bin, "--enclave", d.tcp] + list(args),
+                       input=input, capture_output=True, timeout=60, env=env)
+    out = p.stdout.decode()
+    try:
+        return p.returncode, json.loads(out), p.stderr.decode()
+    except ValueError:
+        return p.returncode, out.strip(), p.stderr.decode()
+
+
+def test_enclavectl_key_lifecycle(daemon, enclavectl_bin, tmp_path):
+    (t1, k1) = genkey()
+    (t2, k2) = genkey_ctx({"tenant": "acme"})
+    f1, f2 = tmp_path / "t1", tmp_path / "t2"
+    f1.write_text(t1)
+    f2.write_text(t2)
+    rc, out, err = _ctl(enclavectl_bin, daemon, "configure", "--tsk", f1,
+                        "--key-id", "up")
+    assert rc == 0 and out["key_id"] == "up", (out, err)
+    rc, out, err = _ctl(enclavectl_bin, daemon, "configure", "--tsk", f2,
+                        "--key-id", "down")
+    assert rc == 1 and "kms_decrypt_failed" in err, (out, err)
+    rc, out, err = _ctl(enclavectl_bin, daemon, "configure", "--tsk", f2,
+                        "--key-id", "down", "--encryption-context",
+                        "tenant=acme")
+    assert rc == 0, (out, err)
+    rc, out, err = _ctl(enclavectl_bin, daemon, "process", "--key-id", "up",
+                        "--result-key-id", "down", "--aad", "r1",
+                        input=seal(k1, b"hand over", "r1").encode())
+    assert rc == 0, err
+    assert open_sealed(k2, out, "r1") == b"hand over"
+    rc, out, err = _ctl(enclavectl_bin, daemon, "health")
+    assert rc == 0 and out["keys"] == [{"key_id": "up", "encryptions": 0},
+                                       {"key_id": "down", "encryptions": 1}]
+    rc, out, err = _ctl(enclavectl_bin, daemon, "forget", "--key-id", "up")
+    assert rc == 0 and out == {"status": "ok", "msg": "forgotten"}, (out, err)
+    rc, out, err = _ctl(enclavectl_bin, daemon, "forget", "--key-id", "up")
+    assert rc == 1 and "unknown_key" in err
+    rc, out, err = _ctl(enclavectl_bin, daemon, "forget")
+    assert rc == 2 and "--key-id" in err
+    rc, out, err = _ctl(enclavectl_bin, daemon, "configure", "--tsk", f1,
+                        "--encryption-context", "novalue")
+    assert rc == 2 and "KEY=VALUE" in err

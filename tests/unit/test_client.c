@@ -680,6 +680,63 @@ test_process_request(void **state)
 	fixture_free(f);
 }
 
+/* Key ids, the result key and an encryption context, as sent. */
+static void
+test_key_lifecycle_requests(void **state)
+{
+	static const char result_hex[] =
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+	const char *keys[] = { "tenant", "path\"q" };
+	const char *values[] = { "acme", "a=b" };
+	struct enclave_credentials cr = { "AKIA", "secret", "token" };
+	struct enclave_configure_options co = { .key_id = "acme.v2",
+	    .context_keys = keys, .context_values = values, .context_len = 2 };
+	struct enclave_process_options po = { .key_id = "up",
+	    .result_key_id = "down" };
+	struct fixture *f = pair(ENCLAVE_FRAMING_LEN);
+	char resp[256], *result = NULL;
+	const cJSON *ec;
+	cJSON *req;
+
+	(void)state;
+	peer_write_len(f->peer, "{\"status\":\"ok\",\"msg\":\"configured\"}");
+	assert_int_equal(enclave_configure_ex(f->c, "QUJD", &cr, &co),
+	    ENCLAVE_OK);
+	req = peer_request_json(f->peer, FRAME_LENGTH);
+	assert_string_equal(str_member(req, "key_id"), "acme.v2");
+	assert_null(cJSON_GetObjectItemCaseSensitive(req, "region"));
+	ec = cJSON_GetObjectItemCaseSensitive(req, "encryption_context");
+	assert_true(cJSON_IsObject(ec));
+	assert_int_equal(cJSON_GetArraySize(ec), 2);
+	assert_string_equal(str_member(ec, "tenant"), "acme");
+	assert_string_equal(str_member(ec, "path\"q"), "a=b");
+	cJSON_Delete(req);
+
+	snprintf(resp, sizeof(resp), "{\"status\":\"ok\",\"result\":\"%s\"}",
+	    result_hex);
+	peer_write_len(f->peer, resp);
+	assert_int_equal(enclave_process_ex(f->c, "00", 2, &po, &result, NULL),
+	    ENCLAVE_OK);
+	enclave_free(result);
+	req = peer_request_json(f->peer, FRAME_LENGTH);
+	assert_string_equal(str_member(req, "key_id"), "up");
+	assert_string_equal(str_member(req, "result_key_id"), "down");
+	assert_null(cJSON_GetObjectItemCaseSensitive(req, "aad"));
+	cJSON_Delete(req);
+
+	peer_write_len(f->peer, "{\"status\":\"ok\",\"msg\":\"forgotten\"}");
+	assert_int_equal(enclave_forget(f->c, "up"), ENCLAVE_OK);
+	req = peer_request_json(f->peer, FRAME_LENGTH);
+	assert_string_equal(str_member(req, "type"), "forget");
+	assert_string_equal(str_member(req, "key_id"), "up");
+	cJSON_Delete(req);
+	peer_write_len(f->peer, "{\"status\":\"error\",\"msg\":\"unknown_key\"}");
+	assert_int_equal(enclave_forget(f->c, "up"), ENCLAVE_ERR_REMOTE);
+	assert_string_equal(enclave_client_remote_code(f->c), "unknown_key");
+	assert_int_equal(enclave_forget(f->c, ""), ENCLAVE_ERR_USAGE);
+	fixture_free(f);
+}
+
 /* Text that is not hex is escaped, never spliced into the JSON raw. */
 static void
 test_process_not_hex_escaped(void **state)
@@ -984,6 +1041,7 @@ main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_raw_call),
 		cmocka_unit_test(test_large_process),
+		cmocka_unit_test(test_key_lifecycle_requests),
 		cmocka_unit_test(test_connect_errors),
 		cmocka_unit_test(test_unix_endpoint),
 		cmocka_unit_test(test_tcp_endpoint),

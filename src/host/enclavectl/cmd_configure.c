@@ -21,7 +21,8 @@
 
 static const char configure_help[] =
 "usage: enclavectl [global options] configure --tsk FILE [--region REGION]\n"
-"                  [--credentials env|imds]\n"
+"                  [--credentials env|imds] [--key-id ID]\n"
+"                  [--encryption-context KEY=VALUE]...\n"
 "\n"
 "Send the enclave its encrypted TSK: it asks KMS, with its attestation, to\n"
 "decrypt it, and keeps the 32-byte key in locked memory. Prints the answer.\n"
@@ -30,6 +31,12 @@ static const char configure_help[] =
 "                   generate-data-key); - reads standard input; whitespace\n"
 "                   around it is ignored\n"
 "  --region REGION  the KMS region (default: the daemon's own)\n"
+"  --key-id ID      the name the enclave keeps the key under (1 to 64 of\n"
+"                   A-Z a-z 0-9 . _ -; default \"default\"); configuring an\n"
+"                   id it holds replaces that key\n"
+"  --encryption-context KEY=VALUE\n"
+"                   the KMS encryption context the TSK was made with;\n"
+"                   repeat for each pair (KMS refuses any other)\n"
 "  --credentials env|imds\n"
 "                   env (default): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\n"
 "                   and AWS_SESSION_TOKEN must all be set; imds: the\n"
@@ -40,12 +47,18 @@ static const char configure_help[] =
 "\n"
 "Credentials never come from the command line.\n";
 
-enum { OPT_TSK = 256, OPT_REGION, OPT_CREDENTIALS, OPT_HELP };
+enum { OPT_TSK = 256, OPT_REGION, OPT_CREDENTIALS, OPT_HELP, OPT_KEY_ID,
+	OPT_CONTEXT };
+
+/* As many pairs as the enclave takes (enclave/kms/kms.h). */
+#define CONTEXT_PAIRS_MAX 16
 
 static const struct option configure_options[] = {
 	{ "tsk", required_argument, NULL, OPT_TSK },
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
+	{ "key-id", required_argument, NULL, OPT_KEY_ID },
+	{ "encryption-context", required_argument, NULL, OPT_CONTEXT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -53,8 +66,30 @@ static const struct option configure_options[] = {
 struct configure_args {
 	const char *tsk_path;
 	const char *region;
+	const char *key_id;
 	enum host_credentials_source source;
+	/* --encryption-context KEY=VALUE, split in place at the first '=' */
+	const char *context_keys[CONTEXT_PAIRS_MAX];
+	const char *context_values[CONTEXT_PAIRS_MAX];
+	size_t      context_len;
 };
+
+static int
+take_context(struct configure_args *a, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg)
+		return ctl_usage_error("configure", "--encryption-context is "
+		    "KEY=VALUE");
+	if (a->context_len == CONTEXT_PAIRS_MAX)
+		return ctl_usage_error("configure", "at most %d "
+		    "--encryption-context pairs", CONTEXT_PAIRS_MAX);
+	*eq = '\0';
+	a->context_keys[a->context_len] = arg;
+	a->context_values[a->context_len++] = eq + 1;
+	return 0;
+}
 
 static int
 parse(int argc, char **argv, struct configure_args *a)
@@ -74,6 +109,16 @@ parse(int argc, char **argv, struct configure_args *a)
 				return ctl_usage_error("configure",
 				    "--region must not be empty");
 			a->region = optarg;
+			break;
+		case OPT_KEY_ID:
+			if (optarg[0] == '\0')
+				return ctl_usage_error("configure",
+				    "--key-id must not be empty");
+			a->key_id = optarg;
+			break;
+		case OPT_CONTEXT:
+			if (take_context(a, optarg) != 0)
+				return CTL_EXIT_USAGE;
 			break;
 		case OPT_CREDENTIALS:
 			if (host_credentials_source_parse(optarg,
@@ -161,6 +206,7 @@ cmd_configure(const struct ctl_global *g, int argc, char **argv)
 	struct configure_args a;
 	struct host_credentials hc = HOST_CREDENTIALS_INIT;
 	struct enclave_credentials cr;
+	struct enclave_configure_options co;
 	struct enclave_client *c;
 	struct buf tsk_buf = BUF_INIT;
 	char *tsk = NULL;
@@ -175,7 +221,10 @@ cmd_configure(const struct ctl_global *g, int argc, char **argv)
 		goto done;
 	if ((c = ctl_connect(g, "configure", &rc)) == NULL)
 		goto done;
-	while ((rc = enclave_configure(c, tsk, &cr, a.region)) < 0 &&
+	co = (struct enclave_configure_options){ .region = a.region,
+	    .key_id = a.key_id, .context_keys = a.context_keys,
+	    .context_values = a.context_values, .context_len = a.context_len };
+	while ((rc = enclave_configure_ex(c, tsk, &cr, &co)) < 0 &&
 	    ctl_retry(g, "configure", c, rc) &&
 	    (rc = ctl_reconnect(g, "configure", c)) == 0)
 		;

@@ -8,6 +8,7 @@
 
 static const char process_help[] =
 "usage: enclavectl [global options] process [--aad S] [--in FILE] [--out FILE]\n"
+"                  [--key-id ID] [--result-key-id ID]\n"
 "\n"
 "Send hex ciphertext (nonce || ct || tag under the TSK, as `seal` makes it)\n"
 "to the enclave; it decrypts, runs its workflow step, and encrypts the\n"
@@ -17,20 +18,30 @@ static const char process_help[] =
 "  --in FILE    read the hex from FILE (default: standard input); whitespace\n"
 "               around it is ignored\n"
 "  --out FILE   write the result to FILE (default: standard output)\n"
+"  --key-id ID  the enclave's key that opens the ciphertext (default: the\n"
+"               one configured last)\n"
+"  --result-key-id ID\n"
+"               the key that seals the result (default: --key-id's), to\n"
+"               re-encrypt data for another party\n"
 "  --help       print this help\n";
 
-enum { OPT_AAD = 256, OPT_IN, OPT_OUT, OPT_HELP };
+enum { OPT_AAD = 256, OPT_IN, OPT_OUT, OPT_HELP, OPT_KEY_ID,
+	OPT_RESULT_KEY_ID };
 
 static const struct option process_options[] = {
 	{ "aad", required_argument, NULL, OPT_AAD },
 	{ "in", required_argument, NULL, OPT_IN },
 	{ "out", required_argument, NULL, OPT_OUT },
+	{ "key-id", required_argument, NULL, OPT_KEY_ID },
+	{ "result-key-id", required_argument, NULL, OPT_RESULT_KEY_ID },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct process_args {
 	const char *aad;
+	const char *key_id;
+	const char *result_key_id;
 	const char *in;
 	const char *out;
 };
@@ -52,6 +63,17 @@ parse(int argc, char **argv, struct process_args *a)
 			break;
 		case OPT_OUT:
 			a->out = optarg;
+			break;
+		case OPT_KEY_ID:
+		case OPT_RESULT_KEY_ID:
+			if (optarg[0] == '\0')
+				return ctl_usage_error("process", "%s must not be "
+				    "empty", opt == OPT_KEY_ID ? "--key-id" :
+				    "--result-key-id");
+			if (opt == OPT_KEY_ID)
+				a->key_id = optarg;
+			else
+				a->result_key_id = optarg;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -87,6 +109,7 @@ int
 cmd_process(const struct ctl_global *g, int argc, char **argv)
 {
 	struct process_args a;
+	struct enclave_process_options po;
 	struct enclave_client *c;
 	struct buf in = BUF_INIT;
 	char *result = NULL;
@@ -107,8 +130,10 @@ cmd_process(const struct ctl_global *g, int argc, char **argv)
 	}
 	if ((c = ctl_connect(g, "process", &rc)) == NULL)
 		goto done;
-	while ((rc = enclave_process(c, (const char *)in.data + start,
-	    end - start, a.aad, &result, &result_len)) < 0 &&
+	po = (struct enclave_process_options){ .aad = a.aad,
+	    .key_id = a.key_id, .result_key_id = a.result_key_id };
+	while ((rc = enclave_process_ex(c, (const char *)in.data + start,
+	    end - start, &po, &result, &result_len)) < 0 &&
 	    ctl_retry(g, "process", c, rc) &&
 	    (rc = ctl_reconnect(g, "process", c)) == 0)
 		;

@@ -68,7 +68,8 @@ static const char health_help[] =
 "usage: enclavectl [global options] health\n"
 "\n"
 "Send {\"type\":\"health\"} and print the enclave's report: status, whether\n"
-"it is configured, its time, and the counters it keeps.\n";
+"it is configured, its time, the counters it keeps, and the keys it holds\n"
+"(\"keys\": each key id with the messages sealed under it; never a key).\n";
 
 ctl_command_fn cmd_health;
 int

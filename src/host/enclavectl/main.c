@@ -25,6 +25,7 @@
 	X("health", cmd_health, "print the enclave's health report")    \
 	X("configure", cmd_configure, "hand the enclave its encrypted TSK") \
 	X("process", cmd_process, "send hex ciphertext, print the result") \
+	X("forget", cmd_forget, "make the enclave wipe one of its keys") \
 	X("seal", cmd_seal, "encrypt plaintext to hex (no daemon)")     \
 	X("verify-attestation", cmd_verify_attestation, "verify a saved attestation document") \
 	X("attest", cmd_attest, "fetch (and --verify) a fresh attestation document") \
