@@ -22,11 +22,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/key_id.h"
 #include "common/secret.h"
 
-/* Key ids: 1..64 characters of [A-Za-z0-9._-]. */
-#define KEY_ID_MAX        64
-#define KEY_ID_DEFAULT    "default"
+/* Key ids: 1..64 characters of [A-Za-z0-9._-] (common/key_id.h). */
 #define KEYSTORE_MAX_KEYS 256
 /* Distinct keys remembered per table slot: the budget's memory. */
 #define KEYSTORE_IDENTITIES_PER_KEY 8
@@ -42,9 +41,6 @@ enum keystore_status {
 };
 
 struct tsk;
-
-/* 1 when `id` (len bytes) is a valid key id. */
-int            key_id_valid(const char *id, size_t len);
 
 /*
  * Size the table (called once at startup, after secret_heap_init). The

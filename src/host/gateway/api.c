@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "common/json_parse.h"
+#include "common/json_scan.h"
 #include "common/json_text.h"
+#include "common/key_id.h"
 #include "enclave/client.h"
 #include "host/gateway/errors.h"
 #include "host/gateway/metrics.h"
@@ -126,6 +128,49 @@ refuse_nul(const char *body, size_t len, const char *name,
 	return -1;
 }
 
+/* cJSON cuts "a\u0000b" to "a": the member's own bytes say if it was. */
+static int
+member_has_nul(const char *body, size_t len, const char *name)
+{
+	struct buf exact = BUF_INIT;
+	int nul;
+
+	if (json_string_exact(body, len, name, &exact) < 0) {
+		buf_free(&exact, 0);
+		return 1;
+	}
+	nul = exact.len > 0 && memchr(exact.data, '\0', exact.len) != NULL;
+	buf_free(&exact, 0);
+	return nul;
+}
+
+/*
+ * An optional key id member: absent or null is NULL; anything but a key
+ * id (common/key_id.h) is answered here, before any enclave is asked.
+ * has_nul: the body escapes U+0000 somewhere (json_parse_strict's verdict).
+ */
+static int
+key_id_member(const cJSON *root, const char *body, size_t len, int has_nul,
+    const char *name, const char **out, struct api_reply *r)
+{
+	const cJSON *v = json_member(root, name);
+	char why[96];
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v) ||
+	    !key_id_valid(v->valuestring, strlen(v->valuestring)) ||
+	    (has_nul && member_has_nul(body, len, name))) {
+		snprintf(why, sizeof(why), "%s must be 1 to %d characters from "
+		    "A-Z a-z 0-9 . _ -", name, KEY_ID_MAX);
+		api_error(r, 400, "invalid_field", why);
+		return -1;
+	}
+	*out = v->valuestring;
+	return 0;
+}
+
 void
 api_process(struct gateway_ctx *g, const char *body, size_t len,
     struct api_reply *r)
@@ -135,6 +180,7 @@ api_process(struct gateway_ctx *g, const char *body, size_t len,
 	enum pool_status st;
 	const cJSON *ct, *aad;
 	char why[96];
+	const char *key_id, *result_key_id;
 	cJSON *root;
 
 	if ((root = json_parse_strict(body, len, 0, &verdict)) == NULL ||
@@ -167,9 +213,16 @@ api_process(struct gateway_ctx *g, const char *body, size_t len,
 		api_error(r, 400, "missing_fields", "ciphertext");
 		goto done;
 	}
+	if (key_id_member(root, body, len, verdict.has_nul, "key_id", &key_id,
+	    r) < 0 || key_id_member(root, body, len, verdict.has_nul,
+	    "result_key_id", &result_key_id, r) < 0)
+		goto done;
 	st = pool_process(g->pool, ct->valuestring, strlen(ct->valuestring),
-	    cJSON_IsString(aad) ? aad->valuestring : NULL, &o);
+	    cJSON_IsString(aad) ? aad->valuestring : NULL, key_id,
+	    result_key_id, &o);
 	r->enclave = o.enclave;
+	if (o.key_id[0] != '\0')
+		metrics_key_request(g->metrics, o.key_id, st == POOL_OK);
 	if (st != POOL_OK) {
 		pool_failure(r, st, &o);
 		goto done;

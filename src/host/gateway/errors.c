@@ -20,6 +20,7 @@ static const struct code_status table[] = {
 	{ "invalid_ciphertext", 400 },
 	{ "invalid_json", 400 },
 	{ "unknown_type", 400 },
+	{ "unknown_key", 400 },
 	{ "too_large", 413 },
 	{ "decrypt_failed", 422 },
 	{ "step_failed", 422 },
@@ -29,6 +30,7 @@ static const struct code_status table[] = {
 	{ "kms_decrypt_failed", 503 },
 	{ "kms_timeout", 503 },
 	{ "invalid_key", 503 },
+	{ "too_many_keys", 503 },
 	{ "internal_error", 502 },
 };
 

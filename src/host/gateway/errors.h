@@ -5,14 +5,15 @@
  * answer, {"error": code, "details": ...}; only the status is chosen here:
  *
  *   400  missing_fields, invalid_field, invalid_hex, invalid_ciphertext,
- *        invalid_json, unknown_type (the request is malformed)
+ *        invalid_json, unknown_type (the request is malformed), unknown_key
+ *        (it names a key the enclave does not hold, nor the gateway)
  *   413  too_large
  *   422  decrypt_failed, step_failed (well formed, but the ciphertext does
  *        not authenticate under the TSK with this aad, or the step refused
  *        it: retrying will not help)
  *   503  not_configured (after a configure and one retry), key_exhausted,
- *        busy, kms_* (the service, not the request, is the problem;
- *        Retry-After is set)
+ *        busy, kms_*, too_many_keys (the service, not the request, is the
+ *        problem; Retry-After is set)
  *   502  internal_error and any code this gateway does not know
  *
  * The gateway's own codes: 400 invalid_json / missing_fields /

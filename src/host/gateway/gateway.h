@@ -5,9 +5,10 @@
  * (the command line), http.c (libmicrohttpd: connections, bodies,
  * routing), api.c (the three endpoints' answers), pool.c (connections to
  * the enclaves, balancing, retries), probe.c (health checks, configure,
- * the background thread), creds.c (the credential cache and its refresh),
- * deadline.c (the whole-request deadline against slow clients),
- * metrics.c, errors.c (error codes to HTTP statuses).
+ * the background thread), keyring.c (the TSK files, read at start and on
+ * SIGHUP), creds.c (the credential cache and its refresh), deadline.c
+ * (the whole-request deadline against slow clients), metrics.c, errors.c
+ * (error codes to HTTP statuses).
  */
 #ifndef GATEWAY_GATEWAY_H
 #define GATEWAY_GATEWAY_H
@@ -19,14 +20,26 @@
 #include "host/credentials/credentials.h"
 
 #define GATEWAY_MAX_ENCLAVES     64
+#define GATEWAY_MAX_KEYS         64
+#define GATEWAY_KEY_ID_MAX       64	/* common/key_id.h */
 #define GATEWAY_DEFAULT_LISTEN   "127.0.0.1:8080"
 #define GATEWAY_DEFAULT_ENCLAVE  "vsock:16:5000"
+
+/* One --tsk [ID=]FILE. */
+struct gateway_tsk {
+	char        key_id[GATEWAY_KEY_ID_MAX + 1];	/* "default" for FILE */
+	const char *path;
+};
 
 struct gateway_options {
 	const char *listen;			/* HOST:PORT */
 	const char *enclaves[GATEWAY_MAX_ENCLAVES];
 	size_t      n_enclaves;
-	const char *tsk_path;			/* NULL: never configure */
+	/* The keys every enclave is configured with; none: never configure. */
+	struct gateway_tsk tsks[GATEWAY_MAX_KEYS];
+	size_t      n_tsks;
+	/* And every ID.b64 file in this directory (NULL: none). */
+	const char *tsk_dir;
 	const char *region;			/* NULL: the daemon's default */
 	enum host_credentials_source creds;
 	int         conns_per_enclave;

@@ -2,10 +2,11 @@
  * main.c - enclave-gateway: startup, signals, graceful shutdown.
  *
  * Order at start: harden the process and set up locked memory, read the
- * TSK file, get credentials (environment: read and wiped from it), start
+ * TSK files, get credentials (environment: read and wiped from it), start
  * the pool's probe thread (which configures every enclave at once), then
- * serve HTTP. SIGTERM or SIGINT: stop accepting, let requests in flight
- * finish (up to --timeout), wake anything still waiting, close, wipe.
+ * serve HTTP. SIGHUP: read the TSK files again (keyring.h). SIGTERM or
+ * SIGINT: stop accepting, let requests in flight finish (up to
+ * --timeout), wake anything still waiting, close, wipe.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -25,50 +26,71 @@
 #include "host/gateway/creds.h"
 #include "host/gateway/gateway.h"
 #include "host/gateway/http.h"
+#include "host/gateway/keyring.h"
 #include "host/gateway/metrics.h"
 #include "host/gateway/pool.h"
 
-#define TSK_FILE_MAX ((size_t)1 << 20)
-
-/* The base64 KMS blob, whitespace around it dropped, checked, NUL-ended. */
-static char *
-read_tsk(const char *path)
+/* The keyring of the --tsk files, its ids in the metrics; NULL: none. */
+static int
+load_keys(const struct gateway_options *o, struct metrics *m,
+    struct keyring **out)
 {
-	struct buf b = BUF_INIT;
-	char chunk[4096], *out = NULL;
-	size_t start = 0, end, dec_len;
-	uint8_t *dec = NULL;
-	FILE *f;
-	size_t n;
+	const char *ids[GATEWAY_MAX_KEYS];
+	struct keyring *k;
+	size_t i;
+	int empty;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		log_error("cannot open the TSK file %s: %m", path);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n, TSK_FILE_MAX) < 0) {
-			log_error("the TSK file %s is too large", path);
-			goto done;
+	*out = NULL;
+	if (o->n_tsks == 0 && o->tsk_dir == NULL)
+		return 0;
+	if ((k = keyring_load(o->tsks, o->n_tsks, o->tsk_dir, &empty)) ==
+	    NULL) {
+		if (empty) {
+			/* An empty directory: no key (yet), not an error. */
+			log_warn("the key directory %s holds no ID.b64 file",
+			    o->tsk_dir);
+			metrics_keys_loaded(m, NULL, 0, 1);
+			return 0;
 		}
-	end = b.len;
-	while (start < end && strchr(" \t\r\n", b.data[start]) != NULL)
-		start++;
-	while (end > start && strchr(" \t\r\n", b.data[end - 1]) != NULL)
-		end--;
-	if (start == end || (dec = malloc(base64_decoded_max(end - start))) ==
-	    NULL || base64_decode(dec, &dec_len, (const char *)b.data + start,
-	    end - start) < 0) {
-		log_error("the TSK file %s does not hold base64 (the KMS "
-		    "CiphertextBlob)", path);
-		goto done;
+		metrics_keys_loaded(m, NULL, 0, 0);
+		return -1;
 	}
-	if ((out = strndup((const char *)b.data + start, end - start)) == NULL)
-		log_error("out of memory");
-done:
-	fclose(f);
-	free(dec);
-	buf_free(&b, 0);
-	return out;
+	for (i = 0; i < k->n; i++)
+		ids[i] = k->key[i].key_id;
+	metrics_keys_loaded(m, ids, k->n, 1);
+	*out = k;
+	return 0;
+}
+
+/*
+ * SIGHUP: read the key files again. A file that cannot be read keeps
+ * every key as it was (nothing half-applied); otherwise the pool brings
+ * each enclave to the new keys while requests go on.
+ */
+static void
+reload_keys(const struct gateway_options *o, struct metrics *m,
+    struct pool *pool)
+{
+	struct keyring *k;
+
+	if (o->n_tsks == 0 && o->tsk_dir == NULL) {
+		log_info("SIGHUP: no --tsk files to read again");
+		return;
+	}
+	if (load_keys(o, m, &k) < 0) {
+		log_error("SIGHUP: the key files could not all be read: "
+		    "keeping the keys as they were");
+		return;
+	}
+	if (k == NULL) {
+		log_error("SIGHUP: no key left: keeping the keys as they were "
+		    "(the enclaves would hold none)");
+		return;
+	}
+	log_info("SIGHUP: %zu keys read; bringing every enclave to them",
+	    k->n);
+	pool_set_keys(pool, k);
+	keyring_unref(k);
 }
 
 /* Requests in flight finish, up to the request timeout. */
@@ -92,13 +114,13 @@ run(const struct gateway_options *o, sigset_t *sigs)
 	struct creds_cache cc;
 	struct metrics m;
 	struct http_front *h = NULL;
-	char *tsk = NULL;
+	struct keyring *keys = NULL;
 	int sig = 0, rc = 1;
 
-	if (o->tsk_path != NULL && (tsk = read_tsk(o->tsk_path)) == NULL)
-		return 1;
 	if (metrics_init(&m) < 0)
-		goto out_tsk;
+		return 1;
+	if (load_keys(o, &m, &keys) < 0)
+		goto out_metrics;
 	if (creds_init(&cc, o->creds, &m) < 0)
 		goto out_metrics;
 	memset(&pc, 0, sizeof(pc));
@@ -107,7 +129,7 @@ run(const struct gateway_options *o, sigset_t *sigs)
 	pc.conns_per_enclave = o->conns_per_enclave;
 	pc.queue = o->queue;
 	pc.timeout_ms = o->timeout_ms;
-	pc.tsk = tsk;
+	pc.keys = keys;
 	pc.region = o->region;
 	pc.creds = &cc;
 	pc.metrics = &m;
@@ -116,12 +138,13 @@ run(const struct gateway_options *o, sigset_t *sigs)
 		goto out_creds;
 	}
 	g.metrics = &m;
-	if (tsk == NULL)
+	if (keys == NULL)
 		log_warn("no --tsk: enclaves are never configured by the gateway");
 	if (pool_start(g.pool) < 0 || (h = http_start(&g)) == NULL)
 		goto out_pool;
 	while (sigwait(sigs, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
-		;
+		if (sig == SIGHUP)
+			reload_keys(o, &m, g.pool);
 	log_info("signal %d: stopping (finishing requests in flight)", sig);
 	atomic_store(&g.draining, 1);
 	http_quiesce(h);
@@ -134,9 +157,8 @@ out_pool:
 out_creds:
 	creds_destroy(&cc);
 out_metrics:
+	keyring_unref(keys);
 	metrics_destroy(&m);
-out_tsk:
-	free(tsk);
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

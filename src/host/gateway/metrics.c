@@ -140,6 +140,53 @@ metrics_credentials(struct metrics *m, int ok, time_t expiration)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/*
+ * Key ids come from requests: like error codes, a fixed number of labels,
+ * then "other". They are valid key ids ([A-Za-z0-9._-]), safe in a label.
+ */
+void
+metrics_key_request(struct metrics *m, const char *key_id, int ok)
+{
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->n_keys; i++)
+		if (strcmp(m->key_id[i], key_id) == 0)
+			break;
+	if (i == m->n_keys) {
+		if (m->n_keys == METRICS_MAX_KEYS)
+			i = METRICS_MAX_KEYS - 1;
+		else
+			m->n_keys++;
+		snprintf(m->key_id[i], sizeof(m->key_id[i]), "%s",
+		    i == METRICS_MAX_KEYS - 1 ? "other" : key_id);
+	}
+	if (ok)
+		m->key_ok[i]++;
+	else
+		m->key_error[i]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_keys_loaded(struct metrics *m, const char *const *ids, size_t n,
+    int ok)
+{
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	if (ok) {
+		m->reload_ok++;
+		m->n_loaded = 0;
+		for (i = 0; i < n && i < METRICS_MAX_KEYS; i++)
+			snprintf(m->loaded[m->n_loaded++],
+			    sizeof(m->loaded[0]), "%s", ids[i]);
+	} else {
+		m->reload_failed++;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 #define put(out, ...) buf_printf((out), METRICS_TEXT_MAX, __VA_ARGS__)
 
 static int
@@ -195,6 +242,35 @@ format_requests(const struct metrics *m, struct buf *out)
 	    (unsigned long long)m->retries);
 }
 
+/* Called with m->lock held. */
+static int
+format_keys(const struct metrics *m, struct buf *out)
+{
+	size_t i;
+
+	GUARD(header(out, "enclave_gateway_key_requests_total", "counter",
+	    "Process requests, by the key id that opens them and result."));
+	for (i = 0; i < m->n_keys; i++) {
+		GUARD(put(out, "enclave_gateway_key_requests_total{key_id=\"%s\","
+		    "result=\"ok\"} %llu\n", m->key_id[i],
+		    (unsigned long long)m->key_ok[i]));
+		GUARD(put(out, "enclave_gateway_key_requests_total{key_id=\"%s\","
+		    "result=\"error\"} %llu\n", m->key_id[i],
+		    (unsigned long long)m->key_error[i]));
+	}
+	GUARD(header(out, "enclave_gateway_key_loaded", "gauge",
+	    "1 for each key id the gateway configures its enclaves with."));
+	for (i = 0; i < m->n_loaded; i++)
+		GUARD(put(out, "enclave_gateway_key_loaded{key_id=\"%s\"} 1\n",
+		    m->loaded[i]));
+	GUARD(header(out, "enclave_gateway_key_reloads_total", "counter",
+	    "Readings of the TSK files (at start and on SIGHUP), by result."));
+	GUARD(put(out, "enclave_gateway_key_reloads_total{result=\"ok\"} "
+	    "%llu\n", (unsigned long long)m->reload_ok));
+	return put(out, "enclave_gateway_key_reloads_total{result=\"error\"} "
+	    "%llu\n", (unsigned long long)m->reload_failed);
+}
+
 static int
 format_enclaves(const struct metrics_enclave *enc, size_t n, struct buf *out)
 {
@@ -241,6 +317,12 @@ format_enclaves(const struct metrics_enclave *enc, size_t n, struct buf *out)
 		GUARD(put(out, "enclave_gateway_last_configure_timestamp_seconds"
 		    "{enclave=\"%s\"} %lld\n", enc[i].name,
 		    (long long)enc[i].last_configure));
+	GUARD(header(out, "enclave_gateway_enclave_keys_current", "gauge",
+	    "1 when the enclave holds every key of the last reading of the "
+	    "TSK files."));
+	for (i = 0; i < n; i++)
+		GUARD(put(out, "enclave_gateway_enclave_keys_current"
+		    "{enclave=\"%s\"} %d\n", enc[i].name, enc[i].keys_current));
 	return 0;
 }
 
@@ -252,6 +334,7 @@ metrics_format(struct metrics *m, const struct metrics_enclave *enc,
 
 	pthread_mutex_lock(&m->lock);
 	GUARD_GOTO(format_requests(m, out), done);
+	GUARD_GOTO(format_keys(m, out), done);
 	GUARD_GOTO(header(out, "enclave_gateway_credentials_refresh_total",
 	    "counter", "Credential fetches, by result."), done);
 	GUARD_GOTO(put(out, "enclave_gateway_credentials_refresh_total"

@@ -19,6 +19,8 @@
 #define METRICS_BUCKETS    14
 #define METRICS_MAX_CODES  32	/* distinct error codes kept; then "other" */
 #define METRICS_CODE_MAX   40
+#define METRICS_MAX_KEYS   64	/* distinct key ids counted; then "other" */
+#define METRICS_KEY_ID_MAX 65	/* common/key_id.h, with its NUL */
 #define METRICS_HTTP_MIN   100
 #define METRICS_HTTP_MAX   599
 
@@ -33,6 +35,14 @@ struct metrics {
 	uint64_t latency_count;
 	int64_t  in_flight;
 	uint64_t retries;		/* requests sent to an enclave again */
+	/* Requests by the key id they named (or the gateway's default). */
+	char     key_id[METRICS_MAX_KEYS][METRICS_KEY_ID_MAX];
+	uint64_t key_ok[METRICS_MAX_KEYS], key_error[METRICS_MAX_KEYS];
+	size_t   n_keys;
+	/* The keys the gateway configures enclaves with, and its reloads. */
+	char     loaded[METRICS_MAX_KEYS][METRICS_KEY_ID_MAX];
+	size_t   n_loaded;
+	uint64_t reload_ok, reload_failed;
 	uint64_t cred_refresh_ok;
 	uint64_t cred_refresh_failed;
 	time_t   cred_expiration;	/* 0: none or not expiring */
@@ -51,6 +61,7 @@ struct metrics_enclave {
 	uint64_t           configure_failed;
 	time_t             last_configure;	/* 0: never */
 	uint64_t           failures;	/* times taken out */
+	int                keys_current;	/* has every key of the last load */
 };
 
 /* Also describes the queue at scrape time. */
@@ -70,6 +81,11 @@ void metrics_in_flight(struct metrics *m, int delta);
 int64_t metrics_in_flight_now(struct metrics *m);
 void metrics_retry(struct metrics *m);
 void metrics_credentials(struct metrics *m, int ok, time_t expiration);
+/* One process request that named key_id (a valid key id), and its end. */
+void metrics_key_request(struct metrics *m, const char *key_id, int ok);
+/* The key ids now loaded (ok), or a reload that failed (ok 0, ids NULL). */
+void metrics_keys_loaded(struct metrics *m, const char *const *ids, size_t n,
+    int ok);
 /* A metric label value: [A-Za-z0-9_] kept, anything else becomes '_'. */
 void metrics_label(char *dst, size_t size, const char *src);
 /* The whole exposition text (version 0.0.4) appended to out. */

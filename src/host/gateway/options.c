@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/endpoint.h"
+#include "common/key_id.h"
 #include "host/gateway/gateway.h"
 
 static const char usage_text[] =
@@ -20,7 +21,8 @@ static const char usage_text[] =
 "keeps connected, configured and balanced. It never sees a plaintext or the\n"
 "TSK.\n"
 "\n"
-"  POST /v1/process  {\"ciphertext\": HEX, \"aad\"?: STRING} -> {\"result\": HEX}\n"
+"  POST /v1/process  {\"ciphertext\": HEX, \"aad\"?: STRING, \"key_id\"?: ID,\n"
+"                    \"result_key_id\"?: ID} -> {\"result\": HEX}\n"
 "  GET  /healthz     200 when at least one enclave is configured, else 503\n"
 "  GET  /metrics     Prometheus text format\n"
 "\n"
@@ -28,9 +30,15 @@ static const char usage_text[] =
 "  --listen HOST:PORT            where to serve HTTP (default 127.0.0.1:8080)\n"
 "  --enclave ENDPOINT            vsock:CID:PORT, tcp:HOST:PORT or unix:PATH;\n"
 "                                repeatable (default vsock:16:5000)\n"
-"  --tsk FILE                    the KMS-encrypted TSK (base64) to configure\n"
-"                                every enclave with; without it the gateway\n"
-"                                never configures\n"
+"  --tsk [ID=]FILE               a KMS-encrypted TSK (base64) to configure\n"
+"                                every enclave with, under key id ID (1 to 64\n"
+"                                of A-Z a-z 0-9 . _ -; plain FILE: \"default\");\n"
+"                                repeatable, one per key; SIGHUP reads the\n"
+"                                files again; without any the gateway never\n"
+"                                configures\n"
+"  --tsk-dir DIR                 every file ID.b64 in DIR is a TSK under key\n"
+"                                id ID; on SIGHUP files added are configured,\n"
+"                                files removed forgotten\n"
 "  --region REGION               KMS region sent with configure (default: the\n"
 "                                daemon's own)\n"
 "  --credentials env|imds        where AWS credentials come from (default env:\n"
@@ -49,6 +57,10 @@ static const char usage_text[] =
 "  --max-connections N           HTTP connections at once (default 1024)\n"
 "  --log-level debug|info|warn|error   (default info)\n"
 "  --help                        print this help\n"
+"\n"
+"A request without key_id uses the key \"default\", or else the last --tsk.\n"
+"SIGHUP: the key files are read again; every enclave is configured with the\n"
+"keys added or changed and forgets those removed, requests going on.\n"
 "\n"
 "Exit status: 0 after SIGTERM or SIGINT (requests in flight are finished\n"
 "first), 2 bad usage, 1 could not start.\n";
@@ -100,13 +112,14 @@ parse_level(const char *s, enum log_level *out)
 enum {
 	OPT_LISTEN = 256, OPT_ENCLAVE, OPT_TSK, OPT_REGION, OPT_CREDENTIALS,
 	OPT_CONNS, OPT_QUEUE, OPT_MAX_BODY, OPT_TIMEOUT, OPT_MAX_CONNS,
-	OPT_LOG_LEVEL, OPT_HELP,
+	OPT_LOG_LEVEL, OPT_HELP, OPT_TSK_DIR,
 };
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "enclave", required_argument, NULL, OPT_ENCLAVE },
 	{ "tsk", required_argument, NULL, OPT_TSK },
+	{ "tsk-dir", required_argument, NULL, OPT_TSK_DIR },
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "connections-per-enclave", required_argument, NULL, OPT_CONNS },
@@ -118,6 +131,39 @@ static const struct option long_options[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
+
+/*
+ * --tsk ID=FILE, or --tsk FILE for "default": the text before the first
+ * '=' is an id only when it is a valid one, so a path holding '=' (and a
+ * '/' or '.' before it) still reads as a path.
+ */
+static int
+take_tsk(const char *arg, struct gateway_options *o)
+{
+	const char *eq = strchr(arg, '=');
+	struct gateway_tsk *t;
+	size_t i;
+
+	if (o->n_tsks == GATEWAY_MAX_KEYS)
+		return usage_error("at most %d --tsk keys", GATEWAY_MAX_KEYS);
+	t = &o->tsks[o->n_tsks];
+	if (eq != NULL && key_id_valid(arg, (size_t)(eq - arg))) {
+		memcpy(t->key_id, arg, (size_t)(eq - arg));
+		t->key_id[eq - arg] = '\0';
+		t->path = eq + 1;
+	} else {
+		snprintf(t->key_id, sizeof(t->key_id), "%s", KEY_ID_DEFAULT);
+		t->path = arg;
+	}
+	if (t->path[0] == '\0')
+		return usage_error("--tsk %s: no file", arg);
+	for (i = 0; i < o->n_tsks; i++)
+		if (strcmp(o->tsks[i].key_id, t->key_id) == 0)
+			return usage_error("--tsk: key id '%s' given twice",
+			    t->key_id);
+	o->n_tsks++;
+	return -1;
+}
 
 /* Checks each value as it comes, so the message names the option. */
 static int
@@ -144,7 +190,11 @@ apply(int opt, const char *arg, struct gateway_options *o)
 		o->enclaves[o->n_enclaves++] = arg;
 		return -1;
 	case OPT_TSK:
-		o->tsk_path = arg;
+		return take_tsk(arg, o);
+	case OPT_TSK_DIR:
+		if (arg[0] == '\0')
+			return usage_error("--tsk-dir must not be empty");
+		o->tsk_dir = arg;
 		return -1;
 	case OPT_REGION:
 		if (arg[0] == '\0')

@@ -6,7 +6,9 @@
  * bounded queue when every connection is busy. What happens when the
  * enclave does not answer with a result:
  *   - `not_configured`: the enclave restarted; configure it (once, however
- *     many requests saw it) and send the request again, once;
+ *     many requests saw it) and send the request again, once; likewise
+ *     `unknown_key` for a key the gateway has (the enclave lost it, or a
+ *     reload has not reached it yet);
  *   - `busy`, or a connection that breaks: the request goes to another
  *     enclave (a connection that had been idle gets one more chance on the
  *     same enclave first: the enclave may simply have closed it), and an
@@ -93,8 +95,8 @@ pool_new(const struct pool_config *cfg)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
 	pthread_cond_init(&p->wake, NULL);
-	if ((cfg->tsk != NULL && (p->tsk = strdup(cfg->tsk)) == NULL) ||
-	    (cfg->region != NULL && (p->region = strdup(cfg->region)) == NULL) ||
+	p->keys = keyring_ref(cfg->keys);
+	if ((cfg->region != NULL && (p->region = strdup(cfg->region)) == NULL) ||
 	    (p->enc = calloc(cfg->n_endpoints, sizeof(*p->enc))) == NULL)
 		goto fail;
 	p->n = cfg->n_endpoints;
@@ -144,9 +146,10 @@ pool_free(struct pool *p)
 			enclave_client_free(p->enc[i].slots[j].client);
 		free(p->enc[i].slots);
 		enclave_client_free(p->enc[i].probe);
+		keyring_unref(p->enc[i].synced);
 	}
 	free(p->enc);
-	free(p->tsk);
+	keyring_unref(p->keys);
 	free(p->region);
 	pthread_cond_destroy(&p->freed);
 	pthread_cond_destroy(&p->wake);
@@ -404,23 +407,102 @@ take_down(struct pool *p, struct enclave *e, const char *why)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* A key of `want` that `have` lacks or holds with another TSK. */
+static int
+key_changed(const struct keyring *have, const struct gateway_key *k)
+{
+	const struct gateway_key *old = keyring_find(have, k->key_id);
+
+	return old == NULL || strcmp(old->tsk, k->tsk) != 0;
+}
+
+static int
+configure_key(struct pool *p, struct enclave *e, struct enclave_client *c,
+    const struct gateway_key *k, const struct enclave_credentials *view)
+{
+	struct enclave_configure_options o = { .region = p->region,
+	    .key_id = k->key_id };
+	int rc;
+
+	if (!enclave_client_connected(c))
+		(void)enclave_client_connect(c, e->endpoint);
+	rc = enclave_configure_ex(c, k->tsk, view, &o);
+	if (rc == ENCLAVE_OK)
+		log_info("configured enclave %s with key %s", e->endpoint,
+		    k->key_id);
+	else if (rc == ENCLAVE_ERR_REMOTE)
+		log_warn("configure of %s with key %s refused: %s: %s",
+		    e->endpoint, k->key_id, enclave_client_remote_code(c),
+		    enclave_client_remote_details(c));
+	else
+		log_warn("configure of %s with key %s failed: %s", e->endpoint,
+		    k->key_id, enclave_client_error(c));
+	return rc;
+}
+
+/*
+ * From `have` (what the enclave holds, NULL: unknown) to `want`: the
+ * added and changed keys first, the default one last (so an enclave's own
+ * "latest key" is the gateway's default), then forget the dropped ones.
+ * Every step is atomic in the enclave: a request meets an old key or a
+ * new one, never a gap, and a key it holds stays until it ends.
+ */
+static int
+sync_keys(struct pool *p, struct enclave *e, struct enclave_client *c,
+    const struct keyring *want, const struct keyring *have,
+    const struct enclave_credentials *view)
+{
+	const struct gateway_key *def = keyring_find(want, want->default_id);
+	size_t i;
+	int rc;
+
+	for (i = 0; i < want->n; i++)
+		if (&want->key[i] != def && key_changed(have, &want->key[i]) &&
+		    (rc = configure_key(p, e, c, &want->key[i], view)) < 0)
+			return rc;
+	if (def != NULL && key_changed(have, def) &&
+	    (rc = configure_key(p, e, c, def, view)) < 0)
+		return rc;
+	for (i = 0; have != NULL && i < have->n; i++) {
+		if (keyring_find(want, have->key[i].key_id) != NULL)
+			continue;
+		rc = enclave_forget(c, have->key[i].key_id);
+		if (rc < 0 && !(rc == ENCLAVE_ERR_REMOTE && strcmp(
+		    enclave_client_remote_code(c), "unknown_key") == 0)) {
+			log_warn("forget of key %s on %s failed: %s",
+			    have->key[i].key_id, e->endpoint,
+			    enclave_client_error(c));
+			return rc;
+		}
+		log_info("enclave %s forgot key %s", e->endpoint,
+		    have->key[i].key_id);
+	}
+	return ENCLAVE_OK;
+}
+
 int
 pool_configure(struct pool *p, struct enclave *e, struct enclave_client *c,
     uint64_t seen_gen)
 {
 	struct host_credentials hc = HOST_CREDENTIALS_INIT;
 	struct enclave_credentials view;
-	int rc;
+	struct keyring *want, *have;
+	uint64_t want_gen;
+	int rc, was_up;
 
 	pthread_mutex_lock(&p->lock);
 	while (e->configuring && !p->stopping)
 		pthread_cond_wait(&p->freed, &p->lock);
-	if (e->config_gen != seen_gen || p->tsk == NULL || p->stopping) {
+	if (e->config_gen != seen_gen || p->keys == NULL || p->stopping) {
 		rc = e->config_gen != seen_gen && e->state == ENCLAVE_UP ? 0 : -1;
 		pthread_mutex_unlock(&p->lock);
 		return rc;
 	}
 	e->configuring = 1;
+	want = keyring_ref(p->keys);
+	want_gen = p->keys_gen;
+	have = keyring_ref(e->synced);
+	was_up = e->state == ENCLAVE_UP && have != NULL;
 	pthread_mutex_unlock(&p->lock);
 
 	if (creds_get(p->cfg.creds, &hc) < 0) {
@@ -428,24 +510,16 @@ pool_configure(struct pool *p, struct enclave *e, struct enclave_client *c,
 		log_warn("cannot configure %s: no valid credentials", e->endpoint);
 	} else {
 		host_credentials_view(&hc, &view);
-		if (!enclave_client_connected(c))
-			(void)enclave_client_connect(c, e->endpoint);
-		rc = enclave_configure(c, p->tsk, &view, p->region);
+		rc = sync_keys(p, e, c, want, have, &view);
 		host_credentials_clear(&hc);
-		if (rc == ENCLAVE_OK)
-			log_info("configured enclave %s", e->endpoint);
-		else if (rc == ENCLAVE_ERR_REMOTE)
-			log_warn("configure of %s refused: %s: %s", e->endpoint,
-			    enclave_client_remote_code(c),
-			    enclave_client_remote_details(c));
-		else
-			log_warn("configure of %s failed: %s", e->endpoint,
-			    enclave_client_error(c));
 	}
 
 	pthread_mutex_lock(&p->lock);
 	e->configuring = 0;
 	if (rc == ENCLAVE_OK) {
+		keyring_unref(e->synced);
+		e->synced = keyring_ref(want);
+		e->keys_gen = want_gen;
 		e->config_gen++;
 		e->configure_ok++;
 		e->last_configure = time(NULL);
@@ -455,14 +529,50 @@ pool_configure(struct pool *p, struct enclave *e, struct enclave_client *c,
 		e->probe_backoff_ms = PROBE_DOWN_MIN_MS;
 	} else {
 		e->configure_failed++;
-		if (rc == ENCLAVE_ERR_REMOTE || rc == ENCLAVE_ERR_USAGE)
+		/* After a reload, an enclave that could not take a new key
+		 * still serves the ones it holds: it stays up (and is tried
+		 * again at its next probe). */
+		if (was_up && (rc == ENCLAVE_ERR_REMOTE ||
+		    rc == ENCLAVE_ERR_USAGE))
+			;
+		else if (rc == ENCLAVE_ERR_REMOTE || rc == ENCLAVE_ERR_USAGE)
 			e->state = ENCLAVE_UNCONFIGURED;
 		else
 			pool_mark_down_locked(p, e, "configure failed");
 	}
 	pool_wake_locked(p);
 	pthread_mutex_unlock(&p->lock);
+	keyring_unref(want);
+	keyring_unref(have);
 	return rc == ENCLAVE_OK ? 0 : -1;
+}
+
+int
+pool_reconfigure(struct pool *p, struct enclave *e, struct enclave_client *c,
+    uint64_t seen_gen)
+{
+	pthread_mutex_lock(&p->lock);
+	if (e->config_gen == seen_gen && !e->configuring) {
+		keyring_unref(e->synced);
+		e->synced = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return pool_configure(p, e, c, seen_gen);
+}
+
+void
+pool_set_keys(struct pool *p, struct keyring *keys)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	keyring_unref(p->keys);
+	p->keys = keyring_ref(keys);
+	p->keys_gen++;
+	for (i = 0; i < p->n; i++)
+		p->enc[i].probe_now = 1;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void
@@ -475,10 +585,47 @@ remote_outcome(struct enclave_client *c, struct pool_outcome *out)
 	    enclave_client_remote_details(c));
 }
 
+/* The key id a request opens with: its own, or the keyring's default. */
+static void
+resolve_key_id(struct pool *p, const char *key_id, char *out, size_t size)
+{
+	pthread_mutex_lock(&p->lock);
+	if (key_id == NULL && p->keys != NULL && p->keys->default_id != NULL)
+		key_id = p->keys->default_id;
+	snprintf(out, size, "%s", key_id != NULL ? key_id : "");
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int
+gateway_has_any_key(struct pool *p)
+{
+	int yes;
+
+	pthread_mutex_lock(&p->lock);
+	yes = p->keys != NULL;
+	pthread_mutex_unlock(&p->lock);
+	return yes;
+}
+
+/* 1 when the gateway configures its enclaves with `key_id`. */
+static int
+gateway_has_key(struct pool *p, const char *key_id)
+{
+	int yes;
+
+	pthread_mutex_lock(&p->lock);
+	yes = key_id != NULL && key_id[0] != '\0' &&
+	    keyring_find(p->keys, key_id) != NULL;
+	pthread_mutex_unlock(&p->lock);
+	return yes;
+}
+
 enum pool_status
 pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
-    struct pool_outcome *out)
+    const char *key_id, const char *result_key_id, struct pool_outcome *out)
 {
+	struct enclave_process_options po = { .aad = aad,
+	    .result_key_id = result_key_id };
 	long long deadline = clock_monotonic_ms() + p->cfg.timeout_ms;
 	int attempts = 0, max_attempts = (int)p->n + 2;
 	int reconfigured = 0, stale_retry = 0, reused, rc;
@@ -488,6 +635,8 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 
 	memset(out, 0, sizeof(*out));
 	out->enclave = -1;
+	resolve_key_id(p, key_id, out->key_id, sizeof(out->key_id));
+	po.key_id = out->key_id;
 	for (;;) {
 		if (attempts > 0)
 			metrics_retry(p->cfg.metrics);
@@ -503,7 +652,7 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 			exclude = l.e - p->enc;
 			continue;
 		}
-		rc = enclave_process(l.s->client, hex, hex_len, aad,
+		rc = enclave_process_ex(l.s->client, hex, hex_len, &po,
 		    &out->result, &out->result_len);
 		if (rc == ENCLAVE_OK) {
 			out->enclave = (int)(l.e - p->enc);
@@ -513,10 +662,14 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 		if (rc == ENCLAVE_ERR_REMOTE) {
 			const char *code = enclave_client_remote_code(l.s->client);
 
-			if (strcmp(code, "not_configured") == 0 && !reconfigured &&
-			    p->tsk != NULL) {
+			if (!reconfigured && (strcmp(code, "not_configured") ==
+			    0 || (strcmp(code, "unknown_key") == 0 &&
+			    (gateway_has_key(p, out->key_id) ||
+			    gateway_has_key(p, result_key_id)))) &&
+			    gateway_has_any_key(p)) {
 				reconfigured = 1;
-				if (pool_configure(p, l.e, l.s->client, l.gen) < 0)
+				if (pool_reconfigure(p, l.e, l.s->client,
+				    l.gen) < 0)
 					exclude = l.e - p->enc;
 				release(p, &l, 0);
 				continue;
@@ -596,6 +749,8 @@ pool_snapshot(struct pool *p, struct metrics_enclave *out, size_t max,
 		out[i].configure_failed = p->enc[i].configure_failed;
 		out[i].last_configure = p->enc[i].last_configure;
 		out[i].failures = p->enc[i].failures;
+		out[i].keys_current = p->enc[i].synced != NULL &&
+		    p->enc[i].keys_gen == p->keys_gen;
 	}
 	if (q != NULL) {
 		q->waiting = p->waiting;

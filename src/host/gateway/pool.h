@@ -1,7 +1,8 @@
 /*
  * pool.h - the gateway's enclaves: persistent connections to each,
  * requests balanced across the healthy ones, failing ones taken out and
- * probed until they answer, configure at start and on `not_configured`.
+ * probed until they answer, configure at start and on `not_configured`,
+ * and again with what changed when the keys are read again (SIGHUP).
  */
 #ifndef GATEWAY_POOL_H
 #define GATEWAY_POOL_H
@@ -9,6 +10,7 @@
 #include <stddef.h>
 
 #include "host/gateway/creds.h"
+#include "host/gateway/keyring.h"
 #include "host/gateway/metrics.h"
 
 struct pool_config {
@@ -21,7 +23,8 @@ struct pool_config {
 	 * an enclave (the client library's I/O timeout, fixed per client).
 	 */
 	int          timeout_ms;
-	const char  *tsk;		/* base64, or NULL: never configure */
+	/* The keys to configure with (a reference is taken); NULL: never. */
+	struct keyring *keys;
 	const char  *region;		/* or NULL */
 	struct creds_cache *creds;
 	struct metrics     *metrics;
@@ -44,6 +47,8 @@ struct pool_outcome {
 	char   code[64];	/* POOL_REMOTE: the protocol's msg code */
 	char   details[512];
 	int    enclave;		/* index of the enclave that answered, or -1 */
+	/* The key id the request opened with ("" when the enclave chose). */
+	char   key_id[GATEWAY_KEY_ID_MAX + 1];
 };
 
 struct pool;
@@ -55,9 +60,20 @@ int  pool_start(struct pool *p);
 void pool_shutdown(struct pool *p);
 void pool_free(struct pool *p);
 
-/* One process request, with the retries the pool's rules allow. */
+/*
+ * One process request, with the retries the pool's rules allow. key_id
+ * NULL: the keyring's default (none: the enclave's own); result_key_id
+ * NULL: the same key.
+ */
 enum pool_status pool_process(struct pool *p, const char *hex, size_t hex_len,
-    const char *aad, struct pool_outcome *out);
+    const char *aad, const char *key_id, const char *result_key_id,
+    struct pool_outcome *out);
+/*
+ * New keys (a reference is taken): every enclave is brought to them by
+ * the probe thread (configure what was added or changed, forget what was
+ * removed) while requests go on with the keys it already holds.
+ */
+void pool_set_keys(struct pool *p, struct keyring *keys);
 /* 1 when at least one enclave is up (reachable and configured). */
 int  pool_ready(struct pool *p);
 /* The endpoint of enclave i (as pool_outcome.enclave names it). */

@@ -41,6 +41,10 @@ struct enclave {
 	uint64_t epoch;
 	/* Bumped by every successful configure. */
 	uint64_t config_gen;
+	/* The keyring the enclave was last brought to (NULL: nothing known,
+	 * as after a restart), and which reading of the files that was. */
+	struct keyring *synced;
+	uint64_t keys_gen;
 	int      configuring;
 	uint64_t configure_ok, configure_failed, failures;
 	time_t   last_configure;
@@ -64,7 +68,8 @@ struct pool {
 	int             stopping;
 	int             started;
 	pthread_t       thread;
-	char           *tsk;
+	struct keyring *keys;	/* the current keys, or NULL */
+	uint64_t        keys_gen;	/* bumped by pool_set_keys */
 	char           *region;
 };
 
@@ -74,10 +79,15 @@ void pool_wake_locked(struct pool *p);
 /* With the lock held: take the enclave out of service (once per outage). */
 void pool_mark_down_locked(struct pool *p, struct enclave *e, const char *why);
 /*
- * Configure enclave e over client c unless another thread configured it
- * since `seen_gen` (then just return 0). Takes and drops the lock itself.
+ * Bring enclave e to the current keys over client c (configure those it
+ * lacks or holds in another version, forget those dropped) unless another
+ * thread configured it since `seen_gen` (then just return 0). Takes and
+ * drops the lock itself.
  */
 int  pool_configure(struct pool *p, struct enclave *e,
+    struct enclave_client *c, uint64_t seen_gen);
+/* The same after the enclave lost its keys (restarted): all of them. */
+int  pool_reconfigure(struct pool *p, struct enclave *e,
     struct enclave_client *c, uint64_t seen_gen);
 /* probe.c: the probe thread's body. */
 void *pool_probe_main(void *arg);

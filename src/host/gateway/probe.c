@@ -5,8 +5,11 @@
  * every PROBE_UP_MS, a down one from PROBE_DOWN_MIN_MS doubling to
  * PROBE_DOWN_MAX_MS, and any at once when a request saw it fail. An
  * enclave that answers `configured: false` restarted (or never was
- * configured): its old connections are dropped and it is configured. The
- * same thread keeps the credentials fresh, so requests never wait on IMDS.
+ * configured): its old connections are dropped and it is configured with
+ * every key. One that lacks a key of the gateway's in its health `keys`
+ * gets them all again; one that has not seen the latest reading of the
+ * key files (SIGHUP) gets what changed. The same thread keeps the
+ * credentials fresh, so requests never wait on IMDS.
  */
 #include "host/gateway/pool_internal.h"
 
@@ -17,9 +20,39 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 
-/* -1: no answer; 0: answered, not configured; 1: configured. */
+/* 1 when health's "keys" lists every key id of `want`. */
 static int
-health(struct enclave *e, char *why, size_t why_size)
+holds_every_key(const cJSON *root, const struct keyring *want)
+{
+	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(root, "keys"), *k;
+	size_t i;
+	int found;
+
+	if (want == NULL)
+		return 1;
+	if (!cJSON_IsArray(keys))
+		return want->n == 0;
+	for (i = 0; i < want->n; i++) {
+		found = 0;
+		cJSON_ArrayForEach(k, keys) {
+			const char *id = json_string_field(k, "key_id");
+
+			if (id != NULL && strcmp(id, want->key[i].key_id) == 0)
+				found = 1;
+		}
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * -1: no answer; 0: answered, not configured; 1: configured; 2:
+ * configured, but without some key of `want`.
+ */
+static int
+health(struct enclave *e, const struct keyring *want, char *why,
+    size_t why_size)
 {
 	const char *json;
 	size_t len;
@@ -44,6 +77,8 @@ health(struct enclave *e, char *why, size_t why_size)
 		return -1;
 	}
 	rc = cJSON_IsTrue(json_member(root, "configured"));
+	if (rc && !holds_every_key(root, want))
+		rc = 2;
 	cJSON_Delete(root);
 	return rc;
 }
@@ -73,10 +108,15 @@ static void
 probe_one(struct pool *p, struct enclave *e)
 {
 	char why[ENDPOINT_STR_MAX + 256];
+	struct keyring *want;
 	uint64_t gen;
-	int configured, ok;
+	int configured, ok, behind;
 
-	configured = health(e, why, sizeof(why));
+	pthread_mutex_lock(&p->lock);
+	want = keyring_ref(p->keys);
+	pthread_mutex_unlock(&p->lock);
+	configured = health(e, want, why, sizeof(why));
+	keyring_unref(want);
 	pthread_mutex_lock(&p->lock);
 	if (configured < 0) {
 		pool_mark_down_locked(p, e, why);
@@ -85,7 +125,9 @@ probe_one(struct pool *p, struct enclave *e)
 		pthread_mutex_unlock(&p->lock);
 		return;
 	}
-	if (configured) {
+	behind = p->keys != NULL && (configured == 2 || e->synced == NULL ||
+	    e->keys_gen != p->keys_gen);
+	if (configured && (!behind || e->state == ENCLAVE_UP)) {
 		if (e->state != ENCLAVE_UP) {
 			log_info("enclave %s is up", e->endpoint);
 		}
@@ -93,19 +135,34 @@ probe_one(struct pool *p, struct enclave *e)
 		pool_wake_locked(p);
 		e->probe_backoff_ms = PROBE_DOWN_MIN_MS;
 		e->next_probe_ms = clock_monotonic_ms() + PROBE_UP_MS;
+		gen = e->config_gen;
+		if (configured == 2 && e->synced != NULL) {
+			log_warn("enclave %s lacks some of the gateway's keys: "
+			    "configuring all of them", e->endpoint);
+			keyring_unref(e->synced);
+			e->synced = NULL;
+		}
 		pthread_mutex_unlock(&p->lock);
+		/* Up, and serving with what it holds while it catches up. */
+		if (behind)
+			(void)pool_configure(p, e, e->probe, gen);
 		return;
 	}
 	if (e->state == ENCLAVE_UP)
 		log_warn("enclave %s answers but is not configured (it "
 		    "restarted?)", e->endpoint);
-	forget_connections_locked(p, e);
+	if (!configured) {
+		forget_connections_locked(p, e);
+		keyring_unref(e->synced);
+		e->synced = NULL;
+	}
 	gen = e->config_gen;
-	if (p->tsk == NULL)
+	want = p->keys;
+	if (want == NULL)
 		e->state = ENCLAVE_UNCONFIGURED;
 	pthread_mutex_unlock(&p->lock);
 
-	ok = p->tsk != NULL && pool_configure(p, e, e->probe, gen) == 0;
+	ok = want != NULL && pool_configure(p, e, e->probe, gen) == 0;
 	pthread_mutex_lock(&p->lock);
 	if (ok)
 		e->next_probe_ms = clock_monotonic_ms() + PROBE_UP_MS;

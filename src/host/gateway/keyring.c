@@ -1,0 +1,194 @@
+/*
+ * keyring.c - reading the TSK files into a keyring (see keyring.h).
+ */
+#include "host/gateway/keyring.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base64.h"
+#include "common/buf.h"
+#include "common/key_id.h"
+#include "common/log.h"
+
+#define TSK_FILE_MAX ((size_t)1 << 20)
+
+/* The base64 KMS blob, whitespace around it dropped, checked, NUL-ended. */
+static char *
+read_tsk(const char *path)
+{
+	struct buf b = BUF_INIT;
+	char chunk[4096], *out = NULL;
+	size_t start = 0, end, dec_len;
+	uint8_t *dec = NULL;
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		log_error("cannot open the TSK file %s: %m", path);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(&b, chunk, n, TSK_FILE_MAX) < 0) {
+			log_error("the TSK file %s is too large", path);
+			goto done;
+		}
+	end = b.len;
+	while (start < end && strchr(" \t\r\n", b.data[start]) != NULL)
+		start++;
+	while (end > start && strchr(" \t\r\n", b.data[end - 1]) != NULL)
+		end--;
+	if (start == end || (dec = malloc(base64_decoded_max(end - start))) ==
+	    NULL || base64_decode(dec, &dec_len, (const char *)b.data + start,
+	    end - start) < 0) {
+		log_error("the TSK file %s does not hold base64 (the KMS "
+		    "CiphertextBlob)", path);
+		goto done;
+	}
+	if ((out = strndup((const char *)b.data + start, end - start)) == NULL)
+		log_error("out of memory");
+done:
+	fclose(f);
+	free(dec);
+	buf_free(&b, 0);
+	return out;
+}
+
+/* Add one key; -1 (logged) when its file is bad or its id is taken. */
+static int
+add_key(struct keyring *k, const char *key_id, const char *path)
+{
+	struct gateway_key *key = &k->key[k->n];
+
+	if (k->n == GATEWAY_MAX_KEYS) {
+		log_error("more than %d keys", GATEWAY_MAX_KEYS);
+		return -1;
+	}
+	if (!key_id_valid(key_id, strlen(key_id)) ||
+	    keyring_find(k, key_id) != NULL) {
+		log_error("key id %s is not valid or given twice (%s)", key_id,
+		    path);
+		return -1;
+	}
+	if ((key->tsk = read_tsk(path)) == NULL)
+		return -1;
+	snprintf(key->key_id, sizeof(key->key_id), "%s", key_id);
+	k->n++;
+	return 0;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every ID.b64 of `dir`, in name order. */
+static int
+add_dir(struct keyring *k, const char *dir)
+{
+	char *names[GATEWAY_MAX_KEYS + 1], path[PATH_MAX], id[KEY_ID_MAX + 1];
+	size_t n = 0, i, len;
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		log_error("cannot read the key directory %s: %m", dir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL && rc == 0) {
+		len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 4, ".b64") != 0 ||
+		    de->d_name[0] == '.')
+			continue;
+		if (n == GATEWAY_MAX_KEYS || (names[n] = strdup(de->d_name)) ==
+		    NULL) {
+			log_error("the key directory %s holds too many keys", dir);
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), by_name);
+	for (i = 0; i < n; i++) {
+		len = strlen(names[i]) - 4;
+		if (rc == 0 && (len > KEY_ID_MAX || !key_id_valid(names[i], len))) {
+			log_warn("%s/%s: not ID.b64 with a valid key id; skipped",
+			    dir, names[i]);
+		} else if (rc == 0) {
+			memcpy(id, names[i], len);
+			id[len] = '\0';
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			rc = add_key(k, id, path);
+		}
+		free(names[i]);
+	}
+	return rc;
+}
+
+struct keyring *
+keyring_load(const struct gateway_tsk *tsks, size_t n, const char *dir,
+    int *empty)
+{
+	struct keyring *k;
+	size_t i;
+
+	*empty = 0;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	atomic_init(&k->refs, 1);
+	for (i = 0; i < n; i++)
+		if (add_key(k, tsks[i].key_id, tsks[i].path) < 0)
+			goto fail;
+	if (dir != NULL && add_dir(k, dir) < 0)
+		goto fail;
+	if (k->n == 0) {
+		*empty = 1;
+		goto fail;
+	}
+	/* A request without key_id: "default", else the last key listed. */
+	for (i = 0; i < k->n; i++)
+		if (k->default_id == NULL ||
+		    strcmp(k->default_id, KEY_ID_DEFAULT) != 0)
+			k->default_id = k->key[i].key_id;
+	return k;
+fail:
+	keyring_unref(k);
+	return NULL;
+}
+
+struct keyring *
+keyring_ref(struct keyring *k)
+{
+	if (k != NULL)
+		atomic_fetch_add(&k->refs, 1);
+	return k;
+}
+
+void
+keyring_unref(struct keyring *k)
+{
+	size_t i;
+
+	if (k == NULL || atomic_fetch_sub(&k->refs, 1) != 1)
+		return;
+	for (i = 0; i < k->n; i++)
+		free(k->key[i].tsk);
+	free(k);
+}
+
+const struct gateway_key *
+keyring_find(const struct keyring *k, const char *key_id)
+{
+	size_t i;
+
+	for (i = 0; k != NULL && i < k->n; i++)
+		if (strcmp(k->key[i].key_id, key_id) == 0)
+			return &k->key[i];
+	return NULL;
+}
