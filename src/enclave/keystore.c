@@ -297,6 +297,18 @@ keystore_install(const char *key_id, struct secret *bytes)
 }
 
 enum keystore_status
+keystore_check_room(const char *key_id)
+{
+	enum keystore_status st;
+
+	pthread_mutex_lock(&lock);
+	st = slots == NULL || slot_for(key_id) != NULL ? KEYSTORE_OK :
+	    KEYSTORE_TOO_MANY_KEYS;
+	pthread_mutex_unlock(&lock);
+	return st;
+}
+
+enum keystore_status
 keystore_forget(const char *key_id)
 {
 	struct tsk *old = NULL;

@@ -67,6 +67,12 @@ int            tsk_reserve_encryption(struct tsk *key, uint64_t limit);
 /* Install `bytes` as `key_id` (taken over: the caller's secret is emptied). */
 enum keystore_status keystore_install(const char *key_id,
     struct secret *bytes);
+/*
+ * Whether an install of `key_id` would find a place now (KEYSTORE_OK or
+ * KEYSTORE_TOO_MANY_KEYS), so configure can refuse before asking KMS;
+ * keystore_install() decides for good.
+ */
+enum keystore_status keystore_check_room(const char *key_id);
 /* Remove `key_id` for new requests; its bytes go with its last user. */
 enum keystore_status keystore_forget(const char *key_id);
 

@@ -1141,3 +1141,88 @@ def test_not_dumpable(enclaved_bin, kmstool_dev_bin, tmp_path, request):
             proc.kill()
             proc.wait()
         log.close()
+
+
+# --- key ids and forget (issue 13) ---------------------------------------------
+
+BAD_KEY_IDS = ["", "x" * 65, "x" * 4000, "a b", "a/b", "../default", "caf\u00e9",
+               "a\u0000b", "default\u0000", "\u0000", "a\nb", "key;rm -rf",
+               1, -1, 1.5, True, False, [], {}, ["default"], {"a": "b"}]
+
+
+@pytest.mark.parametrize("bad", BAD_KEY_IDS, ids=repr)
+def test_bad_key_ids_refused_everywhere(main, bad):
+    """A key id that is not 1..64 of [A-Za-z0-9._-] is invalid_field in
+    configure, process (key_id and result_key_id) and forget, in both
+    framings; none reaches the keystore or KMS, the key in use stays."""
+    tsk = "QUJD"
+    for framing in ("bare", "len"):
+        with main.connect() as c:
+            cfg = dict({"type": "configure", "encrypted_tsk": tsk,
+                        "key_id": bad}, **CREDS)
+            assert_error(c.request(cfg, framing), "invalid_field", "key_id")
+            for field in ("key_id", "result_key_id"):
+                assert_error(c.request({"type": "process", field: bad,
+                                        "ciphertext": seal(main.key, b"x")},
+                                       framing), "invalid_field", field)
+            assert_error(c.request({"type": "forget", "key_id": bad}, framing),
+                         "invalid_field", "key_id")
+    resp = main.process(seal(main.key, b"still mine"))
+    assert open_sealed(main.key, resp["result"]) == b"still mine"
+    health = main.request({"type": "health"})
+    assert [k["key_id"] for k in health["keys"]] == ["default"]
+
+
+def test_key_id_with_raw_control_bytes_is_invalid_json(main):
+    for raw in (b'{"type":"forget","key_id":"a\x00b"}',
+                b'{"type":"forget","key_id":"a\x01b"}'):
+        with main.connect() as c:
+            c.send_raw(raw)
+            assert_error(c.recv_bare(), "invalid_json")
+
+
+def test_forget_of_a_key_in_use_under_load(main, dev_key_mod):
+    """Several clients process under a key while it is forgotten and
+    configured again, over and over: every answer is a result that opens
+    under that key, or unknown_key; nothing else, no crash, no stall, and
+    the default key is never touched."""
+    tsk, key = dev_key_mod
+    assert main.configure(tsk, key_id="adv-inuse")["status"] == "ok"
+    stop = threading.Event()
+    answers, lock = [], threading.Lock()
+
+    def client():
+        with main.connect() as c:
+            while not stop.is_set():
+                pt = os.urandom(64)
+                r = c.request({"type": "process", "key_id": "adv-inuse",
+                               "ciphertext": seal(key, pt)})
+                with lock:
+                    answers.append((pt, r))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(10):
+            time.sleep(0.03)
+            assert main.request({"type": "forget", "key_id": "adv-inuse"}) == \
+                {"status": "ok", "msg": "forgotten"}
+            time.sleep(0.03)
+            assert main.configure(tsk, key_id="adv-inuse")["status"] == "ok"
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+        main.request({"type": "forget", "key_id": "adv-inuse"})
+    kinds = {"ok": 0, "unknown_key": 0}
+    for pt, r in answers:
+        if r["status"] == "ok":
+            assert open_sealed(key, r["result"]) == pt
+            kinds["ok"] += 1
+        else:
+            assert_error(r, "unknown_key", "adv-inuse")
+            kinds["unknown_key"] += 1
+    assert kinds["ok"] > 20 and kinds["unknown_key"] > 0, kinds
+    resp = main.process(seal(main.key, b"default untouched"))
+    assert open_sealed(main.key, resp["result"]) == b"default untouched"

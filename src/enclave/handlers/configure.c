@@ -121,6 +121,12 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 	char now[TIMEFMT_RFC3339_LEN + 1];
 	char text[96 + KEY_ID_MAX];
 
+	/* A full table: no KMS call (and no credentials sent) for nothing. */
+	if ((st = keystore_check_room(c->key_id)) != KEYSTORE_OK) {
+		kms_credentials_free(&c->creds);
+		reply_key_error(reply, st, c->key_id);
+		return;
+	}
 	ctx->kms.decrypt(&ctx->kms, &kr, &res);
 	kms_credentials_free(&c->creds);
 	switch (res.status) {
