@@ -418,6 +418,10 @@ def test_replaced_and_forgotten_keys_are_wiped_from_memory(start_daemon):
     assert d.configure(tb, key_id="y")["status"] == "ok"
     for k, kid in ((ka, "x"), (kb, "y")):
         assert process(d, k, b"use it", key_id=kid)["status"] == "ok"
+        # Naming the same key twice takes two references (and gives both
+        # back: found by the request harness, it once kept the key alive).
+        assert process(d, k, b"again", key_id=kid,
+                       result_key_id=kid)["status"] == "ok"
     assert d.request({"type": "forget", "key_id": "x"})["status"] == "ok"
     assert d.configure(tc, key_id="y")["status"] == "ok"
     assert process(d, kc, b"use it", key_id="y")["status"] == "ok"

@@ -21,13 +21,20 @@ make_key(struct secret *s, uint8_t fill)
 	memset(s->data, fill, 32);
 }
 
+/* Installs take the key over; a refused one leaves it to the caller. */
 static enum keystore_status
 install(const char *id, uint8_t fill)
 {
+	enum keystore_status st;
 	struct secret s;
 
 	make_key(&s, fill);
-	return keystore_install(id, &s);
+	st = keystore_install(id, &s);
+	if (st == KEYSTORE_OK)
+		assert_null(s.data);
+	else
+		secret_free(&s);
+	return st;
 }
 
 static int

@@ -219,7 +219,8 @@ done:
 	if (!sealed_in_place)
 		OPENSSL_cleanse(p->data, p->len);
 	buf_free(&out, 1);
-	if (result_key != key)
+	/* Two references when result_key_id was named, even to the same key. */
+	if (p->result_key_id != NULL)
 		keystore_release(result_key);
 	keystore_release(key);
 }
