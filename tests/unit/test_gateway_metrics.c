@@ -153,6 +153,44 @@ test_error_labels_bounded(void **state)
 	metrics_destroy(&m);
 }
 
+/* Key ids label requests: bounded like error codes, then "other". */
+static void
+test_key_labels_bounded(void **state)
+{
+	const char *loaded[] = { "v1", "tenant-a.2" };
+	struct metrics m;
+	struct buf b = BUF_INIT;
+	char id[32];
+	const char *t;
+	int i;
+
+	(void)state;
+	assert_int_equal(metrics_init(&m), 0);
+	metrics_key_request(&m, "v1", 1);
+	metrics_key_request(&m, "v1", 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "k%d", i);
+		metrics_key_request(&m, id, 1);
+	}
+	metrics_keys_loaded(&m, loaded, 2, 1);
+	metrics_keys_loaded(&m, NULL, 0, 0);
+	t = format(&m, NULL, 0, NULL, &b);
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"v1\","
+	    "result=\"ok\"} 1");
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"v1\","
+	    "result=\"error\"} 1");
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"k61\","
+	    "result=\"ok\"} 1");
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"other\","
+	    "result=\"ok\"} 38");
+	assert_null(strstr(t, "\"k62\""));
+	assert_line(t, "enclave_gateway_key_loaded{key_id=\"tenant-a.2\"} 1");
+	assert_line(t, "enclave_gateway_key_reloads_total{result=\"ok\"} 1");
+	assert_line(t, "enclave_gateway_key_reloads_total{result=\"error\"} 1");
+	buf_free(&b, 0);
+	metrics_destroy(&m);
+}
+
 static void
 test_status_table(void **state)
 {
@@ -165,6 +203,8 @@ test_status_table(void **state)
 	assert_int_equal(gateway_status_for_code("too_large"), 413);
 	assert_int_equal(gateway_status_for_code("not_configured"), 503);
 	assert_int_equal(gateway_status_for_code("key_exhausted"), 503);
+	assert_int_equal(gateway_status_for_code("unknown_key"), 400);
+	assert_int_equal(gateway_status_for_code("too_many_keys"), 503);
 	assert_int_equal(gateway_status_for_code("internal_error"), 502);
 	assert_int_equal(gateway_status_for_code("something_new"), 502);
 	assert_int_equal(gateway_status_for_code(NULL), 502);
@@ -179,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_requests_and_histogram),
 		cmocka_unit_test(test_enclaves_and_queue),
 		cmocka_unit_test(test_error_labels_bounded),
+		cmocka_unit_test(test_key_labels_bounded),
 		cmocka_unit_test(test_status_table),
 	};
 
