@@ -186,9 +186,12 @@ def test_replace_under_load_loses_no_request(daemon):
     conf_sent = [None]
     results, lock = [], threading.Lock()
 
-    def load(kid, n):
+    stop = threading.Event()
+
+    def load(kid):
         with daemon.connect() as c:
-            for i in range(n):
+            i = 0
+            while not stop.is_set():
                 after = switched.is_set()
                 key = kb if kid == "b" else (k2 if after else k1)
                 pt = b"%s-%d" % (kid.encode(), i)
@@ -199,8 +202,9 @@ def test_replace_under_load_loses_no_request(daemon):
                     results.append((kid, after, sent, key, pt, resp))
                 if i == 10:
                     before_switch.set()
+                i += 1
 
-    threads = [threading.Thread(target=load, args=(kid, 150))
+    threads = [threading.Thread(target=load, args=(kid,))
                for kid in ("a", "a", "b")]
     for t in threads:
         t.start()
@@ -208,11 +212,18 @@ def test_replace_under_load_loses_no_request(daemon):
     conf_sent[0] = time.monotonic()
     assert daemon.configure(t2, key_id="a")["status"] == "ok"
     switched.set()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with lock:
+            if sum(1 for r in results if r[0] == "a" and r[1]) >= 40:
+                break
+        time.sleep(0.01)
+    stop.set()
     for t in threads:
         t.join()
-    assert len(results) == 450
+    assert len(results) > 100
     window = 0
-    for kid, after, sent, key, pt, resp in results:
+    for kid, after, sent, key, pt, resp in results:  # every one answered
         if resp.get("status") == "ok":
             assert open_sealed(key, resp["result"]) == pt
             continue
@@ -221,8 +232,8 @@ def test_replace_under_load_loses_no_request(daemon):
         assert kid == "a" and not after and sent >= conf_sent[0], resp
         assert_error(resp, "decrypt_failed")
         window += 1
-    assert window < 100
-    assert any(r[1] for r in results if r[0] == "a"), "no request after"
+    assert window <= 10    # the few sent as the switch happened
+    assert sum(1 for r in results if r[0] == "a" and r[1]) >= 40
 
 
 def test_forget_of_a_key_in_use(daemon):
