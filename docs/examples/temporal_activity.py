@@ -9,6 +9,10 @@ TSK) and gets the enclave's result back, sealed under the same key.
     pip install temporalio
     GATEWAY_URL=http://127.0.0.1:8080 python3 docs/examples/temporal_activity.py
 
+The activity is the same whether the enclaves run with --bind-direction
+or not: the aad travels unchanged, only the data owner's sealing and
+opening differ (docs/examples/data_owner.py).
+
 Retries belong to Temporal: the gateway answers 503 (no enclave up, queue
 full; with Retry-After), 502 or 504 for trouble worth retrying, and 4xx for
 a request that will never succeed (decrypt_failed, invalid_hex, ...), which

@@ -48,6 +48,9 @@ static const char usage_text[] =
 "                         256); past it configure answers too_many_keys\n"
 "  --step NAME            workflow step: echo (default) or agent\n"
 "  --agent-id NAME        the agent step's agent_id (default enclave-agent)\n"
+"  --bind-direction       open inputs under aad \"request\\0\"+aad and seal\n"
+"                         results under \"result\\0\"+aad, so a result cannot\n"
+"                         come back as a request (docs/protocol.md)\n"
 "  --max-message BYTES    largest request (default 67108864 = 64 MiB; at\n"
 "                         most 150994943: a longer length prefix could\n"
 "                         begin with a whitespace byte, docs/protocol.md)\n"
@@ -69,7 +72,7 @@ enum {
 	OPT_READ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_THREADS,
 	OPT_LOG_LEVEL, OPT_NO_SANDBOX, OPT_VERSION, OPT_HELP,
 	OPT_NSM_DEVICE, OPT_KMS_ENDPOINT, OPT_KMS_CA_FILE, OPT_MEMORY_LIMIT,
-	OPT_MAX_KEYS,
+	OPT_MAX_KEYS, OPT_BIND_DIRECTION,
 };
 
 static const struct option long_options[] = {
@@ -86,6 +89,7 @@ static const struct option long_options[] = {
 	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "agent-id", required_argument, NULL, OPT_AGENT_ID },
+	{ "bind-direction", no_argument, NULL, OPT_BIND_DIRECTION },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "read-timeout", required_argument, NULL, OPT_READ_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
@@ -327,6 +331,9 @@ options_parse(struct options *opt, int argc, char **argv)
 		case OPT_NO_SANDBOX:
 			opt->sandbox = 0;
 			break;
+		case OPT_BIND_DIRECTION:
+			opt->bind_direction = 1;
+			break;
 		case OPT_VERSION:
 			printf("enclaved %s\n", ENCLAVED_VERSION);
 			return 1;
@@ -353,14 +360,14 @@ options_log(const struct options *opt)
 	log_info("enclaved %s starting: kms=%s kmstool=%s nsm-device=%s "
 	    "kms-endpoint=%s region=%s "
 	    "proxy-port=%u kms-timeout=%us max-encryptions=%llu max-keys=%u "
-	    "step=%s "
+	    "step=%s bind-direction=%s "
 	    "max-message=%zu memory-limit=%zu "
 	    "read-timeout=%us idle-timeout=%us max-connections=%u threads=%u",
 	    ENCLAVED_VERSION, opt->kms_backend, opt->kmstool_path,
 	    opt->nsm_device, opt->kms_endpoint ? opt->kms_endpoint :
 	    "vsock-proxy", opt->region,
 	    opt->proxy_port, opt->kms_timeout_s, opt->max_encryptions,
-	    opt->max_keys, opt->step,
+	    opt->max_keys, opt->step, opt->bind_direction ? "yes" : "no",
 	    opt->max_message, opt->memory_limit,
 	    opt->read_timeout_s, opt->idle_timeout_s, opt->max_connections,
 	    opt->threads);

@@ -28,6 +28,7 @@ struct options {
 
 	const char     *step;
 	const char     *agent_id;
+	int             bind_direction;	/* aad "request\0"/"result\0" + aad */
 
 	size_t          max_message;
 	size_t          memory_limit;	/* all connections' buffers together */

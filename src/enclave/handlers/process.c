@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "common/aead.h"
+#include "common/direction.h"
 #include "common/guard.h"
 #include "common/hex.h"
 #include "enclave/keystore.h"
@@ -137,24 +138,41 @@ reserve_encryption(struct enclave_ctx *ctx, struct tsk *key,
 	return -1;
 }
 
+/*
+ * The associated data for one direction: the request's aad as it is, or
+ * with --bind-direction its label in front (common/direction.h), built in
+ * `bound`. -1 when out of memory.
+ */
+static int
+direction_aad(const struct enclave_ctx *ctx, const struct process_request *p,
+    enum direction d, struct buf *bound, struct slice *aad)
+{
+	if (!ctx->opt->bind_direction) {
+		*aad = (struct slice){ p->aad, p->aad_len };
+		return 0;
+	}
+	GUARD(direction_bind_aad(bound, d, p->aad, p->aad_len));
+	*aad = (struct slice){ bound->data, bound->len };
+	return 0;
+}
+
 /* Seal the step's output and answer; returns -1 only when out of memory. */
 static int
-seal_and_reply(struct tsk *key, struct process_request *p, enum step_result r,
-    struct buf *out, struct reply *reply)
+seal_and_reply(struct tsk *key, struct process_request *p, struct slice aad,
+    enum step_result r, struct buf *out, struct reply *reply)
 {
-	const uint8_t *aad = p->aad;
 	struct buf sealed = BUF_INIT;
 	int rc;
 
 	if (r == STEP_SAME) {
 		/* Plaintext sits at data + 12: seal it where it lies. */
-		GUARD(aead_seal(tsk_bytes(key), aad, p->aad_len,
+		GUARD(aead_seal(tsk_bytes(key), aad.data, aad.len,
 		    p->data + AEAD_NONCE_LEN, p->len - AEAD_OVERHEAD, p->data));
 		return reply_result(reply, p->data, p->len);
 	}
 	GUARD(buf_reserve(&sealed, out->len + AEAD_OVERHEAD,
 	    out->len + AEAD_OVERHEAD));
-	rc = aead_seal(tsk_bytes(key), aad, p->aad_len, out->data, out->len,
+	rc = aead_seal(tsk_bytes(key), aad.data, aad.len, out->data, out->len,
 	    sealed.data);
 	if (rc == 0)
 		rc = reply_result(reply, sealed.data, out->len + AEAD_OVERHEAD);
@@ -174,7 +192,8 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		.max_output = (reply->limit - 64) / 2 - AEAD_OVERHEAD,
 	};
 	char reason[STEP_REASON_MAX] = "";
-	struct buf out = BUF_INIT;
+	struct buf out = BUF_INIT, bound = BUF_INIT;
+	struct slice aad;
 	enum step_result r;
 	enum keystore_status st;
 	int sealed_in_place = 0;
@@ -193,7 +212,11 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		reply_key_error(reply, st, p->result_key_id);
 		goto done;
 	}
-	if (aead_open(tsk_bytes(key), p->aad, p->aad_len,
+	if (direction_aad(ctx, p, DIRECTION_REQUEST, &bound, &aad) < 0) {
+		reply_error(reply, "internal_error", "out of memory");
+		goto done;
+	}
+	if (aead_open(tsk_bytes(key), aad.data, aad.len,
 	    p->data, p->len, p->data + AEAD_NONCE_LEN) < 0) {
 		reply_error(reply, "decrypt_failed", "authentication failed: "
 		    "wrong key, tampered ciphertext or wrong aad");
@@ -208,7 +231,8 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 	}
 	if (reserve_encryption(ctx, result_key, reply) < 0)
 		goto done;
-	if (seal_and_reply(result_key, p, r, &out, reply) < 0)
+	if (direction_aad(ctx, p, DIRECTION_RESULT, &bound, &aad) < 0 ||
+	    seal_and_reply(result_key, p, aad, r, &out, reply) < 0)
 		reply_error(reply, "internal_error",
 		    "out of memory or encryption failure");
 	else
@@ -222,6 +246,7 @@ done:
 	/* Two references when result_key_id was named, even to the same key. */
 	if (p->result_key_id != NULL)
 		keystore_release(result_key);
+	buf_free(&bound, 0);
 	keystore_release(key);
 }
 

@@ -4,6 +4,8 @@
  * They produce and read exactly what the enclave takes and gives back:
  * hex of nonce(12) || ct || tag(16), AES-256-GCM (common/aead.h), the
  * layout of `nonce + AESGCM(key).encrypt(nonce, data, aad)` in Python.
+ * With --direction, the aad carries the direction label a daemon run with
+ * --bind-direction expects (common/direction.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +14,13 @@
 #include <openssl/crypto.h>
 
 #include "common/aead.h"
+#include "common/direction.h"
 #include "common/hex.h"
 #include "host/enclavectl/ctl.h"
 
 static const char seal_help[] =
-"usage: enclavectl seal --key-file K [--aad S] [--in FILE] [--out FILE]\n"
+"usage: enclavectl seal --key-file K [--aad S] [--direction D] [--in FILE]\n"
+"                       [--out FILE]\n"
 "\n"
 "Encrypt plaintext under the data owner's key (AES-256-GCM, a fresh random\n"
 "nonce) and print hex of nonce || ciphertext || tag and a newline: the\n"
@@ -24,12 +28,15 @@ static const char seal_help[] =
 "\n"
 "  --key-file K  the 32-byte key as base64, 64 hex characters, or raw\n"
 "  --aad S       associated data (the same must be given to open/process)\n"
+"  --direction D request or result: for a daemon run with --bind-direction,\n"
+"                seal under \"D\\0\" + aad (an input for it: request)\n"
 "  --in FILE     plaintext (default: standard input)\n"
 "  --out FILE    where the hex goes (default: standard output)\n"
 "  --help        print this help\n";
 
 static const char open_help[] =
-"usage: enclavectl open --key-file K [--aad S] [--in FILE] [--out FILE]\n"
+"usage: enclavectl open --key-file K [--aad S] [--direction D] [--in FILE]\n"
+"                       [--out FILE]\n"
 "\n"
 "Decrypt hex of nonce || ciphertext || tag (from seal or from the enclave)\n"
 "and write the plaintext, as it is, with no newline added. Exit status 1\n"
@@ -38,17 +45,20 @@ static const char open_help[] =
 "\n"
 "  --key-file K  the 32-byte key as base64, 64 hex characters, or raw\n"
 "  --aad S       the associated data it was sealed with\n"
+"  --direction D request or result: for a daemon run with --bind-direction,\n"
+"                open under \"D\\0\" + aad (its answer: result)\n"
 "  --in FILE     the hex (default: standard input); whitespace around it\n"
 "                is ignored\n"
 "  --out FILE    where the plaintext goes (default: standard output; a new\n"
 "                file is created with mode 0600)\n"
 "  --help        print this help\n";
 
-enum { OPT_KEY_FILE = 256, OPT_AAD, OPT_IN, OPT_OUT, OPT_HELP };
+enum { OPT_KEY_FILE = 256, OPT_AAD, OPT_DIRECTION, OPT_IN, OPT_OUT, OPT_HELP };
 
 static const struct option seal_options[] = {
 	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
 	{ "aad", required_argument, NULL, OPT_AAD },
+	{ "direction", required_argument, NULL, OPT_DIRECTION },
 	{ "in", required_argument, NULL, OPT_IN },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -59,6 +69,8 @@ struct seal_args {
 	const char *key_file;
 	const char *aad;
 	size_t      aad_len;
+	int         directed;	/* --direction given */
+	enum direction direction;
 	const char *in;
 	const char *out;
 };
@@ -81,6 +93,12 @@ parse(const char *cmd, const char *help, int argc, char **argv,
 			a->aad = optarg;
 			a->aad_len = strlen(optarg);
 			break;
+		case OPT_DIRECTION:
+			if (direction_parse(optarg, &a->direction) < 0)
+				return ctl_usage_error(cmd, "--direction takes "
+				    "request or result, not '%s'", optarg);
+			a->directed = 1;
+			break;
 		case OPT_IN:
 			a->in = optarg;
 			break;
@@ -100,6 +118,25 @@ parse(const char *cmd, const char *help, int argc, char **argv,
 	if (a->key_file == NULL)
 		return ctl_usage_error(cmd, "--key-file K is required");
 	return -1;
+}
+
+/*
+ * The associated data: --aad as given, or with --direction its label in
+ * front, built in `bound`. -1 when out of memory (reported).
+ */
+static int
+effective_aad(const char *cmd, const struct seal_args *a, struct buf *bound,
+    struct slice *aad)
+{
+	*aad = (struct slice){ (const uint8_t *)a->aad, a->aad_len };
+	if (!a->directed)
+		return 0;
+	if (direction_bind_aad(bound, a->direction, aad->data, aad->len) < 0) {
+		ctl_error(cmd, "out of memory");
+		return -1;
+	}
+	*aad = (struct slice){ bound->data, bound->len };
+	return 0;
 }
 
 static int
@@ -134,7 +171,8 @@ cmd_seal(const struct ctl_global *g, int argc, char **argv)
 {
 	struct seal_args a;
 	struct secret key = SECRET_INIT;
-	struct buf pt = BUF_INIT;
+	struct buf pt = BUF_INIT, bound = BUF_INIT;
+	struct slice aad;
 	uint8_t *ct = NULL;
 	char *hex = NULL;
 	size_t ct_len, hex_len;
@@ -145,15 +183,15 @@ cmd_seal(const struct ctl_global *g, int argc, char **argv)
 		return rc;
 	rc = CTL_EXIT_USAGE;
 	if (ctl_load_key("seal", a.key_file, &key) < 0 ||
-	    ctl_read_input("seal", a.in, CTL_MAX_SEAL_INPUT, &pt) < 0)
+	    ctl_read_input("seal", a.in, CTL_MAX_SEAL_INPUT, &pt) < 0 ||
+	    effective_aad("seal", &a, &bound, &aad) < 0)
 		goto done;
 	if (seal_sizes(pt.len, &ct_len, &hex_len) < 0 ||
 	    (ct = malloc(ct_len)) == NULL || (hex = malloc(hex_len)) == NULL) {
 		ctl_error("seal", "out of memory");
 		goto done;
 	}
-	if (aead_seal(key.data, (const uint8_t *)a.aad, a.aad_len, pt.data,
-	    pt.len, ct) < 0) {
+	if (aead_seal(key.data, aad.data, aad.len, pt.data, pt.len, ct) < 0) {
 		ctl_error("seal", "encryption failed");
 		goto done;
 	}
@@ -163,6 +201,7 @@ cmd_seal(const struct ctl_global *g, int argc, char **argv)
 done:
 	secret_free(&key);
 	buf_free(&pt, 1);
+	buf_free(&bound, 0);
 	free(ct);
 	free(hex);
 	return rc;
@@ -174,7 +213,8 @@ cmd_open(const struct ctl_global *g, int argc, char **argv)
 {
 	struct seal_args a;
 	struct secret key = SECRET_INIT;
-	struct buf in = BUF_INIT;
+	struct buf in = BUF_INIT, bound = BUF_INIT;
+	struct slice aad;
 	size_t start = 0, end, n;
 	int rc;
 
@@ -183,7 +223,8 @@ cmd_open(const struct ctl_global *g, int argc, char **argv)
 		return rc;
 	rc = CTL_EXIT_USAGE;
 	if (ctl_load_key("open", a.key_file, &key) < 0 ||
-	    ctl_read_input("open", a.in, 2 * CTL_MAX_SEAL_INPUT, &in) < 0)
+	    ctl_read_input("open", a.in, 2 * CTL_MAX_SEAL_INPUT, &in) < 0 ||
+	    effective_aad("open", &a, &bound, &aad) < 0)
 		goto done;
 	end = in.len;
 	ctl_trim(in.data, &start, &end);
@@ -201,7 +242,7 @@ cmd_open(const struct ctl_global *g, int argc, char **argv)
 		goto done;
 	}
 	/* The plaintext is written over the ciphertext, at in.data + 12. */
-	if (aead_open(key.data, (const uint8_t *)a.aad, a.aad_len, in.data, n,
+	if (aead_open(key.data, aad.data, aad.len, in.data, n,
 	    in.data + AEAD_NONCE_LEN) < 0) {
 		ctl_error("open", "authentication failed: wrong key, wrong aad, "
 		    "or tampered data");
@@ -213,5 +254,6 @@ cmd_open(const struct ctl_global *g, int argc, char **argv)
 done:
 	secret_free(&key);
 	buf_free(&in, 1);
+	buf_free(&bound, 0);
 	return rc;
 }
