@@ -156,3 +156,24 @@ def test_python_example_follows(bound, configured_daemon):
     ct = ex.seal_request(d.key, b"doc", aad="wf/7")
     resp = d.process(ct, aad="wf/7")
     assert ex.open_result(d.key, resp["result"], aad="wf/7") == b"doc"
+
+
+def test_gateway_forwards_bound_requests_unchanged(start_daemon, dev_key, tmp_path):
+    """The gateway needs nothing: it forwards the aad as it is, and a result
+    fed back through it is 422 decrypt_failed."""
+    gw = pytest.importorskip("test_gateway")
+    if not os.access(binary("enclave-gateway"), os.X_OK):
+        pytest.skip("enclave-gateway not built")
+    tsk, key = dev_key
+    d = start_daemon("--bind-direction", unix=False)
+    g = gw.Gateway(tmp_path, [d.tcp], tsk=tsk)
+    try:
+        g.wait_healthy()
+        ct = seal(key, b"via gateway", aad=b"request\0wf/9")
+        status, _, body = g.process(ct, aad="wf/9")
+        assert status == 200, body
+        assert open_sealed(key, body["result"], aad=b"result\0wf/9") == b"via gateway"
+        status, _, body = g.process(body["result"], aad="wf/9")
+        assert status == 422 and body["error"] == "decrypt_failed", body
+    finally:
+        g.stop()
