@@ -18,7 +18,9 @@
  *     key and aad (and, with the echo step, give back the plaintext);
  *  2. as the plaintext (and aad) of a process request this harness seals
  *     itself: it must be answered `ok` (or step_failed / key_exhausted for
- *     the reasons the spec gives) and the result must open;
+ *     the reasons the spec gives) and the result must open; with
+ *     --bind-direction (half the inputs) sealed under "request\0" + aad,
+ *     the result opening under "result\0" + aad and not as a request;
  *  3. when it is a JSON object, behind a long sealed "ciphertext" member
  *     (the fast path that cuts the ciphertext out before cJSON,
  *     bulk_field.h): the cut must not hide anything from the parser, so
@@ -34,6 +36,7 @@
 
 #include "common/aead.h"
 #include "common/buf.h"
+#include "common/direction.h"
 #include "common/frame.h"
 #include "common/hex.h"
 #include "common/json_parse.h"
@@ -186,13 +189,15 @@ check_reply(const struct reply *r)
 	return o;
 }
 
-/* Open an ok process reply's result; returns the plaintext (malloc'd). */
+/* An ok process reply's result opened; NULL when it does not authenticate. */
 static uint8_t *
-open_result(const cJSON *o, const uint8_t *aad, size_t aad_len, size_t *pt_len)
+try_open_result(const cJSON *o, const uint8_t *aad, size_t aad_len,
+    size_t *pt_len)
 {
 	const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "result");
 	size_t hlen, n;
 	uint8_t *raw, *pt;
+	int rc;
 
 	FUZZ_CHECK(cJSON_IsString(res));
 	hlen = strlen(res->valuestring);
@@ -205,10 +210,35 @@ open_result(const cJSON *o, const uint8_t *aad, size_t aad_len, size_t *pt_len)
 	pt = malloc(n - AEAD_OVERHEAD + 1);
 	FUZZ_CHECK(raw && pt);
 	FUZZ_CHECK(hex_decode(raw, res->valuestring, hlen) == 0);
-	FUZZ_CHECK(aead_open(fixed_key, aad, aad_len, raw, n, pt) == 0);
+	rc = aead_open(fixed_key, aad, aad_len, raw, n, pt);
 	*pt_len = n - AEAD_OVERHEAD;
 	free(raw);
+	if (rc < 0) {
+		free(pt);
+		return NULL;
+	}
 	return pt;
+}
+
+/* Open an ok process reply's result; returns the plaintext (malloc'd). */
+static uint8_t *
+open_result(const cJSON *o, const uint8_t *aad, size_t aad_len, size_t *pt_len)
+{
+	uint8_t *pt = try_open_result(o, aad, aad_len, pt_len);
+
+	FUZZ_CHECK(pt != NULL);
+	return pt;
+}
+
+/* The aad the daemon opens (or seals) under for direction d, per opt. */
+static void
+directed_aad(struct buf *out, enum direction d, const uint8_t *aad,
+    size_t len)
+{
+	if (opt.bind_direction)
+		FUZZ_CHECK(direction_bind_aad(out, d, aad, len) == 0);
+	else
+		FUZZ_CHECK(buf_append(out, aad, len, SIZE_MAX) == 0);
 }
 
 /* The agent step's output is a state object carrying our agent_id. */
@@ -344,7 +374,7 @@ run_sealed(const uint8_t *data, size_t size)
 {
 	size_t aad_len = size ? data[0] % 24 : 0, pt_len, hlen, got_len;
 	const uint8_t *aad, *pt;
-	struct buf msg = BUF_INIT;
+	struct buf msg = BUF_INIT, request_aad = BUF_INIT, result_aad = BUF_INIT;
 	struct reply reply;
 	struct request *req;
 	uint8_t *sealed, *got;
@@ -361,12 +391,15 @@ run_sealed(const uint8_t *data, size_t size)
 	pt = data + 1 + aad_len;
 	pt_len = size - 1 - aad_len;
 	aad_has_nul = memchr(aad, 0, aad_len) != NULL;
+	directed_aad(&request_aad, DIRECTION_REQUEST, aad, aad_len);
+	directed_aad(&result_aad, DIRECTION_RESULT, aad, aad_len);
 
 	sealed = malloc(pt_len + AEAD_OVERHEAD);
 	hlen = 2 * (pt_len + AEAD_OVERHEAD);
 	hex = malloc(hlen);
 	FUZZ_CHECK(sealed && hex);
-	FUZZ_CHECK(aead_seal(fixed_key, aad, aad_len, pt, pt_len, sealed) == 0);
+	FUZZ_CHECK(aead_seal(fixed_key, request_aad.data, request_aad.len, pt,
+	    pt_len, sealed) == 0);
 	hex_encode(hex, sealed, pt_len + AEAD_OVERHEAD);
 	FUZZ_CHECK(buf_append_str(&msg, "{\"type\":\"process\",\"ciphertext\":\"",
 	    SIZE_MAX) == 0);
@@ -399,7 +432,11 @@ run_sealed(const uint8_t *data, size_t size)
 	status = field(o, "status");
 	code = field(o, "msg");
 	if (strcmp(status, "ok") == 0) {
-		got = open_result(o, aad, aad_len, &got_len);
+		/* Bound: a result never opens as a request (finding F20). */
+		if (opt.bind_direction)
+			FUZZ_CHECK(try_open_result(o, request_aad.data,
+			    request_aad.len, &got_len) == NULL);
+		got = open_result(o, result_aad.data, result_aad.len, &got_len);
 		if (ctx.step == &step_echo)
 			FUZZ_CHECK(got_len == pt_len && memcmp(got, pt, pt_len) == 0);
 		else
@@ -425,6 +462,8 @@ run_sealed(const uint8_t *data, size_t size)
 	cJSON_Delete(o);
 	reply_free(&reply);
 	buf_free(&msg, 1);
+	buf_free(&request_aad, 0);
+	buf_free(&result_aad, 0);
 }
 
 /* Just past the '{' at data[i] and any whitespace after it. */
@@ -529,7 +568,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	install_key();
 	run_message(data, size);
 	install_key();
+	opt.bind_direction = (h >> 8) & 1;
 	run_sealed(data, size);
+	opt.bind_direction = 0;
 	install_key();
 	run_spliced(data, size);
 	return 0;
