@@ -1,18 +1,23 @@
 /*
  * loadgen.c - the benchmark's load generator (see docs/bench.md).
  *
- *   loadgen run --connect tcp:HOST:PORT --key-file F --size BYTES
+ *   loadgen run --connect ENDPOINT --key-file F --size BYTES
  *       --conns N --duration SECONDS [--warmup SECONDS]
- *       [--warmup-requests N] [--reconnect]
+ *       [--warmup-requests N] [--reconnect] [--framing raw|len]
  *       [--verify-every K] [--min-requests M] [--label NAME]
- *   loadgen send --connect tcp:HOST:PORT JSON
+ *   loadgen send --connect ENDPOINT JSON
+ *   loadgen stream ...   one request of an exact size (stream.c)
  *
- * `run` drives process requests over N TCP connections from one epoll
- * loop (so the client costs the shared cores as little as it can) and
- * prints one `RESULT key=value ...` line. Requests are bare JSON, as the
- * original host sends them; a response ends at its newline (enclaved) or
- * when the server closes (the baseline). With --reconnect every request
- * gets its own connection and its latency includes the connect.
+ * ENDPOINT is tcp:HOST:PORT (a numeric IPv4 host) or vsock:CID:PORT (the
+ * box, docs/box.md). `run` drives process requests over N connections
+ * from one epoll loop (so the client costs the shared cores as little as
+ * it can) and prints one `RESULT key=value ...` line. Requests are bare
+ * JSON by default, as the original host sends them; a response ends at
+ * its newline (enclaved) or when the server closes (the baseline). With
+ * --framing len each request and response has the 4-byte big-endian
+ * length prefix instead. With --reconnect every request gets its own
+ * connection and its latency includes the connect (over vsock a blocking
+ * one: the loopback transport connects at once).
  *
  * Every response is checked for status ok and a result of exactly the
  * right length; the first response of each connection slot, the first
@@ -40,9 +45,10 @@
 
 #include <openssl/rand.h>
 
-#include "common/aead.h"
+#include <fcntl.h>
+
+#include "loadgen.h"
 #include "common/base64.h"
-#include "common/endpoint.h"
 #include "common/hex.h"
 
 #define MAX_CONNS 4096
@@ -68,7 +74,9 @@ struct conn {
 };
 
 struct opts {
-	struct sockaddr_in addr;
+	struct endpoint ep;
+	struct sockaddr_in addr;	/* ep, when it is TCP */
+	int      framing_len;
 	uint8_t  key[AEAD_KEY_LEN];
 	size_t   size;
 	unsigned conns;
@@ -103,7 +111,7 @@ struct window {
 
 static int epfd = -1;
 
-static long long
+long long
 now_ns(void)
 {
 	struct timespec ts;
@@ -124,32 +132,50 @@ xmalloc(size_t n)
 	return p;
 }
 
-static void
+void
 die(const char *what)
 {
 	fprintf(stderr, "loadgen: %s\n", what);
 	exit(2);
 }
 
-/* tcp:HOST:PORT with a numeric IPv4 host: all the bench needs. */
-static void
-parse_connect(const char *text, struct sockaddr_in *sa)
+void
+parse_endpoint(const char *text, struct endpoint *ep)
 {
-	struct endpoint ep;
 	const char *why = NULL;
 
-	if (endpoint_parse(&ep, text, 0, &why) < 0 || ep.kind != ENDPOINT_TCP)
-		die("--connect wants tcp:HOST:PORT");
+	if (endpoint_parse(ep, text, 0, &why) < 0)
+		die("--connect wants tcp:HOST:PORT or vsock:CID:PORT");
+}
+
+int
+parse_framing(const char *text)
+{
+	if (strcmp(text, "raw") != 0 && strcmp(text, "len") != 0)
+		die("--framing wants raw or len");
+	return strcmp(text, "len") == 0;
+}
+
+/* tcp:HOST:PORT with a numeric IPv4 host, or vsock:CID:PORT. */
+static void
+parse_connect(const char *text, struct opts *o)
+{
+	struct sockaddr_in *sa = &o->addr;
+
+	parse_endpoint(text, &o->ep);
+	if (o->ep.kind == ENDPOINT_VSOCK)
+		return;
+	if (o->ep.kind != ENDPOINT_TCP)
+		die("--connect wants tcp:HOST:PORT or vsock:CID:PORT");
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)ep.port);
-	if (inet_pton(AF_INET, strcmp(ep.host, "localhost") == 0 ?
-	    "127.0.0.1" : ep.host, &sa->sin_addr) != 1)
+	sa->sin_port = htons((uint16_t)o->ep.port);
+	if (inet_pton(AF_INET, strcmp(o->ep.host, "localhost") == 0 ?
+	    "127.0.0.1" : o->ep.host, &sa->sin_addr) != 1)
 		die("--connect wants a numeric IPv4 host");
 }
 
-/* The key as kmstool-dev prints it (base64) or as 64 hex digits. */
-static void
+void
 load_key(const char *path, uint8_t key[AEAD_KEY_LEN])
 {
 	char text[256];
@@ -186,7 +212,10 @@ xmalloc_touched(size_t n)
 	return p;
 }
 
-/* {"type":"process","ciphertext":"<hex of nonce||ct||tag>"} */
+/*
+ * {"type":"process","ciphertext":"<hex of nonce||ct||tag>"}, after its
+ * 4-byte big-endian length with --framing len.
+ */
 static void
 build_request(struct conn *c, const struct opts *o)
 {
@@ -194,18 +223,27 @@ build_request(struct conn *c, const struct opts *o)
 	static const char tail[] = "\"}";
 	size_t sealed_len = o->size + AEAD_OVERHEAD;
 	uint8_t *sealed = xmalloc(sealed_len);
-	size_t hl = sizeof(head) - 1;
+	size_t pre = o->framing_len ? 4 : 0, hl = sizeof(head) - 1;
+	size_t json_len = hl + 2 * sealed_len + sizeof(tail) - 1;
+	char *json;
 
 	c->pt = xmalloc(o->size);
 	if (RAND_bytes(c->pt, (int)o->size) != 1 ||
 	    aead_seal(o->key, NULL, 0, c->pt, o->size, sealed) < 0)
 		die("cannot seal the plaintext");
 	memcpy(c->nonce, sealed, AEAD_NONCE_LEN);
-	c->req_len = hl + 2 * sealed_len + sizeof(tail) - 1;
+	c->req_len = pre + json_len;
 	c->req = xmalloc(c->req_len);
-	memcpy(c->req, head, hl);
-	hex_encode(c->req + hl, sealed, sealed_len);
-	memcpy(c->req + hl + 2 * sealed_len, tail, sizeof(tail) - 1);
+	if (pre) {
+		c->req[0] = (char)(json_len >> 24);
+		c->req[1] = (char)(json_len >> 16);
+		c->req[2] = (char)(json_len >> 8);
+		c->req[3] = (char)json_len;
+	}
+	json = c->req + pre;
+	memcpy(json, head, hl);
+	hex_encode(json + hl, sealed, sealed_len);
+	memcpy(json + hl + 2 * sealed_len, tail, sizeof(tail) - 1);
 	free(sealed);
 	c->resp_cap = 2 * sealed_len + 4096;
 	c->resp = xmalloc_touched(c->resp_cap);
@@ -238,11 +276,27 @@ conn_close(struct conn *c)
 	c->events = 0;
 }
 
+/* vsock: a blocking connect (loopback answers at once), then non-blocking. */
+static int
+conn_open_vsock(struct conn *c, const struct opts *o)
+{
+	if ((c->fd = endpoint_connect(&o->ep, 10000)) < 0)
+		return -1;
+	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) < 0) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 conn_open(struct conn *c, const struct opts *o)
 {
 	const int one = 1;
 
+	if (o->ep.kind == ENDPOINT_VSOCK)
+		return conn_open_vsock(c, o);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -1;
@@ -355,13 +409,15 @@ check_response(struct conn *c, const struct opts *o, struct stats *st,
     int measured)
 {
 	size_t hex_len = 2 * (o->size + AEAD_OVERHEAD);
-	const uint8_t *h = result_hex(c->resp, c->resp_len);
+	size_t pre = o->framing_len ? 4 : 0;
+	const uint8_t *h = result_hex(c->resp + pre, c->resp_len - pre);
 	const uint8_t *end = c->resp + c->resp_len;
 	uint8_t *sealed = c->check_sealed, *pt = c->check_pt;
 	int ok;
 
 	if (h == NULL) {
-		report_bad(st, "not an ok result", c->resp, c->resp_len);
+		report_bad(st, "not an ok result", c->resp + pre,
+		    c->resp_len - pre);
 		return -1;
 	}
 	if ((size_t)(end - h) < hex_len + 2 || h[hex_len] != '"' ||
@@ -443,6 +499,18 @@ finish_request(struct conn *c, const struct opts *o, struct stats *st,
 	}
 }
 
+/* Bare JSON ends at its newline; a framed answer at its length. */
+static int
+response_complete(const struct conn *c, const struct opts *o)
+{
+	const uint8_t *r = c->resp;
+
+	if (!o->framing_len)
+		return r[c->resp_len - 1] == '\n';
+	return c->resp_len >= 4 && c->resp_len - 4 >=
+	    ((size_t)r[0] << 24 | (size_t)r[1] << 16 | (size_t)r[2] << 8 | r[3]);
+}
+
 static void
 conn_failed(struct conn *c, struct stats *st, const char *why)
 {
@@ -500,7 +568,7 @@ on_event(struct conn *c, const struct opts *o, struct stats *st,
 			return;
 		}
 		c->resp_len += (size_t)n;
-		if (c->resp[c->resp_len - 1] == '\n') {
+		if (response_complete(c, o)) {
 			finish_request(c, o, st, win, 0);
 			return;
 		}
@@ -605,13 +673,15 @@ cmd_run(const struct opts *o)
 		qsort(st.lat_us, st.n, sizeof(*st.lat_us), cmp_u32);
 	secs = st.last_ns > st.first_ns ?
 	    (double)(st.last_ns - st.first_ns) / 1e9 : 0;
-	printf("RESULT label=%s size=%zu conns=%u mode=%s requests=%zu "
+	printf("RESULT label=%s size=%zu conns=%u mode=%s framing=%s "
+	    "requests=%zu "
 	    "errors=%lu conn_errors=%lu verified=%lu verified_measured=%lu "
 	    "elapsed=%.3f rps=%.1f "
 	    "mbps=%.2f p50_us=%u p99_us=%u max_us=%u wall=%.3f "
 	    "client_cpu=%.3f total=%lu\n",
 	    o->label, o->size, o->conns,
-	    o->reconnect ? "per-request" : "persistent", st.n, st.errors,
+	    o->reconnect ? "per-request" : "persistent",
+	    o->framing_len ? "len" : "raw", st.n, st.errors,
 	    st.conn_errors, st.verified, st.verified_measured, secs,
 	    secs > 0 ? (double)st.n / secs : 0,
 	    secs > 0 ? (double)st.n * (double)o->size / secs / 1e6 : 0,
@@ -633,16 +703,15 @@ cmd_run(const struct opts *o)
 	    st.verified_measured > 0 && st.conn_errors == 0 ? 0 : 1;
 }
 
-/* One request, one reply, blocking: for ping and configure. */
+/* One request, one reply, blocking, bare JSON: for ping and configure. */
 static int
-cmd_send(const struct sockaddr_in *sa, const char *json)
+cmd_send(const struct endpoint *ep, const char *json)
 {
 	char buf[65536];
 	size_t len = 0, n = strlen(json);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = endpoint_connect(ep, 10000);
 
-	if (fd < 0 || connect(fd, (const struct sockaddr *)sa,
-	    sizeof(*sa)) < 0) {
+	if (fd < 0) {
 		fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
 		return 1;
 	}
@@ -668,13 +737,17 @@ cmd_send(const struct sockaddr_in *sa, const char *json)
 static void
 usage(void)
 {
-	fputs("usage: loadgen run --connect tcp:HOST:PORT --key-file F "
+	fputs("usage: loadgen run --connect ENDPOINT --key-file F "
 	    "--size BYTES --conns N\n"
 	    "           --duration S [--warmup S] [--warmup-requests N] "
 	    "[--reconnect]\n"
-	    "           [--verify-every K]"
+	    "           [--framing raw|len] [--verify-every K]"
 	    " [--min-requests M] [--label NAME]\n"
-	    "       loadgen send --connect tcp:HOST:PORT JSON\n", stderr);
+	    "       loadgen send --connect ENDPOINT JSON\n"
+	    "       loadgen stream --connect ENDPOINT --key-file F "
+	    "--request-bytes N ...\n"
+	    "  ENDPOINT: tcp:HOST:PORT (numeric IPv4) or vsock:CID:PORT\n",
+	    stderr);
 	exit(2);
 }
 
@@ -693,6 +766,7 @@ main(int argc, char **argv)
 		{ "verify-every", required_argument, NULL, 'v' },
 		{ "min-requests", required_argument, NULL, 'm' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "framing", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = {
@@ -705,6 +779,8 @@ main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
+	if (strcmp(cmd, "stream") == 0)
+		return stream_main(argc, argv);
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -723,16 +799,17 @@ main(int argc, char **argv)
 		case 'm': o.min_requests = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'l': o.label = optarg; break;
+		case 'f': o.framing_len = parse_framing(optarg); break;
 		default: usage();
 		}
 	}
 	if (connect_to == NULL)
 		usage();
-	parse_connect(connect_to, &o.addr);
+	parse_connect(connect_to, &o);
 	if (strcmp(cmd, "send") == 0) {
 		if (optind != argc - 1)
 			usage();
-		return cmd_send(&o.addr, argv[optind]);
+		return cmd_send(&o.ep, argv[optind]);
 	}
 	if (strcmp(cmd, "run") != 0 || key_file == NULL || o.conns == 0 ||
 	    o.conns > MAX_CONNS || o.size == 0 || o.size > (1u << 30))

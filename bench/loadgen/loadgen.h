@@ -1,0 +1,25 @@
+/*
+ * loadgen.h - what the load generator's commands share (loadgen.c).
+ */
+#ifndef BENCH_LOADGEN_H
+#define BENCH_LOADGEN_H
+
+#include <stdint.h>
+
+#include "common/aead.h"
+#include "common/endpoint.h"
+
+/* Print "loadgen: WHAT" and exit 2: a usage or setup error. */
+__attribute__((noreturn)) void die(const char *what);
+long long now_ns(void);
+/* The key as kmstool-dev prints it (base64) or as 64 hex digits. */
+void      load_key(const char *path, uint8_t key[AEAD_KEY_LEN]);
+/* vsock:CID:PORT or tcp:HOST:PORT (unix: too, for stream). */
+void      parse_endpoint(const char *text, struct endpoint *ep);
+/* "raw" (bare JSON) or "len" (4-byte big-endian length): 1 for len. */
+int       parse_framing(const char *text);
+
+/* loadgen stream ...: one process request of an exact size (stream.c). */
+int       stream_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * init.c - PID 1 of the enclave box (docs/box.md).
+ *
+ * On Nitro, AWS's init (aws-nitro-enclaves-sdk-bootstrap, init/init.c)
+ * boots the enclave: it mounts the pseudo file systems, loads the NSM
+ * driver and starts the image's CMD. The box has no Nitro init, so this
+ * small one plays its part, in the same order:
+ *
+ *   1. mount /proc, /sys, /dev, /run and /tmp on the image's mount points;
+ *   2. put the console on stdin, stdout and stderr;
+ *   3. load the vsock modules (the box's stand-in for Nitro's transport:
+ *      loopback, so a client in the same guest reaches CID 1);
+ *   4. start enclaved with exactly the image's CMD, which the box build
+ *      wrote to /box/enclaved.cmd from enclave/Dockerfile;
+ *   5. optionally start the program named by `box.run=PATH` on the kernel
+ *      command line (the test flow, or a shell for a developer);
+ *   6. reap every child; power off when the run program exits, when
+ *      enclaved exits, or when told (SIGTERM, SIGUSR2 as busybox's
+ *      poweroff sends, SIGINT for Ctrl-Alt-Del).
+ *
+ * It prints `box: ...` lines on the console; the last one before the
+ * power off names the run program's exit status, which the host reads.
+ * Linked statically: it runs before anything else and needs nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CMD_FILE     "/box/enclaved.cmd"
+#define CMD_MAX_ARGS 64
+#define CMD_MAX_TEXT 4096
+/* How long enclaved may take to finish its requests when stopped. */
+#define STOP_GRACE_S 10
+
+/* The order matters: each module needs the ones before it. */
+static const char *const vsock_modules[] = {
+	"kernel/net/vmw_vsock/vsock.ko",
+	"kernel/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko",
+	"kernel/net/vmw_vsock/vsock_loopback.ko",
+};
+
+static pid_t daemon_pid = -1, run_pid = -1;
+
+static void
+say(const char *fmt, ...)
+{
+	struct timespec ts;
+	va_list ap;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	printf("box: [%ld.%03ld] ", (long)ts.tv_sec, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Whatever went wrong, PID 1 must not exit: the kernel would panic. */
+static void
+power_off(void)
+{
+	sync();
+	say("power off");
+	reboot(RB_POWER_OFF);
+	/* No power-off device: QEMU runs with -no-reboot, so a reset ends it. */
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+/* The mount points exist in the image (enclave/stage-rootfs.sh). */
+static void
+mount_pseudo_filesystems(void)
+{
+	static const struct {
+		const char *type, *dir, *opts;
+		unsigned long flags;
+	} mounts[] = {
+		{ "proc", "/proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "sysfs", "/sys", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "devtmpfs", "/dev", "mode=0755", MS_NOSUID },
+		{ "tmpfs", "/run", "mode=0755", MS_NOSUID | MS_NODEV },
+		{ "tmpfs", "/tmp", "mode=1777", MS_NOSUID | MS_NODEV },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++)
+		if (mount(mounts[i].type, mounts[i].dir, mounts[i].type,
+		    mounts[i].flags, mounts[i].opts) < 0 && errno != EBUSY)
+			say("mount %s on %s: %s", mounts[i].type, mounts[i].dir,
+			    strerror(errno));
+}
+
+/*
+ * The kernel opens /dev/console for init only if the initramfs holds
+ * that node; the image's /dev is empty, so open it now devtmpfs is up.
+ */
+static void
+attach_console(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* finit_module: the kernel reads the module from the file itself. */
+static int
+load_module(const char *release, const char *rel_path)
+{
+	char path[512];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/lib/modules/%s/%s", release, rel_path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		say("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = (int)syscall(SYS_finit_module, fd, "", 0);
+	if (rc < 0 && errno == EEXIST)
+		rc = 0;
+	if (rc < 0)
+		say("cannot load %s: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+static int
+load_vsock_modules(void)
+{
+	struct utsname u;
+	size_t i;
+
+	if (uname(&u) < 0)
+		return -1;
+	for (i = 0; i < sizeof(vsock_modules) / sizeof(vsock_modules[0]); i++)
+		if (load_module(u.release, vsock_modules[i]) < 0)
+			return -1;
+	say("vsock modules loaded (kernel %s)", u.release);
+	return 0;
+}
+
+/* One argument a line; the text stays in a static buffer argv points to. */
+static int
+read_daemon_argv(char **argv)
+{
+	static char text[CMD_MAX_TEXT];
+	int fd = open(CMD_FILE, O_RDONLY | O_CLOEXEC), argc = 0;
+	ssize_t n;
+	char *p, *nl;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0 || (size_t)n == sizeof(text) - 1)
+		return -1;
+	text[n] = '\0';
+	for (p = text; *p != '\0' && argc < CMD_MAX_ARGS; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			return -1;
+		*nl = '\0';
+		argv[argc++] = p;
+	}
+	if (argc == 0 || *p != '\0')
+		return -1;
+	argv[argc] = NULL;
+	return 0;
+}
+
+/*
+ * The value of `box.NAME=` on the kernel command line, or NULL. The
+ * kernel keeps parameters with a dot for modules, so they reach only
+ * /proc/cmdline, not init's environment.
+ */
+static const char *
+cmdline_value(const char *name, char *out, size_t size)
+{
+	static char line[2048];
+	char key[64], *p;
+	int fd;
+	ssize_t n;
+
+	if ((fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	line[n] = '\0';
+	snprintf(key, sizeof(key), "box.%s=", name);
+	for (p = strtok(line, " \n"); p != NULL; p = strtok(NULL, " \n"))
+		if (strncmp(p, key, strlen(key)) == 0 &&
+		    strlen(p + strlen(key)) < size) {
+			strcpy(out, p + strlen(key));
+			return out;
+		}
+	return NULL;
+}
+
+/*
+ * Children start with default signal handling and nothing blocked. The
+ * environment is what a Docker image without ENV gets: PATH alone.
+ */
+static pid_t
+spawn(char *const argv[], const char *log_path, int own_console)
+{
+	static char *const env[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		NULL,
+	};
+	sigset_t none;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid();
+	if (own_console)	/* a shell gets job control and Ctrl-C */
+		ioctl(0, TIOCSCTTY, 1);
+	if (log_path != NULL) {
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND |
+		    O_CLOEXEC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	execve(argv[0], argv, env);
+	fprintf(stderr, "box: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static const char *
+describe(int status, char *out, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(out, size, "status=%d", WEXITSTATUS(status));
+	else
+		snprintf(out, size, "signal=%d", WTERMSIG(status));
+	return out;
+}
+
+/* Reap every child that has ended; note ours. */
+static void
+reap(int *daemon_ended, int *run_ended)
+{
+	char why[32];
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == daemon_pid) {
+			say("enclaved exited %s", describe(status, why,
+			    sizeof(why)));
+			daemon_pid = -1;
+			*daemon_ended = 1;
+		} else if (pid == run_pid) {
+			say("run exited %s", describe(status, why, sizeof(why)));
+			run_pid = -1;
+			*run_ended = 1;
+		}
+	}
+}
+
+/*
+ * Stop like `docker stop` and nitro-cli terminate do not (the enclave just
+ * ends): SIGTERM, so enclaved finishes what is in flight and wipes the key,
+ * then, past the grace period, SIGKILL for whatever is left.
+ */
+static void
+stop_everything(const sigset_t *set)
+{
+	struct timespec wait = { 1, 0 };
+	int daemon_ended = 0, run_ended = 0, i;
+
+	if (run_pid > 0)
+		kill(-run_pid, SIGTERM);
+	if (daemon_pid > 0)
+		kill(daemon_pid, SIGTERM);
+	for (i = 0; i < STOP_GRACE_S && (daemon_pid > 0 || run_pid > 0); i++) {
+		sigtimedwait(set, NULL, &wait);
+		reap(&daemon_ended, &run_ended);
+	}
+	kill(-1, SIGKILL);
+	reap(&daemon_ended, &run_ended);
+}
+
+int
+main(void)
+{
+	char *daemon_argv[CMD_MAX_ARGS + 1];
+	char run_path[256], log_path[256];
+	const char *log_to;
+	sigset_t set;
+	int daemon_ended = 0, run_ended = 0;
+
+	if (getpid() != 1) {
+		fputs("box init: not PID 1; this is the box's init "
+		    "(docs/box.md)\n", stderr);
+		return 2;
+	}
+	mount_pseudo_filesystems();
+	attach_console();
+	say("init started");
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	reboot(RB_DISABLE_CAD);	/* Ctrl-Alt-Del becomes SIGINT */
+
+	if (load_vsock_modules() < 0 || read_daemon_argv(daemon_argv) < 0) {
+		say("cannot start the enclave (modules or %s)", CMD_FILE);
+		power_off();
+	}
+	/* box.log=PATH: enclaved's stderr to a file, not the slow console. */
+	log_to = cmdline_value("log", log_path, sizeof(log_path));
+	daemon_pid = spawn(daemon_argv, log_to, 0);
+	say("enclaved started (pid %d)%s%s", (int)daemon_pid,
+	    log_to ? ", log in " : "", log_to ? log_to : "");
+
+	if (cmdline_value("run", run_path, sizeof(run_path)) != NULL) {
+		char *run_argv[] = { run_path, NULL };
+
+		run_pid = spawn(run_argv, NULL, 1);
+		say("run %s started (pid %d)", run_path, (int)run_pid);
+	}
+
+	for (;;) {
+		siginfo_t si;
+
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD) {
+			say("told to stop (signal %d)", si.si_signo);
+			break;
+		}
+		reap(&daemon_ended, &run_ended);
+		if (daemon_ended || run_ended)
+			break;
+	}
+	stop_everything(&set);
+	power_off();
+	return 0;
+}
