@@ -7,11 +7,16 @@
 # libraries it (and the KMS tool) load, a CA bundle, empty mount points for
 # the enclave's init, and nothing else: no shell, no package manager.
 #
-# usage: stage-rootfs.sh [--kmstool DIR] [--no-chroot-check] ROOTFS ENCLAVED
+# usage: stage-rootfs.sh [--kmstool DIR] [--tool FILE]... [--no-chroot-check]
+#                        ROOTFS ENCLAVED
 #
 #   --kmstool DIR      also install DIR/kmstool_enclave_cli as
 #                      /usr/bin/kmstool_enclave_cli and DIR/libnsm.so (the
 #                      KMS tool backend)
+#   --tool FILE        also install FILE as /usr/bin/NAME with the shared
+#                      objects it loads: for development filesystems only,
+#                      such as the box's (docs/box.md); the Dockerfile never
+#                      passes it, so the image holds no such program
 #   --no-chroot-check  skip running the staged binaries inside the rootfs
 #                      (the check needs root; docker build has it)
 #
@@ -29,10 +34,12 @@ die() {
 }
 
 kmstool_dir=
+tools=()
 chroot_check=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kmstool) [ $# -ge 2 ] || die "--kmstool needs a directory"; kmstool_dir=$2; shift 2 ;;
+	--tool) [ $# -ge 2 ] || die "--tool needs a file"; tools+=("$2"); shift 2 ;;
 	--no-chroot-check) chroot_check=0; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
@@ -111,6 +118,15 @@ if [ -n "$kmstool_dir" ]; then
 	install -m 0644 "$kmstool_dir/libnsm.so" "$root$libdir/libnsm.so"
 	LD_LIBRARY_PATH=$kmstool_dir copy_deps "$kmstool_dir/kmstool_enclave_cli"
 fi
+
+for tool in ${tools[@]+"${tools[@]}"}; do
+	if [ ! -f "$tool" ] || [ ! -x "$tool" ]; then
+		die "--tool $tool is not an executable"
+	fi
+	strip --strip-unneeded -o "$root/usr/bin/$(basename "$tool")" "$tool"
+	chmod 0755 "$root/usr/bin/$(basename "$tool")"
+	copy_deps "$tool"
+done
 
 # Prove the rootfs is self-sufficient: the staged binaries start with only
 # what was staged (a missing library makes the loader exit 127).

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages this project builds and tests with, if any
 # are missing. Safe to run again: it does nothing when all are present.
+#
+#   --box   also what the enclave box needs (docs/box.md): QEMU, cpio and a
+#           static busybox (its kernel is downloaded, never installed:
+#           scripts/box/fetch-kernel.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -11,6 +15,9 @@ PACKAGES=(
 	python3 python3-pytest python3-cryptography python3-cbor2 python3-yaml
 	clang libclang-rt-14-dev valgrind shellcheck
 )
+if [ "${1:-}" = --box ]; then
+	PACKAGES+=(qemu-system-x86 cpio busybox-static)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -69,14 +69,18 @@ say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* Whatever went wrong, PID 1 must not exit: the kernel would panic. */
+/*
+ * The end of the box. QEMU's microvm runs without ACPI here (with it,
+ * Debian's kernel stalls calibrating its clock under TCG), so there is no
+ * power-off device: RB_POWER_OFF would only halt. A reset is the way out,
+ * and QEMU, started with -no-reboot, exits on it. PID 1 never returns: the
+ * kernel would panic.
+ */
 static void
 power_off(void)
 {
 	sync();
 	say("power off");
-	reboot(RB_POWER_OFF);
-	/* No power-off device: QEMU runs with -no-reboot, so a reset ends it. */
 	reboot(RB_AUTOBOOT);
 	for (;;)
 		pause();

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# run.sh - boot the box: the enclave image in QEMU, under a hard timeout.
+#
+# usage: run.sh [--run flow|shell|none] [--accel tcg|kvm|auto]
+#               [--timeout SECONDS] [--cpus N] [--memory MIB] BOX_DIR
+#
+#   --run flow     (default) the test flow (scripts/box/flow.sh), then off
+#   --run shell    a busybox shell on the console for a developer; the box
+#                  powers off when it exits (Ctrl-D, `exit`, `poweroff`)
+#   --run none     enclaved alone; Ctrl-A X leaves QEMU
+#   --accel tcg    (default) software emulation: slow, works everywhere
+#   --accel kvm    hardware virtualisation; on a nested machine like the
+#                  project's guests hang, so only the timeout ends them
+#   --accel auto   a probe boot under KVM (at most BOX_PROBE_TIMEOUT, 30 s)
+#                  that must answer a ping over vsock; TCG if it does not
+#   --timeout S    the whole boot, flow and power off (default 600); past
+#                  it QEMU is killed and run.sh exits 124
+#   --cpus N       vCPUs (default 2, as run-enclave.sh)
+#   --memory MIB   guest memory (default 256: the documented smallest
+#                  enclave, docs/operations.md)
+#
+# The guest's console (serial port) is this script's standard output:
+# kernel messages (quiet), `box: ...` from init, `BOX ...` and `RESULT ...`
+# from the flow. BOX_APPEND adds to the kernel command line.
+set -euo pipefail
+
+die() {
+	printf 'box run: %s\n' "$*" >&2
+	exit 2
+}
+
+run=flow accel=tcg timeout_s=600 cpus=2 memory=256
+while [ $# -gt 0 ]; do
+	case $1 in
+	--run) run=${2:?}; shift 2 ;;
+	--accel) accel=${2:?}; shift 2 ;;
+	--timeout) timeout_s=${2:?}; shift 2 ;;
+	--cpus) cpus=${2:?}; shift 2 ;;
+	--memory) memory=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	-*) die "unknown option $1 (try --help)" ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 1 ] || die "usage: run.sh [options] BOX_DIR (try --help)"
+box=$1
+kernel=$box/kernel/vmlinuz
+initrd=$box/initramfs.cpio
+if [ ! -s "$kernel" ] || [ ! -s "$initrd" ]; then
+	die "no box in $box (make box-image)"
+fi
+command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (make box-deps)"
+
+case $run in
+flow) append="box.run=/box/flow.sh box.log=/run/enclaved.log" ;;
+shell) append="box.run=/usr/bin/busybox" ;;
+none) append="" ;;
+*) die "--run wants flow, shell or none" ;;
+esac
+
+# One boot; QEMU exits when the guest powers off (or resets: -no-reboot).
+boot() {	# ACCEL TIMEOUT APPEND
+	timeout --foreground -k 5 "$2" qemu-system-x86_64 \
+		-M microvm,acpi=off -accel "$1" -cpu max -smp "$cpus" -m "${memory}M" \
+		-nodefaults -no-user-config -display none -serial stdio \
+		-no-reboot -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 $3 ${BOX_APPEND:-}"
+}
+
+if [ "$accel" = auto ]; then
+	probe_s=${BOX_PROBE_TIMEOUT:-30}
+	if boot kvm "$probe_s" \
+	    "box.run=/box/flow.sh box.flow=probe box.log=/run/enclaved.log" \
+	    </dev/null 2>&1 | grep -q '^BOX probe ok'; then
+		accel=kvm
+	else
+		accel=tcg
+	fi
+	echo "box run: KVM probe (at most ${probe_s} s): using $accel"
+fi
+case $accel in
+tcg|kvm) ;;
+*) die "--accel wants tcg, kvm or auto" ;;
+esac
+
+echo "box run: qemu-system-x86_64 -M microvm,acpi=off -accel $accel -smp $cpus -m ${memory}M, timeout ${timeout_s} s"
+rc=0
+boot "$accel" "$timeout_s" "$append" || rc=$?
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	echo "box run: TIMED OUT after ${timeout_s} s: QEMU killed"
+	exit 124
+fi
+exit "$rc"
