@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # run.sh - boot the box: the enclave image in QEMU, under a hard timeout.
 #
-# usage: run.sh [--run flow|shell|none] [--accel tcg|kvm|auto]
-#               [--timeout SECONDS] [--cpus N] [--memory MIB] BOX_DIR
+# usage: run.sh [--run flow|shell|none] [--flow all|max|probe]
+#               [--accel tcg|kvm|auto] [--timeout SECONDS] [--cpus N]
+#               [--memory MIB] BOX_DIR
 #
 #   --run flow     (default) the test flow (scripts/box/flow.sh), then off
+#   --flow NAME    which of it: all (default), max (configure, a
+#                  maximum-size message, a ping) or probe (one ping)
 #   --run shell    a busybox shell on the console for a developer; the box
 #                  powers off when it exits (Ctrl-D, `exit`, `poweroff`)
 #   --run none     enclaved alone; Ctrl-A X leaves QEMU
 #   --accel tcg    (default) software emulation: slow, works everywhere
 #   --accel kvm    hardware virtualisation; on a nested machine like the
 #                  project's guests hang, so only the timeout ends them
-#   --accel auto   a probe boot under KVM (at most BOX_PROBE_TIMEOUT, 30 s)
+#   --accel auto   a probe boot under KVM (at most BOX_PROBE_TIMEOUT, 15 s)
 #                  that must answer a ping over vsock; TCG if it does not
 #   --timeout S    the whole boot, flow and power off (default 600); past
 #                  it QEMU is killed and run.sh exits 124
 #   --cpus N       vCPUs (default 2, as run-enclave.sh)
-#   --memory MIB   guest memory (default 256: the documented smallest
-#                  enclave, docs/operations.md)
+#   --memory MIB   guest memory (default 320: the documented smallest
+#                  enclave for the image's CMD, docs/operations.md)
 #
 # The guest's console (serial port) is this script's standard output:
 # kernel messages (quiet), `box: ...` from init, `BOX ...` and `RESULT ...`
@@ -29,10 +32,11 @@ die() {
 	exit 2
 }
 
-run=flow accel=tcg timeout_s=600 cpus=2 memory=256
+run=flow flow=all accel=tcg timeout_s=600 cpus=2 memory=320
 while [ $# -gt 0 ]; do
 	case $1 in
 	--run) run=${2:?}; shift 2 ;;
+	--flow) flow=${2:?}; shift 2 ;;
 	--accel) accel=${2:?}; shift 2 ;;
 	--timeout) timeout_s=${2:?}; shift 2 ;;
 	--cpus) cpus=${2:?}; shift 2 ;;
@@ -52,23 +56,29 @@ fi
 command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (make box-deps)"
 
 case $run in
-flow) append="box.run=/box/flow.sh box.log=/run/enclaved.log" ;;
+flow) append="box.run=/box/flow.sh box.flow=$flow box.log=/run/enclaved.log" ;;
 shell) append="box.run=/usr/bin/busybox" ;;
 none) append="" ;;
 *) die "--run wants flow, shell or none" ;;
 esac
 
-# One boot; QEMU exits when the guest powers off (or resets: -no-reboot).
+# One boot; QEMU exits when the guest resets (-no-reboot), which is how the
+# box's init ends it. No ACPI: with it, Debian's kernel stalls calibrating
+# its clock under TCG. TCG emulates -cpu max, AES-NI included, as Nitro's
+# CPUs have it; KVM keeps the default model (here -cpu max aborts on MSR
+# 0x10a).
 boot() {	# ACCEL TIMEOUT APPEND
+	local cpu=(-cpu max)
+	[ "$1" = tcg ] || cpu=()
 	timeout --foreground -k 5 "$2" qemu-system-x86_64 \
-		-M microvm,acpi=off -accel "$1" -cpu max -smp "$cpus" -m "${memory}M" \
+		-M microvm,acpi=off -accel "$1" ${cpu[@]+"${cpu[@]}"} -smp "$cpus" -m "${memory}M" \
 		-nodefaults -no-user-config -display none -serial stdio \
 		-no-reboot -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 $3 ${BOX_APPEND:-}"
 }
 
 if [ "$accel" = auto ]; then
-	probe_s=${BOX_PROBE_TIMEOUT:-30}
+	probe_s=${BOX_PROBE_TIMEOUT:-15}
 	if boot kvm "$probe_s" \
 	    "box.run=/box/flow.sh box.flow=probe box.log=/run/enclaved.log" \
 	    </dev/null 2>&1 | grep -q '^BOX probe ok'; then
