@@ -18,6 +18,7 @@
 #   /box/enclaved.cmd       the image's CMD, one argument a line, taken from
 #                           enclave/Dockerfile: what init starts
 #   /box/flow.sh            the test flow (scripts/box/flow.sh)
+#   /box/shell.sh           a developer's shell (scripts/box/shell.sh)
 #   /usr/bin/enclavectl, /usr/bin/loadgen, /usr/bin/busybox
 #                           the host side, in the same guest (--tool)
 #   /lib/modules/...        the vsock modules of the box's kernel
@@ -77,6 +78,7 @@ mkdir -p "$root/box"
 mv "$root/box.cmd.tmp" "$root/box/enclaved.cmd"
 install -m 0755 "$build/box/init" "$root/init"
 install -m 0755 "$repo/scripts/box/flow.sh" "$root/box/flow.sh"
+install -m 0755 "$repo/scripts/box/shell.sh" "$root/box/shell.sh"
 mkdir -p "$root/lib/modules"
 cp -R "$kernel/modules/$release" "$root/lib/modules/"
 

@@ -9,15 +9,17 @@
 #   --flow NAME    which of it: all (default), max (configure, a
 #                  maximum-size message, a ping) or probe (one ping)
 #   --run shell    a busybox shell on the console for a developer; the box
-#                  powers off when it exits (Ctrl-D, `exit`, `poweroff`)
-#   --run none     enclaved alone; Ctrl-A X leaves QEMU
+#                  powers off when it exits (Ctrl-D, `exit`); Ctrl-C goes
+#                  to the guest
+#   --run none     enclaved alone; Ctrl-C ends QEMU
 #   --accel tcg    (default) software emulation: slow, works everywhere
 #   --accel kvm    hardware virtualisation; on a nested machine like the
 #                  project's guests hang, so only the timeout ends them
 #   --accel auto   a probe boot under KVM (at most BOX_PROBE_TIMEOUT, 15 s)
 #                  that must answer a ping over vsock; TCG if it does not
-#   --timeout S    the whole boot, flow and power off (default 600); past
-#                  it QEMU is killed and run.sh exits 124
+#   --timeout S    the whole boot, flow and power off (default 600; 3600
+#                  with --run shell or none); past it QEMU is killed and
+#                  run.sh exits 124
 #   --cpus N       vCPUs (default 2, as run-enclave.sh)
 #   --memory MIB   guest memory (default 320: the documented smallest
 #                  enclave for the image's CMD, docs/operations.md)
@@ -32,7 +34,7 @@ die() {
 	exit 2
 }
 
-run=flow flow=all accel=tcg timeout_s=600 cpus=2 memory=320
+run=flow flow=all accel=tcg timeout_s='' cpus=2 memory=320
 while [ $# -gt 0 ]; do
 	case $1 in
 	--run) run=${2:?}; shift 2 ;;
@@ -57,10 +59,14 @@ command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (make box
 
 case $run in
 flow) append="box.run=/box/flow.sh box.flow=$flow box.log=/run/enclaved.log" ;;
-shell) append="box.run=/usr/bin/busybox" ;;
+shell) append="box.run=/box/shell.sh box.log=/run/enclaved.log" ;;
 none) append="" ;;
 *) die "--run wants flow, shell or none" ;;
 esac
+[ -n "$timeout_s" ] || case $run in flow) timeout_s=600 ;; *) timeout_s=3600 ;; esac
+# A shell gets Ctrl-C; otherwise it stops QEMU.
+serial=(-serial stdio)
+[ "$run" != shell ] || serial=(-chardev "stdio,id=console,signal=off" -serial chardev:console)
 
 # One boot; QEMU exits when the guest resets (-no-reboot), which is how the
 # box's init ends it. No ACPI: with it, Debian's kernel stalls calibrating
@@ -72,7 +78,7 @@ boot() {	# ACCEL TIMEOUT APPEND
 	[ "$1" = tcg ] || cpu=()
 	timeout --foreground -k 5 "$2" qemu-system-x86_64 \
 		-M microvm,acpi=off -accel "$1" ${cpu[@]+"${cpu[@]}"} -smp "$cpus" -m "${memory}M" \
-		-nodefaults -no-user-config -display none -serial stdio \
+		-nodefaults -no-user-config -display none "${serial[@]}" \
 		-no-reboot -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 $3 ${BOX_APPEND:-}"
 }
