@@ -26,16 +26,23 @@ dir=$1
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
+# The kernel apt offers: what linux-image-amd64 depends on, else the newest.
+offered() {
+	local p
+	p=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.0-[0-9]+-amd64$/ { print $2; exit }')
+	[ -n "$p" ] || p=$(apt-cache pkgnames linux-image-6.1.0- 2>/dev/null |
+		grep -E '^linux-image-6\.1\.0-[0-9]+-amd64$' | sort -V | tail -n 1) || true
+	echo "$p"
+}
+
 deb=$(find "$dir" -maxdepth 1 -name 'linux-image-6.1.0-*-amd64_*.deb' | sort -V | tail -n 1)
 if [ -z "$deb" ]; then
 	pkg=${BOX_KERNEL_PKG:-}
-	if [ -z "$pkg" ]; then
-		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-			awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.0-[0-9]+-amd64$/ { print $2; exit }')
-	fi
-	if [ -z "$pkg" ]; then
-		pkg=$(apt-cache pkgnames linux-image-6.1.0- 2>/dev/null |
-			grep -E '^linux-image-6\.1\.0-[0-9]+-amd64$' | sort -V | tail -n 1) || true
+	[ -n "$pkg" ] || pkg=$(offered)
+	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+		apt-get update -q >/dev/null	# a machine with no package lists yet
+		pkg=$(offered)
 	fi
 	[ -n "$pkg" ] || die "apt offers no linux-image-6.1.0-*-amd64 (run apt-get update)"
 	echo "fetch-kernel: downloading $pkg (apt-get download, not installed)"

@@ -120,6 +120,9 @@ for framing in raw len; do
 done
 ctl health >"$T/health" 2>&1 || fail "health: $(cat "$T/health")"
 say "health $(cat "$T/health")"
+# No NSM in the box: attest must say so, not fail some other way.
+ctl attest >"$T/attest" 2>&1
+say "attest status=$? answer=$(head -n 1 "$T/attest")"
 
 # --- 4. a maximum-size message, and one byte more ------------------------
 # Its RESULT line says whether it was processed (the test judges); the
@@ -172,4 +175,8 @@ wait "$slow" || fail "slow client: $(cat "$T/slow")"
 cat "$T/slow"
 
 memory end
+# What enclaved logged (to /run/enclaved.log): sandboxed, nothing wrong.
+log=/run/enclaved.log
+say "daemon-log seccomp=$(grep -c 'sandbox: seccomp allowlist loaded' "$log")" \
+    "errors=$(grep -c ' ERROR ' "$log")" "served=$(grep -c ' -> ok ' "$log")"
 say "done"

@@ -183,6 +183,21 @@ def test_configure_seal_process_open_in_both_framings(flow):
     assert health["errors_total"] == 0
 
 
+def test_attest_says_there_is_no_nsm(flow):
+    a = flow.box("attest")
+    assert a["status"] == "1", flow.tail()          # the enclave answered an error
+    assert "attestation_unavailable" in flow.first("BOX attest ")[1]
+
+
+def test_the_daemon_ran_sandboxed_and_logged_every_answer(flow):
+    log = flow.box("daemon-log")
+    assert log["seccomp"] == "1" and log["errors"] == "0", log
+    clients = sum(int(flow.result(l)["total"]) for l in
+                  ("persistent-raw", "persistent-len", "reconnect-raw", "reconnect-len",
+                   "beside-slow-client"))
+    assert int(log["served"]) >= clients, (log, clients)
+
+
 def test_a_maximum_size_message_is_processed(flow):
     max_message = int(dict(zip(dockerfile_cmd("image-kmstool")[1::2],
                                dockerfile_cmd("image-kmstool")[2::2]))["--max-message"])
