@@ -309,7 +309,7 @@ $(BOX)/init: src/box/init.c
 $(BOX)/kernel/vmlinuz:
 	./scripts/box/fetch-kernel.sh $(BOX)/kernel
 
-$(BOX)/initramfs.cpio: $(BUILD)/enclaved $(BUILD)/enclavectl $(BUILD)/kmstool-dev \
+$(BOX)/initramfs.cpio: $(BUILD)/enclaved $(BUILD)/enclavectl $(BUILD)/enclave-gateway $(BUILD)/kmstool-dev \
     $(BUILD)/bench/loadgen $(BOX)/init $(BOX)/kernel/vmlinuz \
     scripts/box/build.sh scripts/box/flow.sh enclave/stage-rootfs.sh enclave/Dockerfile
 	./scripts/box/build.sh $(BUILD)

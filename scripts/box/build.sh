@@ -3,9 +3,9 @@
 #
 # usage: build.sh BUILD_DIR      (make box-image runs it; docs/box.md)
 #
-# Reads what make built in BUILD_DIR (enclaved, enclavectl, kmstool-dev,
-# bench/loadgen, box/init) and BUILD_DIR/box/kernel (fetch-kernel.sh), and
-# writes BUILD_DIR/box/initramfs.cpio, which QEMU boots with
+# Reads what make built in BUILD_DIR (enclaved, enclavectl,
+# enclave-gateway, kmstool-dev, bench/loadgen, box/init) and
+# BUILD_DIR/box/kernel (fetch-kernel.sh), and writes BUILD_DIR/box/initramfs.cpio, which QEMU boots with
 # BUILD_DIR/box/kernel/vmlinuz (run.sh).
 #
 # The filesystem is staged by enclave/stage-rootfs.sh exactly as the
@@ -19,7 +19,8 @@
 #                           enclave/Dockerfile: what init starts
 #   /box/flow.sh            the test flow (scripts/box/flow.sh)
 #   /box/shell.sh           a developer's shell (scripts/box/shell.sh)
-#   /usr/bin/enclavectl, /usr/bin/loadgen, /usr/bin/busybox
+#   /usr/bin/enclavectl, /usr/bin/enclave-gateway, /usr/bin/loadgen,
+#   /usr/bin/busybox
 #                           the host side, in the same guest (--tool)
 #   /lib/modules/...        the vsock modules of the box's kernel
 # Every file gets SOURCE_DATE_EPOCH (default 0) as its time and the archive
@@ -39,7 +40,7 @@ box=$build/box
 kernel=$box/kernel
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 
-for f in enclaved enclavectl kmstool-dev bench/loadgen box/init; do
+for f in enclaved enclavectl enclave-gateway kmstool-dev bench/loadgen box/init; do
 	[ -x "$build/$f" ] || die "$build/$f is not built (make box-image builds it)"
 done
 if [ ! -s "$kernel/vmlinuz" ] || [ ! -s "$kernel/release" ]; then
@@ -62,7 +63,8 @@ rm -rf "$root"
 check=()
 [ "$(id -u)" -eq 0 ] || check=(--no-chroot-check)
 "$repo/enclave/stage-rootfs.sh" ${check[@]+"${check[@]}"} --kmstool "$kt" \
-	--tool "$build/enclavectl" --tool "$build/bench/loadgen" --tool "$busybox" \
+	--tool "$build/enclavectl" --tool "$build/enclave-gateway" \
+	--tool "$build/bench/loadgen" --tool "$busybox" \
 	"$root" "$build/enclaved"
 
 # The image's CMD, as the Dockerfile says it (tests/deploy reads it alike).

@@ -120,6 +120,40 @@ for framing in raw len; do
 done
 ctl health >"$T/health" 2>&1 || fail "health: $(cat "$T/health")"
 say "health $(cat "$T/health")"
+# The same through enclave-gateway, as production's host side does: HTTP
+# on the guest's loopback in, its pool of vsock connections out.
+if [ "$flow" = all ]; then
+	ip link set lo up
+	AWS_ACCESS_KEY_ID=AKIDBOX AWS_SECRET_ACCESS_KEY=box-secret \
+	AWS_SESSION_TOKEN=box-token enclave-gateway --listen 127.0.0.1:8080 \
+		--enclave "$EP" --tsk "$T/tsk.b64" --credentials env \
+		--log-level warn 2>"$T/gateway.log" &
+	gateway=$!
+	GW=http://127.0.0.1:8080
+	tries=0
+	until wget -q -O "$T/healthz" "$GW/healthz" 2>/dev/null; do
+		tries=$((tries + 1))
+		[ "$tries" -lt 100 ] || fail "gateway: no healthy /healthz: $(cat "$T/gateway.log")"
+		usleep 200000
+	done
+	echo "through the gateway" >"$T/plain"
+	enclavectl seal --key-file "$T/key.b64" --in "$T/plain" --out "$T/in.hex" ||
+		fail "seal (gateway)"
+	wget -q -O "$T/gw.json" --header 'Content-Type: application/json' \
+		--post-data "{\"ciphertext\":\"$(cat "$T/in.hex")\"}" "$GW/v1/process" ||
+		fail "gateway: POST /v1/process failed: $(cat "$T/gateway.log")"
+	sed -n 's/.*"result" *: *"\([0-9a-fA-F]*\)".*/\1/p' "$T/gw.json" >"$T/out.hex"
+	enclavectl open --key-file "$T/key.b64" --in "$T/out.hex" --out "$T/opened" ||
+		fail "open (gateway): $(cat "$T/gw.json")"
+	cmp -s "$T/plain" "$T/opened" || fail "gateway: the opened text differs"
+	# A malformed request is the enclave's verdict: 400, not a retry.
+	wget -S -q -O /dev/null --header 'Content-Type: application/json' \
+		--post-data '{"ciphertext":"zz"}' "$GW/v1/process" >"$T/gw.bad" 2>&1
+	bad=$(sed -n 's/^ *HTTP\/1\.[01] \([0-9]*\).*/\1/p' "$T/gw.bad" | head -n 1)
+	kill -TERM "$gateway"
+	wait "$gateway"
+	say "gateway roundtrip=ok bad_request_http=$bad exit=$?"
+fi
 # No NSM in the box: attest must say so, not fail some other way.
 ctl attest >"$T/attest" 2>&1
 say "attest status=$? answer=$(head -n 1 "$T/attest")"

@@ -59,7 +59,7 @@ command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (make box
 
 case $run in
 flow) append="box.run=/box/flow.sh box.flow=$flow box.log=/run/enclaved.log" ;;
-shell) append="box.run=/box/shell.sh box.log=/run/enclaved.log" ;;
+shell) append="box.run=/box/shell.sh box.tty=1 box.log=/run/enclaved.log" ;;
 none) append="" ;;
 *) die "--run wants flow, shell or none" ;;
 esac

@@ -13,7 +13,8 @@
  *   4. start enclaved with exactly the image's CMD, which the box build
  *      wrote to /box/enclaved.cmd from enclave/Dockerfile;
  *   5. optionally start the program named by `box.run=PATH` on the kernel
- *      command line (the test flow, or a shell for a developer);
+ *      command line (the test flow, or with `box.tty=1` a shell for a
+ *      developer, the console its controlling terminal);
  *   6. reap every child; power off when the run program exits, when
  *      enclaved exits, or when told (SIGTERM, SIGUSR2 as busybox's
  *      poweroff sends, SIGINT for Ctrl-Alt-Del).
@@ -350,8 +351,17 @@ main(void)
 
 	if (cmdline_value("run", run_path, sizeof(run_path)) != NULL) {
 		char *run_argv[] = { run_path, NULL };
+		char tty[8];
 
-		run_pid = spawn(run_argv, NULL, 1);
+		/*
+		 * box.tty=1 (a shell) makes the console its controlling
+		 * terminal, for Ctrl-C. Not for the flow: when a session leader
+		 * exits, the kernel hangs its terminal up and drops what it has
+		 * not yet written, and the emulated serial port is slow.
+		 */
+		run_pid = spawn(run_argv, NULL,
+		    cmdline_value("tty", tty, sizeof(tty)) != NULL &&
+		    strcmp(tty, "1") == 0);
 		say("run %s started (pid %d)", run_path, (int)run_pid);
 	}
 

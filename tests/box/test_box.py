@@ -183,6 +183,13 @@ def test_configure_seal_process_open_in_both_framings(flow):
     assert health["errors_total"] == 0
 
 
+def test_the_gateway_serves_over_vsock(flow):
+    g = flow.box("gateway")
+    assert g["roundtrip"] == "ok", flow.tail()
+    assert g["bad_request_http"] == "400"        # the enclave's verdict on bad hex
+    assert g["exit"] == "0"                      # SIGTERM: finished, exited 0
+
+
 def test_attest_says_there_is_no_nsm(flow):
     a = flow.box("attest")
     assert a["status"] == "1", flow.tail()          # the enclave answered an error
