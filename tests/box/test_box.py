@@ -310,3 +310,28 @@ def record(**kv):
     data = json.loads(SUMMARY.read_text()) if SUMMARY.exists() else {}
     data.update(kv)
     SUMMARY.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+# --- the scripts themselves (no box needed) -------------------------------------
+
+BOX_SCRIPTS = sorted((REPO / "scripts/box").glob("*.sh"))
+
+
+@pytest.mark.parametrize("script", BOX_SCRIPTS, ids=lambda p: p.name)
+def test_box_scripts_are_shellcheck_clean(script):
+    import shutil
+    if not shutil.which("shellcheck"):
+        pytest.skip("shellcheck is not installed")
+    # flow.sh and shell.sh run in the guest under busybox sh: POSIX sh.
+    dialect = ["-s", "sh"] if script.read_text().startswith("#!/usr/bin/busybox sh") else []
+    r = subprocess.run(["shellcheck", "--severity=style", *dialect, str(script)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+
+
+def test_run_sh_usage():
+    r = subprocess.run([str(RUN), "--help"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "--accel" in r.stdout
+    for bad in (["--accel", "hvf", str(BOX)], ["--bogus"], []):
+        r = subprocess.run([str(RUN), *bad], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2, (bad, r.stdout, r.stderr)
