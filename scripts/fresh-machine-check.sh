@@ -2,9 +2,11 @@
 # fresh-machine-check.sh: does a clean clone pass on a fresh Debian 12?
 #
 # Bootstraps a minimal Debian 12 (bookworm, debootstrap --variant=minbase)
-# into a folder, binds /proc, /dev, /dev/pts and /sys into it, copies a git
-# clone of this repository's HEAD (committed work only, no build output) to
-# /root/confidential-enclave in it, and runs there, as root, exactly what
+# into a folder, mounts the folder on itself (so that / is a mount point in
+# the chroot, as on a machine), binds /proc, /dev, /dev/pts and /sys into
+# it, copies a git clone of this repository's HEAD (committed work only, no
+# build output) to /root/confidential-enclave in it, and runs there, as
+# root, exactly what
 # README.md's "The two commands" section tells a newcomer: its setup
 # commands (apt-get lines), then `make demo` and `make test`. Each step's
 # time is printed; the first failure stops the check (its log's tail is
@@ -92,7 +94,8 @@ LOGS=$(mktemp -d "${TMPDIR:-/tmp}/fresh-machine-logs.XXXXXX")
 # Mount points under the folder, innermost first: ours, and any that a
 # failed debootstrap left behind.
 mounts_under_root() {
-	awk -v root="$ROOT/" 'index($2, root) == 1 { print $2 }' /proc/self/mounts | sort -r
+	awk -v root="$ROOT" '$2 == root || index($2, root "/") == 1 { print $2 }' /proc/self/mounts |
+		sort -r
 }
 
 # Ends what is still running in the chroot (only processes whose root is
@@ -180,7 +183,11 @@ EOF
 	[ -s "$ROOT/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"$ROOT/etc/hosts"
 }
 
+# The folder itself first: on a real machine / is a mount point, and
+# tools such as `unshare -m` (the deploy tests) need it to be one.
 mounts() {
+	mount --bind "$ROOT" "$ROOT"
+	mount --make-private "$ROOT"
 	bind /proc
 	bind /sys
 	bind /dev
@@ -201,7 +208,7 @@ ROOT=$(mktemp -d "$PARENT/fresh-machine.XXXXXX")
 chmod 755 "$ROOT"
 step "debootstrap --variant=minbase $SUITE" debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR"
 step "apt sources, resolv.conf, hosts" sources
-step "bind /proc /sys /dev /dev/pts" mounts
+step "mount the folder on itself, bind /proc /sys /dev /dev/pts" mounts
 step "git clone of HEAD to $CLONE_IN_CHROOT" copy_clone
 for cmd in "${STEPS[@]}"; do
 	step "$cmd" in_chroot "$cmd"
