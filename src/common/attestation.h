@@ -7,7 +7,9 @@
  * checks, in this order: the CBOR shapes, the chain from the leaf through
  * cabundle[1..] (untrusted) to ONLY the pinned root at a chosen moment, the
  * ECDSA P-384 signature over the Sig_structure with the leaf's key, then
- * the expected nonce and PCRs. Each failure leaves a reason such as
+ * the expected nonce and PCRs. The leaf must carry the digitalSignature
+ * key usage and the document's timestamp must fall within the leaf's
+ * validity. Each failure leaves a reason such as
  * "signature does not verify", "certificate chain: certificate has
  * expired", "PCR0 mismatch" or "nonce mismatch".
  *
@@ -36,7 +38,10 @@
 #define ATT_PCR_COUNT      32	/* NSM has 32 PCRs; documents list 16 */
 #define ATT_PCR_MAX_LEN    64	/* SHA-512; SHA384 documents use 48 */
 #define ATT_CABUNDLE_MAX   16
-#define ATT_FIELD_MAX      1024	/* user_data, nonce, public_key (NSM limit) */
+#define ATT_FIELD_MAX      1024	/* public_key: 1..1024 bytes (AWS spec) */
+#define ATT_NONCE_MAX      512	/* nonce: 0..512 bytes (AWS spec) */
+#define ATT_USER_DATA_MAX  512	/* user_data: 0..512 bytes (AWS spec) */
+#define ATT_MAP_PAIRS_MAX  64	/* a document's maps have 9 pairs or fewer */
 #define ATT_MODULE_ID_MAX  128
 #define ATT_REASON_MAX     256
 
@@ -53,6 +58,17 @@ extern const char attestation_aws_nitro_root_g1_pem[];
  */
 cbor_item_t *cbor_load_bounded(const uint8_t *data, size_t len,
     size_t max_depth, char *reason, size_t reason_len);
+
+/*
+ * cbor_keys.c. Every map in `it` (and below) has at most ATT_MAP_PAIRS_MAX
+ * pairs, keys that are integers or text or byte strings, and no two keys
+ * of equal value however encoded (definite or indefinite-length): 0, else
+ * -1 with a reason. cbor_load_bounded() checks this before returning.
+ */
+int  cbor_maps_unique(const cbor_item_t *it, size_t depth, char *reason,
+    size_t reason_len);
+/* 1 when `it` is a text string (definite or chunked) equal to s. */
+int  cbor_text_equals(const cbor_item_t *it, const char *s);
 
 /* The four parts of a COSE_Sign1; slices borrow from `item`. */
 struct cose_sign1 {
@@ -100,11 +116,20 @@ struct attestation_doc {
 
 /*
  * Parse a payload map (definite or indefinite): every mandatory field
- * present with its type, sizes within the ATT_* bounds, digest SHA384.
+ * present with its type, sizes within the AWS spec's bounds (nonce and
+ * user_data at most 512 bytes, public_key 1..1024 when not null), digest
+ * SHA384.
  */
 int  attestation_doc_parse(struct attestation_doc *out, const uint8_t *data,
     size_t len, char *reason, size_t reason_len);
 void attestation_doc_free(struct attestation_doc *d);
+
+/*
+ * 1 when PCR0, PCR1 and PCR2 are all present and all zero: the document
+ * of an enclave started with --debug-mode, whose memory the parent
+ * instance can read (its PCRs are zeroed by design).
+ */
+int  attestation_doc_is_debug(const struct attestation_doc *d);
 
 struct att_expect_pcr {
 	unsigned       index;

@@ -19,16 +19,6 @@ enum {
 	F_PUBLIC_KEY = 1 << 6, F_USER_DATA = 1 << 7, F_NONCE = 1 << 8,
 };
 
-static int
-text_is(const cbor_item_t *it, const char *s)
-{
-	size_t n = strlen(s);
-
-	return cbor_isa_string(it) && cbor_string_is_definite(it) &&
-	    cbor_string_length(it) == n &&
-	    (n == 0 || memcmp(cbor_string_handle(it), s, n) == 0);
-}
-
 /* A definite text string copied into out[cap] (NUL-terminated). */
 static int
 get_text(const cbor_item_t *it, char *out, size_t cap)
@@ -63,15 +53,21 @@ get_bstr(const cbor_item_t *it, struct slice *out, size_t max)
 	return 0;
 }
 
-/* bstr or null; an absent field stays "not present" too. */
+/*
+ * bstr of min..max bytes, or null (what the NSM writes for a field not
+ * asked for); an absent field stays "not present" too.
+ */
 static int
-get_opt_bstr(const cbor_item_t *it, struct att_opt_bytes *out)
+get_opt_bstr(const cbor_item_t *it, struct att_opt_bytes *out, size_t min,
+    size_t max)
 {
 	if (cbor_isa_float_ctrl(it) && cbor_is_null(it)) {
 		out->present = 0;
 		return 0;
 	}
-	GUARD(get_bstr(it, &out->v, ATT_FIELD_MAX));
+	GUARD(get_bstr(it, &out->v, max));
+	if (out->v.len < min)
+		return -1;
 	out->present = 1;
 	return 0;
 }
@@ -154,7 +150,7 @@ parse_field(struct attestation_doc *d, const struct cbor_pair *p,
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(fields); i++)
-		if (text_is(p->key, fields[i].name))
+		if (cbor_text_equals(p->key, fields[i].name))
 			bit = fields[i].bit;
 	if (bit == 0)
 		return 0;	/* unknown keys are ignored */
@@ -194,19 +190,25 @@ parse_field(struct attestation_doc *d, const struct cbor_pair *p,
 	case F_CABUNDLE:
 		return parse_cabundle(d, p->value, reason, reason_len);
 	case F_PUBLIC_KEY:
-		if (get_opt_bstr(p->value, &d->public_key) < 0)
+		if (get_opt_bstr(p->value, &d->public_key, 1,
+		    ATT_FIELD_MAX) < 0)
 			return reason_fail(reason, reason_len,
-			    "payload: bad public_key");
+			    "payload: bad public_key (1..%d bytes or null)",
+			    ATT_FIELD_MAX);
 		return 0;
 	case F_USER_DATA:
-		if (get_opt_bstr(p->value, &d->user_data) < 0)
+		if (get_opt_bstr(p->value, &d->user_data, 0,
+		    ATT_USER_DATA_MAX) < 0)
 			return reason_fail(reason, reason_len,
-			    "payload: bad user_data");
+			    "payload: bad user_data (at most %d bytes or "
+			    "null)", ATT_USER_DATA_MAX);
 		return 0;
 	case F_NONCE:
-		if (get_opt_bstr(p->value, &d->nonce) < 0)
+		if (get_opt_bstr(p->value, &d->nonce, 0,
+		    ATT_NONCE_MAX) < 0)
 			return reason_fail(reason, reason_len,
-			    "payload: bad nonce");
+			    "payload: bad nonce (at most %d bytes or null)",
+			    ATT_NONCE_MAX);
 		return 0;
 	}
 	return 0;
@@ -247,6 +249,21 @@ attestation_doc_parse(struct attestation_doc *out, const uint8_t *data,
 fail:
 	attestation_doc_free(out);
 	return -1;
+}
+
+int
+attestation_doc_is_debug(const struct attestation_doc *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < 3; i++) {
+		if (!d->pcrs[i].present || d->pcrs[i].len == 0)
+			return 0;
+		for (j = 0; j < d->pcrs[i].len; j++)
+			if (d->pcrs[i].value[j] != 0)
+				return 0;
+	}
+	return 1;
 }
 
 void

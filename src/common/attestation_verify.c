@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "common/base64.h"
 #include "common/guard.h"
@@ -132,6 +133,32 @@ out:
 	X509_STORE_free(store);
 	sk_X509_pop_free(untrusted, X509_free);
 	return rc;
+}
+
+/*
+ * What the AWS spec asks of the leaf beyond the chain: the
+ * digitalSignature key usage (present, not merely unrestricted), and the
+ * document's timestamp inside the leaf's validity, so a document cannot
+ * claim a moment its signing certificate did not live in.
+ */
+static int
+verify_leaf(X509 *leaf, const struct attestation_doc *d, char *reason,
+    size_t reason_len)
+{
+	time_t ts = (time_t)(d->timestamp_ms / 1000);
+	int after_start, before_end;
+
+	if (!(X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ||
+	    !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE))
+		return reason_fail(reason, reason_len, "certificate: the leaf "
+		    "lacks the digitalSignature key usage");
+	/* -1, 0, 1 as notBefore/notAfter is before, at, after ts; -2 error. */
+	after_start = ASN1_TIME_cmp_time_t(X509_get0_notBefore(leaf), ts);
+	before_end = ASN1_TIME_cmp_time_t(X509_get0_notAfter(leaf), ts);
+	if (after_start == -2 || after_start > 0 || before_end < 0)
+		return reason_fail(reason, reason_len, "timestamp: the document "
+		    "is dated outside its leaf certificate's validity");
+	return 0;
 }
 
 /* COSE carries ES384 as raw r||s; OpenSSL verifies the DER ECDSA-Sig-Value. */
@@ -261,6 +288,7 @@ attestation_verify(const uint8_t *data, size_t len,
 	}
 	GUARD_GOTO(verify_chain(leaf, &d, root, o->at_set ? o->at : time(NULL),
 	    reason, reason_len), out);
+	GUARD_GOTO(verify_leaf(leaf, &d, reason, reason_len), out);
 	GUARD_GOTO(verify_signature(&cose, leaf, reason, reason_len), out);
 	GUARD_GOTO(check_expectations(&d, o, reason, reason_len), out);
 	rc = 0;

@@ -181,6 +181,10 @@ cbor_load_bounded(const uint8_t *data, size_t len, size_t max_depth,
 		reason_fail(reason, reason_len, "CBOR: malformed input");
 		return NULL;
 	}
+	if (cbor_maps_unique(item, 0, reason, reason_len) < 0) {
+		cbor_decref(&item);
+		return NULL;
+	}
 	return item;
 }
 
@@ -265,6 +269,29 @@ protected_alg(const struct slice *p, long long *alg, char *reason,
 	return 0;
 }
 
+/*
+ * A name for the refusal: the COSE signature algorithms (IANA registry)
+ * someone may meet instead of ES384. QEMU's nitro-enclave machine writes
+ * -1 with an empty signature: such a document proves nothing.
+ */
+static const char *
+cose_alg_name(long long alg)
+{
+	static const struct { long long alg; const char *name; } names[] = {
+		{ -7, "it is ES256" }, { -36, "it is ES512" },
+		{ -8, "it is EdDSA" }, { -37, "it is PS256" },
+		{ -38, "it is PS384" }, { -39, "it is PS512" },
+		{ -257, "it is RS256" }, { -258, "it is RS384" },
+		{ -259, "it is RS512" }, { -47, "it is ES256K" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(names); i++)
+		if (names[i].alg == alg)
+			return names[i].name;
+	return "not a COSE signature algorithm";
+}
+
 int
 cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
     char *reason, size_t reason_len)
@@ -331,7 +358,9 @@ cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
 		goto fail;
 	if (out->alg != COSE_ALG_ES384) {
 		reason_fail(reason, reason_len,
-		    "COSE: algorithm %lld is not ES384 (-35)", out->alg);
+		    "COSE: algorithm %lld is not ES384 (-35): %s%s", out->alg,
+		    cose_alg_name(out->alg), out->signature.len == 0 ?
+		    ", and the document carries no signature" : "");
 		goto fail;
 	}
 	if (out->signature.len != 96) {

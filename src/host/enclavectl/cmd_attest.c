@@ -65,7 +65,7 @@ struct verify_args {
 	struct att_verify_opts opts;
 	struct att_expect_pcr  pcrs[ATT_PCR_COUNT];
 	uint8_t                pcr_values[ATT_PCR_COUNT][ATT_PCR_MAX_LEN];
-	uint8_t                nonce[ATT_FIELD_MAX];
+	uint8_t                nonce[ATT_NONCE_MAX];
 };
 
 /* Hex of at most `max` bytes into dst; the decoded length in *len. */
@@ -156,7 +156,7 @@ parse(const char *cmd, int argc, char **argv, struct verify_args *a)
 			    &len) < 0)
 				return ctl_usage_error(cmd, "--expect-nonce "
 				    "takes hex of at most %d bytes",
-				    ATT_FIELD_MAX);
+				    ATT_NONCE_MAX);
 			a->opts.expected_nonce = a->nonce;
 			a->opts.expected_nonce_len = len;
 			break;
