@@ -681,6 +681,38 @@ def test_enclavectl_attest_wrong_pcr0_fails(start_daemon, sims, enclavectl_bin):
     assert b"verified" not in r.stdout
 
 
+def test_enclavectl_attest_debug_mode(start_daemon, make_sims, enclavectl_bin):
+    """An enclave run with --debug-mode attests with PCR0, PCR1 and PCR2
+    zero (the NSM simulator's other PCRs are zero already): attest --verify
+    says so and fails unless --allow-debug; --expect-pcr0 still applies."""
+    s = make_sims(pcr0="00" * 48)
+    d = start_daemon(*s.daemon_options())
+    r = _ctl_attest(enclavectl_bin, d, "--verify", "--root", s.root)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert r.stdout.startswith(b"debug mode: yes"), r.stdout
+    assert b"verification failed: debug mode: yes" in r.stderr
+    assert b"--allow-debug" in r.stderr and b"verified" not in r.stdout
+    r = _ctl_attest(enclavectl_bin, d, "--verify", "--root", s.root,
+                    "--allow-debug", "--expect-pcr0", "00" * 48)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.startswith("verified: yes\ndebug mode: yes"), out
+    assert "(as expected)" in out
+    r = _ctl_attest(enclavectl_bin, d, "--verify", "--root", s.root,
+                    "--allow-debug", "--expect-pcr0", PCR0_GOOD)
+    assert r.returncode == 1 and b"PCR0 mismatch" in r.stderr
+    assert b"debug mode: yes" in r.stdout
+    assert _ctl_attest(enclavectl_bin, d, "--allow-debug").returncode == 2
+
+
+def test_enclavectl_attest_production_is_not_debug(start_daemon, sims,
+                                                   enclavectl_bin):
+    d = start_daemon(*sims.daemon_options())
+    r = _ctl_attest(enclavectl_bin, d, "--verify", "--root", sims.root)
+    assert r.returncode == 0, r.stderr
+    assert b"debug mode: no\n" in r.stdout
+
+
 def test_enclavectl_attest_default_root_refuses_test_chain(start_daemon, sims,
                                                           enclavectl_bin):
     d = start_daemon(*sims.daemon_options())

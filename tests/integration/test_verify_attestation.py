@@ -5,6 +5,10 @@ when every check passes, 1 with the reason when one fails, 2 for bad usage.
 
 The document's leaf certificate lived 2023-09-18 14:37:09..17:37:12 UTC, so
 the passing cases verify at the document's own time (1695049410860 ms).
+
+Its PCR0, PCR1 and PCR2 are zero: it comes from an enclave run with
+--debug-mode, which verify-attestation refuses unless --allow-debug, so
+run() passes --allow-debug unless told not to (test_debug_mode_document).
 """
 
 import base64
@@ -24,8 +28,10 @@ PCR3 = ("4a9329d69c836267b18abbf9f4a38889124490453419e426818626348d21f989"
         "dc930b1562682a9082887454e53425aa")
 
 
-def run(ctl, *args, stdin=None):
-    return subprocess.run([ctl, "verify-attestation", *args], input=stdin,
+def run(ctl, *args, stdin=None, allow_debug=True):
+    extra = ["--allow-debug"] if allow_debug and "--help" not in args else []
+    return subprocess.run([ctl, "verify-attestation", *extra, *args],
+                          input=stdin,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=30)
 
@@ -70,6 +76,26 @@ def test_valid_at_its_own_time(enclavectl_bin):
     assert "nonce: 256 bytes\n" in out
     assert "user_data: 91 bytes\n" in out
     assert "public_key: null\n" in out
+
+
+def test_debug_mode_document(enclavectl_bin):
+    """The real document is a debug-mode one: said first, refused without
+    --allow-debug (exit 1), accepted and still said with it."""
+    r = run(enclavectl_bin, "--at", DOC_TIME, DOC_B64, allow_debug=False)
+    expect_fail(r, "debug mode: yes")
+    assert r.stdout.startswith(b"debug mode: yes"), r.stdout
+    r = run(enclavectl_bin, "--at", DOC_TIME, "--expect-pcr0", ZERO_PCR,
+            DOC_B64, allow_debug=False)
+    expect_fail(r, "debug mode: yes")
+    out = expect_ok(run(enclavectl_bin, "--at", DOC_TIME, DOC_B64))
+    assert out.splitlines()[:2] == [
+        "verified: yes", "debug mode: yes (PCR0, PCR1 and PCR2 are zero: the "
+        "parent instance can read the enclave's memory)"], out
+    # A failing check still says what the document is.
+    r = run(enclavectl_bin, "--at", DOC_TIME, "--expect-pcr0", "11" * 48,
+            DOC_B64)
+    expect_fail(r, "PCR0 mismatch")
+    assert b"debug mode: yes" in r.stdout
 
 
 def test_at_document_and_epoch_seconds(enclavectl_bin):

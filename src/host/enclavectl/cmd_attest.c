@@ -24,14 +24,18 @@
 
 static const char verify_help[] =
 "usage: enclavectl verify-attestation [--at TIME] [--expect-pcr0 HEX]\n"
-"           [--expect-pcr N=HEX]... [--expect-nonce HEX] [--root PEM] FILE\n"
+"           [--expect-pcr N=HEX]... [--expect-nonce HEX] [--root PEM]\n"
+"           [--allow-debug] FILE\n"
 "\n"
 "Verify a saved AWS Nitro attestation document: the COSE_Sign1 ES384\n"
 "signature, the certificate chain from its leaf through its cabundle to\n"
 "the pinned root, and the expected PCRs and nonce when given. FILE ('-'\n"
 "for standard input) holds the document as base64 (as `attest` returns\n"
 "it) or raw CBOR. Prints the document's fields; exit status 0 only when\n"
-"every check passes, else 1 and the reason.\n"
+"every check passes, else 1 and the reason. A document whose PCR0, PCR1\n"
+"and PCR2 are all zero comes from an enclave run with --debug-mode (the\n"
+"parent instance can read its memory): 'debug mode: yes' is printed and\n"
+"it fails unless --allow-debug is given.\n"
 "\n"
 "  --at TIME           verify the chain as of TIME: 2024-11-14T23:46:27Z,\n"
 "                      seconds since the epoch, or 'document' for the\n"
@@ -41,11 +45,12 @@ static const char verify_help[] =
 "  --expect-nonce HEX  the nonce must match\n"
 "  --root PEM          trust this root certificate (PEM file) instead of\n"
 "                      the built-in AWS Nitro Enclaves root G1\n"
+"  --allow-debug       accept a debug-mode document (for development)\n"
 "  --help              print this help\n";
 
 enum {
 	OPT_AT = 256, OPT_EXPECT_PCR0, OPT_EXPECT_PCR, OPT_EXPECT_NONCE,
-	OPT_ROOT, OPT_HELP,
+	OPT_ROOT, OPT_ALLOW_DEBUG, OPT_HELP,
 };
 
 static const struct option verify_options[] = {
@@ -54,6 +59,7 @@ static const struct option verify_options[] = {
 	{ "expect-pcr", required_argument, NULL, OPT_EXPECT_PCR },
 	{ "expect-nonce", required_argument, NULL, OPT_EXPECT_NONCE },
 	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "allow-debug", no_argument, NULL, OPT_ALLOW_DEBUG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -62,6 +68,7 @@ struct verify_args {
 	const char            *file;
 	const char            *root_file;
 	int                    at_document;
+	int                    allow_debug;
 	struct att_verify_opts opts;
 	struct att_expect_pcr  pcrs[ATT_PCR_COUNT];
 	uint8_t                pcr_values[ATT_PCR_COUNT][ATT_PCR_MAX_LEN];
@@ -163,6 +170,9 @@ parse(const char *cmd, int argc, char **argv, struct verify_args *a)
 		case OPT_ROOT:
 			a->root_file = optarg;
 			break;
+		case OPT_ALLOW_DEBUG:
+			a->allow_debug = 1;
+			break;
 		case 'h':
 		case OPT_HELP:
 			fputs(verify_help, stdout);
@@ -210,6 +220,7 @@ print_doc(const struct attestation_doc *d, time_t at)
 
 	timefmt_rfc3339(when, (time_t)(d->timestamp_ms / 1000));
 	printf("verified: yes\n");
+	ctl_print_debug_mode(d);
 	printf("module_id: %s\n", d->module_id);
 	printf("timestamp: %s (%llu ms)\n", when,
 	    (unsigned long long)d->timestamp_ms);
@@ -299,7 +310,12 @@ cmd_verify_attestation(const struct ctl_global *g, int argc, char **argv)
 	}
 	if (attestation_verify(doc.data, doc.len, &a->opts, &d, reason,
 	    sizeof(reason)) < 0) {
+		ctl_report_debug_mode(&doc);
 		ctl_error(cmd, "verification failed: %s", reason);
+		goto out;
+	}
+	if (ctl_refuse_debug(cmd, &d, a->allow_debug) < 0) {
+		attestation_doc_free(&d);
 		goto out;
 	}
 	print_doc(&d, a->opts.at);

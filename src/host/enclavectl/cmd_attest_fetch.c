@@ -29,13 +29,16 @@
 static const char attest_help[] =
 "usage: enclavectl [global options] attest [--nonce HEX] [--user-data HEX]\n"
 "           [--verify] [--expect-pcr0 HEX] [--root PEM] [--at TIME]\n"
+"           [--allow-debug]\n"
 "\n"
 "Ask the enclave for a fresh AWS Nitro attestation document that binds a\n"
 "nonce (default: 32 random bytes). Without --verify, print the document as\n"
 "base64 (what verify-attestation reads). With --verify, check it here: the\n"
 "COSE_Sign1 ES384 signature, the certificate chain to the AWS Nitro root,\n"
 "the nonce echoed, and PCR0; print what was checked. Exit 0 only when every\n"
-"check passes, else 1 and the reason.\n"
+"check passes, else 1 and the reason. A debug-mode document (PCR0, PCR1\n"
+"and PCR2 all zero: the parent can read the enclave's memory) prints\n"
+"'debug mode: yes' and fails unless --allow-debug is given.\n"
 "\n"
 "  --nonce HEX         the nonce to bind (1..512 bytes of hex)\n"
 "  --user-data HEX     user data to bind (1..512 bytes of hex)\n"
@@ -45,11 +48,12 @@ static const char attest_help[] =
 "                      the built-in AWS Nitro Enclaves root G1\n"
 "  --at TIME           with --verify: check the chain as of TIME\n"
 "                      (2024-11-14T23:46:27Z or seconds; default now)\n"
+"  --allow-debug       with --verify: accept a debug-mode document\n"
 "  --help              print this help\n";
 
 enum {
 	OPT_NONCE = 256, OPT_USER_DATA, OPT_VERIFY, OPT_EXPECT_PCR0, OPT_ROOT,
-	OPT_AT, OPT_HELP,
+	OPT_AT, OPT_ALLOW_DEBUG, OPT_HELP,
 };
 
 static const struct option attest_options[] = {
@@ -59,6 +63,7 @@ static const struct option attest_options[] = {
 	{ "expect-pcr0", required_argument, NULL, OPT_EXPECT_PCR0 },
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "at", required_argument, NULL, OPT_AT },
+	{ "allow-debug", no_argument, NULL, OPT_ALLOW_DEBUG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -74,6 +79,7 @@ struct attest_args {
 	const char *root_file;
 	int         at_set;
 	time_t      at;
+	int         allow_debug;
 };
 
 /* Hex of 1..max bytes into dst (may be NULL: only checked). */
@@ -138,6 +144,10 @@ parse(const char *cmd, int argc, char **argv, struct attest_args *a)
 			a->at_set = 1;
 			need_verify = 1;
 			break;
+		case OPT_ALLOW_DEBUG:
+			a->allow_debug = 1;
+			need_verify = 1;
+			break;
 		case 'h':
 		case OPT_HELP:
 			fputs(attest_help, stdout);
@@ -149,8 +159,8 @@ parse(const char *cmd, int argc, char **argv, struct attest_args *a)
 	if (ctl_no_operands(cmd, argc, argv) != 0)
 		return CTL_EXIT_USAGE;
 	if (need_verify && !a->verify)
-		return ctl_usage_error(cmd, "--expect-pcr0, --root and --at "
-		    "check a document: add --verify");
+		return ctl_usage_error(cmd, "--expect-pcr0, --root, --at and "
+		    "--allow-debug check a document: add --verify");
 	return -1;
 }
 
@@ -193,10 +203,16 @@ verify(const char *cmd, const struct attest_args *a, const char *b64)
 	}
 	if (attestation_verify(doc.data, doc.len, &o, &d, reason,
 	    sizeof(reason)) < 0) {
+		ctl_report_debug_mode(&doc);
 		ctl_error(cmd, "verification failed: %s", reason);
 		goto out;
 	}
+	if (ctl_refuse_debug(cmd, &d, a->allow_debug) < 0) {
+		attestation_doc_free(&d);
+		goto out;
+	}
 	printf("verified: yes\n");
+	ctl_print_debug_mode(&d);
 	printf("module_id: %s\n", d.module_id);
 	timefmt_rfc3339(when, (time_t)(d.timestamp_ms / 1000));
 	printf("timestamp: %s\n", when);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/attestation.h"
 #include "common/buf.h"
 #include "common/secret.h"
 #include "enclave/client.h"
@@ -38,6 +39,18 @@ typedef int ctl_command_fn(const struct ctl_global *g, int argc, char **argv);
 #define CTL_MAX_PROCESS_INPUT ((size_t)256 << 20)
 #define CTL_MAX_SEAL_INPUT    ((size_t)1 << 30)
 #define CTL_MAX_TSK_FILE      ((size_t)1 << 20)
+
+/* debug_mode.c: documents whose PCR0, PCR1 and PCR2 are all zero. */
+/* "debug mode: yes (...)" or "debug mode: no" on stdout. */
+void ctl_print_debug_mode(const struct attestation_doc *d);
+/* For a document that failed verification: the line, if it parses as debug. */
+void ctl_report_debug_mode(const struct buf *doc);
+/*
+ * 0 for a production document, or a debug one with allow_debug (then a
+ * warning on stderr); -1 after printing "debug mode: yes" and the refusal.
+ */
+int  ctl_refuse_debug(const char *cmd, const struct attestation_doc *d,
+    int allow_debug);
 
 /* util.c */
 /* Print "enclavectl CMD: message" on stderr; returns CTL_EXIT_USAGE. */
