@@ -160,7 +160,18 @@ int  kms_conn_read_response(struct kms_conn *c, struct buf *in,
     struct http_response *resp, char *reason, size_t reason_len);
 void kms_conn_close(struct kms_conn *c);
 
-/* cms_unwrap.c: open CiphertextForRecipient with the recipient's key. */
+/*
+ * cms_unwrap.c: open CiphertextForRecipient (BER, definite or indefinite,
+ * content whole or chunked) with the recipient's key. 0 with the plaintext
+ * in locked memory; otherwise the step that failed, with a reason.
+ */
+enum cms_unwrap_result {
+	CMS_UNWRAP_OK      = 0,
+	CMS_UNWRAP_NOT_CMS = -1,	/* not BER of a CMS ContentInfo */
+	CMS_UNWRAP_SHAPE   = -2,	/* not one RSAES-OAEP key transport */
+	CMS_UNWRAP_KEY     = -3,	/* our key does not open the CEK */
+	CMS_UNWRAP_CONTENT = -4,	/* the content does not decrypt or fit */
+};
 int  cms_unwrap(const uint8_t *der, size_t len, EVP_PKEY *key,
     struct secret *plaintext, char *reason, size_t reason_len);
 
