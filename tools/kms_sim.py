@@ -15,7 +15,10 @@ TrentService.GenerateDataKey) the way enclaved --kms native needs it:
     kms:RecipientAttestation:ImageSha384 / :PCR0..PCR31) enforced, Deny
     before Allow, nothing allowed unless a statement allows it;
   * CiphertextForRecipient as CMS EnvelopedData to the attested public key
-    (sim_cms.py), never Plaintext when a Recipient was given;
+    (sim_cms.py), never Plaintext when a Recipient was given: by default
+    `openssl cms` streamed BER; with --cms-form kms the exact layout of real
+    KMS replies (tests/vectors/cms/), the content in --cms-chunk-byte
+    pieces (default 1000, as KMS cuts them);
   * errors as KMS sends them: HTTP 400 {"__type": ..., "message": ...};
   * a request signed more than 5 minutes from the simulator's clock is
     refused as KMS refuses it (InvalidSignatureException, "Signature
@@ -215,6 +218,8 @@ class Sim:
         for spec in args.key:
             kid, _, h = spec.partition("=")
             self.keys[kid] = bytes.fromhex(h)
+        self.cms_form = args.cms_form
+        self.cms_chunk = args.cms_chunk
         self.log_path = os.path.join(args.out_dir, "kms-requests.jsonl")
         self.lock = threading.Lock()
         self.skew = args.clock_skew
@@ -245,6 +250,14 @@ class Sim:
                 and ref.split("key/")[-1] in self.keys:
             return ref.split("key/")[-1]
         raise KmsError("NotFoundException", "Key '%s' does not exist" % ref)
+
+    def envelope(self, plaintext, public_key):
+        """CiphertextForRecipient (base64) in the chosen --cms-form."""
+        if self.cms_form == "kms":
+            cms = sim_cms.envelope_kms(plaintext, public_key, self.cms_chunk)
+        else:
+            cms = sim_cms.envelope(plaintext, public_key)
+        return base64.b64encode(cms).decode()
 
     def log(self, entry):
         with self.lock, open(self.log_path, "a") as f:
@@ -317,8 +330,7 @@ class Sim:
         out = {"KeyId": self.arn(key_id),
                "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
         if pk is not None:
-            out["CiphertextForRecipient"] = base64.b64encode(
-                sim_cms.envelope(plaintext, pk)).decode()
+            out["CiphertextForRecipient"] = self.envelope(plaintext, pk)
         else:
             out["Plaintext"] = base64.b64encode(plaintext).decode()
         return out, attested
@@ -344,8 +356,7 @@ class Sim:
                    make_blob(self.keys[key_id], key_id, plaintext,
                              context)).decode()}
         if pk is not None:
-            out["CiphertextForRecipient"] = base64.b64encode(
-                sim_cms.envelope(plaintext, pk)).decode()
+            out["CiphertextForRecipient"] = self.envelope(plaintext, pk)
         else:
             out["Plaintext"] = base64.b64encode(plaintext).decode()
         return out, attested
@@ -541,6 +552,13 @@ def main():
                    help="then close N connections mid-response")
     p.add_argument("--answer-delay", type=float, default=0.0,
                    metavar="SECONDS", help="wait before every answer")
+    p.add_argument("--cms-form", choices=("openssl", "kms"),
+                   default="openssl",
+                   help="CiphertextForRecipient as `openssl cms` writes it, "
+                        "or byte for byte as KMS does")
+    p.add_argument("--cms-chunk", type=int, default=sim_cms.KMS_CHUNK,
+                   metavar="N", help="with --cms-form kms: bytes per piece "
+                   "of the encrypted content (default %(default)s)")
     args = p.parse_args()
     if args.cmd == "blob":
         kid, _, h = args.key.partition("=")
@@ -552,6 +570,8 @@ def main():
     for need in ("out_dir", "credentials", "policy", "attestation_root"):
         if getattr(args, need) is None:
             p.error("--%s is required" % need.replace("_", "-"))
+    if args.cms_chunk < 1:
+        p.error("--cms-chunk must be at least 1")
     serve(args)
 
 

@@ -231,6 +231,71 @@ def test_configure_native_then_process(start_daemon, sims):
         assert secret not in log
 
 
+@pytest.mark.parametrize("chunk", [1000, 16, 1])
+def test_configure_with_kms_style_cms(start_daemon, make_sims, chunk):
+    """CiphertextForRecipient in the layout real KMS replies have (BER,
+    indefinite lengths, the encrypted content as a constructed OCTET STRING
+    of chunks: 1000 bytes as KMS cuts them, or smaller so the 48 bytes of a
+    wrapped TSK come in 3 and 48 pieces) opens in the enclave."""
+    s = make_sims(sim_args=("--cms-form", "kms", "--cms-chunk", str(chunk)))
+    d = start_daemon(*s.daemon_options())
+    key = os.urandom(32)
+    resp = configure(d, tsk_blob(key))
+    assert resp.get("status") == "ok", resp
+    out = d.process(seal(key, b"chunked", aad="c"), aad="c")
+    assert out.get("status") == "ok", out
+    assert open_sealed(key, out["result"], aad="c") == b"chunked"
+    assert [e["outcome"] for e in s.kms_log()] == ["ok"]
+
+
+def _asn1_lines(der, tmp_path):
+    p = tmp_path / "x.ber"
+    p.write_bytes(der)
+    r = subprocess.run(["openssl", "asn1parse", "-inform", "DER", "-in",
+                        str(p)], capture_output=True, timeout=30, check=True)
+    return r.stdout.decode().splitlines()
+
+
+def test_simulator_kms_form_is_laid_out_as_kms(tmp_path):
+    """sim_cms.envelope_kms() writes what the captures in tests/vectors/cms
+    hold, element for element (only the values differ), the content of a
+    4096-byte plaintext in 1000, 1000, 1000, 1000 and 112 bytes as KMS sent
+    it; OpenSSL's own `cms -decrypt` opens it."""
+    import sim_cms
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    spki = k.public_key().public_bytes(
+        serialization.Encoding.DER,
+        serialization.PublicFormat.SubjectPublicKeyInfo)
+    capture = open(os.path.join(HERE, "..", "vectors", "cms",
+                                "kms_ciphertext_for_recipient_2.ber"),
+                   "rb").read()
+
+    def shape(lines):
+        # offsets, lengths, types, OIDs and integers; no byte values
+        return [ln.split("[HEX DUMP]")[0].rstrip() for ln in lines]
+    ours = sim_cms.envelope_kms(bytes(range(32)), spki)   # 48 bytes as (2)
+    assert shape(_asn1_lines(ours, tmp_path)) == \
+        shape(_asn1_lines(capture, tmp_path))
+    plaintext = os.urandom(4096)
+    ber = sim_cms.envelope_kms(plaintext, spki)
+    pieces = [ln for ln in _asn1_lines(ber, tmp_path)[-11:]
+              if "OCTET STRING" in ln]
+    assert [int(ln.split(" l=")[1].split()[0]) for ln in pieces] == \
+        [1000, 1000, 1000, 1000, 112]
+    key_pem = tmp_path / "k.pem"
+    key_pem.write_bytes(k.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (tmp_path / "m.ber").write_bytes(ber)
+    r = subprocess.run(["openssl", "cms", "-decrypt", "-binary", "-inform",
+                        "DER", "-in", str(tmp_path / "m.ber"), "-inkey",
+                        str(key_pem)], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == plaintext
+
+
 def _owner_generate_data_key(sims, recipient=None):
     import sim_sigv4
     host = "kms.%s.amazonaws.com" % sims.region
