@@ -8,7 +8,11 @@
  * the seed (a real document, tests/fuzz/corpus/attestation/) gets through
  * the certificate chain to the signature check. Checks: a failure always
  * leaves a NUL-terminated reason; slices the parsers hand out lie inside
- * the input; the seed itself verifies (the oracle stays meaningful).
+ * the input; a parsed payload keeps the AWS spec's sizes (nonce and
+ * user_data at most 512 bytes, public_key 1..1024) whatever the encoding
+ * (chunked keys, indefinite maps, duplicates: seeds dup-*, chunked-*);
+ * debug mode means PCR0..2 present and zero; the seed itself verifies
+ * (the oracle stays meaningful).
  */
 #include "fuzz_common.h"
 
@@ -68,6 +72,19 @@ doc_and_verify(const uint8_t *doc, size_t n)
 			    sizeof(d.module_id));
 			for (i = 0; i < ATT_PCR_COUNT; i++)
 				FUZZ_CHECK(d.pcrs[i].len <= ATT_PCR_MAX_LEN);
+			FUZZ_CHECK(!d.nonce.present ||
+			    d.nonce.v.len <= ATT_NONCE_MAX);
+			FUZZ_CHECK(!d.user_data.present ||
+			    d.user_data.v.len <= ATT_USER_DATA_MAX);
+			FUZZ_CHECK(!d.public_key.present ||
+			    (d.public_key.v.len >= 1 &&
+			    d.public_key.v.len <= ATT_FIELD_MAX));
+			if (attestation_doc_is_debug(&d))
+				for (i = 0; i < 3; i++)
+					FUZZ_CHECK(d.pcrs[i].present &&
+					    d.pcrs[i].value[0] == 0 &&
+					    d.pcrs[i].value[d.pcrs[i].len - 1] ==
+					    0);
 			check_slice(&d.certificate, NULL, 0);
 			for (i = 0; i < d.ncabundle; i++)
 				check_slice(&d.cabundle[i], NULL, 0);

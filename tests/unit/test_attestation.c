@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "common/attestation.h"
+#include "common/guard.h"
 #include "common/buf.h"
 #include "common/nsm_cbor.h"
 
@@ -439,6 +440,280 @@ test_indefinite_map(void **state)
 	buf_free(&doc, 0);
 }
 
+/*
+ * Edits for the AWS spec's rules (issue 16 item 10, F19): the pair named
+ * edit_key gets edit_value (a reference is taken) or, with edit_append,
+ * a second pair edit_key2 -> edit_value is added after the others.
+ */
+static const char *edit_key;
+static cbor_item_t *edit_key2;
+static cbor_item_t *edit_value;
+
+static cbor_item_t *
+set_field(cbor_item_t *payload)
+{
+	struct cbor_pair *pairs = cbor_map_handle(payload);
+	size_t i, n = cbor_map_size(payload);
+	cbor_item_t *m = cbor_new_definite_map(n + (edit_key2 != NULL));
+
+	for (i = 0; i < n; i++) {
+		struct cbor_pair p = pairs[i];
+
+		if (edit_key2 == NULL && key_is(p.key, edit_key))
+			p.value = edit_value;
+		assert_true(cbor_map_add(m, p));
+	}
+	if (edit_key2 != NULL)
+		assert_true(cbor_map_add(m, (struct cbor_pair){
+		    .key = edit_key2, .value = edit_value }));
+	return m;
+}
+
+/* attestation_doc_parse's verdict on the payload of a rebuilt document. */
+static int
+parse_rebuilt(const struct buf *b, char *reason, size_t reason_len)
+{
+	struct cose_sign1 c;
+	struct attestation_doc d;
+	int rc;
+
+	assert_int_equal(cose_sign1_parse(&c, b->data, b->len, reason,
+	    reason_len), 0);
+	rc = attestation_doc_parse(&d, c.payload.data, c.payload.len, reason,
+	    reason_len);
+	if (rc == 0)
+		attestation_doc_free(&d);
+	cose_sign1_free(&c);
+	return rc;
+}
+
+static void
+expect_field(const struct buf *doc, const char *name, cbor_item_t *value,
+    const char *want)
+{
+	char reason[ATT_REASON_MAX] = "";
+	struct buf b;
+
+	edit_key = name;
+	edit_key2 = NULL;
+	edit_value = value;
+	b = rebuild(doc, set_field);
+	if (want == NULL) {
+		if (parse_rebuilt(&b, reason, sizeof(reason)) != 0)
+			fail_msg("%s: %s", name, reason);
+	} else {
+		assert_int_equal(parse_rebuilt(&b, reason, sizeof(reason)), -1);
+		if (strstr(reason, want) == NULL)
+			fail_msg("%s: reason \"%s\", want \"%s\"", name, reason,
+			    want);
+	}
+	buf_free(&b, 0);
+	cbor_decref(&value);
+}
+
+static cbor_item_t *
+bytes_of(size_t n)
+{
+	static uint8_t zeros[ATT_DOC_MAX];
+
+	return cbor_build_bytestring(zeros, n);
+}
+
+/* nonce and user_data 0..512 bytes, public_key 1..1024 (or null). */
+static void
+test_field_sizes(void **state)
+{
+	struct buf doc = load_doc();
+
+	(void)state;
+	expect_field(&doc, "nonce", bytes_of(512), NULL);
+	expect_field(&doc, "nonce", bytes_of(0), NULL);
+	expect_field(&doc, "nonce", bytes_of(513), "payload: bad nonce");
+	expect_field(&doc, "user_data", bytes_of(512), NULL);
+	expect_field(&doc, "user_data", bytes_of(513), "payload: bad user_data");
+	expect_field(&doc, "public_key", bytes_of(1), NULL);
+	expect_field(&doc, "public_key", bytes_of(1024), NULL);
+	expect_field(&doc, "public_key", bytes_of(0), "payload: bad public_key");
+	expect_field(&doc, "public_key", bytes_of(1025),
+	    "payload: bad public_key");
+	expect_field(&doc, "public_key", cbor_new_null(), NULL);
+	buf_free(&doc, 0);
+}
+
+/* "no" + "nce" as an indefinite-length text string. */
+static cbor_item_t *
+chunked_nonce_key(void)
+{
+	cbor_item_t *k = cbor_new_indefinite_string();
+
+	assert_true(cbor_string_add_chunk(k, cbor_move(cbor_build_string(
+	    "no"))));
+	assert_true(cbor_string_add_chunk(k, cbor_move(cbor_build_string(
+	    "nce"))));
+	return k;
+}
+
+/*
+ * A second "nonce", plain or as a chunked key, in a definite or an
+ * indefinite map: refused; so is a repeated unknown key. Before, the
+ * chunked key was skipped as unknown and --expect-nonce checked the other.
+ */
+static void
+test_duplicate_keys(void **state)
+{
+	struct buf doc = load_doc(), b;
+	char reason[ATT_REASON_MAX];
+	cbor_item_t *keys[3];
+	size_t i;
+
+	(void)state;
+	keys[0] = cbor_build_string("nonce");
+	keys[1] = chunked_nonce_key();
+	keys[2] = cbor_build_string("module_id");
+	for (i = 0; i < ARRAY_LEN(keys); i++) {
+		edit_key2 = keys[i];
+		edit_value = cbor_build_bytestring((const uint8_t *)"x", 1);
+		b = rebuild(&doc, set_field);
+		assert_int_equal(parse_rebuilt(&b, reason, sizeof(reason)),
+		    -1);
+		assert_non_null(strstr(reason, "duplicate key"));
+		buf_free(&b, 0);
+		cbor_decref(&edit_value);
+	}
+	for (i = 0; i < ARRAY_LEN(keys); i++)
+		cbor_decref(&keys[i]);
+	edit_key2 = NULL;
+	/* The same inside an indefinite-length map. */
+	{
+		struct cbor_load_result res;
+		cbor_item_t *m = cbor_new_indefinite_map(), *dup;
+		unsigned char *out = NULL;
+		size_t cap = 0, n;
+
+		dup = chunked_nonce_key();
+		assert_true(cbor_map_add(m, (struct cbor_pair){
+		    .key = cbor_move(cbor_build_string("nonce")),
+		    .value = cbor_move(cbor_build_bytestring(
+		    (const uint8_t *)"a", 1)) }));
+		assert_true(cbor_map_add(m, (struct cbor_pair){ .key = dup,
+		    .value = cbor_move(cbor_build_bytestring(
+		    (const uint8_t *)"b", 1)) }));
+		cbor_decref(&dup);
+		n = cbor_serialize_alloc(m, &out, &cap);
+		assert_true(n > 0 && out[0] == 0xbf);
+		assert_null(cbor_load_bounded(out, n, 4, reason,
+		    sizeof(reason)));
+		assert_non_null(strstr(reason, "duplicate key"));
+		/* libcbor itself loads it: the refusal is ours. */
+		dup = cbor_load(out, n, &res);
+		assert_non_null(dup);
+		cbor_decref(&dup);
+		free(out);
+		cbor_decref(&m);
+	}
+	buf_free(&doc, 0);
+}
+
+/* A lone chunked "nonce" key is the nonce, not an unknown key. */
+static void
+test_chunked_key_is_the_field(void **state)
+{
+	struct buf doc = load_doc();
+	struct attestation_doc d;
+	char reason[ATT_REASON_MAX];
+	struct cbor_load_result res;
+	cbor_item_t *cose, *payload, *m, **items;
+	struct cbor_pair *pairs;
+	unsigned char *out = NULL;
+	size_t i, n, cap = 0;
+
+	(void)state;
+	cose = cbor_load(doc.data, doc.len, &res);
+	items = cbor_array_handle(cose);
+	payload = cbor_load(cbor_bytestring_handle(items[2]),
+	    cbor_bytestring_length(items[2]), &res);
+	pairs = cbor_map_handle(payload);
+	n = cbor_map_size(payload);
+	m = cbor_new_definite_map(n);
+	for (i = 0; i < n; i++) {
+		struct cbor_pair p = pairs[i];
+		cbor_item_t *k = NULL;
+
+		if (key_is(p.key, "nonce"))
+			p.key = k = chunked_nonce_key();
+		assert_true(cbor_map_add(m, p));
+		if (k != NULL)
+			cbor_decref(&k);
+	}
+	i = cbor_serialize_alloc(m, &out, &cap);
+	assert_true(i > 0);
+	assert_int_equal(attestation_doc_parse(&d, out, i, reason,
+	    sizeof(reason)), 0);
+	assert_true(d.nonce.present);
+	assert_int_equal(d.nonce.v.len, 256);
+	attestation_doc_free(&d);
+	free(out);
+	cbor_decref(&m);
+	cbor_decref(&payload);
+	cbor_decref(&cose);
+	buf_free(&doc, 0);
+}
+
+/*
+ * The leaf's validity bounds the timestamp (checked before the signature,
+ * which a rebuilt document no longer matches).
+ */
+static void
+test_timestamp_within_leaf(void **state)
+{
+	struct buf doc = load_doc(), b;
+	struct att_verify_opts o = opts_at(DOC_TIME);
+	uint64_t ts[] = { (uint64_t)LEAF_NOT_BEFORE * 1000 - 1000,
+	    (uint64_t)LEAF_NOT_AFTER * 1000 + 1000 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(ts); i++) {
+		edit_key = "timestamp";
+		edit_key2 = NULL;
+		edit_value = cbor_build_uint64(ts[i]);
+		b = rebuild(&doc, set_field);
+		expect_failure(b.data, b.len, &o, "timestamp: the document is "
+		    "dated outside its leaf certificate's validity");
+		buf_free(&b, 0);
+		cbor_decref(&edit_value);
+	}
+	/* Inside: the next check, the signature, is what fails. */
+	edit_value = cbor_build_uint64((uint64_t)LEAF_NOT_AFTER * 1000);
+	b = rebuild(&doc, set_field);
+	expect_failure(b.data, b.len, &o, "signature does not verify");
+	buf_free(&b, 0);
+	cbor_decref(&edit_value);
+	buf_free(&doc, 0);
+}
+
+/* The real document is a --debug-mode one: PCR0, PCR1, PCR2 zero. */
+static void
+test_debug_mode(void **state)
+{
+	struct buf doc = load_doc();
+	struct att_verify_opts o = opts_at(DOC_TIME);
+	struct attestation_doc d;
+	char reason[ATT_REASON_MAX];
+
+	(void)state;
+	assert_int_equal(attestation_verify(doc.data, doc.len, &o, &d, reason,
+	    sizeof(reason)), 0);
+	assert_true(attestation_doc_is_debug(&d));
+	d.pcrs[1].value[47] = 1;
+	assert_false(attestation_doc_is_debug(&d));
+	d.pcrs[1].value[47] = 0;
+	d.pcrs[2].present = 0;
+	assert_false(attestation_doc_is_debug(&d));
+	attestation_doc_free(&d);
+	buf_free(&doc, 0);
+}
+
 /* A throwaway self-signed P-384 certificate, as PEM. */
 static char *
 self_signed_pem(void)
@@ -780,6 +1055,11 @@ main(void)
 		cmocka_unit_test(test_dropped_intermediate),
 		cmocka_unit_test(test_indefinite_map),
 		cmocka_unit_test(test_wrong_root),
+		cmocka_unit_test(test_field_sizes),
+		cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_chunked_key_is_the_field),
+		cmocka_unit_test(test_timestamp_within_leaf),
+		cmocka_unit_test(test_debug_mode),
 		cmocka_unit_test(test_expected_pcrs_and_nonce),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_decode_input),
