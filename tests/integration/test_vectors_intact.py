@@ -2,7 +2,7 @@
 The public vectors in tests/vectors are other people's files, copied byte for
 byte: every file tests/vectors/SHA256SUMS lists is there with that digest,
 and the list covers each source the tests read (Wycheproof, the SigV4 suite,
-the attestation document and root). Reads the repository's own copy, not
+the attestation document and root, the KMS CMS replies). Reads the repository's own copy, not
 $VECTORS: this checks the checkout, not whatever a run points at.
 """
 
@@ -35,12 +35,15 @@ def test_the_list_covers_what_the_tests_read():
                  "attestation/valid-attestation-doc.b64",
                  "attestation/aws-nitro-root-g1.pem",
                  "sigv4/get-vanilla/context.json",
-                 "sigv4/get-vanilla-with-session-token/header-signature.txt"):
+                 "sigv4/get-vanilla-with-session-token/header-signature.txt",
+                 "cms/kms_ciphertext_for_recipient_1.ber",
+                 "cms/kms_ciphertext_for_recipient_2.ber",
+                 "cms/kms_ciphertext_for_recipient_3.ber"):
         assert need in names, need
     assert sum(1 for n in names if n.startswith("sigv4/")) == 9 * 10
 
 
 def test_every_source_carries_its_license_and_readme():
-    for source in ("wycheproof", "sigv4", "attestation"):
+    for source in ("wycheproof", "sigv4", "attestation", "cms"):
         for f in ("LICENSE", "README.md"):
             assert os.path.getsize(os.path.join(VECTORS, source, f)) > 0, (source, f)

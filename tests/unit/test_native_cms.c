@@ -199,21 +199,20 @@ test_unwrap_streamed_ber(void **state)
 	EVP_PKEY_free(other);
 }
 
-/* tests/vectors/cms/NAME (CMS_VECTORS overrides the directory). */
+/* $VECTORS/cms/NAME (default tests/vectors, as the Makefile sets it). */
 static uint8_t *
 slurp_vector(const char *name, size_t *len)
 {
-	const char *dir = getenv("CMS_VECTORS");
+	const char *dir = getenv("VECTORS");
 	char path[1024];
 	uint8_t *data;
 	FILE *f;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/%s", dir != NULL && *dir != '\0' ?
-	    dir : "tests/vectors/cms", name);
+	snprintf(path, sizeof(path), "%s/cms/%s", dir != NULL && *dir != '\0' ?
+	    dir : "tests/vectors", name);
 	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s (run from the repository root, or set "
-		    "CMS_VECTORS)", path);
+		fail_msg("cannot open %s (set VECTORS)", path);
 	assert_int_equal(fseek(f, 0, SEEK_END), 0);
 	n = ftell(f);
 	assert_true(n > 0 && n < 65536);
