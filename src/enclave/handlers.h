@@ -40,6 +40,10 @@ struct configure_request {
 	const char            *region;
 	const char            *key_id;	/* "default" when not given */
 	struct kms_context     context;	/* KMS EncryptionContext */
+	/* The request's own (wiped) text, copied to `creds` when it runs. */
+	const char            *access_key_id;
+	const char            *secret_access_key;
+	const char            *session_token;
 	struct kms_credentials creds;
 };
 

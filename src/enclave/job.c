@@ -14,10 +14,9 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "enclave/server.h"
 #include "enclave/server_internal.h"
 
-/* Concurrent blocking requests; more wait their turn on their thread. */
-#define MAX_JOBS   64
 #define JOB_STACK  (256 * 1024)
 
 static sem_t job_slots;
@@ -26,7 +25,8 @@ static pthread_once_t job_slots_once = PTHREAD_ONCE_INIT;
 static void
 job_slots_init(void)
 {
-	sem_init(&job_slots, 0, MAX_JOBS);
+	/* Concurrent blocking requests; more wait their turn on their thread. */
+	sem_init(&job_slots, 0, SERVER_MAX_RUNNING_JOBS);
 }
 
 static void *

@@ -28,25 +28,11 @@
 #include "enclave/keystore.h"
 #include "enclave/kms/broker.h"
 #include "enclave/kms/native/native.h"
+#include "enclave/locked_heap.h"
 #include "enclave/nsm/nsm.h"
 #include "enclave/options.h"
 #include "enclave/sandbox.h"
 #include "enclave/server.h"
-
-/* Locked heap for the credentials of concurrent configures, plus the keys. */
-#define SECRET_HEAP_SIZE (256 * 1024)
-
-/* OpenSSL's secure heap is a power of two: the next one that fits. */
-static size_t
-secret_heap_size(const struct options *opt)
-{
-	size_t want = SECRET_HEAP_SIZE + keystore_secret_bytes(opt->max_keys);
-	size_t size = SECRET_HEAP_SIZE;
-
-	while (size < want)
-		size *= 2;
-	return size;
-}
 
 /*
  * Big request buffers should go back to the system when freed: a fixed
@@ -144,14 +130,18 @@ main(int argc, char **argv)
 
 	if (process_harden() < 0)
 		log_warn("cannot disable core dumps: %s", strerror(errno));
-	if (secret_heap_init(secret_heap_size(&opt)) < 0 ||
+	if (secret_heap_init(locked_heap_size(&opt)) < 0 ||
 	    keystore_init(opt.max_keys) < 0) {
 		log_error("cannot set up secure memory for keys");
 		return 1;
 	}
 	if (!secret_heap_locked())
-		log_warn("key memory could not be locked (RLIMIT_MEMLOCK?): "
-		    "keys may be swapped");
+		log_warn("key memory (%zu KiB) could not be locked "
+		    "(RLIMIT_MEMLOCK?): keys may be swapped",
+		    locked_heap_size(&opt) >> 10);
+	else
+		log_info("locked memory for keys and credentials: %zu KiB",
+		    locked_heap_size(&opt) >> 10);
 	if (aead_init() < 0) {
 		log_error("cannot initialise OpenSSL's AES-GCM and random generator");
 		return 1;

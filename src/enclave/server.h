@@ -16,6 +16,12 @@
 struct server;
 
 /*
+ * Blocking requests that run at once (job.c); more wait their turn. It
+ * also bounds the configures holding credentials in locked memory.
+ */
+#define SERVER_MAX_RUNNING_JOBS 64
+
+/*
  * Bind every --listen endpoint and set up the workers' event loops; NULL
  * on failure. Nothing runs yet: the caller may confine the process first.
  */

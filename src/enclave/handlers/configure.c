@@ -2,9 +2,11 @@
  * configure.c - install a TSK that KMS releases to this enclave, under
  * its key id ("default" when the request names none).
  *
- * The credentials are copied into locked memory at once and wiped as soon
- * as the KMS call returns; the request's own copies are wiped when it is
- * freed. A failed configure leaves the key in use untouched.
+ * The credentials are copied into locked memory when the configure runs
+ * (at most SERVER_MAX_RUNNING_JOBS at once, what the locked heap is sized
+ * for) and wiped as soon as the KMS call returns; the request's own copies
+ * are wiped when it is freed. A failed configure leaves the key in use
+ * untouched.
  */
 #include "enclave/handlers.h"
 
@@ -16,13 +18,17 @@
 #include "common/timefmt.h"
 #include "enclave/keystore.h"
 
-/* KMS ciphertext blobs are a few hundred bytes; tokens a few thousand. */
+/* KMS ciphertext blobs are at most 6144 bytes: 8192 in base64. */
 #define TSK_B64_MAX        8192
-#define CREDENTIAL_MAX     8192
 
 static const char *const required[] = {
 	"encrypted_tsk", "aws_access_key_id", "aws_secret_access_key",
 	"aws_session_token",
+};
+/* The longest value of each (credentials: kms.h, from what AWS issues). */
+static const size_t longest[] = {
+	TSK_B64_MAX, KMS_ACCESS_KEY_ID_MAX, KMS_SECRET_ACCESS_KEY_MAX,
+	KMS_SESSION_TOKEN_MAX,
 };
 
 static int
@@ -58,10 +64,10 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 			strcat(missing, required[i]);
 			break;
 		case FIELD_OK:
-			if (strlen(value[i]) > (i == 0 ? TSK_B64_MAX :
-			    CREDENTIAL_MAX)) {
+			if (strlen(value[i]) > longest[i]) {
 				reply_error(reply, "invalid_field",
-				    "%s is too long", required[i]);
+				    "%s is longer than %zu characters",
+				    required[i], longest[i]);
 				return -1;
 			}
 			break;
@@ -95,11 +101,27 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 		c->region = region->valuestring;
 	}
 	c->encrypted_tsk = value[0];
-	if (copy_credential(&c->creds.access_key_id, value[1]) < 0 ||
-	    copy_credential(&c->creds.secret_access_key, value[2]) < 0 ||
-	    copy_credential(&c->creds.session_token, value[3]) < 0) {
-		reply_error(reply, "internal_error",
-		    "out of locked memory for credentials");
+	c->access_key_id = value[1];
+	c->secret_access_key = value[2];
+	c->session_token = value[3];
+	return 0;
+}
+
+/*
+ * The locked heap is sized for every configure that may run at once, with
+ * the longest credentials; should it run out all the same (OpenSSL's own
+ * use of it), the configure is `busy`, to be tried again, not an error.
+ */
+static int
+lock_credentials(struct configure_request *c, struct reply *reply)
+{
+	if (copy_credential(&c->creds.access_key_id, c->access_key_id) < 0 ||
+	    copy_credential(&c->creds.secret_access_key,
+	    c->secret_access_key) < 0 ||
+	    copy_credential(&c->creds.session_token, c->session_token) < 0) {
+		kms_credentials_free(&c->creds);
+		reply_error(reply, "busy", "no locked memory left for the "
+		    "credentials of another configure; try again");
 		return -1;
 	}
 	return 0;
@@ -127,6 +149,8 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 		reply_key_error(reply, st, c->key_id);
 		return;
 	}
+	if (lock_credentials(c, reply) < 0)
+		return;
 	ctx->kms.decrypt(&ctx->kms, &kr, &res);
 	kms_credentials_free(&c->creds);
 	switch (res.status) {
