@@ -12,7 +12,7 @@ from helpers.harness import CREDS, FakeKms, assert_error
 
 # The bounds in src/enclave/kms/kms.h (STS Credentials, IAM AccessKey).
 ACCESS_KEY_ID_MAX = 128
-SECRET_ACCESS_KEY_MAX = 128
+SECRET_ACCESS_KEY_MAX = 1024
 SESSION_TOKEN_MAX = 8192
 # More than run at once (64 job slots): some wait their turn, holding a slot.
 CONCURRENT = 80

@@ -16,12 +16,13 @@
  * The longest credentials a configure may carry: what AWS issues, with
  * room to spare. An access key id is 16 to 128 characters (the STS
  * Credentials and IAM AccessKey data types); a secret access key has no
- * documented length and is 40 characters as issued; a session token's
+ * documented length and is 40 characters as issued (1024 leaves room for
+ * any other issuer); a session token's
  * size "is not fixed", typically under 4096 bytes (STS GetSessionToken).
  * They bound the locked memory a configure needs (locked_heap.h).
  */
 #define KMS_ACCESS_KEY_ID_MAX     128
-#define KMS_SECRET_ACCESS_KEY_MAX 128
+#define KMS_SECRET_ACCESS_KEY_MAX 1024
 #define KMS_SESSION_TOKEN_MAX     8192
 
 /* AWS credentials, held in locked memory for the length of one call. */
