@@ -72,6 +72,7 @@ setup(void **state)
 	opt.max_message = 1 << 20;
 	opt.max_connections = 1024;
 	opt.threads = 2;
+	opt.max_keys = 16;
 	opt.max_encryptions = (unsigned long long)1 << 32;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.opt = &opt;
