@@ -219,7 +219,7 @@ start_job(struct connection *c, struct request *req, struct reply *reply,
 		return;
 	c->busy = 0;
 	request_free(req);
-	reply_error(reply, "internal_error", "cannot start a worker thread");
+	reply_error(reply, WIRE_INTERNAL_ERROR, "cannot start a worker thread");
 	count_and_log(c, reply->request, reply->outcome, started_ms);
 	queue_reply(c, reply, kind);
 	reply_free(reply);
@@ -294,7 +294,7 @@ handle_message(struct connection *c, const struct frame *f)
 		    SIZE_MAX) < 0) {
 			request_free(req);
 			req = NULL;
-			reply_error(&reply, "internal_error", "out of memory");
+			reply_error(&reply, WIRE_INTERNAL_ERROR, "out of memory");
 			buf_consume(&c->in, end);
 		} else {
 			/* What follows now lives in `rest`: no copy stays. */
@@ -349,7 +349,7 @@ process_input(struct connection *c)
 			struct reply reply;
 
 			reply_init(&reply, 4096);
-			reply_error(&reply, "too_large", "message exceeds the "
+			reply_error(&reply, WIRE_TOO_LARGE, "message exceeds the "
 			    "maximum of %zu bytes", max);
 			count_and_log(c, "request", reply.outcome,
 			    clock_monotonic_ms());
@@ -401,7 +401,7 @@ refuse_over_budget(struct connection *c)
 	wipe_unparsed_input(c);
 	buf_free(&c->in, 0);
 	reply_init(&reply, 4096);
-	reply_error(&reply, "busy", "the daemon is at its memory limit; "
+	reply_error(&reply, WIRE_BUSY, "the daemon is at its memory limit; "
 	    "retry later");
 	count_and_log(c, "request", reply.outcome, clock_monotonic_ms());
 	queue_reply(c, &reply, kind);

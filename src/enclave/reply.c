@@ -10,7 +10,10 @@
 #include "common/guard.h"
 #include "common/json_text.h"
 
-/* Every error response fits in this much; used when memory is short. */
+/*
+ * Every error response fits in this much; used when memory is short
+ * (WIRE_INTERNAL_ERROR, written out: building it could fail again).
+ */
 static const char oom_reply[] =
     "{\"status\":\"error\",\"msg\":\"internal_error\","
     "\"details\":\"out of memory\"}";
@@ -66,7 +69,7 @@ reply_error_body(struct reply *r, const char *code, const char *details)
 }
 
 void
-reply_error(struct reply *r, const char *code, const char *fmt, ...)
+reply_error(struct reply *r, enum wire_error code, const char *fmt, ...)
 {
 	char details[512];
 	va_list ap;
@@ -74,11 +77,11 @@ reply_error(struct reply *r, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(details, sizeof(details), fmt, ap);
 	va_end(ap);
-	r->outcome = code;
-	if (reply_error_body(r, code, details) == 0)
+	r->outcome = wire_error_code(code);
+	if (reply_error_body(r, r->outcome, details) == 0)
 		return;
 	/* Out of memory: the fixed reply needs one small allocation at most. */
-	r->outcome = "internal_error";
+	r->outcome = wire_error_code(WIRE_INTERNAL_ERROR);
 	r->body.len = 0;
 	if (buf_append(&r->body, "\0\0\0\0", REPLY_HEADROOM, SIZE_MAX) < 0 ||
 	    buf_append_str(&r->body, oom_reply, SIZE_MAX) < 0)

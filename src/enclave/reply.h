@@ -14,6 +14,7 @@
 
 #include "common/buf.h"
 #include "common/frame.h"
+#include "common/wire_error.h"
 
 #define REPLY_HEADROOM 4
 
@@ -28,8 +29,8 @@ void reply_init(struct reply *r, size_t limit);
 /* The same, building into `spare`'s memory (taken over): no fresh pages. */
 void reply_init_reusing(struct reply *r, size_t limit, struct buf *spare);
 void reply_free(struct reply *r);
-/* Replace whatever was built with an error response. */
-void reply_error(struct reply *r, const char *code, const char *fmt, ...)
+/* Replace whatever was built with an error response: `code`, and details. */
+void reply_error(struct reply *r, enum wire_error code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Append cJSON's text of `obj` as the body (a small response). */
 int  reply_json(struct reply *r, const cJSON *obj);

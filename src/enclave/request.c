@@ -58,7 +58,7 @@ reply_unknown_type(struct reply *reply, const char *type, int cut)
 	for (i = 0; i + 1 < sizeof(shown) && type[i] != '\0'; i++)
 		shown[i] = type[i] >= 0x20 && type[i] < 0x7f ? type[i] : '?';
 	shown[i] = '\0';
-	reply_error(reply, "unknown_type", "unknown request type \"%s%s\"",
+	reply_error(reply, WIRE_UNKNOWN_TYPE, "unknown request type \"%s%s\"",
 	    shown, type[i] != '\0' || cut ? "..." : "");
 }
 
@@ -166,7 +166,7 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 		len = rest.len;
 		break;
 	case -1:
-		reply_error(reply, "internal_error", "out of memory");
+		reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 		return NULL;
 	default:
 		break;
@@ -177,13 +177,13 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 		cJSON_Delete(root);
 		json_verdict_explain(&verdict, why, sizeof(why));
 		if (len == 0)
-			reply_error(reply, "invalid_json", "empty message");
+			reply_error(reply, WIRE_INVALID_JSON, "empty message");
 		else if (verdict.fault == JSON_FAULT_NUL_NAME ||
 		    verdict.fault == JSON_FAULT_DUPLICATE)
-			reply_error(reply, "invalid_json", "%s (I-JSON, RFC 7493)",
+			reply_error(reply, WIRE_INVALID_JSON, "%s (I-JSON, RFC 7493)",
 			    why);
 		else
-			reply_error(reply, "invalid_json",
+			reply_error(reply, WIRE_INVALID_JSON,
 			    "the message is not a JSON object");
 		return NULL;
 	}
@@ -192,10 +192,10 @@ request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 		buf_free(&rest, 1);
 		cJSON_Delete(root);
 		if (type == NULL)
-			reply_error(reply, "invalid_json",
+			reply_error(reply, WIRE_INVALID_JSON,
 			    "the request has no string field \"type\"");
 		else
-			reply_error(reply, "internal_error", "out of memory");
+			reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 		return NULL;
 	}
 	req->root = root;

@@ -25,6 +25,7 @@
 #define SWEEP_EVERY_MS 250
 #define LISTEN_BACKLOG 1024
 
+/* WIRE_BUSY, written out: sent before any buffer exists for the fd. */
 static const char busy_reply[] =
     "{\"status\":\"error\",\"msg\":\"busy\","
     "\"details\":\"the daemon is at its connection limit\"}\n";

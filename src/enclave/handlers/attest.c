@@ -60,16 +60,16 @@ hex_field(struct request *req, struct reply *reply, const char *name,
 	*present = 0;
 	switch (request_string_field(req, name, &hex)) {
 	case FIELD_HAS_NUL:
-		reply_error(reply, "invalid_hex", "%s has a non-hex character",
+		reply_error(reply, WIRE_INVALID_HEX, "%s has a non-hex character",
 		    name);
 		return -1;
 	case FIELD_WRONG_TYPE:
-		reply_error(reply, "invalid_field", "%s must be a hex string",
+		reply_error(reply, WIRE_INVALID_FIELD, "%s must be a hex string",
 		    name);
 		return -1;
 	case FIELD_MISSING:
 		if (required) {
-			reply_error(reply, "missing_fields",
+			reply_error(reply, WIRE_MISSING_FIELDS,
 			    "missing fields: %s", name);
 			return -1;
 		}
@@ -79,17 +79,17 @@ hex_field(struct request *req, struct reply *reply, const char *name,
 	}
 	n = strlen(hex);
 	if (n % 2 != 0) {
-		reply_error(reply, "invalid_hex",
+		reply_error(reply, WIRE_INVALID_HEX,
 		    "%s has an odd number of hex digits", name);
 		return -1;
 	}
 	if (n / 2 > ATTEST_FIELD_MAX) {
-		reply_error(reply, "invalid_field", "%s is %zu bytes; at most "
+		reply_error(reply, WIRE_INVALID_FIELD, "%s is %zu bytes; at most "
 		    "%d", name, n / 2, ATTEST_FIELD_MAX);
 		return -1;
 	}
 	if (hex_decode(dst, hex, n) < 0) {
-		reply_error(reply, "invalid_hex",
+		reply_error(reply, WIRE_INVALID_HEX,
 		    "%s has a non-hex character", name);
 		return -1;
 	}
@@ -146,7 +146,7 @@ attest_execute(struct enclave_ctx *ctx, struct request *req,
 
 	(void)ctx;
 	if (attest_nsm == NULL) {
-		reply_error(reply, "attestation_unavailable", "%s",
+		reply_error(reply, WIRE_ATTESTATION_UNAVAILABLE, "%s",
 		    attest_unavailable);
 		return;
 	}
@@ -154,15 +154,15 @@ attest_execute(struct enclave_ctx *ctx, struct request *req,
 	    NULL, &nonce, NULL, ATTEST_TIMEOUT_MS, &doc, reason,
 	    sizeof(reason)) < 0) {
 		log_warn("attest: %s", reason);
-		reply_error(reply, "attestation_unavailable", "%s", reason);
+		reply_error(reply, WIRE_ATTESTATION_UNAVAILABLE, "%s", reason);
 		buf_free(&doc, 0);
 		return;
 	}
 	if (base64_encoded_len(doc.len) + 64 > reply->limit)
-		reply_error(reply, "internal_error", "the %zu-byte document "
+		reply_error(reply, WIRE_INTERNAL_ERROR, "the %zu-byte document "
 		    "does not fit in a response under --max-message", doc.len);
 	else if (reply_document(reply, &doc) < 0)
-		reply_error(reply, "internal_error", "out of memory");
+		reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 	buf_free(&doc, 0);
 }
 

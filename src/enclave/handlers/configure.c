@@ -51,11 +51,11 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		switch (request_string_field(req, required[i], &value[i])) {
 		case FIELD_WRONG_TYPE:
-			reply_error(reply, "invalid_field",
+			reply_error(reply, WIRE_INVALID_FIELD,
 			    "%s must be a string", required[i]);
 			return -1;
 		case FIELD_HAS_NUL:
-			reply_error(reply, "invalid_field",
+			reply_error(reply, WIRE_INVALID_FIELD,
 			    "%s contains a NUL character", required[i]);
 			return -1;
 		case FIELD_MISSING:
@@ -65,7 +65,7 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 			break;
 		case FIELD_OK:
 			if (strlen(value[i]) > longest[i]) {
-				reply_error(reply, "invalid_field",
+				reply_error(reply, WIRE_INVALID_FIELD,
 				    "%s is longer than %zu characters",
 				    required[i], longest[i]);
 				return -1;
@@ -75,16 +75,16 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 	}
 	region = request_member(req, "region");
 	if (region != NULL && !cJSON_IsNull(region) && !cJSON_IsString(region)) {
-		reply_error(reply, "invalid_field", "region must be a string");
+		reply_error(reply, WIRE_INVALID_FIELD, "region must be a string");
 		return -1;
 	}
 	if (cJSON_IsString(region) &&
 	    request_string_field(req, "region", &region_text) == FIELD_HAS_NUL) {
-		reply_error(reply, "invalid_field", "region is not a region name");
+		reply_error(reply, WIRE_INVALID_FIELD, "region is not a region name");
 		return -1;
 	}
 	if (missing[0] != '\0') {
-		reply_error(reply, "missing_fields", "missing fields: %s", missing);
+		reply_error(reply, WIRE_MISSING_FIELDS, "missing fields: %s", missing);
 		return -1;
 	}
 	GUARD(request_key_id_field(req, "key_id", &c->key_id, reply));
@@ -94,7 +94,7 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 	c->region = ctx->opt->region;
 	if (cJSON_IsString(region) && region->valuestring[0] != '\0') {
 		if (!options_region_valid(region->valuestring)) {
-			reply_error(reply, "invalid_field",
+			reply_error(reply, WIRE_INVALID_FIELD,
 			    "region is not a region name");
 			return -1;
 		}
@@ -120,7 +120,7 @@ lock_credentials(struct configure_request *c, struct reply *reply)
 	    c->secret_access_key) < 0 ||
 	    copy_credential(&c->creds.session_token, c->session_token) < 0) {
 		kms_credentials_free(&c->creds);
-		reply_error(reply, "busy", "no locked memory left for the "
+		reply_error(reply, WIRE_BUSY, "no locked memory left for the "
 		    "credentials of another configure; try again");
 		return -1;
 	}
@@ -157,17 +157,17 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 	case KMS_OK:
 		break;
 	case KMS_TIMEOUT:
-		reply_error(reply, "kms_timeout", "%s", res.reason);
+		reply_error(reply, WIRE_KMS_TIMEOUT, "%s", res.reason);
 		return;
 	case KMS_FAILED:
-		reply_error(reply, "kms_decrypt_failed", "%s", res.reason);
+		reply_error(reply, WIRE_KMS_DECRYPT_FAILED, "%s", res.reason);
 		return;
 	case KMS_INTERNAL:
-		reply_error(reply, "internal_error", "%s", res.reason);
+		reply_error(reply, WIRE_INTERNAL_ERROR, "%s", res.reason);
 		return;
 	}
 	if (res.plaintext.len != AEAD_KEY_LEN) {
-		reply_error(reply, "invalid_key",
+		reply_error(reply, WIRE_INVALID_KEY,
 		    "KMS returned a %zu-byte key; AES-256 needs %d bytes",
 		    res.plaintext.len, AEAD_KEY_LEN);
 		secret_free(&res.plaintext);
@@ -185,7 +185,7 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 	    "{\"status\":\"ok\",\"msg\":\"configured\",\"timestamp\":\"%s\","
 	    "\"key_id\":\"%s\"}", now, c->key_id);
 	if (buf_append_str(&reply->body, text, reply->limit) < 0)
-		reply_error(reply, "internal_error", "out of memory");
+		reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 }
 
 static void

@@ -33,7 +33,7 @@ context_has_nul(const struct request *req)
 static int
 context_bad(struct reply *reply, const char *why)
 {
-	reply_error(reply, "invalid_field", "encryption_context %s", why);
+	reply_error(reply, WIRE_INVALID_FIELD, "encryption_context %s", why);
 	return -1;
 }
 

@@ -18,7 +18,7 @@ forget_parse(struct enclave_ctx *ctx, struct request *req, struct reply *reply)
 	(void)ctx;
 	GUARD(request_key_id_field(req, "key_id", &f->key_id, reply));
 	if (f->key_id == NULL) {
-		reply_error(reply, "missing_fields", "missing fields: key_id");
+		reply_error(reply, WIRE_MISSING_FIELDS, "missing fields: key_id");
 		return -1;
 	}
 	return 0;
@@ -37,7 +37,7 @@ forget_execute(struct enclave_ctx *ctx, struct request *req,
 	}
 	if (buf_append_str(&reply->body,
 	    "{\"status\":\"ok\",\"msg\":\"forgotten\"}", reply->limit) < 0)
-		reply_error(reply, "internal_error", "out of memory");
+		reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 }
 
 const struct handler handler_forget = {

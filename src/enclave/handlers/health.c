@@ -89,7 +89,7 @@ health_execute(struct enclave_ctx *ctx, struct request *req,
 	return;
 oom:
 	cJSON_Delete(o);
-	reply_error(reply, "internal_error", "out of memory");
+	reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 }
 
 const struct handler handler_health = {

@@ -21,7 +21,7 @@ ping_execute(struct enclave_ctx *ctx, struct request *req, struct reply *reply)
 	(void)req;
 	if (buf_append_str(&reply->body, "{\"status\":\"ok\",\"msg\":\"pong\"}",
 	    reply->limit) < 0)
-		reply_error(reply, "internal_error", "out of memory");
+		reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 }
 
 const struct handler handler_ping = {

@@ -39,14 +39,14 @@ ciphertext_hex(struct request *req, struct reply *reply, const char **hex,
 	}
 	switch (request_string_field(req, "ciphertext", hex)) {
 	case FIELD_MISSING:
-		reply_error(reply, "missing_fields", "missing fields: ciphertext");
+		reply_error(reply, WIRE_MISSING_FIELDS, "missing fields: ciphertext");
 		return -1;
 	case FIELD_HAS_NUL:
-		reply_error(reply, "invalid_hex",
+		reply_error(reply, WIRE_INVALID_HEX,
 		    "ciphertext has a non-hex character");
 		return -1;
 	case FIELD_WRONG_TYPE:
-		reply_error(reply, "invalid_field",
+		reply_error(reply, WIRE_INVALID_FIELD,
 		    "ciphertext must be a hex string");
 		return -1;
 	case FIELD_OK:
@@ -72,7 +72,7 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 	    reply));
 	aad = request_member(req, "aad");
 	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
-		reply_error(reply, "invalid_field", "aad must be a string");
+		reply_error(reply, WIRE_INVALID_FIELD, "aad must be a string");
 		return -1;
 	}
 	if (cJSON_IsString(aad)) {
@@ -83,7 +83,7 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 		/* aad is the string's UTF-8 bytes, NULs included. */
 		if (request_string_field(req, "aad", &text) == FIELD_HAS_NUL) {
 			if (request_string_exact(req, "aad", &p->aad_exact) < 0) {
-				reply_error(reply, "invalid_field",
+				reply_error(reply, WIRE_INVALID_FIELD,
 				    "aad is not a valid string");
 				return -1;
 			}
@@ -94,13 +94,13 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 	/* cJSON's string or the message's bytes: either is ours to overwrite. */
 	p->data = (uint8_t *)(uintptr_t)hex;
 	if (hex_decode(p->data, hex, n) < 0) {
-		reply_error(reply, "invalid_hex", n % 2 ? "ciphertext has an odd "
+		reply_error(reply, WIRE_INVALID_HEX, n % 2 ? "ciphertext has an odd "
 		    "number of hex digits" : "ciphertext has a non-hex character");
 		return -1;
 	}
 	p->len = n / 2;
 	if (p->len < AEAD_OVERHEAD) {
-		reply_error(reply, "invalid_ciphertext", "ciphertext is %zu bytes; "
+		reply_error(reply, WIRE_INVALID_CIPHERTEXT, "ciphertext is %zu bytes; "
 		    "nonce and tag alone are %d", p->len, AEAD_OVERHEAD);
 		return -1;
 	}
@@ -132,7 +132,7 @@ reserve_encryption(struct enclave_ctx *ctx, struct tsk *key,
 {
 	if (tsk_reserve_encryption(key, ctx->opt->max_encryptions) == 0)
 		return 0;
-	reply_error(reply, "key_exhausted", "key \"%s\" has sealed its limit "
+	reply_error(reply, WIRE_KEY_EXHAUSTED, "key \"%s\" has sealed its limit "
 	    "of %llu messages; configure a new TSK", tsk_id(key),
 	    ctx->opt->max_encryptions);
 	return -1;
@@ -213,19 +213,19 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		goto done;
 	}
 	if (direction_aad(ctx, p, DIRECTION_REQUEST, &bound, &aad) < 0) {
-		reply_error(reply, "internal_error", "out of memory");
+		reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 		goto done;
 	}
 	if (aead_open(tsk_bytes(key), aad.data, aad.len,
 	    p->data, p->len, p->data + AEAD_NONCE_LEN) < 0) {
-		reply_error(reply, "decrypt_failed", "authentication failed: "
+		reply_error(reply, WIRE_DECRYPT_FAILED, "authentication failed: "
 		    "wrong key, tampered ciphertext or wrong aad");
 		goto done;
 	}
 	r = ctx->step->run(&sc, (struct slice){ p->data + AEAD_NONCE_LEN,
 	    pt_len }, &out, reason);
 	if (r == STEP_FAILED) {
-		reply_error(reply, "step_failed", "step %s: %s", ctx->step->name,
+		reply_error(reply, WIRE_STEP_FAILED, "step %s: %s", ctx->step->name,
 		    reason);
 		goto done;
 	}
@@ -233,7 +233,7 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		goto done;
 	if (direction_aad(ctx, p, DIRECTION_RESULT, &bound, &aad) < 0 ||
 	    seal_and_reply(result_key, p, aad, r, &out, reply) < 0)
-		reply_error(reply, "internal_error",
+		reply_error(reply, WIRE_INTERNAL_ERROR,
 		    "out of memory or encryption failure");
 	else
 		sealed_in_place = r == STEP_SAME;

@@ -8,6 +8,7 @@
 
 #include <openssl/rand.h>
 
+#include "common/wire_error.h"
 #include "host/enclavectl/ctl.h"
 
 /*
@@ -92,7 +93,7 @@ transient(struct enclave_client *c, int rc)
 {
 	return rc == ENCLAVE_ERR_CONNECT || rc == ENCLAVE_ERR_IO ||
 	    rc == ENCLAVE_ERR_TIMEOUT || (rc == ENCLAVE_ERR_REMOTE &&
-	    strcmp(enclave_client_remote_code(c), "busy") == 0);
+	    wire_error_is(enclave_client_remote_code(c), WIRE_BUSY));
 }
 
 /*

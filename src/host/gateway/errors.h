@@ -2,7 +2,8 @@
  * errors.h - which HTTP status answers which error.
  *
  * The enclave's protocol codes (`msg`) keep their names in the gateway's
- * answer, {"error": code, "details": ...}; only the status is chosen here:
+ * answer, {"error": code, "details": ...}; only the status is chosen,
+ * from common/wire_error.c's table:
  *
  *   400  missing_fields, invalid_field, invalid_hex, invalid_ciphertext,
  *        invalid_json, unknown_type (the request is malformed), unknown_key
@@ -14,7 +15,8 @@
  *   503  not_configured (after a configure and one retry), key_exhausted,
  *        busy, kms_*, too_many_keys (the service, not the request, is the
  *        problem; Retry-After is set)
- *   502  internal_error and any code this gateway does not know
+ *   502  internal_error, attestation_unavailable and any code this
+ *        gateway does not know
  *
  * The gateway's own codes: 400 invalid_json / missing_fields /
  * invalid_field (its own parse of the body), 404 not_found, 405

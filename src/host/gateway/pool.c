@@ -27,6 +27,7 @@
 
 #include "common/log.h"
 #include "common/timefmt.h"
+#include "common/wire_error.h"
 
 struct enclave_client *
 pool_client_new(const struct pool *p)
@@ -467,8 +468,8 @@ sync_keys(struct pool *p, struct enclave *e, struct enclave_client *c,
 		if (keyring_find(want, have->key[i].key_id) != NULL)
 			continue;
 		rc = enclave_forget(c, have->key[i].key_id);
-		if (rc < 0 && !(rc == ENCLAVE_ERR_REMOTE && strcmp(
-		    enclave_client_remote_code(c), "unknown_key") == 0)) {
+		if (rc < 0 && !(rc == ENCLAVE_ERR_REMOTE && wire_error_is(
+		    enclave_client_remote_code(c), WIRE_UNKNOWN_KEY))) {
 			log_warn("forget of key %s on %s failed: %s",
 			    have->key[i].key_id, e->endpoint,
 			    enclave_client_error(c));
@@ -580,7 +581,7 @@ remote_outcome(struct enclave_client *c, struct pool_outcome *out)
 {
 	snprintf(out->code, sizeof(out->code), "%s",
 	    enclave_client_remote_code(c)[0] ? enclave_client_remote_code(c) :
-	    "internal_error");
+	    wire_error_code(WIRE_INTERNAL_ERROR));
 	snprintf(out->details, sizeof(out->details), "%s",
 	    enclave_client_remote_details(c));
 }
@@ -662,8 +663,9 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 		if (rc == ENCLAVE_ERR_REMOTE) {
 			const char *code = enclave_client_remote_code(l.s->client);
 
-			if (!reconfigured && (strcmp(code, "not_configured") ==
-			    0 || (strcmp(code, "unknown_key") == 0 &&
+			if (!reconfigured && (wire_error_is(code,
+			    WIRE_NOT_CONFIGURED) || (wire_error_is(code,
+			    WIRE_UNKNOWN_KEY) &&
 			    (gateway_has_key(p, out->key_id) ||
 			    gateway_has_key(p, result_key_id)))) &&
 			    gateway_has_any_key(p)) {
@@ -674,14 +676,14 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 				release(p, &l, 0);
 				continue;
 			}
-			if (strcmp(code, "busy") == 0) {
+			if (wire_error_is(code, WIRE_BUSY)) {
 				exclude = l.e - p->enc;
 				release(p, &l, 1);
 				continue;
 			}
 			remote_outcome(l.s->client, out);
 			out->enclave = (int)(l.e - p->enc);
-			if (strcmp(code, "not_configured") == 0) {
+			if (wire_error_is(code, WIRE_NOT_CONFIGURED)) {
 				pthread_mutex_lock(&p->lock);
 				l.e->probe_now = 1;
 				pthread_cond_signal(&p->wake);
@@ -692,7 +694,8 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 		}
 		if (rc == ENCLAVE_ERR_USAGE) {
 			/* The library would not build this request (aad). */
-			snprintf(out->code, sizeof(out->code), "invalid_field");
+			snprintf(out->code, sizeof(out->code), "%s",
+			    wire_error_code(WIRE_INVALID_FIELD));
 			snprintf(out->details, sizeof(out->details), "%s",
 			    enclave_client_error(l.s->client));
 			release(p, &l, 0);
