@@ -43,7 +43,6 @@
 #define ATT_USER_DATA_MAX  512	/* user_data: 0..512 bytes (AWS spec) */
 #define ATT_MAP_PAIRS_MAX  64	/* a document's maps have 9 pairs or fewer */
 #define ATT_MODULE_ID_MAX  128
-#define ATT_REASON_MAX     256
 
 /* The AWS Nitro Enclaves root G1 (PEM): the default trust anchor. */
 extern const char attestation_aws_nitro_root_g1_pem[];
@@ -57,7 +56,7 @@ extern const char attestation_aws_nitro_root_g1_pem[];
  * or oversized input. The caller cbor_decref()s the result.
  */
 cbor_item_t *cbor_load_bounded(const uint8_t *data, size_t len,
-    size_t max_depth, char *reason, size_t reason_len);
+    size_t max_depth, struct reason *reason);
 
 /*
  * cbor_keys.c. Every map in `it` (and below) has at most ATT_MAP_PAIRS_MAX
@@ -65,8 +64,8 @@ cbor_item_t *cbor_load_bounded(const uint8_t *data, size_t len,
  * of equal value however encoded (definite or indefinite-length): 0, else
  * -1 with a reason. cbor_load_bounded() checks this before returning.
  */
-int  cbor_maps_unique(const cbor_item_t *it, size_t depth, char *reason,
-    size_t reason_len);
+int  cbor_maps_unique(const cbor_item_t *it, size_t depth,
+    struct reason *reason);
 /* 1 when `it` is a text string (definite or chunked) equal to s. */
 int  cbor_text_equals(const cbor_item_t *it, const char *s);
 
@@ -81,7 +80,7 @@ struct cose_sign1 {
 
 /* Parse (bounded) and check the protected header says ES384 (-35). */
 int  cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data,
-    size_t len, char *reason, size_t reason_len);
+    size_t len, struct reason *reason);
 /* The ToBeSigned bytes: ["Signature1", protected, h'', payload]. */
 int  cose_sign1_sig_structure(const struct cose_sign1 *c, struct buf *out);
 void cose_sign1_free(struct cose_sign1 *c);
@@ -121,7 +120,7 @@ struct attestation_doc {
  * SHA384.
  */
 int  attestation_doc_parse(struct attestation_doc *out, const uint8_t *data,
-    size_t len, char *reason, size_t reason_len);
+    size_t len, struct reason *reason);
 void attestation_doc_free(struct attestation_doc *d);
 
 /*
@@ -155,7 +154,7 @@ struct att_verify_opts {
  */
 int  attestation_verify(const uint8_t *data, size_t len,
     const struct att_verify_opts *opts, struct attestation_doc *doc,
-    char *reason, size_t reason_len);
+    struct reason *reason);
 
 /*
  * A document as stored by hand or by `attest`: raw CBOR (a first byte of

@@ -73,34 +73,31 @@ get_opt_bstr(const cbor_item_t *it, struct att_opt_bytes *out, size_t min,
 }
 
 static int
-parse_pcrs(struct attestation_doc *d, const cbor_item_t *m, char *reason,
-    size_t reason_len)
+parse_pcrs(struct attestation_doc *d, const cbor_item_t *m,
+    struct reason *reason)
 {
 	struct cbor_pair *pairs;
 	size_t i, n;
 
 	if (!cbor_isa_map(m))
-		return reason_fail(reason, reason_len,
-		    "payload: pcrs is not a map");
+		return reason_fail(reason, "payload: pcrs is not a map");
 	pairs = cbor_map_handle(m);
 	n = cbor_map_size(m);
 	if (n == 0 || n > ATT_PCR_COUNT)
-		return reason_fail(reason, reason_len,
-		    "payload: pcrs has %zu entries", n);
+		return reason_fail(reason, "payload: pcrs has %zu entries", n);
 	for (i = 0; i < n; i++) {
 		struct slice v;
 		uint64_t idx;
 
 		if (!cbor_isa_uint(pairs[i].key) ||
 		    (idx = cbor_get_int(pairs[i].key)) >= ATT_PCR_COUNT)
-			return reason_fail(reason, reason_len,
-			    "payload: bad PCR index");
+			return reason_fail(reason, "payload: bad PCR index");
 		if (d->pcrs[idx].present)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "payload: PCR%u listed twice", (unsigned)idx);
 		if (get_bstr(pairs[i].value, &v, ATT_PCR_MAX_LEN) < 0 ||
 		    v.len != PCR_SHA384_LEN)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "payload: PCR%u is not 48 bytes", (unsigned)idx);
 		memcpy(d->pcrs[idx].value, v.data, v.len);
 		d->pcrs[idx].len = v.len;
@@ -112,23 +109,22 @@ parse_pcrs(struct attestation_doc *d, const cbor_item_t *m, char *reason,
 
 static int
 parse_cabundle(struct attestation_doc *d, const cbor_item_t *a,
-    char *reason, size_t reason_len)
+    struct reason *reason)
 {
 	cbor_item_t **items;
 	size_t i, n;
 
 	if (!cbor_isa_array(a))
-		return reason_fail(reason, reason_len,
-		    "payload: cabundle is not an array");
+		return reason_fail(reason, "payload: cabundle is not an array");
 	n = cbor_array_size(a);
 	if (n == 0 || n > ATT_CABUNDLE_MAX)
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "payload: cabundle has %zu certificates", n);
 	items = cbor_array_handle(a);
 	for (i = 0; i < n; i++)
 		if (get_bstr(items[i], &d->cabundle[i], ATT_DOC_MAX) < 0 ||
 		    d->cabundle[i].len == 0)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "payload: cabundle[%zu] is not a certificate", i);
 	d->ncabundle = n;
 	return 0;
@@ -137,7 +133,7 @@ parse_cabundle(struct attestation_doc *d, const cbor_item_t *a,
 /* One key/value pair of the payload map; `seen` refuses repeats. */
 static int
 parse_field(struct attestation_doc *d, const struct cbor_pair *p,
-    unsigned *seen, char *reason, size_t reason_len)
+    unsigned *seen, struct reason *reason)
 {
 	static const struct { const char *name; unsigned bit; } fields[] = {
 		{ "module_id", F_MODULE_ID }, { "digest", F_DIGEST },
@@ -155,58 +151,53 @@ parse_field(struct attestation_doc *d, const struct cbor_pair *p,
 	if (bit == 0)
 		return 0;	/* unknown keys are ignored */
 	if (*seen & bit)
-		return reason_fail(reason, reason_len,
-		    "payload: a field appears twice");
+		return reason_fail(reason, "payload: a field appears twice");
 	*seen |= bit;
 	switch (bit) {
 	case F_MODULE_ID:
 		if (get_text(p->value, d->module_id,
 		    sizeof(d->module_id)) < 0 || d->module_id[0] == '\0')
-			return reason_fail(reason, reason_len,
-			    "payload: bad module_id");
+			return reason_fail(reason, "payload: bad module_id");
 		return 0;
 	case F_DIGEST:
 		if (get_text(p->value, d->digest, sizeof(d->digest)) < 0)
-			return reason_fail(reason, reason_len,
-			    "payload: bad digest");
+			return reason_fail(reason, "payload: bad digest");
 		if (strcmp(d->digest, "SHA384") != 0)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "payload: digest %s is not SHA384", d->digest);
 		return 0;
 	case F_TIMESTAMP:
 		if (!cbor_isa_uint(p->value) ||
 		    (d->timestamp_ms = cbor_get_int(p->value)) == 0)
-			return reason_fail(reason, reason_len,
-			    "payload: bad timestamp");
+			return reason_fail(reason, "payload: bad timestamp");
 		return 0;
 	case F_PCRS:
-		return parse_pcrs(d, p->value, reason, reason_len);
+		return parse_pcrs(d, p->value, reason);
 	case F_CERTIFICATE:
 		if (get_bstr(p->value, &d->certificate, ATT_DOC_MAX) < 0 ||
 		    d->certificate.len == 0)
-			return reason_fail(reason, reason_len,
-			    "payload: bad certificate");
+			return reason_fail(reason, "payload: bad certificate");
 		return 0;
 	case F_CABUNDLE:
-		return parse_cabundle(d, p->value, reason, reason_len);
+		return parse_cabundle(d, p->value, reason);
 	case F_PUBLIC_KEY:
 		if (get_opt_bstr(p->value, &d->public_key, 1,
 		    ATT_FIELD_MAX) < 0)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "payload: bad public_key (1..%d bytes or null)",
 			    ATT_FIELD_MAX);
 		return 0;
 	case F_USER_DATA:
 		if (get_opt_bstr(p->value, &d->user_data, 0,
 		    ATT_USER_DATA_MAX) < 0)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "payload: bad user_data (at most %d bytes or "
 			    "null)", ATT_USER_DATA_MAX);
 		return 0;
 	case F_NONCE:
 		if (get_opt_bstr(p->value, &d->nonce, 0,
 		    ATT_NONCE_MAX) < 0)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "payload: bad nonce (at most %d bytes or null)",
 			    ATT_NONCE_MAX);
 		return 0;
@@ -216,7 +207,7 @@ parse_field(struct attestation_doc *d, const struct cbor_pair *p,
 
 int
 attestation_doc_parse(struct attestation_doc *out, const uint8_t *data,
-    size_t len, char *reason, size_t reason_len)
+    size_t len, struct reason *reason)
 {
 	static const char *const names[] = { "module_id", "digest",
 	    "timestamp", "pcrs", "certificate", "cabundle" };
@@ -225,22 +216,20 @@ attestation_doc_parse(struct attestation_doc *out, const uint8_t *data,
 	size_t i, n;
 
 	memset(out, 0, sizeof(*out));
-	out->item = cbor_load_bounded(data, len, ATT_CBOR_DEPTH_MAX, reason,
-	    reason_len);
+	out->item = cbor_load_bounded(data, len, ATT_CBOR_DEPTH_MAX, reason);
 	if (out->item == NULL)
 		return -1;
 	if (!cbor_isa_map(out->item)) {
-		reason_fail(reason, reason_len, "payload: not a map");
+		reason_fail(reason, "payload: not a map");
 		goto fail;
 	}
 	pairs = cbor_map_handle(out->item);
 	n = cbor_map_size(out->item);
 	for (i = 0; i < n; i++)
-		GUARD_GOTO(parse_field(out, &pairs[i], &seen, reason,
-		    reason_len), fail);
+		GUARD_GOTO(parse_field(out, &pairs[i], &seen, reason), fail);
 	for (i = 0; i < ARRAY_LEN(names); i++) {
 		if (!(seen & (1u << i))) {
-			reason_fail(reason, reason_len, "payload: missing %s",
+			reason_fail(reason, "payload: missing %s",
 			    names[i]);
 			goto fail;
 		}

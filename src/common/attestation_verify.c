@@ -81,7 +81,7 @@ pem_to_x509(const char *pem)
  */
 static int
 verify_chain(X509 *leaf, const struct attestation_doc *d, X509 *root,
-    time_t at, char *reason, size_t reason_len)
+    time_t at, struct reason *reason)
 {
 	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE *store = NULL;
@@ -93,36 +93,34 @@ verify_chain(X509 *leaf, const struct attestation_doc *d, X509 *root,
 	if ((untrusted = sk_X509_new_null()) == NULL ||
 	    (store = X509_STORE_new()) == NULL ||
 	    (ctx = X509_STORE_CTX_new()) == NULL) {
-		reason_fail(reason, reason_len,
-		    "certificate chain: out of memory");
+		reason_fail(reason, "certificate chain: out of memory");
 		goto out;
 	}
 	for (i = 1; i < d->ncabundle; i++) {
 		X509 *x = der_to_x509(&d->cabundle[i]);
 
 		if (x == NULL) {
-			reason_fail(reason, reason_len,
+			reason_fail(reason,
 			    "certificate chain: cabundle[%zu] is not DER X.509",
 			    i);
 			goto out;
 		}
 		if (!sk_X509_push(untrusted, x)) {
 			X509_free(x);
-			reason_fail(reason, reason_len,
-			    "certificate chain: out of memory");
+			reason_fail(reason, "certificate chain: out of memory");
 			goto out;
 		}
 	}
 	if (X509_STORE_add_cert(store, root) != 1 ||
 	    X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
-		reason_fail(reason, reason_len, "certificate chain: setup failed");
+		reason_fail(reason, "certificate chain: setup failed");
 		goto out;
 	}
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_time(param, at);
 	X509_VERIFY_PARAM_set_depth(param, ATT_CABUNDLE_MAX + 1);
 	if (X509_verify_cert(ctx) != 1) {
-		reason_fail(reason, reason_len, "certificate chain: %s",
+		reason_fail(reason, "certificate chain: %s",
 		    X509_verify_cert_error_string(
 		    X509_STORE_CTX_get_error(ctx)));
 		goto out;
@@ -142,21 +140,20 @@ out:
  * claim a moment its signing certificate did not live in.
  */
 static int
-verify_leaf(X509 *leaf, const struct attestation_doc *d, char *reason,
-    size_t reason_len)
+verify_leaf(X509 *leaf, const struct attestation_doc *d, struct reason *reason)
 {
 	time_t ts = (time_t)(d->timestamp_ms / 1000);
 	int after_start, before_end;
 
 	if (!(X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ||
 	    !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE))
-		return reason_fail(reason, reason_len, "certificate: the leaf "
+		return reason_fail(reason, "certificate: the leaf "
 		    "lacks the digitalSignature key usage");
 	/* -1, 0, 1 as notBefore/notAfter is before, at, after ts; -2 error. */
 	after_start = ASN1_TIME_cmp_time_t(X509_get0_notBefore(leaf), ts);
 	before_end = ASN1_TIME_cmp_time_t(X509_get0_notAfter(leaf), ts);
 	if (after_start == -2 || after_start > 0 || before_end < 0)
-		return reason_fail(reason, reason_len, "timestamp: the document "
+		return reason_fail(reason, "timestamp: the document "
 		    "is dated outside its leaf certificate's validity");
 	return 0;
 }
@@ -187,8 +184,7 @@ raw_sig_to_der(const struct slice *sig, unsigned char **der, int *der_len)
 }
 
 static int
-verify_signature(const struct cose_sign1 *c, X509 *leaf, char *reason,
-    size_t reason_len)
+verify_signature(const struct cose_sign1 *c, X509 *leaf, struct reason *reason)
 {
 	struct buf tbs = BUF_INIT;
 	EVP_PKEY *pkey = X509_get0_pubkey(leaf);
@@ -201,18 +197,18 @@ verify_signature(const struct cose_sign1 *c, X509 *leaf, char *reason,
 	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "EC") ||
 	    EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1 ||
 	    strcmp(group, "secp384r1") != 0)
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "leaf certificate key is not ECDSA P-384");
 	if (cose_sign1_sig_structure(c, &tbs) < 0 ||
 	    raw_sig_to_der(&c->signature, &der, &der_len) < 0 ||
 	    (md = EVP_MD_CTX_new()) == NULL) {
-		reason_fail(reason, reason_len, "signature: cannot prepare check");
+		reason_fail(reason, "signature: cannot prepare check");
 		goto out;
 	}
 	if (EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, pkey) != 1 ||
 	    EVP_DigestVerify(md, der, (size_t)der_len, tbs.data,
 	    tbs.len) != 1) {
-		reason_fail(reason, reason_len, "signature does not verify");
+		reason_fail(reason, "signature does not verify");
 		goto out;
 	}
 	rc = 0;
@@ -225,30 +221,30 @@ out:
 
 static int
 check_expectations(const struct attestation_doc *d,
-    const struct att_verify_opts *o, char *reason, size_t reason_len)
+    const struct att_verify_opts *o, struct reason *reason)
 {
 	size_t i;
 
 	if (o->expected_nonce != NULL) {
 		if (!d->nonce.present)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "nonce mismatch (document has no nonce)");
 		if (d->nonce.v.len != o->expected_nonce_len ||
 		    CRYPTO_memcmp(d->nonce.v.data, o->expected_nonce,
 		    o->expected_nonce_len) != 0)
-			return reason_fail(reason, reason_len, "nonce mismatch");
+			return reason_fail(reason, "nonce mismatch");
 	}
 	for (i = 0; i < o->nexpected_pcrs; i++) {
 		const struct att_expect_pcr *e = &o->expected_pcrs[i];
 		const struct att_pcr *p;
 
 		if (e->index >= ATT_PCR_COUNT || !d->pcrs[e->index].present)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "PCR%u missing from the document", e->index);
 		p = &d->pcrs[e->index];
 		if (p->len != e->len ||
 		    CRYPTO_memcmp(p->value, e->value, e->len) != 0)
-			return reason_fail(reason, reason_len, "PCR%u mismatch",
+			return reason_fail(reason, "PCR%u mismatch",
 			    e->index);
 	}
 	return 0;
@@ -257,7 +253,7 @@ check_expectations(const struct attestation_doc *d,
 int
 attestation_verify(const uint8_t *data, size_t len,
     const struct att_verify_opts *opts, struct attestation_doc *doc,
-    char *reason, size_t reason_len)
+    struct reason *reason)
 {
 	static const struct att_verify_opts none;
 	const struct att_verify_opts *o = opts ? opts : &none;
@@ -269,31 +265,28 @@ attestation_verify(const uint8_t *data, size_t len,
 	memset(&d, 0, sizeof(d));
 	if (doc != NULL)
 		memset(doc, 0, sizeof(*doc));
-	if (cose_sign1_parse(&cose, data, len, reason, reason_len) < 0)
+	if (cose_sign1_parse(&cose, data, len, reason) < 0)
 		return -1;
 	if (attestation_doc_parse(&d, cose.payload.data, cose.payload.len,
-	    reason, reason_len) < 0)
+	    reason) < 0)
 		goto out;
 	if ((leaf = der_to_x509(&d.certificate)) == NULL) {
-		reason_fail(reason, reason_len,
-		    "certificate: leaf is not DER X.509");
+		reason_fail(reason, "certificate: leaf is not DER X.509");
 		goto out;
 	}
 	root = pem_to_x509(o->root_pem ? o->root_pem :
 	    attestation_aws_nitro_root_g1_pem);
 	if (root == NULL) {
-		reason_fail(reason, reason_len,
-		    "root certificate is not PEM X.509");
+		reason_fail(reason, "root certificate is not PEM X.509");
 		goto out;
 	}
 	GUARD_GOTO(verify_chain(leaf, &d, root, o->at_set ? o->at : time(NULL),
-	    reason, reason_len), out);
-	GUARD_GOTO(verify_leaf(leaf, &d, reason, reason_len), out);
-	GUARD_GOTO(verify_signature(&cose, leaf, reason, reason_len), out);
-	GUARD_GOTO(check_expectations(&d, o, reason, reason_len), out);
+	    reason), out);
+	GUARD_GOTO(verify_leaf(leaf, &d, reason), out);
+	GUARD_GOTO(verify_signature(&cose, leaf, reason), out);
+	GUARD_GOTO(check_expectations(&d, o, reason), out);
 	rc = 0;
-	if (reason != NULL && reason_len > 0)
-		reason[0] = '\0';
+	reason_clear(reason);
 out:
 	X509_free(leaf);
 	X509_free(root);

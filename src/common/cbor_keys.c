@@ -143,7 +143,7 @@ key_value_equal(const struct key_value *a, const struct key_value *b)
 }
 
 static int
-map_keys_unique(const cbor_item_t *m, char *reason, size_t reason_len)
+map_keys_unique(const cbor_item_t *m, struct reason *reason)
 {
 	struct key_value keys[ATT_MAP_PAIRS_MAX];
 	struct cbor_pair *pairs = cbor_map_handle(m);
@@ -151,20 +151,20 @@ map_keys_unique(const cbor_item_t *m, char *reason, size_t reason_len)
 	int rc = -1;
 
 	if (n > ATT_MAP_PAIRS_MAX)
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "CBOR: a map of %zu pairs (at most %d)", n,
 		    ATT_MAP_PAIRS_MAX);
 	for (i = 0; i < n; i++, got++) {
 		if (key_value_get(pairs[i].key, &keys[i]) < 0) {
 			free(keys[i].bytes);
-			reason_fail(reason, reason_len, "CBOR: a map key that "
+			reason_fail(reason, "CBOR: a map key that "
 			    "is not an integer or a string");
 			goto out;
 		}
 		for (j = 0; j < i; j++) {
 			if (key_value_equal(&keys[i], &keys[j])) {
 				got++;
-				reason_fail(reason, reason_len,
+				reason_fail(reason,
 				    "CBOR: a map has a duplicate key");
 				goto out;
 			}
@@ -178,19 +178,16 @@ out:
 }
 
 int
-cbor_maps_unique(const cbor_item_t *it, size_t depth, char *reason,
-    size_t reason_len)
+cbor_maps_unique(const cbor_item_t *it, size_t depth, struct reason *reason)
 {
 	size_t i, n;
 
 	if (depth > WALK_DEPTH_MAX)
-		return reason_fail(reason, reason_len,
-		    "CBOR: nested too deeply");
+		return reason_fail(reason, "CBOR: nested too deeply");
 	switch (cbor_typeof(it)) {
 	case CBOR_TYPE_TAG: {
 		cbor_item_t *tagged = cbor_tag_item(it);	/* a reference */
-		int rc = cbor_maps_unique(tagged, depth + 1, reason,
-		    reason_len);
+		int rc = cbor_maps_unique(tagged, depth + 1, reason);
 
 		cbor_decref(&tagged);
 		return rc;
@@ -199,14 +196,14 @@ cbor_maps_unique(const cbor_item_t *it, size_t depth, char *reason,
 		n = cbor_array_size(it);
 		for (i = 0; i < n; i++)
 			GUARD(cbor_maps_unique(cbor_array_handle(it)[i],
-			    depth + 1, reason, reason_len));
+			    depth + 1, reason));
 		return 0;
 	case CBOR_TYPE_MAP:
-		GUARD(map_keys_unique(it, reason, reason_len));
+		GUARD(map_keys_unique(it, reason));
 		n = cbor_map_size(it);
 		for (i = 0; i < n; i++)
 			GUARD(cbor_maps_unique(cbor_map_handle(it)[i].value,
-			    depth + 1, reason, reason_len));
+			    depth + 1, reason));
 		return 0;
 	default:
 		return 0;

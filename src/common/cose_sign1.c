@@ -70,8 +70,8 @@ scan_tag(void *ctx, uint64_t tag)
  * cbor_load allocate on the declared sizes.
  */
 static int
-cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
-    size_t reason_len)
+cbor_scan(const uint8_t *data, size_t len, size_t max_depth,
+    struct reason *reason)
 {
 	struct cbor_callbacks cb = cbor_empty_callbacks;
 	size_t left[ATT_CBOR_DEPTH_MAX + 1];	/* SIZE_MAX: indefinite */
@@ -94,18 +94,15 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 		int item_done = 0;
 
 		if (pos >= len)
-			return reason_fail(reason, reason_len,
-			    "CBOR: truncated input");
+			return reason_fail(reason, "CBOR: truncated input");
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.ev = EV_LEAF;
 		r = cbor_stream_decode(data + pos, len - pos, &cb, &ctx);
 		if (r.status == CBOR_DECODER_NEDATA)
-			return reason_fail(reason, reason_len,
-			    "CBOR: truncated input");
+			return reason_fail(reason, "CBOR: truncated input");
 		if (r.status != CBOR_DECODER_FINISHED || r.read == 0 ||
 		    r.read > len - pos)
-			return reason_fail(reason, reason_len,
-			    "CBOR: malformed input");
+			return reason_fail(reason, "CBOR: malformed input");
 		pos += r.read;
 		switch (ctx.ev) {
 		case EV_LEAF:
@@ -115,7 +112,7 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 			break;	/* the tagged item follows */
 		case EV_CONTAINER:
 			if (ctx.overflow || ctx.count > len - pos)
-				return reason_fail(reason, reason_len,
+				return reason_fail(reason,
 				    "CBOR: container larger than its input");
 			if (ctx.count == 0) {
 				item_done = 1;
@@ -124,14 +121,14 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 			/* FALLTHROUGH */
 		case EV_INDEF:
 			if (depth >= max_depth)
-				return reason_fail(reason, reason_len,
+				return reason_fail(reason,
 				    "CBOR: nested too deeply");
 			left[depth++] = ctx.ev == EV_INDEF ? SIZE_MAX :
 			    ctx.count;
 			break;
 		case EV_BREAK:
 			if (depth == 0 || left[depth - 1] != SIZE_MAX)
-				return reason_fail(reason, reason_len,
+				return reason_fail(reason,
 				    "CBOR: unexpected break");
 			depth--;
 			item_done = 1;
@@ -141,7 +138,7 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 		while (item_done) {
 			if (depth == 0) {
 				if (pos != len)
-					return reason_fail(reason, reason_len,
+					return reason_fail(reason,
 					    "CBOR: trailing bytes");
 				return 0;
 			}
@@ -156,21 +153,21 @@ cbor_scan(const uint8_t *data, size_t len, size_t max_depth, char *reason,
 
 cbor_item_t *
 cbor_load_bounded(const uint8_t *data, size_t len, size_t max_depth,
-    char *reason, size_t reason_len)
+    struct reason *reason)
 {
 	struct cbor_load_result res;
 	cbor_item_t *item;
 
 	if (data == NULL || len == 0) {
-		reason_fail(reason, reason_len, "CBOR: empty input");
+		reason_fail(reason, "CBOR: empty input");
 		return NULL;
 	}
 	if (len > ATT_DOC_MAX) {
-		reason_fail(reason, reason_len, "CBOR: input larger than %d bytes",
+		reason_fail(reason, "CBOR: input larger than %d bytes",
 		    ATT_DOC_MAX);
 		return NULL;
 	}
-	if (cbor_scan(data, len, max_depth, reason, reason_len) < 0)
+	if (cbor_scan(data, len, max_depth, reason) < 0)
 		return NULL;
 	memset(&res, 0, sizeof(res));
 	item = cbor_load(data, len, &res);
@@ -178,10 +175,10 @@ cbor_load_bounded(const uint8_t *data, size_t len, size_t max_depth,
 	    res.read != len) {
 		if (item != NULL)
 			cbor_decref(&item);
-		reason_fail(reason, reason_len, "CBOR: malformed input");
+		reason_fail(reason, "CBOR: malformed input");
 		return NULL;
 	}
-	if (cbor_maps_unique(item, 0, reason, reason_len) < 0) {
+	if (cbor_maps_unique(item, 0, reason) < 0) {
 		cbor_decref(&item);
 		return NULL;
 	}
@@ -229,8 +226,7 @@ get_int(const cbor_item_t *it, long long *out)
  * with the same bounds as the document, definite or indefinite.
  */
 static int
-protected_alg(const struct slice *p, long long *alg, char *reason,
-    size_t reason_len)
+protected_alg(const struct slice *p, long long *alg, struct reason *reason)
 {
 	cbor_item_t *m;
 	struct cbor_pair *pairs;
@@ -239,15 +235,15 @@ protected_alg(const struct slice *p, long long *alg, char *reason,
 	int found = 0;
 
 	if (p->len == 0)
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "COSE: protected header is empty (no algorithm)");
-	m = cbor_load_bounded(p->data, p->len, 2, NULL, 0);
+	m = cbor_load_bounded(p->data, p->len, 2, NULL);
 	if (m == NULL)
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "COSE: protected header is not CBOR");
 	if (!cbor_isa_map(m)) {
 		cbor_decref(&m);
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "COSE: protected header is not a map");
 	}
 	pairs = cbor_map_handle(m);
@@ -256,7 +252,7 @@ protected_alg(const struct slice *p, long long *alg, char *reason,
 		if (get_int(pairs[i].key, &label) == 0 && label == 1) {
 			if (found || get_int(pairs[i].value, alg) < 0) {
 				cbor_decref(&m);
-				return reason_fail(reason, reason_len,
+				return reason_fail(reason,
 				    "COSE: bad algorithm in protected header");
 			}
 			found = 1;
@@ -264,7 +260,7 @@ protected_alg(const struct slice *p, long long *alg, char *reason,
 	}
 	cbor_decref(&m);
 	if (!found)
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "COSE: no algorithm in protected header");
 	return 0;
 }
@@ -294,7 +290,7 @@ cose_alg_name(long long alg)
 
 int
 cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
-    char *reason, size_t reason_len)
+    struct reason *reason)
 {
 	cbor_item_t *root, *arr;
 	cbor_item_t **items;
@@ -309,15 +305,14 @@ cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
 		data++;
 		len--;
 	}
-	root = cbor_load_bounded(data, len, ATT_CBOR_DEPTH_MAX, reason,
-	    reason_len);
+	root = cbor_load_bounded(data, len, ATT_CBOR_DEPTH_MAX, reason);
 	if (root == NULL)
 		return -1;
 	out->item = root;
 	arr = root;
 	if (cbor_isa_tag(root)) {
 		if (cbor_tag_value(root) != COSE_TAG_SIGN1) {
-			reason_fail(reason, reason_len,
+			reason_fail(reason,
 			    "COSE: tag %llu is not COSE_Sign1 (18)",
 			    (unsigned long long)cbor_tag_value(root));
 			goto fail;
@@ -328,43 +323,38 @@ cose_sign1_parse(struct cose_sign1 *out, const uint8_t *data, size_t len,
 		out->item = arr;
 	}
 	if (!cbor_isa_array(arr) || cbor_array_size(arr) != 4) {
-		reason_fail(reason, reason_len,
-		    "COSE: not a COSE_Sign1 (array of 4)");
+		reason_fail(reason, "COSE: not a COSE_Sign1 (array of 4)");
 		goto fail;
 	}
 	items = cbor_array_handle(arr);
 	if (get_bstr(items[0], &out->protected_hdr) < 0) {
-		reason_fail(reason, reason_len,
+		reason_fail(reason,
 		    "COSE: protected header is not a byte string");
 		goto fail;
 	}
 	if (!cbor_isa_map(items[1])) {
-		reason_fail(reason, reason_len,
-		    "COSE: unprotected header is not a map");
+		reason_fail(reason, "COSE: unprotected header is not a map");
 		goto fail;
 	}
 	if (get_bstr(items[2], &out->payload) < 0 || out->payload.len == 0) {
-		reason_fail(reason, reason_len,
-		    "COSE: payload is not a byte string");
+		reason_fail(reason, "COSE: payload is not a byte string");
 		goto fail;
 	}
 	if (get_bstr(items[3], &out->signature) < 0) {
-		reason_fail(reason, reason_len,
-		    "COSE: signature is not a byte string");
+		reason_fail(reason, "COSE: signature is not a byte string");
 		goto fail;
 	}
-	if (protected_alg(&out->protected_hdr, &out->alg, reason,
-	    reason_len) < 0)
+	if (protected_alg(&out->protected_hdr, &out->alg, reason) < 0)
 		goto fail;
 	if (out->alg != COSE_ALG_ES384) {
-		reason_fail(reason, reason_len,
+		reason_fail(reason,
 		    "COSE: algorithm %lld is not ES384 (-35): %s%s", out->alg,
 		    cose_alg_name(out->alg), out->signature.len == 0 ?
 		    ", and the document carries no signature" : "");
 		goto fail;
 	}
 	if (out->signature.len != 96) {
-		reason_fail(reason, reason_len,
+		reason_fail(reason,
 		    "COSE: ES384 signature is %zu bytes, not 96",
 		    out->signature.len);
 		goto fail;

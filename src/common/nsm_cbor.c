@@ -102,15 +102,14 @@ map_get(const cbor_item_t *m, const char *key)
 
 /* {"Error": "<code>"}: report the code, printable ASCII only, bounded. */
 static int
-nsm_error(const cbor_item_t *v, char *reason, size_t reason_len)
+nsm_error(const cbor_item_t *v, struct reason *reason)
 {
 	char code[64];
 	const unsigned char *p;
 	size_t n, i;
 
 	if (!cbor_isa_string(v) || !cbor_string_is_definite(v))
-		return reason_fail(reason, reason_len,
-		    "NSM error: (malformed code)");
+		return reason_fail(reason, "NSM error: (malformed code)");
 	n = cbor_string_length(v);
 	p = cbor_string_handle(v);
 	if (n >= sizeof(code))
@@ -118,46 +117,43 @@ nsm_error(const cbor_item_t *v, char *reason, size_t reason_len)
 	for (i = 0; i < n; i++)
 		code[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
 	code[n] = '\0';
-	return reason_fail(reason, reason_len, "NSM error: %s", code);
+	return reason_fail(reason, "NSM error: %s", code);
 }
 
 int
 nsm_attestation_response(const uint8_t *resp, size_t len, struct buf *doc,
-    char *reason, size_t reason_len)
+    struct reason *reason)
 {
 	cbor_item_t *root, *v, *d;
 	int rc = -1;
 
 	if (len > NSM_RESPONSE_MAX)
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "NSM response larger than %d bytes", NSM_RESPONSE_MAX);
-	root = cbor_load_bounded(resp, len, 4, reason, reason_len);
+	root = cbor_load_bounded(resp, len, 4, reason);
 	if (root == NULL)
 		return -1;
 	if (!cbor_isa_map(root) || cbor_map_size(root) != 1) {
-		reason_fail(reason, reason_len,
-		    "NSM response is not a 1-entry map");
+		reason_fail(reason, "NSM response is not a 1-entry map");
 		goto out;
 	}
 	if ((v = map_get(root, "Error")) != NULL) {
-		nsm_error(v, reason, reason_len);
+		nsm_error(v, reason);
 		goto out;
 	}
 	if ((v = map_get(root, "Attestation")) == NULL || !cbor_isa_map(v)) {
-		reason_fail(reason, reason_len,
-		    "NSM response is not an Attestation");
+		reason_fail(reason, "NSM response is not an Attestation");
 		goto out;
 	}
 	d = map_get(v, "document");
 	if (d == NULL || !cbor_isa_bytestring(d) ||
 	    !cbor_bytestring_is_definite(d) || cbor_bytestring_length(d) == 0) {
-		reason_fail(reason, reason_len,
-		    "NSM response has no document");
+		reason_fail(reason, "NSM response has no document");
 		goto out;
 	}
 	if (buf_append(doc, cbor_bytestring_handle(d),
 	    cbor_bytestring_length(d), NSM_RESPONSE_MAX) < 0) {
-		reason_fail(reason, reason_len, "NSM document too large");
+		reason_fail(reason, "NSM document too large");
 		goto out;
 	}
 	rc = 0;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/reason.h"
 
 #define NSM_REQUEST_MAX   0x1000	/* the driver refuses more (EMSGSIZE) */
 #define NSM_RESPONSE_MAX  0x3000	/* the response buffer for the driver */
@@ -35,6 +36,6 @@ int nsm_attestation_request(struct buf *out, const struct slice *user_data,
  * {"Error": code} ("NSM error: InvalidArgument"), or what was malformed.
  */
 int nsm_attestation_response(const uint8_t *resp, size_t len,
-    struct buf *doc, char *reason, size_t reason_len);
+    struct buf *doc, struct reason *reason);
 
 #endif

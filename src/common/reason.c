@@ -7,14 +7,21 @@
 #include <stdio.h>
 
 int
-reason_fail(char *reason, size_t reason_len, const char *fmt, ...)
+reason_fail(struct reason *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (reason != NULL && reason_len > 0) {
+	if (r != NULL) {
 		va_start(ap, fmt);
-		vsnprintf(reason, reason_len, fmt, ap);
+		vsnprintf(r->text, sizeof(r->text), fmt, ap);
 		va_end(ap);
 	}
 	return -1;
+}
+
+void
+reason_clear(struct reason *r)
+{
+	if (r != NULL)
+		r->text[0] = '\0';
 }

@@ -1,16 +1,26 @@
 /*
  * reason.h - failing with a reason a person can read.
  *
- * Parsers and verifiers that see untrusted bytes say why they refused them
- * ("PCR0 mismatch", "signature does not verify") into a caller's buffer.
+ * The one way a function says why it failed, in every part of the tree:
+ * parsers and verifiers that see untrusted bytes ("PCR0 mismatch",
+ * "signature does not verify"), option and endpoint parsers, the KMS and
+ * NSM clients. The caller owns a struct reason, the callee fills it with
+ * reason_fail() as it returns -1 (GUARD, common/guard.h, passes the -1
+ * on), and the caller prints reason.text. A reason never holds a secret.
  */
 #ifndef COMMON_REASON_H
 #define COMMON_REASON_H
 
-#include <stddef.h>
+#define REASON_MAX 256
 
-/* Format into reason (if not NULL) and return -1, for `return fail(...)`. */
-int reason_fail(char *reason, size_t reason_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+struct reason {
+	char text[REASON_MAX];	/* "" when nothing failed */
+};
+
+/* Format into r (if not NULL) and return -1, for `return reason_fail(...)`. */
+int  reason_fail(struct reason *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Empty r (if not NULL). */
+void reason_clear(struct reason *r);
 
 #endif

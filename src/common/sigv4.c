@@ -670,7 +670,7 @@ int
 sigv4_verify(const struct sigv4_request *req,
     const struct sigv4_credentials *creds, const char *region,
     const char *service, time_t now, long max_skew_s,
-    char *reason, size_t reason_len)
+    struct reason *reason)
 {
 	char cred[512], shdrs[2048], sig[SIGV4_HEX_LEN + 2], scope[256];
 	struct sigv4_header picked[SIGV4_HEADERS_MAX];
@@ -684,35 +684,31 @@ sigv4_verify(const struct sigv4_request *req,
 	int ok;
 
 	if (req->nheaders > SIGV4_HEADERS_MAX)
-		return reason_fail(reason, reason_len, "too many headers");
+		return reason_fail(reason, "too many headers");
 	auth = header_find(req->headers, req->nheaders, "authorization");
 	if (auth == NULL)
-		return reason_fail(reason, reason_len,
-		    "missing Authorization header");
+		return reason_fail(reason, "missing Authorization header");
 	if (parse_authorization(auth, cred, sizeof(cred), shdrs, sizeof(shdrs),
 	    sig, sizeof(sig)) < 0)
-		return reason_fail(reason, reason_len,
-		    "malformed Authorization header");
+		return reason_fail(reason, "malformed Authorization header");
 
 	/* Credential = AKID/scope; compare the AKID, then the scope. */
 	if ((p = strchr(cred, '/')) == NULL)
-		return reason_fail(reason, reason_len, "malformed Credential");
+		return reason_fail(reason, "malformed Credential");
 	akid_len = (size_t)(p - cred);
 	if (akid_len != strlen(creds->access_key_id) ||
 	    memcmp(cred, creds->access_key_id, akid_len) != 0)
-		return reason_fail(reason, reason_len,
-		    "unknown access key id");
+		return reason_fail(reason, "unknown access key id");
 	amz_date = header_find(req->headers, req->nheaders, "x-amz-date");
 	if (amz_date == NULL || !valid_amz_date(amz_date))
-		return reason_fail(reason, reason_len,
-		    "missing or malformed x-amz-date");
+		return reason_fail(reason, "missing or malformed x-amz-date");
 	if ((size_t)snprintf(scope, sizeof(scope), "%.8s/%s/%s/aws4_request",
 	    amz_date, region, service) >= sizeof(scope) ||
 	    strcmp(p + 1, scope) != 0)
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "credential scope does not match (want %s)", scope);
 	if (!list_has(shdrs, "host") || !list_has(shdrs, "x-amz-date"))
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "host and x-amz-date must be signed");
 
 	if (max_skew_s > 0) {
@@ -720,17 +716,16 @@ sigv4_verify(const struct sigv4_request *req,
 		    amz_date, amz_date + 4, amz_date + 6, amz_date + 9,
 		    amz_date + 11, amz_date + 13);
 		if (timefmt_parse_rfc3339(iso, &t) < 0)
-			return reason_fail(reason, reason_len,
-			    "malformed x-amz-date");
+			return reason_fail(reason, "malformed x-amz-date");
 		if ((t > now ? t - now : now - t) > max_skew_s)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "signature expired or not yet valid (clock skew)");
 	}
 	if (creds->session_token != NULL && creds->session_token[0] != '\0') {
 		token = header_find(req->headers, req->nheaders,
 		    "x-amz-security-token");
 		if (token == NULL || strcmp(token, creds->session_token) != 0)
-			return reason_fail(reason, reason_len,
+			return reason_fail(reason,
 			    "security token missing or invalid");
 	}
 
@@ -747,27 +742,23 @@ sigv4_verify(const struct sigv4_request *req,
 	params.service = service;
 	params.flags = SIGV4_HEADERS_AS_GIVEN;
 	if (sigv4_sign(&sreq, creds, &params, &out) < 0)
-		return reason_fail(reason, reason_len,
-		    "request cannot be canonicalized");
+		return reason_fail(reason, "request cannot be canonicalized");
 	if (strcmp(out.signed_headers, shdrs) != 0) {
 		sigv4_signed_free(&out);
-		return reason_fail(reason, reason_len,
-		    "a signed header is missing");
+		return reason_fail(reason, "a signed header is missing");
 	}
 	hash = header_find(req->headers, req->nheaders,
 	    "x-amz-content-sha256");
 	if (hash != NULL && strcmp(hash, out.content_sha256) != 0) {
 		sigv4_signed_free(&out);
-		return reason_fail(reason, reason_len,
+		return reason_fail(reason,
 		    "x-amz-content-sha256 does not match the body");
 	}
 	ok = strlen(sig) == SIGV4_HEX_LEN &&
 	    CRYPTO_memcmp(sig, out.signature, SIGV4_HEX_LEN) == 0;
 	sigv4_signed_free(&out);
 	if (!ok)
-		return reason_fail(reason, reason_len,
-		    "signature does not match");
-	if (reason != NULL && reason_len > 0)
-		reason[0] = '\0';
+		return reason_fail(reason, "signature does not match");
+	reason_clear(reason);
 	return 0;
 }

@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/reason.h"
+
 /* Upper bound for each text the signer builds (canonical request, ...). */
 #define SIGV4_TEXT_MAX      (64 * 1024)
 /* Upper bound for the number of headers in one request. */
@@ -97,11 +99,11 @@ void sigv4_signed_free(struct sigv4_signed *s);
  * against x-amz-date, the clock skew (when max_skew_s > 0) against `now`,
  * the session token (when creds has one: x-amz-security-token must carry
  * it), x-amz-content-sha256 against the body when present, and finally
- * the signature. 0 when valid; -1 with a reason in reason[reason_len].
+ * the signature. 0 when valid; -1 with a reason (which may be NULL).
  */
 int  sigv4_verify(const struct sigv4_request *req,
     const struct sigv4_credentials *creds, const char *region,
     const char *service, time_t now, long max_skew_s,
-    char *reason, size_t reason_len);
+    struct reason *reason);
 
 #endif

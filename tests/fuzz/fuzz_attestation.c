@@ -21,9 +21,9 @@
 #include "common/nsm_cbor.h"
 
 static void
-check_reason(const char *reason, size_t size)
+check_reason(const struct reason *reason)
 {
-	FUZZ_CHECK(memchr(reason, '\0', size) != NULL);
+	FUZZ_CHECK(memchr(reason->text, '\0', sizeof(reason->text)) != NULL);
 }
 
 static void
@@ -47,13 +47,13 @@ doc_and_verify(const uint8_t *doc, size_t n)
 	struct cose_sign1 cose;
 	struct attestation_doc d;
 	struct att_verify_opts opts;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	time_t at = 0;
 	size_t i;
 
-	memset(reason, 'X', sizeof(reason));
-	if (cose_sign1_parse(&cose, doc, n, reason, sizeof(reason)) != 0) {
-		check_reason(reason, sizeof(reason));
+	memset(reason.text, 'X', sizeof(reason.text));
+	if (cose_sign1_parse(&cose, doc, n, &reason) != 0) {
+		check_reason(&reason);
 	} else {
 		struct buf tbs = BUF_INIT;
 
@@ -63,9 +63,9 @@ doc_and_verify(const uint8_t *doc, size_t n)
 		if (cose_sign1_sig_structure(&cose, &tbs) == 0)
 			FUZZ_CHECK(tbs.len >= cose.payload.len);
 		buf_free(&tbs, 0);
-		memset(reason, 'X', sizeof(reason));
+		memset(reason.text, 'X', sizeof(reason.text));
 		if (attestation_doc_parse(&d, cose.payload.data,
-		    cose.payload.len, reason, sizeof(reason)) == 0) {
+		    cose.payload.len, &reason) == 0) {
 			FUZZ_CHECK(d.npcrs <= ATT_PCR_COUNT);
 			FUZZ_CHECK(d.ncabundle <= ATT_CABUNDLE_MAX);
 			FUZZ_CHECK(strnlen(d.module_id, sizeof(d.module_id)) <
@@ -91,7 +91,7 @@ doc_and_verify(const uint8_t *doc, size_t n)
 			at = (time_t)(d.timestamp_ms / 1000);
 			attestation_doc_free(&d);
 		} else {
-			check_reason(reason, sizeof(reason));
+			check_reason(&reason);
 		}
 		cose_sign1_free(&cose);
 	}
@@ -99,15 +99,15 @@ doc_and_verify(const uint8_t *doc, size_t n)
 	memset(&opts, 0, sizeof(opts));
 	opts.at_set = 1;
 	opts.at = at;
-	memset(reason, 'X', sizeof(reason));
-	if (attestation_verify(doc, n, &opts, &d, reason, sizeof(reason)) == 0) {
+	memset(reason.text, 'X', sizeof(reason.text));
+	if (attestation_verify(doc, n, &opts, &d, &reason) == 0) {
 		attestation_doc_free(&d);
 		if (getenv("FUZZ_DEBUG"))
 			fprintf(stderr, "verified\n");
 	} else {
-		check_reason(reason, sizeof(reason));
+		check_reason(&reason);
 		if (getenv("FUZZ_DEBUG"))
-			fprintf(stderr, "not verified: %s\n", reason);
+			fprintf(stderr, "not verified: %s\n", reason.text);
 	}
 }
 
@@ -115,7 +115,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct buf doc = BUF_INIT, nsm = BUF_INIT;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	uint8_t *copy;
 
 	if (size > 3 * ATT_DOC_MAX)
@@ -128,12 +128,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	buf_free(&doc, 0);
 	/* As the NSM (or a simulator) answers: {"Attestation":{"document":..}}. */
-	memset(reason, 'X', sizeof(reason));
-	if (nsm_attestation_response(copy, size, &nsm, reason, sizeof(reason)) == 0) {
+	memset(reason.text, 'X', sizeof(reason.text));
+	if (nsm_attestation_response(copy, size, &nsm, &reason) == 0) {
 		FUZZ_CHECK(nsm.len <= NSM_RESPONSE_MAX);
 		doc_and_verify(nsm.data, nsm.len);
 	} else {
-		check_reason(reason, sizeof(reason));
+		check_reason(&reason);
 	}
 	buf_free(&nsm, 0);
 	free(copy);

@@ -109,15 +109,16 @@ verify_as_received(const struct parsed *p)
 		.headers = p->h, .nheaders = p->nh,
 		.body = p->body, .body_len = p->body_len,
 	};
-	char reason[128];
+	struct reason reason;
 	size_t n;
 	const struct sigv4_credentials *c =
 	    find(p, "x-amz-security-token", &n) ? &creds_token : &creds_plain;
 
-	memset(reason, 'X', sizeof(reason));
-	if (sigv4_verify(&req, c, "us-east-1", "service", NOW, 300, reason,
-	    sizeof(reason)) != 0)
-		FUZZ_CHECK(memchr(reason, '\0', sizeof(reason)) != NULL);
+	memset(reason.text, 'X', sizeof(reason.text));
+	if (sigv4_verify(&req, c, "us-east-1", "service", NOW, 300,
+	    &reason) != 0)
+		FUZZ_CHECK(memchr(reason.text, '\0',
+		    sizeof(reason.text)) != NULL);
 }
 
 /* Sign the request's plain headers, then verify what a client would send. */
@@ -139,7 +140,7 @@ sign_then_verify(const struct parsed *p, unsigned flags)
 	};
 	const struct sigv4_credentials *c = (flags & 4) ? &creds_token : &creds_plain;
 	struct sigv4_signed out;
-	char reason[160];
+	struct reason reason;
 	size_t i, k, n = 0, count;
 
 	for (i = 0; i < p->nh; i++) {
@@ -190,11 +191,12 @@ sign_then_verify(const struct parsed *p, unsigned flags)
 	h[n].name = "Authorization";
 	h[n++].value = out.authorization;
 	req.nheaders = n;
-	reason[0] = '\0';
-	if (sigv4_verify(&req, c, "us-east-1", "service", NOW, 300, reason,
-	    sizeof(reason)) != 0) {
+	reason_clear(&reason);
+	if (sigv4_verify(&req, c, "us-east-1", "service", NOW, 300,
+	    &reason) != 0) {
 		fprintf(stderr, "signed request does not verify: %s\n"
-		    "canonical request:\n%s\n", reason, out.canonical_request);
+		    "canonical request:\n%s\n", reason.text,
+		    out.canonical_request);
 		FUZZ_CHECK(0);
 	}
 	sigv4_signed_free(&out);

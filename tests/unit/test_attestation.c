@@ -91,14 +91,13 @@ static void
 expect_failure(const uint8_t *data, size_t len,
     const struct att_verify_opts *o, const char *want)
 {
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	struct attestation_doc d;
 
-	memset(reason, 0, sizeof(reason));
-	assert_int_equal(attestation_verify(data, len, o, &d, reason,
-	    sizeof(reason)), -1);
-	if (strncmp(reason, want, strlen(want)) != 0)
-		fail_msg("reason \"%s\", want \"%s...\"", reason, want);
+	memset(&reason, 0, sizeof(reason));
+	assert_int_equal(attestation_verify(data, len, o, &d, &reason), -1);
+	if (strncmp(reason.text, want, strlen(want)) != 0)
+		fail_msg("reason \"%s\", want \"%s...\"", reason.text, want);
 	assert_null(d.item);
 }
 
@@ -108,14 +107,13 @@ test_valid_at_its_time(void **state)
 	struct buf doc = load_doc();
 	struct att_verify_opts o = opts_at(DOC_TIME);
 	struct attestation_doc d;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	size_t i;
 
 	(void)state;
 	assert_int_equal(doc.data[0], 0x84);
-	if (attestation_verify(doc.data, doc.len, &o, &d, reason,
-	    sizeof(reason)) != 0)
-		fail_msg("verify: %s", reason);
+	if (attestation_verify(doc.data, doc.len, &o, &d, &reason) != 0)
+		fail_msg("verify: %s", reason.text);
 	assert_string_equal(d.digest, "SHA384");
 	assert_true(strncmp(d.module_id, "i-", 2) == 0);
 	assert_true(d.timestamp_ms == 1695049410860ULL);
@@ -138,13 +136,12 @@ test_valid_at_its_time(void **state)
 	 */
 	o.root_pem = attestation_aws_nitro_root_g1_pem;
 	o.at = LEAF_NOT_BEFORE;
-	assert_int_equal(attestation_verify(doc.data, doc.len, &o, NULL, reason,
-	    sizeof(reason)), 0);
+	assert_int_equal(attestation_verify(doc.data, doc.len, &o, NULL,
+	    &reason), 0);
 	/* OpenSSL counts notAfter itself as expired. */
 	o.at = LEAF_NOT_AFTER - 1;
-	if (attestation_verify(doc.data, doc.len, &o, NULL, reason,
-	    sizeof(reason)) != 0)
-		fail_msg("verify at notAfter - 1: %s", reason);
+	if (attestation_verify(doc.data, doc.len, &o, NULL, &reason) != 0)
+		fail_msg("verify at notAfter - 1: %s", reason.text);
 	o.at = LEAF_NOT_BEFORE - 1;
 	expect_failure(doc.data, doc.len, &o,
 	    "certificate chain: certificate is not yet valid");
@@ -160,17 +157,15 @@ test_valid_at_its_time(void **state)
 		assert_int_equal(buf_append(&t, "\xd2", 1, ATT_DOC_MAX), 0);
 		assert_int_equal(buf_append(&t, doc.data, doc.len,
 		    ATT_DOC_MAX), 0);
-		if (attestation_verify(t.data, t.len, &o, NULL, reason,
-		    sizeof(reason)) != 0)
-			fail_msg("tagged: %s", reason);
+		if (attestation_verify(t.data, t.len, &o, NULL, &reason) != 0)
+			fail_msg("tagged: %s", reason.text);
 		buf_free(&t, 0);
 		/* The two-byte form of the same tag. */
 		assert_int_equal(buf_append(&t, "\xd8\x12", 2, ATT_DOC_MAX), 0);
 		assert_int_equal(buf_append(&t, doc.data, doc.len,
 		    ATT_DOC_MAX), 0);
-		if (attestation_verify(t.data, t.len, &o, NULL, reason,
-		    sizeof(reason)) != 0)
-			fail_msg("tagged (0xd8 0x12): %s", reason);
+		if (attestation_verify(t.data, t.len, &o, NULL, &reason) != 0)
+			fail_msg("tagged (0xd8 0x12): %s", reason.text);
 		t.data[1] = 0x11;	/* tag 17: COSE_Mac0 */
 		expect_failure(t.data, t.len, &o, "COSE: tag 17");
 		buf_free(&t, 0);
@@ -253,11 +248,11 @@ test_tampered_certificate(void **state)
 	struct buf doc = load_doc(), copy = BUF_INIT;
 	struct att_verify_opts o = opts_at(DOC_TIME);
 	struct attestation_doc d;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 
 	(void)state;
-	assert_int_equal(attestation_verify(doc.data, doc.len, &o, &d, reason,
-	    sizeof(reason)), 0);
+	assert_int_equal(attestation_verify(doc.data, doc.len, &o, &d, &reason),
+	    0);
 
 	/* The leaf. */
 	assert_int_equal(buf_append(&copy, doc.data, doc.len, ATT_DOC_MAX), 0);
@@ -393,15 +388,15 @@ test_dropped_intermediate(void **state)
 {
 	struct buf doc = load_doc(), b;
 	struct att_verify_opts o = opts_at(DOC_TIME);
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 
 	(void)state;
 	/* The rebuild itself preserves a valid document. */
 	b = rebuild(&doc, same);
 	assert_int_equal(b.len, doc.len);
 	assert_memory_equal(b.data, doc.data, doc.len);
-	assert_int_equal(attestation_verify(b.data, b.len, &o, NULL, reason,
-	    sizeof(reason)), 0);
+	assert_int_equal(attestation_verify(b.data, b.len, &o, NULL, &reason),
+	    0);
 	buf_free(&b, 0);
 
 	b = rebuild(&doc, drop_last_intermediate);
@@ -419,17 +414,16 @@ test_indefinite_map(void **state)
 	struct att_verify_opts o = opts_at(DOC_TIME);
 	struct cose_sign1 c;
 	struct attestation_doc d;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 
 	(void)state;
 	b = rebuild(&doc, to_indefinite);
-	assert_int_equal(cose_sign1_parse(&c, b.data, b.len, reason,
-	    sizeof(reason)), 0);
+	assert_int_equal(cose_sign1_parse(&c, b.data, b.len, &reason), 0);
 	assert_int_equal(c.payload.data[0], 0xbf);
 	assert_int_equal(c.payload.data[c.payload.len - 1], 0xff);
-	if (attestation_doc_parse(&d, c.payload.data, c.payload.len, reason,
-	    sizeof(reason)) != 0)
-		fail_msg("indefinite map: %s", reason);
+	if (attestation_doc_parse(&d, c.payload.data, c.payload.len,
+	    &reason) != 0)
+		fail_msg("indefinite map: %s", reason.text);
 	assert_true(d.timestamp_ms == 1695049410860ULL);
 	assert_int_equal(d.npcrs, 16);
 	assert_int_equal(d.nonce.v.len, 256);
@@ -471,16 +465,14 @@ set_field(cbor_item_t *payload)
 
 /* attestation_doc_parse's verdict on the payload of a rebuilt document. */
 static int
-parse_rebuilt(const struct buf *b, char *reason, size_t reason_len)
+parse_rebuilt(const struct buf *b, struct reason *reason)
 {
 	struct cose_sign1 c;
 	struct attestation_doc d;
 	int rc;
 
-	assert_int_equal(cose_sign1_parse(&c, b->data, b->len, reason,
-	    reason_len), 0);
-	rc = attestation_doc_parse(&d, c.payload.data, c.payload.len, reason,
-	    reason_len);
+	assert_int_equal(cose_sign1_parse(&c, b->data, b->len, reason), 0);
+	rc = attestation_doc_parse(&d, c.payload.data, c.payload.len, reason);
 	if (rc == 0)
 		attestation_doc_free(&d);
 	cose_sign1_free(&c);
@@ -491,7 +483,7 @@ static void
 expect_field(const struct buf *doc, const char *name, cbor_item_t *value,
     const char *want)
 {
-	char reason[ATT_REASON_MAX] = "";
+	struct reason reason;
 	struct buf b;
 
 	edit_key = name;
@@ -499,12 +491,13 @@ expect_field(const struct buf *doc, const char *name, cbor_item_t *value,
 	edit_value = value;
 	b = rebuild(doc, set_field);
 	if (want == NULL) {
-		if (parse_rebuilt(&b, reason, sizeof(reason)) != 0)
-			fail_msg("%s: %s", name, reason);
+		if (parse_rebuilt(&b, &reason) != 0)
+			fail_msg("%s: %s", name, reason.text);
 	} else {
-		assert_int_equal(parse_rebuilt(&b, reason, sizeof(reason)), -1);
-		if (strstr(reason, want) == NULL)
-			fail_msg("%s: reason \"%s\", want \"%s\"", name, reason,
+		assert_int_equal(parse_rebuilt(&b, &reason), -1);
+		if (strstr(reason.text, want) == NULL)
+			fail_msg("%s: reason \"%s\", want \"%s\"", name,
+			    reason.text,
 			    want);
 	}
 	buf_free(&b, 0);
@@ -562,7 +555,7 @@ static void
 test_duplicate_keys(void **state)
 {
 	struct buf doc = load_doc(), b;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	cbor_item_t *keys[3];
 	size_t i;
 
@@ -574,9 +567,9 @@ test_duplicate_keys(void **state)
 		edit_key2 = keys[i];
 		edit_value = cbor_build_bytestring((const uint8_t *)"x", 1);
 		b = rebuild(&doc, set_field);
-		assert_int_equal(parse_rebuilt(&b, reason, sizeof(reason)),
+		assert_int_equal(parse_rebuilt(&b, &reason),
 		    -1);
-		assert_non_null(strstr(reason, "duplicate key"));
+		assert_non_null(strstr(reason.text, "duplicate key"));
 		buf_free(&b, 0);
 		cbor_decref(&edit_value);
 	}
@@ -601,9 +594,8 @@ test_duplicate_keys(void **state)
 		cbor_decref(&dup);
 		n = cbor_serialize_alloc(m, &out, &cap);
 		assert_true(n > 0 && out[0] == 0xbf);
-		assert_null(cbor_load_bounded(out, n, 4, reason,
-		    sizeof(reason)));
-		assert_non_null(strstr(reason, "duplicate key"));
+		assert_null(cbor_load_bounded(out, n, 4, &reason));
+		assert_non_null(strstr(reason.text, "duplicate key"));
 		/* libcbor itself loads it: the refusal is ours. */
 		dup = cbor_load(out, n, &res);
 		assert_non_null(dup);
@@ -620,7 +612,7 @@ test_chunked_key_is_the_field(void **state)
 {
 	struct buf doc = load_doc();
 	struct attestation_doc d;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	struct cbor_load_result res;
 	cbor_item_t *cose, *payload, *m, **items;
 	struct cbor_pair *pairs;
@@ -647,8 +639,7 @@ test_chunked_key_is_the_field(void **state)
 	}
 	i = cbor_serialize_alloc(m, &out, &cap);
 	assert_true(i > 0);
-	assert_int_equal(attestation_doc_parse(&d, out, i, reason,
-	    sizeof(reason)), 0);
+	assert_int_equal(attestation_doc_parse(&d, out, i, &reason), 0);
 	assert_true(d.nonce.present);
 	assert_int_equal(d.nonce.v.len, 256);
 	attestation_doc_free(&d);
@@ -699,11 +690,11 @@ test_debug_mode(void **state)
 	struct buf doc = load_doc();
 	struct att_verify_opts o = opts_at(DOC_TIME);
 	struct attestation_doc d;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 
 	(void)state;
-	assert_int_equal(attestation_verify(doc.data, doc.len, &o, &d, reason,
-	    sizeof(reason)), 0);
+	assert_int_equal(attestation_verify(doc.data, doc.len, &o, &d, &reason),
+	    0);
 	assert_true(attestation_doc_is_debug(&d));
 	d.pcrs[1].value[47] = 1;
 	assert_false(attestation_doc_is_debug(&d));
@@ -779,11 +770,11 @@ test_expected_pcrs_and_nonce(void **state)
 	struct attestation_doc d;
 	struct att_expect_pcr pcr[2];
 	uint8_t wrong[48], nonce[256];
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 
 	(void)state;
-	assert_int_equal(attestation_verify(doc.data, doc.len, &o, &d, reason,
-	    sizeof(reason)), 0);
+	assert_int_equal(attestation_verify(doc.data, doc.len, &o, &d, &reason),
+	    0);
 	memcpy(nonce, d.nonce.v.data, sizeof(nonce));
 
 	/* The right PCR0 and PCR3, and the right nonce: passes. */
@@ -794,7 +785,7 @@ test_expected_pcrs_and_nonce(void **state)
 	o.expected_nonce = nonce;
 	o.expected_nonce_len = sizeof(nonce);
 	assert_int_equal(attestation_verify(doc.data, doc.len, &o, NULL,
-	    reason, sizeof(reason)), 0);
+	    &reason), 0);
 
 	/* A wrong PCR0. */
 	memset(wrong, 0x11, sizeof(wrong));
@@ -837,13 +828,13 @@ test_malformed(void **state)
 	struct att_verify_opts o = opts_at(DOC_TIME);
 	struct buf doc = load_doc(), b = BUF_INIT;
 	uint8_t deep[64];
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < doc.len; i++)
 		assert_int_equal(attestation_verify(doc.data, i, &o, NULL,
-		    reason, sizeof(reason)), -1);
+		    &reason), -1);
 	expect_failure(doc.data, 5, &o, "CBOR: truncated input");
 	expect_failure(doc.data, 0, &o, "CBOR: empty input");
 	expect_failure(huge_array, sizeof(huge_array), &o,
@@ -894,7 +885,7 @@ test_malformed(void **state)
 			}
 			junk[0] = (round & 1) ? 0x84 : junk[0];
 			assert_int_equal(attestation_verify(junk, n, &o, NULL,
-			    reason, sizeof(reason)), -1);
+			    &reason), -1);
 		}
 	}
 	buf_free(&doc, 0);
@@ -1012,32 +1003,32 @@ test_nsm_response(void **state)
 		0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm', 0xa0,
 	};
 	struct buf doc = BUF_INIT;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	size_t i;
 
 	(void)state;
 	assert_int_equal(nsm_attestation_response(ok, sizeof(ok), &doc,
-	    reason, sizeof(reason)), 0);
+	    &reason), 0);
 	assert_int_equal(doc.len, 3);
 	assert_memory_equal(doc.data, "\x84\x00\x01", 3);
 	buf_free(&doc, 0);
 	assert_int_equal(nsm_attestation_response(ok_indef, sizeof(ok_indef),
-	    &doc, reason, sizeof(reason)), 0);
+	    &doc, &reason), 0);
 	assert_int_equal(doc.len, 3);
 	buf_free(&doc, 0);
 
 	assert_int_equal(nsm_attestation_response(err, sizeof(err), &doc,
-	    reason, sizeof(reason)), -1);
-	assert_string_equal(reason, "NSM error: InvalidArgument");
+	    &reason), -1);
+	assert_string_equal(reason.text, "NSM error: InvalidArgument");
 	assert_int_equal(nsm_attestation_response(no_doc, sizeof(no_doc), &doc,
-	    reason, sizeof(reason)), -1);
-	assert_string_equal(reason, "NSM response has no document");
+	    &reason), -1);
+	assert_string_equal(reason.text, "NSM response has no document");
 	assert_int_equal(nsm_attestation_response(other_op, sizeof(other_op),
-	    &doc, reason, sizeof(reason)), -1);
-	assert_string_equal(reason, "NSM response is not an Attestation");
+	    &doc, &reason), -1);
+	assert_string_equal(reason.text, "NSM response is not an Attestation");
 	for (i = 0; i < sizeof(ok); i++)
-		assert_int_equal(nsm_attestation_response(ok, i, &doc, reason,
-		    sizeof(reason)), -1);
+		assert_int_equal(nsm_attestation_response(ok, i, &doc, &reason),
+		    -1);
 	assert_int_equal(doc.len, 0);
 	buf_free(&doc, 0);
 }

@@ -202,7 +202,8 @@ verify_signed_request(const char *dir, const struct vector_ctx *c)
 {
 	struct http_req r;
 	struct sigv4_request req;
-	char reason[256], *text;
+	struct reason reason;
+	char *text;
 	size_t len;
 
 	text = slurp(dir, "header-signed-request.txt", &len);
@@ -218,13 +219,12 @@ verify_signed_request(const char *dir, const struct vector_ctx *c)
 	req.body = (const uint8_t *)r.body;
 	req.body_len = r.body_len;
 	if (sigv4_verify(&req, &c->creds, c->params.region, c->params.service,
-	    c->params.when + 60, 300, reason, sizeof(reason)) != 0)
-		fail_msg("%s: verify: %s", dir, reason);
+	    c->params.when + 60, 300, &reason) != 0)
+		fail_msg("%s: verify: %s", dir, reason.text);
 	/* Too far in the future: clock skew. */
 	assert_int_equal(sigv4_verify(&req, &c->creds, c->params.region,
-	    c->params.service, c->params.when + 3600, 300, reason,
-	    sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "skew"));
+	    c->params.service, c->params.when + 3600, 300, &reason), -1);
+	assert_non_null(strstr(reason.text, "skew"));
 	free(text);
 }
 
@@ -313,7 +313,7 @@ test_kms_roundtrip(void **state)
 	struct sigv4_params params = { "eu-west-1", "kms", 1700000000,
 	    SIGV4_SIGN_BODY_HASH };
 	struct sigv4_signed out;
-	char reason[256];
+	struct reason reason;
 	size_t n = 0;
 
 	(void)state;
@@ -346,40 +346,40 @@ test_kms_roundtrip(void **state)
 	h[n++] = (struct sigv4_header){ "Authorization", out.authorization };
 	req.nheaders = n;
 	assert_int_equal(sigv4_verify(&req, &creds, "eu-west-1", "kms",
-	    1700000000, 300, reason, sizeof(reason)), 0);
+	    1700000000, 300, &reason), 0);
 
 	/* Wrong secret. */
 	other.secret_access_key = "not-the-secret";
 	assert_int_equal(sigv4_verify(&req, &other, "eu-west-1", "kms",
-	    1700000000, 300, reason, sizeof(reason)), -1);
-	assert_string_equal(reason, "signature does not match");
+	    1700000000, 300, &reason), -1);
+	assert_string_equal(reason.text, "signature does not match");
 	/* Wrong region. */
 	assert_int_equal(sigv4_verify(&req, &creds, "us-east-1", "kms",
-	    1700000000, 300, reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "scope"));
+	    1700000000, 300, &reason), -1);
+	assert_non_null(strstr(reason.text, "scope"));
 	/* Wrong token. */
 	other = creds;
 	other.session_token = "TOKEN999";
 	assert_int_equal(sigv4_verify(&req, &other, "eu-west-1", "kms",
-	    1700000000, 300, reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "token"));
+	    1700000000, 300, &reason), -1);
+	assert_non_null(strstr(reason.text, "token"));
 	/* A changed body: the content hash no longer matches. */
 	req.body = (const uint8_t *)"{\"CiphertextBlob\":\"AAAB\"}";
 	assert_int_equal(sigv4_verify(&req, &creds, "eu-west-1", "kms",
-	    1700000000, 300, reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "x-amz-content-sha256"));
+	    1700000000, 300, &reason), -1);
+	assert_non_null(strstr(reason.text, "x-amz-content-sha256"));
 	req.body = (const uint8_t *)body;
 	/* A changed signed header. */
 	h[2].value = "TrentService.GenerateDataKey";
 	assert_int_equal(sigv4_verify(&req, &creds, "eu-west-1", "kms",
-	    1700000000, 300, reason, sizeof(reason)), -1);
-	assert_string_equal(reason, "signature does not match");
+	    1700000000, 300, &reason), -1);
+	assert_string_equal(reason.text, "signature does not match");
 	h[2].value = "TrentService.Decrypt";
 	/* No Authorization header at all. */
 	req.nheaders = n - 1;
 	assert_int_equal(sigv4_verify(&req, &creds, "eu-west-1", "kms",
-	    1700000000, 300, reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "Authorization"));
+	    1700000000, 300, &reason), -1);
+	assert_non_null(strstr(reason.text, "Authorization"));
 	sigv4_signed_free(&out);
 }
 

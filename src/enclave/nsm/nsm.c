@@ -44,7 +44,7 @@ nsm_get_attestation(struct nsm *nsm, const struct slice *user_data,
 	struct buf req = BUF_INIT;
 	uint8_t *resp = NULL;
 	size_t resp_len = NSM_RESPONSE_MAX;
-	char why[NSM_REASON_MAX];
+	struct reason why;
 	int rc = -1;
 
 	if (nsm_attestation_request(&req, user_data, nonce, public_key) < 0) {
@@ -60,9 +60,9 @@ nsm_get_attestation(struct nsm *nsm, const struct slice *user_data,
 	if (nsm->t->exchange(nsm, req.data, req.len, resp, &resp_len,
 	    timeout_ms, reason, reason_len) < 0)
 		goto out;
-	if (nsm_attestation_response(resp, resp_len, doc, why,
-	    sizeof(why)) < 0) {
-		snprintf(reason, reason_len, "NSM attestation failed: %s", why);
+	if (nsm_attestation_response(resp, resp_len, doc, &why) < 0) {
+		snprintf(reason, reason_len, "NSM attestation failed: %s",
+		    why.text);
 		goto out;
 	}
 	rc = 0;

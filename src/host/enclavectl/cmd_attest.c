@@ -241,15 +241,14 @@ print_doc(const struct attestation_doc *d, time_t at)
 
 /* --at document: the chain is checked as of the payload's timestamp. */
 static int
-document_time(const struct buf *doc, time_t *out, char *reason,
-    size_t reason_len)
+document_time(const struct buf *doc, time_t *out, struct reason *reason)
 {
 	struct cose_sign1 c;
 	struct attestation_doc d;
 
-	GUARD(cose_sign1_parse(&c, doc->data, doc->len, reason, reason_len));
-	if (attestation_doc_parse(&d, c.payload.data, c.payload.len, reason,
-	    reason_len) < 0) {
+	GUARD(cose_sign1_parse(&c, doc->data, doc->len, reason));
+	if (attestation_doc_parse(&d, c.payload.data, c.payload.len,
+	    reason) < 0) {
 		cose_sign1_free(&c);
 		return -1;
 	}
@@ -267,7 +266,7 @@ cmd_verify_attestation(const struct ctl_global *g, int argc, char **argv)
 	struct verify_args *a;
 	struct buf file = BUF_INIT, doc = BUF_INIT, root = BUF_INIT;
 	struct attestation_doc d;
-	char reason[ATT_REASON_MAX];
+	struct reason reason;
 	int rc;
 
 	(void)g;
@@ -297,9 +296,8 @@ cmd_verify_attestation(const struct ctl_global *g, int argc, char **argv)
 		goto out;
 	}
 	if (a->at_document) {
-		if (document_time(&doc, &a->opts.at, reason,
-		    sizeof(reason)) < 0) {
-			ctl_error(cmd, "verification failed: %s", reason);
+		if (document_time(&doc, &a->opts.at, &reason) < 0) {
+			ctl_error(cmd, "verification failed: %s", reason.text);
 			goto out;
 		}
 		a->opts.at_set = 1;
@@ -308,10 +306,9 @@ cmd_verify_attestation(const struct ctl_global *g, int argc, char **argv)
 		a->opts.at = time(NULL);
 		a->opts.at_set = 1;
 	}
-	if (attestation_verify(doc.data, doc.len, &a->opts, &d, reason,
-	    sizeof(reason)) < 0) {
+	if (attestation_verify(doc.data, doc.len, &a->opts, &d, &reason) < 0) {
 		ctl_report_debug_mode(&doc);
-		ctl_error(cmd, "verification failed: %s", reason);
+		ctl_error(cmd, "verification failed: %s", reason.text);
 		goto out;
 	}
 	if (ctl_refuse_debug(cmd, &d, a->allow_debug) < 0) {

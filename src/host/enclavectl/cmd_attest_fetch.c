@@ -171,7 +171,8 @@ verify(const char *cmd, const struct attest_args *a, const char *b64)
 	struct att_expect_pcr pcr0;
 	struct attestation_doc d;
 	struct buf doc = BUF_INIT, root = BUF_INIT;
-	char reason[ATT_REASON_MAX], hex[2 * ATT_PCR_MAX_LEN + 1];
+	struct reason reason;
+	char hex[2 * ATT_PCR_MAX_LEN + 1];
 	char when[TIMEFMT_RFC3339_LEN + 1];
 	int rc = CTL_EXIT_REMOTE;
 
@@ -201,10 +202,9 @@ verify(const char *cmd, const struct attest_args *a, const char *b64)
 		    "not base64 of at most %d bytes", ATT_DOC_MAX);
 		goto out;
 	}
-	if (attestation_verify(doc.data, doc.len, &o, &d, reason,
-	    sizeof(reason)) < 0) {
+	if (attestation_verify(doc.data, doc.len, &o, &d, &reason) < 0) {
 		ctl_report_debug_mode(&doc);
-		ctl_error(cmd, "verification failed: %s", reason);
+		ctl_error(cmd, "verification failed: %s", reason.text);
 		goto out;
 	}
 	if (ctl_refuse_debug(cmd, &d, a->allow_debug) < 0) {

@@ -28,10 +28,10 @@ ctl_report_debug_mode(const struct buf *doc)
 	struct cose_sign1 c;
 	struct attestation_doc d;
 
-	if (cose_sign1_parse(&c, doc->data, doc->len, NULL, 0) < 0)
+	if (cose_sign1_parse(&c, doc->data, doc->len, NULL) < 0)
 		return;
-	if (attestation_doc_parse(&d, c.payload.data, c.payload.len, NULL,
-	    0) == 0) {
+	if (attestation_doc_parse(&d, c.payload.data, c.payload.len,
+	    NULL) == 0) {
 		if (attestation_doc_is_debug(&d))
 			ctl_print_debug_mode(&d);
 		attestation_doc_free(&d);
