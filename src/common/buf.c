@@ -79,6 +79,7 @@ buf_reserve(struct buf *b, size_t extra, size_t limit)
 	size_t need, cap;
 	uint8_t *p;
 
+	b->tail = 0;
 	GUARD(size_add(b->len, extra, &need));
 	if (need > limit)
 		return -1;
@@ -92,6 +93,30 @@ buf_reserve(struct buf *b, size_t extra, size_t limit)
 	GUARD_PTR(p = grow_block(b->data, b->len, cap));
 	b->data = p;
 	b->cap = cap;
+	return 0;
+}
+
+/*
+ * The tail is counted apart from cap - len: growth is geometric, so the
+ * block usually has more room than was asked for, and a commit into that
+ * room would add bytes nobody wrote.
+ */
+uint8_t *
+buf_tail(struct buf *b, size_t n, size_t limit)
+{
+	if (n == 0 || buf_reserve(b, n, limit) < 0)
+		return NULL;
+	b->tail = n;
+	return b->data + b->len;
+}
+
+int
+buf_commit(struct buf *b, size_t n)
+{
+	if (n > b->tail || n > b->cap - b->len)
+		return -1;
+	b->len += n;
+	b->tail -= n;
 	return 0;
 }
 
@@ -124,6 +149,8 @@ int
 buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
+	uint8_t *p;
 	int n;
 
 	va_start(ap, fmt);
@@ -132,12 +159,12 @@ buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
 	if (n < 0)
 		return -1;
 	/* Room for vsnprintf's terminator, which len then leaves out. */
-	GUARD(buf_reserve(b, (size_t)n + 1, limit + 1));
+	GUARD(size_add(limit, 1, &room));
+	GUARD_PTR(p = buf_tail(b, (size_t)n + 1, room));
 	va_start(ap, fmt);
-	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	vsnprintf((char *)p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
+	return buf_commit(b, (size_t)n);
 }
 
 /*
@@ -148,6 +175,7 @@ buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
 void
 buf_consume(struct buf *b, size_t n)
 {
+	b->tail = 0;
 	if (n >= b->len) {
 		b->len = 0;
 		return;
@@ -164,6 +192,7 @@ buf_shrink(struct buf *b, size_t keep)
 
 	if (b->cap <= keep || b->len > keep)
 		return;
+	b->tail = 0;
 	if (keep == 0) {
 		free(b->data);
 		b->data = NULL;
@@ -183,7 +212,7 @@ buf_free(struct buf *b, int wipe)
 		OPENSSL_cleanse(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
-	b->len = b->cap = 0;
+	b->len = b->cap = b->tail = 0;
 }
 
 uint32_t

@@ -5,6 +5,10 @@
  * Every append checks its size against an explicit limit before it
  * allocates, so a length that came off the wire can never make us allocate
  * more than the caller allowed. A `struct slice` is a borrowed view.
+ *
+ * Code that fills a buffer in place (recv, SSL_read, a decoder) does not
+ * write past `len` by hand: buf_tail hands out room after `len`, and
+ * buf_commit adds what was written there, never more than was handed out.
  */
 #ifndef COMMON_BUF_H
 #define COMMON_BUF_H
@@ -16,6 +20,7 @@ struct buf {
 	uint8_t *data;
 	size_t   len;
 	size_t   cap;
+	size_t   tail;	/* bytes after len handed out by buf_tail, uncommitted */
 };
 
 struct slice {
@@ -23,7 +28,7 @@ struct slice {
 	size_t         len;
 };
 
-#define BUF_INIT { NULL, 0, 0 }
+#define BUF_INIT { NULL, 0, 0, 0 }
 
 /*
  * Make room for `extra` more bytes; fails if len + extra would pass `limit`.
@@ -36,6 +41,18 @@ int  buf_append_u32be(struct buf *b, uint32_t v, size_t limit);
 /* Append printf-formatted text (no terminator counted in len). */
 int  buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * A cursor for writing in place, in the manner of s2n_stuffer_raw_write.
+ * buf_tail makes room for `n` more bytes after len (within `limit`, as
+ * buf_reserve) and returns where they begin, or NULL (n == 0 included).
+ * The caller writes at most n bytes there, then buf_commit(b, k) makes the
+ * first k of them part of the buffer; the rest stays handed out, from the
+ * new end on. buf_commit refuses (-1, nothing changed) a k beyond what is
+ * handed out. Any other change to the buffer takes the tail back, since it
+ * may move the block.
+ */
+uint8_t *buf_tail(struct buf *b, size_t n, size_t limit);
+int      buf_commit(struct buf *b, size_t n);
 /* Drop the first `n` bytes, keeping the rest at the front (no copy of it
  * is left behind the new end). */
 void buf_consume(struct buf *b, size_t n);

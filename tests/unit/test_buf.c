@@ -1,7 +1,8 @@
 /*
  * test_buf.c - common/buf: limits are enforced before allocating, appends
- * and consumes keep the bytes right, shrink/free, the big-endian helpers,
- * and size_add/size_mul at the edge of overflow.
+ * and consumes keep the bytes right, the buf_tail/buf_commit cursor hands
+ * out no more than it reserved, shrink/free, the big-endian helpers, and
+ * size_add/size_mul at the edge of overflow.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -193,6 +194,130 @@ test_shrink(void **state)
 	buf_free(&b, 1);
 }
 
+/* buf_tail hands out room within the limit, as buf_reserve does. */
+static void
+test_tail_bounds(void **state)
+{
+	struct buf b = BUF_INIT;
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(buf_append(&b, "abc", 3, 100), 0);
+	/* one byte past the limit, a wire-sized length, nothing at all */
+	assert_null(buf_tail(&b, 98, 100));
+	assert_null(buf_tail(&b, SIZE_MAX, 100));
+	assert_null(buf_tail(&b, SIZE_MAX - 2, 100));
+	assert_null(buf_tail(&b, 0, 100));
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.data, "abc", 3);
+	/* exactly up to the limit */
+	assert_non_null(p = buf_tail(&b, 97, 100));
+	assert_ptr_equal(p, b.data + 3);
+	assert_true(b.cap <= 100);
+	memset(p, 'x', 97);
+	assert_int_equal(buf_commit(&b, 97), 0);
+	assert_int_equal(b.len, 100);
+	assert_null(buf_tail(&b, 1, 100));
+	assert_int_equal(b.len, 100);
+	buf_free(&b, 0);
+	assert_int_equal(b.tail, 0);
+}
+
+/*
+ * A commit adds only what the tail handed out: not the rest of a block
+ * grown bigger than asked, not after another change took the tail back.
+ */
+static void
+test_commit_beyond_tail_refused(void **state)
+{
+	struct buf b = BUF_INIT;
+	uint8_t *p;
+
+	(void)state;
+	/* nothing handed out yet */
+	assert_int_equal(buf_commit(&b, 1), -1);
+	assert_int_equal(buf_commit(&b, 0), 0);
+	assert_non_null(p = buf_tail(&b, 8, 1024));
+	assert_true(b.cap > 8);		/* room the tail did not hand out */
+	memcpy(p, "01234567", 8);
+	assert_int_equal(buf_commit(&b, 9), -1);
+	assert_int_equal(buf_commit(&b, SIZE_MAX), -1);
+	assert_int_equal(b.len, 0);
+	/* commit in steps: the rest stays handed out, from the new end */
+	assert_int_equal(buf_commit(&b, 3), 0);
+	assert_int_equal(b.len, 3);
+	assert_int_equal(buf_commit(&b, 6), -1);
+	assert_int_equal(buf_commit(&b, 5), 0);
+	assert_int_equal(buf_commit(&b, 1), -1);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "01234567", 8);
+	/* an append, a consume, a shrink take an open tail back */
+	assert_non_null(buf_tail(&b, 4, 1024));
+	assert_int_equal(buf_append(&b, "8", 1, 1024), 0);
+	assert_int_equal(buf_commit(&b, 1), -1);
+	assert_non_null(buf_tail(&b, 4, 1024));
+	buf_consume(&b, 1);
+	assert_int_equal(buf_commit(&b, 1), -1);
+	assert_non_null(buf_tail(&b, 4, 1024));
+	buf_shrink(&b, 64);
+	assert_int_equal(buf_commit(&b, 1), -1);
+	/* a failed tail hands out nothing */
+	assert_non_null(buf_tail(&b, 4, 1024));
+	assert_null(buf_tail(&b, 2000, 1024));
+	assert_int_equal(buf_commit(&b, 1), -1);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "12345678", 8);
+	buf_free(&b, 0);
+}
+
+/* A tail that grows the block keeps what was there, and commits after it. */
+static void
+test_tail_growth_keeps_data(void **state)
+{
+	struct buf b = BUF_INIT;
+	size_t i, limit = (size_t)8 << 20;	/* past the huge-page size */
+	uint8_t *p;
+
+	(void)state;
+	for (i = 0; i < 300; i++) {
+		uint8_t c = (uint8_t)i;
+
+		assert_int_equal(buf_append(&b, &c, 1, limit), 0);
+	}
+	assert_true(b.cap < 4096);
+	assert_non_null(p = buf_tail(&b, limit - 300, limit));
+	assert_int_equal(b.cap, limit);
+	assert_ptr_equal(p, b.data + 300);
+	for (i = 0; i < 300; i++)
+		assert_int_equal(b.data[i], (uint8_t)i);
+	memset(p, 0xa5, 1000);
+	assert_int_equal(buf_commit(&b, 1000), 0);
+	assert_int_equal(b.len, 1300);
+	assert_int_equal(b.data[299], (uint8_t)299);
+	assert_int_equal(b.data[300], 0xa5);
+	assert_int_equal(b.data[1299], 0xa5);
+	buf_free(&b, 0);
+}
+
+/* buf_printf writes through the tail; its terminator stays outside len. */
+static void
+test_printf_limit(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(buf_printf(&b, 8, "%s-%d", "ab", 42), 0);
+	assert_int_equal(b.len, 5);
+	assert_memory_equal(b.data, "ab-42", 6);
+	assert_int_equal(buf_printf(&b, 8, "%d", 123), 0);
+	assert_int_equal(b.len, 8);
+	assert_int_equal(buf_printf(&b, 8, "x"), -1);
+	assert_int_equal(buf_printf(&b, 8, "%s", ""), 0);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "ab-42123", 8);
+	buf_free(&b, 0);
+}
+
 static void
 test_u32be(void **state)
 {
@@ -225,6 +350,10 @@ main(void)
 		cmocka_unit_test(test_consume),
 		cmocka_unit_test(test_consume_wipes_what_the_move_leaves),
 		cmocka_unit_test(test_shrink),
+		cmocka_unit_test(test_tail_bounds),
+		cmocka_unit_test(test_commit_beyond_tail_refused),
+		cmocka_unit_test(test_tail_growth_keeps_data),
+		cmocka_unit_test(test_printf_limit),
 		cmocka_unit_test(test_u32be),
 	};
 
