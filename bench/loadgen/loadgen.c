@@ -142,9 +142,7 @@ die(const char *what)
 void
 parse_endpoint(const char *text, struct endpoint *ep)
 {
-	const char *why = NULL;
-
-	if (endpoint_parse(ep, text, 0, &why) < 0)
+	if (endpoint_parse(ep, text, 0, NULL) < 0)
 		die("--connect wants tcp:HOST:PORT or vsock:CID:PORT");
 }
 

@@ -35,14 +35,17 @@ dial(struct enclave_client *c)
 int
 enclave_client_connect(struct enclave_client *c, const char *endpoint)
 {
-	const char *why = "empty";
+	struct reason why;
 
 	enclave_client_close(c);
 	client_clear_error(c);
 	c->have_ep = 0;
-	if (endpoint == NULL || endpoint_parse(&c->ep, endpoint, 0, &why) < 0)
+	if (endpoint == NULL)
 		return client_set_error(c, ENCLAVE_ERR_USAGE,
-		    "bad endpoint '%s': %s", endpoint ? endpoint : "", why);
+		    "bad endpoint '': empty");
+	if (endpoint_parse(&c->ep, endpoint, 0, &why) < 0)
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "bad endpoint '%s': %s", endpoint, why.text);
 	c->have_ep = 1;
 	return dial(c);
 }

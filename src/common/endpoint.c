@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include "common/guard.h"
+#include "common/reason.h"
 
 static int
 parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -38,16 +39,8 @@ parse_u32(const char *s, uint32_t max, uint32_t *out)
 }
 
 static int
-fail(const char **why, const char *reason)
-{
-	if (why != NULL)
-		*why = reason;
-	return -1;
-}
-
-static int
 parse_vsock(struct endpoint *ep, const char *rest, int for_listen,
-    const char **why)
+    struct reason *why)
 {
 	const char *colon = strchr(rest, ':');
 	char cid[16];
@@ -55,25 +48,26 @@ parse_vsock(struct endpoint *ep, const char *rest, int for_listen,
 	ep->kind = ENDPOINT_VSOCK;
 	if (colon == NULL) {
 		if (!for_listen)
-			return fail(why, "vsock endpoint needs CID:PORT");
+			return reason_fail(why,
+			    "vsock endpoint needs CID:PORT");
 		ep->cid = VMADDR_CID_ANY;
 		if (parse_u32(rest, UINT32_MAX, &ep->port) < 0)
-			return fail(why, "bad vsock port");
+			return reason_fail(why, "bad vsock port");
 		return 0;
 	}
 	if ((size_t)(colon - rest) >= sizeof(cid))
-		return fail(why, "bad vsock CID");
+		return reason_fail(why, "bad vsock CID");
 	memcpy(cid, rest, (size_t)(colon - rest));
 	cid[colon - rest] = '\0';
 	if (parse_u32(cid, UINT32_MAX, &ep->cid) < 0)
-		return fail(why, "bad vsock CID");
+		return reason_fail(why, "bad vsock CID");
 	if (parse_u32(colon + 1, UINT32_MAX, &ep->port) < 0)
-		return fail(why, "bad vsock port");
+		return reason_fail(why, "bad vsock port");
 	return 0;
 }
 
 static int
-parse_tcp(struct endpoint *ep, const char *rest, const char **why)
+parse_tcp(struct endpoint *ep, const char *rest, struct reason *why)
 {
 	const char *colon = strrchr(rest, ':');
 	const char *host = rest;
@@ -81,7 +75,7 @@ parse_tcp(struct endpoint *ep, const char *rest, const char **why)
 
 	ep->kind = ENDPOINT_TCP;
 	if (colon == NULL)
-		return fail(why, "tcp endpoint needs HOST:PORT");
+		return reason_fail(why, "tcp endpoint needs HOST:PORT");
 	len = (size_t)(colon - rest);
 	/* [v6addr]:port */
 	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
@@ -89,17 +83,17 @@ parse_tcp(struct endpoint *ep, const char *rest, const char **why)
 		len -= 2;
 	}
 	if (len == 0 || len >= sizeof(ep->host))
-		return fail(why, "bad tcp host");
+		return reason_fail(why, "bad tcp host");
 	memcpy(ep->host, host, len);
 	ep->host[len] = '\0';
 	if (parse_u32(colon + 1, 65535, &ep->port) < 0)
-		return fail(why, "bad tcp port (0-65535)");
+		return reason_fail(why, "bad tcp port (0-65535)");
 	return 0;
 }
 
 int
 endpoint_parse(struct endpoint *ep, const char *text, int for_listen,
-    const char **why)
+    struct reason *why)
 {
 	memset(ep, 0, sizeof(*ep));
 	if (strncmp(text, "vsock:", 6) == 0)
@@ -109,11 +103,12 @@ endpoint_parse(struct endpoint *ep, const char *text, int for_listen,
 	if (strncmp(text, "unix:", 5) == 0) {
 		ep->kind = ENDPOINT_UNIX;
 		if (text[5] == '\0' || strlen(text + 5) >= sizeof(ep->path))
-			return fail(why, "bad unix socket path");
+			return reason_fail(why, "bad unix socket path");
 		strcpy(ep->path, text + 5);
 		return 0;
 	}
-	return fail(why, "endpoint must start with vsock:, tcp: or unix:");
+	return reason_fail(why,
+	    "endpoint must start with vsock:, tcp: or unix:");
 }
 
 void

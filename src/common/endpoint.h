@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/un.h>
 
+#include "common/reason.h"
+
 enum endpoint_kind { ENDPOINT_VSOCK, ENDPOINT_TCP, ENDPOINT_UNIX };
 
 #define ENDPOINT_HOST_MAX 256
@@ -33,7 +35,7 @@ struct endpoint {
  * requires vsock:CID:PORT. On failure, `why` (may be NULL) says what is wrong.
  */
 int  endpoint_parse(struct endpoint *ep, const char *text, int for_listen,
-    const char **why);
+    struct reason *why);
 void endpoint_format(const struct endpoint *ep, char *out, size_t size);
 /* Name a connected peer the same way: tcp:ADDR:PORT, vsock:CID:PORT, unix. */
 struct sockaddr;

@@ -201,7 +201,7 @@ int
 options_parse(struct options *opt, int argc, char **argv)
 {
 	unsigned long long n;
-	const char *why;
+	struct reason why;
 	int c;
 
 	options_defaults(opt);
@@ -214,7 +214,8 @@ options_parse(struct options *opt, int argc, char **argv)
 				    OPTIONS_MAX_LISTEN);
 			if (endpoint_parse(&opt->listen[opt->n_listen], optarg,
 			    1, &why) < 0)
-				return usage_error("--listen %s: %s", optarg, why);
+				return usage_error("--listen %s: %s", optarg,
+				    why.text);
 			opt->n_listen++;
 			break;
 		case OPT_KMS:
@@ -239,7 +240,7 @@ options_parse(struct options *opt, int argc, char **argv)
 
 			if (endpoint_parse(&ep, optarg, 0, &why) < 0)
 				return usage_error("--kms-endpoint %s: %s",
-				    optarg, why);
+				    optarg, why.text);
 			if (ep.kind == ENDPOINT_UNIX)
 				return usage_error("--kms-endpoint: tcp:HOST:PORT "
 				    "or vsock:CID:PORT, not a Unix socket");

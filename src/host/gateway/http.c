@@ -316,7 +316,7 @@ http_start(struct gateway_ctx *g)
 	char text[ENDPOINT_STR_MAX + 8];
 	struct http_front *h;
 	struct endpoint ep;
-	const char *why = "";
+	struct reason why;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
@@ -327,7 +327,7 @@ http_start(struct gateway_ctx *g)
 		goto fail;
 	snprintf(text, sizeof(text), "tcp:%s", g->opts->listen);
 	if (endpoint_parse(&ep, text, 1, &why) < 0) {
-		log_error("--listen %s: %s", g->opts->listen, why);
+		log_error("--listen %s: %s", g->opts->listen, why.text);
 		goto fail;
 	}
 	if ((h->fd = endpoint_listen(&ep, 1024)) < 0) {

@@ -170,7 +170,7 @@ static int
 apply(int opt, const char *arg, struct gateway_options *o)
 {
 	struct endpoint ep;
-	const char *why = "";
+	struct reason why;
 	char *end;
 	double t;
 	long v;
@@ -182,7 +182,7 @@ apply(int opt, const char *arg, struct gateway_options *o)
 	case OPT_ENCLAVE:
 		if (endpoint_parse(&ep, arg, 0, &why) < 0) {
 			fprintf(stderr, "enclave-gateway: --enclave '%s': %s\n",
-			    arg, why);
+			    arg, why.text);
 			return 2;
 		}
 		if (o->n_enclaves == GATEWAY_MAX_ENCLAVES)

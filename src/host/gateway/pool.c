@@ -66,10 +66,9 @@ static int
 enclave_init(struct pool *p, struct enclave *e, const char *text)
 {
 	struct endpoint ep;
-	const char *why;
 	int i;
 
-	if (endpoint_parse(&ep, text, 0, &why) < 0)
+	if (endpoint_parse(&ep, text, 0, NULL) < 0)
 		return -1;
 	endpoint_format(&ep, e->endpoint, sizeof(e->endpoint));
 	label_escape(e->label, sizeof(e->label), e->endpoint);

@@ -110,7 +110,7 @@ connect_socket(struct kms_conn *c, const struct kms_native_config *cfg,
     unsigned proxy_port, char *reason, size_t reason_len)
 {
 	struct endpoint ep;
-	const char *why;
+	struct reason why;
 	char name[ENDPOINT_STR_MAX];
 	int limit = left_ms(c), flags;
 
@@ -118,7 +118,7 @@ connect_socket(struct kms_conn *c, const struct kms_native_config *cfg,
 	if (cfg->endpoint != NULL) {
 		if (endpoint_parse(&ep, cfg->endpoint, 0, &why) < 0) {
 			snprintf(reason, reason_len, "--kms-endpoint %s: %s",
-			    cfg->endpoint, why);
+			    cfg->endpoint, why.text);
 			return NATIVE_ERR;
 		}
 	} else {
