@@ -44,7 +44,7 @@ ENCLAVE_SRC  := $(sort $(filter-out src/enclave/main.c, \
                   $(wildcard src/enclave/*.c src/enclave/*/*.c src/enclave/*/*/*.c)))
 CLIENT_SRC   := $(sort $(wildcard src/client/*.c))
 CTL_SRC      := $(sort $(wildcard src/host/enclavectl/*.c))
-KMSDEV_SRC   := $(sort $(wildcard src/tools/kmstool-dev/*.c))
+KMSDEV_SRC   := $(sort $(wildcard src/standins/kmstool-dev/*.c))
 UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -260,7 +260,7 @@ $(BUILD)/tests/test_gateway_%: $(call obj,tests/unit/test_gateway_%.c) $(LIBGATE
 # Requests/s through the gateway with several clients (wrk); docs/bench.md.
 .PHONY: bench-gateway
 bench-gateway: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/enclavectl $(BUILD)/enclave-gateway
-	./docs/examples/gateway-bench.sh $(BUILD)
+	./bench/gateway-bench.sh $(BUILD)
 # The client library for other programs: make install-client PREFIX=/usr/local
 # installs one libenclaveclient.a (the client and the common code it uses),
 # its header and enclaveclient.pc.
@@ -275,9 +275,9 @@ $(BUILD)/lib/pkgconfig/enclaveclient.pc: Makefile
 	    'Cflags: -I$${includedir}' > $@
 .PHONY: install-client
 install-client: $(BUILD)/lib/dist/libenclaveclient.a $(BUILD)/lib/pkgconfig/enclaveclient.pc
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/enclave
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/enclaveclient
 	install -m 644 $(BUILD)/lib/dist/libenclaveclient.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/enclave/client.h $(DESTDIR)$(PREFIX)/include/enclave/
+	install -m 644 include/enclaveclient/client.h $(DESTDIR)$(PREFIX)/include/enclaveclient/
 	install -m 644 $(BUILD)/lib/pkgconfig/enclaveclient.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 # --- the enclave box (issue 12, docs/box.md) ------------------------------

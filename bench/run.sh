@@ -131,7 +131,7 @@ start_baseline() {
 	local port
 	port=$(free_port)
 	EP=tcp:127.0.0.1:$port
-	"$PY" "$HERE/baseline/original_server.py" --listen "127.0.0.1:$port" \
+	"$PY" "$HERE/original-design-baseline/server.py" --listen "127.0.0.1:$port" \
 		--key-file "$work/key" >/dev/null 2>>"$work/server.err" &
 	SPID=$!
 	started_pids="$started_pids $SPID"

@@ -1,5 +1,5 @@
 /*
- * client.c - the client object and its accessors (see enclave/client.h).
+ * client.c - the client object and its accessors (see enclaveclient/client.h).
  */
 #include "client/client_internal.h"
 

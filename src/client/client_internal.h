@@ -1,7 +1,7 @@
 /*
  * client_internal.h - what the files of libenclaveclient share.
  *
- * Not installed: callers see only include/enclave/client.h. One file per
+ * Not installed: callers see only include/enclaveclient/client.h. One file per
  * concept: client.c (the object), error.c (failure text), connect.c,
  * send.c, recv.c (one response off the wire), exchange.c (request out,
  * response in, its status), json_string.c, requests.c (ping, health,
@@ -19,7 +19,7 @@
 #include "common/json_parse.h"
 #include "common/json_text.h"
 #include "common/endpoint.h"
-#include "enclave/client.h"
+#include "enclaveclient/client.h"
 
 #define CLIENT_ERROR_MAX   256
 #define CLIENT_CODE_MAX    64

@@ -2,8 +2,8 @@
 The benchmark's honesty (docs/bench.md): the load generator
 (build/bench/loadgen, from bench/loadgen/loadgen.c) must score a correct
 server and must fail a server that answers fast but wrongly; the Python
-baseline of the original design (bench/baseline/original_server.py) must
-answer correctly and serve one request per connection.
+baseline of the original design (bench/original-design-baseline/server.py)
+must answer correctly and serve one request per connection.
 
 The loadgen comes from $BUILD_DIR/bench/loadgen (`make build/bench/loadgen`;
 skipped when not built, like the other binaries). The lying servers are tiny
@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from helpers.harness import (Conn, binary, free_tcp_port, open_sealed,
                              seal)
 
-BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        "..", "..", "bench", "baseline", "original_server.py")
+BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                        "bench", "original-design-baseline", "server.py")
 #: The baseline needs Debian's python3-cryptography, as bench/run.sh does.
 BASELINE_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) \
     else sys.executable
@@ -326,7 +326,7 @@ def test_a_bad_warmup_response_still_fails_the_run(loadgen_bin, fake_server,
 
 @pytest.fixture
 def baseline(dev_key, tmp_path):
-    """original_server.py on a free port with the dev key: (endpoint, key)."""
+    """The baseline server on a free port with the dev key: (endpoint, key)."""
     subprocess.run([BASELINE_PYTHON, "-c", "import cryptography"], check=True,
                    capture_output=True)
     _, key = dev_key

@@ -1,12 +1,12 @@
 """
 enclaved --kms native and the attest request, end to end, with no Nitro
-hardware and no AWS: the NSM simulator (tools/nsm_sim.py, reached through
---nsm-device unix:PATH, the same code path as /dev/nsm but for the final
-ioctl) and the KMS simulator (tools/kms_sim.py: HTTPS with a test CA,
-SigV4, Recipient attestation checked against the NSM simulator's root, a
-key policy on kms:RecipientAttestation:ImageSha384) over TCP in place of
-the vsock-proxy (--kms-endpoint, --kms-ca-file; TLS and hostname checks
-unchanged).
+hardware and no AWS: the NSM simulator (tests/simulators/nsm_sim.py,
+reached through --nsm-device unix:PATH, the same code path as /dev/nsm but
+for the final ioctl) and the KMS simulator (tests/simulators/kms_sim.py:
+HTTPS with a test CA, SigV4, Recipient attestation checked against the NSM
+simulator's root, a key policy on kms:RecipientAttestation:ImageSha384)
+over TCP in place of the vsock-proxy (--kms-endpoint, --kms-ca-file; TLS
+and hostname checks unchanged).
 
 Every wait is bounded: simulators must say "ready" within START_TIMEOUT,
 requests use the harness's socket timeouts, subprocesses a timeout.
@@ -31,8 +31,8 @@ import pytest
 from helpers.harness import CREDS, REGION, Conn, assert_error, open_sealed, seal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOOLS = os.path.abspath(os.path.join(HERE, "..", "..", "tools"))
-sys.path.insert(0, TOOLS)
+SIMULATORS = os.path.abspath(os.path.join(HERE, "..", "simulators"))
+sys.path.insert(0, SIMULATORS)
 
 PYTHON = "/usr/bin/python3"
 START_TIMEOUT = 30.0
@@ -96,7 +96,7 @@ class Sims:
         self.sock = os.path.join(directory, "nsm.sock")
         self.procs = []
         nsm = subprocess.Popen(
-            [PYTHON, os.path.join(TOOLS, "nsm_sim.py"), "--socket", self.sock,
+            [PYTHON, os.path.join(SIMULATORS, "nsm_sim.py"), "--socket", self.sock,
              "--out-dir", directory, "--pcr0", pcr0],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
@@ -124,7 +124,7 @@ class Sims:
         with open(os.path.join(directory, "policy.json"), "w") as f:
             json.dump(policy, f)
         kms = subprocess.Popen(
-            [PYTHON, os.path.join(TOOLS, "kms_sim.py"), "--out-dir", directory,
+            [PYTHON, os.path.join(SIMULATORS, "kms_sim.py"), "--out-dir", directory,
              "--region", region,
              "--credentials", os.path.join(directory, "creds.json"),
              "--policy", os.path.join(directory, "policy.json"),

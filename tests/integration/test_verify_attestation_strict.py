@@ -1,9 +1,9 @@
 """
 `enclavectl verify-attestation` against documents made here with a test
-Nitro-like chain (tools/sim_pki.py) and signed ES384 like the NSM signs
-them (tools/sim_cose.py), each breaking one rule of the AWS attestation
-spec (aws-nitro-enclaves-nsm-api docs/attestation_process.md, 3.2.2 and
-3.2.3) or the debug-mode policy:
+Nitro-like chain (tests/simulators/sim_pki.py) and signed ES384 like the
+NSM signs them (tests/simulators/sim_cose.py), each breaking one rule of
+the AWS attestation spec (aws-nitro-enclaves-nsm-api
+docs/attestation_process.md, 3.2.2 and 3.2.3) or the debug-mode policy:
 
   * nonce and user_data at most 512 bytes, public_key 1..1024 when present;
   * the leaf carries the digitalSignature key usage;
@@ -27,7 +27,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.abspath(os.path.join(HERE, "..", "..", "tools")))
+sys.path.insert(0, os.path.abspath(os.path.join(HERE, "..", "simulators")))
 
 cbor2 = pytest.importorskip("cbor2")
 pytest.importorskip("cryptography")

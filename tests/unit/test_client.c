@@ -35,7 +35,7 @@
 #include "common/endpoint.h"
 #include "common/frame.h"
 #include "common/timefmt.h"
-#include "enclave/client.h"
+#include "enclaveclient/client.h"
 
 #define PEER_MAX ((size_t)64 << 20)
 

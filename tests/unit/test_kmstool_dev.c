@@ -19,11 +19,11 @@
 
 #include <openssl/sha.h>
 
-#include "tools/kmstool-dev/blob.c"
-#include "tools/kmstool-dev/context.c"
-#include "tools/kmstool-dev/hooks.c"
-#include "tools/kmstool-dev/master_key.c"
-#include "tools/kmstool-dev/report.c"
+#include "standins/kmstool-dev/blob.c"
+#include "standins/kmstool-dev/context.c"
+#include "standins/kmstool-dev/hooks.c"
+#include "standins/kmstool-dev/master_key.c"
+#include "standins/kmstool-dev/report.c"
 
 static const uint8_t data_key[32] = {
 	0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,

@@ -6,7 +6,7 @@
  * with no Nitro hardware, `unix:/path` names an NSM simulator that takes
  * the very same CBOR request bytes over a Unix socket, each message
  * prefixed by its 4-byte big-endian length, and answers the same response
- * bytes (nsm_unix.c, tools/nsm_sim.py). Everything but that last exchange
+ * bytes (nsm_unix.c, tests/simulators/nsm_sim.py). Everything but that last exchange
  * (building the request, parsing the response, the limits) is shared
  * (nsm.c, common/nsm_cbor.c), so tests run the enclave's own code path.
  *

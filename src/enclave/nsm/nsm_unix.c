@@ -1,6 +1,6 @@
 /*
  * nsm_unix.c - the NSM simulator transport, for tests without Nitro
- * hardware (tools/nsm_sim.py). The request and response are the same CBOR
+ * hardware (tests/simulators/nsm_sim.py). The request and response are the same CBOR
  * bytes the ioctl carries; only the carrier differs: a Unix stream socket,
  * connected per exchange, each message a 4-byte big-endian length and the
  * bytes. The response is bounded by the caller's buffer (0x3000 bytes),

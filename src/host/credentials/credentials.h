@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include "common/secret.h"
-#include "enclave/client.h"
+#include "enclaveclient/client.h"
 
 enum host_credentials_source { HOST_CREDS_ENV, HOST_CREDS_IMDS };
 

@@ -17,7 +17,7 @@
 #include "common/attestation.h"
 #include "common/buf.h"
 #include "common/secret.h"
-#include "enclave/client.h"
+#include "enclaveclient/client.h"
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,

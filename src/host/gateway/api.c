@@ -17,7 +17,7 @@
 #include "common/json_scan.h"
 #include "common/json_text.h"
 #include "common/key_id.h"
-#include "enclave/client.h"
+#include "enclaveclient/client.h"
 #include "host/gateway/errors.h"
 #include "host/gateway/metrics.h"
 #include "host/gateway/pool.h"

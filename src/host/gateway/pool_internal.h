@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "common/endpoint.h"
-#include "enclave/client.h"
+#include "enclaveclient/client.h"
 #include "host/gateway/pool.h"
 
 /* Probe an up enclave this often; a down one from MIN doubling to MAX. */

@@ -1,7 +1,7 @@
 /*
  * hooks.c - the behaviour hooks for tests (see hooks.h).
  */
-#include "tools/kmstool-dev/hooks.h"
+#include "standins/kmstool-dev/hooks.h"
 
 #include <signal.h>
 #include <string.h>
@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "common/guard.h"
-#include "tools/kmstool-dev/kmstool_dev.h"
-#include "tools/kmstool-dev/report.h"
+#include "standins/kmstool-dev/kmstool_dev.h"
+#include "standins/kmstool-dev/report.h"
 
 #define FLOOD_BYTES ((size_t)1 << 20)
 

@@ -1,7 +1,7 @@
 /*
  * report.c - stdout answers and stderr log lines (see report.h).
  */
-#include "tools/kmstool-dev/report.h"
+#include "standins/kmstool-dev/report.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include "common/guard.h"
 #include "common/secret.h"
 #include "common/timefmt.h"
-#include "tools/kmstool-dev/kmstool_dev.h"
+#include "standins/kmstool-dev/kmstool_dev.h"
 
 #define LINE_MAX_LEN 512
 

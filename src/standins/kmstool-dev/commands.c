@@ -1,7 +1,7 @@
 /*
  * commands.c - the three operations (see commands.h).
  */
-#include "tools/kmstool-dev/commands.h"
+#include "standins/kmstool-dev/commands.h"
 
 #include <string.h>
 
@@ -10,10 +10,10 @@
 
 #include "common/base64.h"
 #include "common/buf.h"
-#include "tools/kmstool-dev/blob.h"
-#include "tools/kmstool-dev/hooks.h"
-#include "tools/kmstool-dev/kmstool_dev.h"
-#include "tools/kmstool-dev/report.h"
+#include "standins/kmstool-dev/blob.h"
+#include "standins/kmstool-dev/hooks.h"
+#include "standins/kmstool-dev/kmstool_dev.h"
+#include "standins/kmstool-dev/report.h"
 
 /*
  * KMS's answer to a Decrypt it refuses. Which exception is only logged;

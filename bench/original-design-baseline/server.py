@@ -15,7 +15,7 @@ is parsed once rather than once per recv.
 No KMS: the key is given as a file (base64, as kmstool-dev prints the
 PLAINTEXT, or 64 hex digits), which stands for a completed configure.
 
-    original_server.py --listen 127.0.0.1:PORT --key-file KEY
+    server.py --listen 127.0.0.1:PORT --key-file KEY
 """
 import argparse
 import base64

@@ -1,5 +1,5 @@
 /*
- * enclave/client.h - the protocol client library (libenclaveclient).
+ * enclaveclient/client.h - the protocol client library (libenclaveclient).
  *
  * Talks protocol v1 (docs: ../shared/spec/protocol.md) to an enclaved:
  * connect to an endpoint, then any number of requests on that connection,
@@ -44,8 +44,8 @@
  * the request buffer, which is wiped (OPENSSL_cleanse) once sent. No call
  * writes anything to stderr or a log.
  */
-#ifndef ENCLAVE_CLIENT_H
-#define ENCLAVE_CLIENT_H
+#ifndef ENCLAVECLIENT_CLIENT_H
+#define ENCLAVECLIENT_CLIENT_H
 
 #include <stddef.h>
 

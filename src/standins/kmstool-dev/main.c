@@ -7,13 +7,13 @@
 #include <stdio.h>
 
 #include "common/secret.h"
-#include "tools/kmstool-dev/args.h"
-#include "tools/kmstool-dev/commands.h"
-#include "tools/kmstool-dev/hooks.h"
-#include "tools/kmstool-dev/kmstool_dev.h"
-#include "tools/kmstool-dev/master_key.h"
-#include "tools/kmstool-dev/report.h"
-#include "tools/kmstool-dev/usage.h"
+#include "standins/kmstool-dev/args.h"
+#include "standins/kmstool-dev/commands.h"
+#include "standins/kmstool-dev/hooks.h"
+#include "standins/kmstool-dev/kmstool_dev.h"
+#include "standins/kmstool-dev/master_key.h"
+#include "standins/kmstool-dev/report.h"
+#include "standins/kmstool-dev/usage.h"
 
 /* Enough secure heap for credentials, the master key and a 4 KiB answer. */
 #define SECURE_HEAP_SIZE (64 * 1024)

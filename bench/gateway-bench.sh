@@ -2,7 +2,7 @@
 # gateway-bench.sh - requests/s through enclave-gateway (docs/bench.md,
 # "enclave-gateway"). Not a test: it prints a table and exits.
 #
-#   docs/examples/gateway-bench.sh [BUILD_DIR]      (default: build)
+#   bench/gateway-bench.sh [BUILD_DIR]      (default: build)
 #   make bench-gateway
 #
 # Starts, on loopback, ENCLAVES enclaved (kmstool-dev, echo step) and one

@@ -1,7 +1,7 @@
 /*
  * blob.c - sealing and opening kmstool-dev's ciphertext blobs (see blob.h).
  */
-#include "tools/kmstool-dev/blob.h"
+#include "standins/kmstool-dev/blob.h"
 
 #include <string.h>
 

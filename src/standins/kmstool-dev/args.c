@@ -1,7 +1,7 @@
 /*
  * args.c - parsing kmstool-dev's command line (see args.h).
  */
-#include "tools/kmstool-dev/args.h"
+#include "standins/kmstool-dev/args.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,8 +12,8 @@
 #include <openssl/crypto.h>
 
 #include "common/guard.h"
-#include "tools/kmstool-dev/blob.h"
-#include "tools/kmstool-dev/usage.h"
+#include "standins/kmstool-dev/blob.h"
+#include "standins/kmstool-dev/usage.h"
 
 enum {
 	OPT_REGION = 256, OPT_PROXY_PORT, OPT_ACCESS_KEY_ID, OPT_SECRET_KEY,

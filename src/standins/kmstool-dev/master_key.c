@@ -1,7 +1,7 @@
 /*
  * master_key.c - the built-in development key and key files (see master_key.h).
  */
-#include "tools/kmstool-dev/master_key.h"
+#include "standins/kmstool-dev/master_key.h"
 
 #include <errno.h>
 #include <fcntl.h>

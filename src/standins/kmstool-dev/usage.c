@@ -1,9 +1,9 @@
 /*
  * usage.c - kmstool-dev's help text (see usage.h).
  */
-#include "tools/kmstool-dev/usage.h"
+#include "standins/kmstool-dev/usage.h"
 
-#include "tools/kmstool-dev/master_key.h"
+#include "standins/kmstool-dev/master_key.h"
 
 static const char usage_line[] =
 "usage: kmstool-dev {decrypt|genkey|genrandom} --region REGION\n"

@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 #include "common/secret.h"
-#include "tools/kmstool-dev/context.h"
+#include "standins/kmstool-dev/context.h"
 
 enum kt_command {
 	KT_CMD_NONE, KT_CMD_DECRYPT, KT_CMD_GENKEY, KT_CMD_GENRANDOM,

@@ -9,7 +9,7 @@
 #define KMSTOOL_DEV_COMMANDS_H
 
 #include "common/secret.h"
-#include "tools/kmstool-dev/args.h"
+#include "standins/kmstool-dev/args.h"
 
 int kt_decrypt(const struct kt_args *a, const struct secret *master);
 int kt_genkey(const struct kt_args *a, const struct secret *master);

@@ -1,13 +1,13 @@
 /*
  * context.c - encoding kmstool-dev's encryption context (see context.h).
  */
-#include "tools/kmstool-dev/context.h"
+#include "standins/kmstool-dev/context.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/guard.h"
-#include "tools/kmstool-dev/blob.h"
+#include "standins/kmstool-dev/blob.h"
 
 static size_t
 key_len(const char *pair)
