@@ -88,6 +88,13 @@ reply_error(struct reply *r, enum wire_error code, const char *fmt, ...)
 		r->body.len = 0;
 }
 
+void
+reply_error_reason(struct reply *r, enum wire_error code,
+    const struct reason *why)
+{
+	reply_error(r, code, "%s", why->text);
+}
+
 int
 reply_json(struct reply *r, const cJSON *obj)
 {

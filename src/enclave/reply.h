@@ -14,6 +14,7 @@
 
 #include "common/buf.h"
 #include "common/frame.h"
+#include "common/reason.h"
 #include "common/wire_error.h"
 
 #define REPLY_HEADROOM 4
@@ -32,6 +33,9 @@ void reply_free(struct reply *r);
 /* Replace whatever was built with an error response: `code`, and details. */
 void reply_error(struct reply *r, enum wire_error code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same, when a lower layer (KMS, the NSM) said why: its reason. */
+void reply_error_reason(struct reply *r, enum wire_error code,
+    const struct reason *why);
 /* Append cJSON's text of `obj` as the body (a small response). */
 int  reply_json(struct reply *r, const cJSON *obj);
 /* Frame the body for the wire; returns where to start sending. */

@@ -20,13 +20,13 @@
 static void
 handoff(const struct step_context *sc, const struct buf *state)
 {
-	char reason[STEP_REASON_MAX] = "";
+	struct reason reason = { .text = "" };
 	struct buf out = BUF_INIT;
 	const cJSON *ia, *ib, *da, *db;
 	cJSON *a, *b;
 
 	FUZZ_CHECK(step_agent.run(sc, (struct slice){ state->data, state->len },
-	    &out, reason) == STEP_NEW);
+	    &out, &reason) == STEP_NEW);
 	a = json_parse_exact(state->data, state->len);
 	b = json_parse_exact(out.data, out.len);
 	FUZZ_CHECK(a != NULL && b != NULL);
@@ -60,14 +60,14 @@ run(const uint8_t *data, size_t size, size_t max_output)
 		.now = 1765620000,
 		.max_output = max_output,
 	};
-	char reason[STEP_REASON_MAX];
+	struct reason reason;
 	struct buf out = BUF_INIT;
 	uint8_t *in = fuzz_dup(data, size);
 	enum step_result r;
 	size_t i, rl;
 
-	memset(reason, 0, sizeof(reason));
-	r = step_agent.run(&sc, (struct slice){ in, size }, &out, reason);
+	memset(&reason, 0, sizeof(reason));
+	r = step_agent.run(&sc, (struct slice){ in, size }, &out, &reason);
 	FUZZ_CHECK(r == STEP_NEW || r == STEP_FAILED);
 	FUZZ_CHECK(out.len <= max_output);
 	if (r == STEP_NEW) {
@@ -95,10 +95,11 @@ run(const uint8_t *data, size_t size, size_t max_output)
 			handoff(&sc, &out);
 		cJSON_Delete(o);
 	} else {
-		rl = strnlen(reason, sizeof(reason));
-		FUZZ_CHECK(rl > 0 && rl < sizeof(reason));
+		rl = strnlen(reason.text, sizeof(reason.text));
+		FUZZ_CHECK(rl > 0 && rl < sizeof(reason.text));
 		for (i = 0; i < rl; i++)
-			FUZZ_CHECK(reason[i] >= 0x20 && reason[i] < 0x7f);
+			FUZZ_CHECK(reason.text[i] >= 0x20 &&
+			    reason.text[i] < 0x7f);
 	}
 	buf_free(&out, 1);
 	free(in);

@@ -61,12 +61,13 @@ reply_roundtrip(const uint8_t *msg, size_t n)
 		secret_free(&res.plaintext);
 		return;
 	}
-	FUZZ_CHECK(memchr(res.reason, '\0', sizeof(res.reason)) != NULL);
+	FUZZ_CHECK(memchr(res.reason.text, '\0',
+	    sizeof(res.reason.text)) != NULL);
 	if (broker_encode_reply(&enc, &res) == 0) {
 		memset(&again, 0, sizeof(again));
 		FUZZ_CHECK(broker_decode_reply(enc.data, enc.len, &again) == 0);
 		FUZZ_CHECK(again.status == res.status);
-		FUZZ_CHECK(strcmp(again.reason, res.reason) == 0);
+		FUZZ_CHECK(strcmp(again.reason.text, res.reason.text) == 0);
 		FUZZ_CHECK(again.plaintext.len == res.plaintext.len);
 		FUZZ_CHECK(res.plaintext.len == 0 || memcmp(again.plaintext.data,
 		    res.plaintext.data, res.plaintext.len) == 0);

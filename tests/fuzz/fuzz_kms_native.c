@@ -91,16 +91,15 @@ static void
 http(const uint8_t *d, size_t n)
 {
 	struct http_response whole, part;
-	char reason[128];
+	struct reason reason;
 	int rc, prc;
 	size_t i, step;
 
-	memset(reason, 'X', sizeof(reason));
-	rc = http_response_parse(d, n, NATIVE_HTTP_BODY_MAX, &whole, reason,
-	    sizeof(reason));
+	memset(reason.text, 'X', sizeof(reason.text));
+	rc = http_response_parse(d, n, NATIVE_HTTP_BODY_MAX, &whole, &reason);
 	FUZZ_CHECK(rc >= -1 && rc <= 1);
 	if (rc < 0)
-		check_reason(reason, sizeof(reason));
+		check_reason(reason.text, sizeof(reason.text));
 	if (rc == 1) {
 		FUZZ_CHECK(whole.header_len <= n);
 		FUZZ_CHECK(whole.body.len == whole.content_length);
@@ -119,11 +118,11 @@ http(const uint8_t *d, size_t n)
 	for (i = 0; i < n; i += (i < 64 || n - i < 64) ? 1 : step) {
 		uint8_t *p = fuzz_dup(d, i);
 
-		memset(reason, 'X', sizeof(reason));
+		memset(reason.text, 'X', sizeof(reason.text));
 		prc = http_response_parse(p, i, NATIVE_HTTP_BODY_MAX, &part,
-		    reason, sizeof(reason));
+		    &reason);
 		if (prc < 0)
-			check_reason(reason, sizeof(reason));
+			check_reason(reason.text, sizeof(reason.text));
 		/* Refusing early is fine; completing early only with the same
 		 * response the whole input gives. */
 		if (prc == 1) {
@@ -144,14 +143,14 @@ static void
 unwrap(const uint8_t *der, size_t n)
 {
 	struct secret pt = SECRET_INIT;
-	char reason[256];
+	struct reason reason;
 
-	memset(reason, 'X', sizeof(reason));
-	if (cms_unwrap(der, n, recipient, &pt, reason, sizeof(reason)) == 0) {
+	memset(reason.text, 'X', sizeof(reason.text));
+	if (cms_unwrap(der, n, recipient, &pt, &reason) == 0) {
 		FUZZ_CHECK(pt.len >= 1 && pt.len <= NATIVE_PLAINTEXT_MAX);
 		secret_free(&pt);
 	} else {
-		check_reason(reason, sizeof(reason));
+		check_reason(reason.text, sizeof(reason.text));
 		FUZZ_CHECK(pt.data == NULL);
 	}
 }
@@ -160,13 +159,13 @@ static void
 answer(const uint8_t *d, size_t n)
 {
 	struct buf cms = BUF_INIT;
-	char reason[256];
+	struct reason reason;
 
-	memset(reason, 'X', sizeof(reason));
-	if (kms_recipient_ciphertext(d, n, &cms, reason, sizeof(reason)) == 0)
+	memset(reason.text, 'X', sizeof(reason.text));
+	if (kms_recipient_ciphertext(d, n, &cms, &reason) == 0)
 		unwrap(cms.data, cms.len);
 	else
-		check_reason(reason, sizeof(reason));
+		check_reason(reason.text, sizeof(reason.text));
 	buf_free(&cms, 1);
 }
 
@@ -179,7 +178,7 @@ error_reason(const uint8_t *d, size_t n)
 	static const char *const redact[] = {
 		"AKIAFUZZKEY", "fuzz+secret/KEY==", "fuzz+session/token=", NULL,
 	};
-	char reason[KMS_REASON_MAX];
+	char reason[REASON_MAX];
 	size_t i, len;
 	int status = n ? 400 + d[0] % 200 : 500;
 

@@ -78,16 +78,16 @@ fake_decrypt(const struct kms_backend *kms, const struct kms_decrypt_request *re
 	switch (req->ciphertext_b64[0]) {
 	case 'F':
 		res->status = KMS_FAILED;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "Got non-200 answer from KMS: 400");
 		return;
 	case 'T':
 		res->status = KMS_TIMEOUT;
-		snprintf(res->reason, sizeof(res->reason), "timed out");
+		reason_fail(&res->reason, "timed out");
 		return;
 	case 'I':
 		res->status = KMS_INTERNAL;
-		snprintf(res->reason, sizeof(res->reason), "cannot spawn");
+		reason_fail(&res->reason, "cannot spawn");
 		return;
 	case 'S':
 		res->status = KMS_OK;

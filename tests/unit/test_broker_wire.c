@@ -126,11 +126,11 @@ test_reply_round_trip(void **state)
 
 	memset(&res, 0, sizeof(res));
 	res.status = KMS_TIMEOUT;
-	strcpy(res.reason, "slow");
+	strcpy(res.reason.text, "slow");
 	assert_int_equal(broker_encode_reply(&wire, &res), 0);
 	assert_int_equal(broker_decode_reply(wire.data, wire.len, &got), 0);
 	assert_int_equal(got.status, KMS_TIMEOUT);
-	assert_string_equal(got.reason, "slow");
+	assert_string_equal(got.reason.text, "slow");
 	assert_null(got.plaintext.data);
 	/* An unknown status byte is refused. */
 	wire.data[0] = 99;

@@ -54,7 +54,7 @@ fake_decrypt(const struct kms_backend *kms, const struct kms_decrypt_request *re
 	seen_len[2] = strlen((const char *)req->creds->session_token.data);
 	if (secret_dup(&res->plaintext, key, sizeof(key)) < 0) {
 		res->status = KMS_INTERNAL;
-		snprintf(res->reason, sizeof(res->reason), "no memory");
+		reason_fail(&res->reason, "no memory");
 		return;
 	}
 	res->status = KMS_OK;

@@ -128,35 +128,36 @@ test_unwrap_roundtrip_and_wrong_key(void **state)
 	EVP_PKEY *key = recipient_key_new(), *other = recipient_key_new();
 	uint8_t pt[32], *der;
 	struct secret out = SECRET_INIT;
-	char reason[256] = "";
+	struct reason reason;
 	size_t i, n;
 
 	(void)state;
 	for (i = 0; i < sizeof(pt); i++)
 		pt[i] = (uint8_t)(i * 7);
 	n = envelope(key, pt, sizeof(pt), &der);
-	assert_int_equal(cms_unwrap(der, n, key, &out, reason, sizeof(reason)),
+	assert_int_equal(cms_unwrap(der, n, key, &out, &reason),
 	    0);
 	assert_int_equal(out.len, 32);
 	assert_memory_equal(out.data, pt, 32);
 	secret_free(&out);
-	assert_int_equal(cms_unwrap(der, n, other, &out, reason,
-	    sizeof(reason)), CMS_UNWRAP_KEY);
+	assert_int_equal(cms_unwrap(der, n, other, &out, &reason),
+	    CMS_UNWRAP_KEY);
 	assert_null(out.data);
-	assert_non_null(strstr(reason, "cannot open CiphertextForRecipient"));
-	assert_non_null(strstr(reason, "content-encryption key does not "
+	assert_non_null(strstr(reason.text,
+	    "cannot open CiphertextForRecipient"));
+	assert_non_null(strstr(reason.text, "content-encryption key does not "
 	    "decrypt"));
 	/* The key passed in is still the caller's, and still works. */
 	assert_int_equal(EVP_PKEY_get_bits(other), 2048);
-	assert_int_equal(cms_unwrap(der, n, key, &out, reason, sizeof(reason)),
+	assert_int_equal(cms_unwrap(der, n, key, &out, &reason),
 	    0);
 	secret_free(&out);
 	/* Truncated or not CMS at all. */
-	assert_int_equal(cms_unwrap(der, n / 2, key, &out, reason,
-	    sizeof(reason)), CMS_UNWRAP_NOT_CMS);
+	assert_int_equal(cms_unwrap(der, n / 2, key, &out, &reason),
+	    CMS_UNWRAP_NOT_CMS);
 	assert_int_equal(cms_unwrap((const uint8_t *)"hello", 5, key, &out,
-	    reason, sizeof(reason)), CMS_UNWRAP_NOT_CMS);
-	assert_non_null(strstr(reason, "not CMS"));
+	    &reason), CMS_UNWRAP_NOT_CMS);
+	assert_non_null(strstr(reason.text, "not CMS"));
 	OPENSSL_free(der);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(other);
@@ -173,7 +174,7 @@ test_unwrap_streamed_ber(void **state)
 	EVP_PKEY *key = recipient_key_new(), *other = recipient_key_new();
 	static uint8_t pt[NATIVE_PLAINTEXT_MAX];
 	struct secret out = SECRET_INIT;
-	char reason[256] = "";
+	struct reason reason;
 	size_t sizes[] = { 1, 32, NATIVE_PLAINTEXT_MAX }, i, j, n;
 	uint8_t *ber;
 
@@ -186,13 +187,13 @@ test_unwrap_streamed_ber(void **state)
 		assert_int_equal(ber[1], 0x80);		/* indefinite */
 		assert_int_equal(ber[n - 1], 0x00);
 		assert_int_equal(ber[n - 2], 0x00);	/* end of contents */
-		if (cms_unwrap(ber, n, key, &out, reason, sizeof(reason)) != 0)
-			fail_msg("%zu bytes: %s", sizes[j], reason);
+		if (cms_unwrap(ber, n, key, &out, &reason) != 0)
+			fail_msg("%zu bytes: %s", sizes[j], reason.text);
 		assert_int_equal(out.len, sizes[j]);
 		assert_memory_equal(out.data, pt, sizes[j]);
 		secret_free(&out);
-		assert_int_equal(cms_unwrap(ber, n, other, &out, reason,
-		    sizeof(reason)), CMS_UNWRAP_KEY);
+		assert_int_equal(cms_unwrap(ber, n, other, &out, &reason),
+		    CMS_UNWRAP_KEY);
 		OPENSSL_free(ber);
 	}
 	EVP_PKEY_free(key);
@@ -245,7 +246,7 @@ test_kms_captures(void **state)
 	    0xf7, 0x0d, 0x01, 0x01, 0x07 };
 	EVP_PKEY *key = recipient_key_new();
 	struct secret out = SECRET_INIT;
-	char reason[256];
+	struct reason reason;
 	size_t i, j, n;
 	uint8_t *ber;
 
@@ -254,23 +255,24 @@ test_kms_captures(void **state)
 	for (i = 0; i < ARRAY_LEN(files); i++) {
 		ber = slurp_vector(files[i], &n);
 		assert_int_equal(ber[1], 0x80);		/* indefinite length */
-		reason[0] = '\0';
-		if (cms_unwrap(ber, n, key, &out, reason, sizeof(reason)) !=
+		reason_clear(&reason);
+		if (cms_unwrap(ber, n, key, &out, &reason) !=
 		    CMS_UNWRAP_KEY)
-			fail_msg("%s: %s", files[i], reason);
-		assert_non_null(strstr(reason, "content-encryption key does "
+			fail_msg("%s: %s", files[i], reason.text);
+		assert_non_null(strstr(reason.text,
+		    "content-encryption key does "
 		    "not decrypt"));
 		assert_null(out.data);
-		assert_int_equal(cms_unwrap(ber, n - 2, key, &out, reason,
-		    sizeof(reason)), CMS_UNWRAP_NOT_CMS);
+		assert_int_equal(cms_unwrap(ber, n - 2, key, &out, &reason),
+		    CMS_UNWRAP_NOT_CMS);
 		for (j = 0; j + sizeof(oaep) <= n; j++)
 			if (memcmp(ber + j, oaep, sizeof(oaep)) == 0)
 				break;
 		assert_true(j + sizeof(oaep) <= n);
 		ber[j + sizeof(oaep) - 1] = 0x01;	/* rsaEncryption */
-		assert_int_equal(cms_unwrap(ber, n, key, &out, reason,
-		    sizeof(reason)), CMS_UNWRAP_SHAPE);
-		assert_non_null(strstr(reason, "RSAES-OAEP"));
+		assert_int_equal(cms_unwrap(ber, n, key, &out, &reason),
+		    CMS_UNWRAP_SHAPE);
+		assert_non_null(strstr(reason.text, "RSAES-OAEP"));
 		free(ber);
 	}
 	EVP_PKEY_free(key);

@@ -17,10 +17,9 @@
 #define S(x) (const uint8_t *)(x), strlen(x)
 
 static int
-parse(const char *text, struct http_response *r, char *reason)
+parse(const char *text, struct http_response *r, struct reason *reason)
 {
-	return http_response_parse(S(text), NATIVE_HTTP_BODY_MAX, r, reason,
-	    256);
+	return http_response_parse(S(text), NATIVE_HTTP_BODY_MAX, r, reason);
 }
 
 static void
@@ -29,10 +28,10 @@ test_complete_200(void **state)
 	const char *t = "HTTP/1.1 200 OK\r\nContent-Type: application/"
 	    "x-amz-json-1.1\r\ncontent-length: 7\r\n\r\n{\"a\":1}";
 	struct http_response r;
-	char reason[256];
+	struct reason reason;
 
 	(void)state;
-	assert_int_equal(parse(t, &r, reason), 1);
+	assert_int_equal(parse(t, &r, &reason), 1);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.content_length, 7);
 	assert_int_equal(r.body.len, 7);
@@ -45,10 +44,10 @@ test_error_400_and_bytes_after_body_ignored(void **state)
 	const char *t = "HTTP/1.1 400 Bad Request\r\nContent-Length:  2 \r\n"
 	    "\r\n{}garbage";
 	struct http_response r;
-	char reason[256];
+	struct reason reason;
 
 	(void)state;
-	assert_int_equal(parse(t, &r, reason), 1);
+	assert_int_equal(parse(t, &r, &reason), 1);
 	assert_int_equal(r.status, 400);
 	assert_int_equal(r.body.len, 2);
 }
@@ -58,25 +57,25 @@ test_every_prefix_is_incomplete(void **state)
 {
 	const char *t = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 	struct http_response r;
-	char reason[256];
+	struct reason reason;
 	size_t n;
 
 	(void)state;
 	for (n = 0; n < strlen(t); n++)
 		assert_int_equal(http_response_parse((const uint8_t *)t, n,
-		    NATIVE_HTTP_BODY_MAX, &r, reason, sizeof(reason)), 0);
-	assert_int_equal(parse(t, &r, reason), 1);
+		    NATIVE_HTTP_BODY_MAX, &r, &reason), 0);
+	assert_int_equal(parse(t, &r, &reason), 1);
 }
 
 static void
 test_empty_body(void **state)
 {
 	struct http_response r;
-	char reason[256];
+	struct reason reason;
 
 	(void)state;
 	assert_int_equal(parse("HTTP/1.0 500 x\r\nContent-Length: 0\r\n\r\n",
-	    &r, reason), 1);
+	    &r, &reason), 1);
 	assert_int_equal(r.status, 500);
 	assert_int_equal(r.body.len, 0);
 }
@@ -85,11 +84,11 @@ static void
 expect_malformed(const char *t, const char *words)
 {
 	struct http_response r;
-	char reason[256] = "";
+	struct reason reason;
 
-	assert_int_equal(parse(t, &r, reason), -1);
-	if (strstr(reason, words) == NULL)
-		fail_msg("reason '%s' lacks '%s'", reason, words);
+	assert_int_equal(parse(t, &r, &reason), -1);
+	if (strstr(reason.text, words) == NULL)
+		fail_msg("reason '%s' lacks '%s'", reason.text, words);
 }
 
 static void
@@ -132,7 +131,7 @@ test_headers_bounded(void **state)
 	size_t n = NATIVE_HTTP_HEADERS_MAX + 100, i;
 	uint8_t *big = malloc(n);
 	struct http_response r;
-	char reason[256];
+	struct reason reason;
 
 	(void)state;
 	assert_non_null(big);
@@ -141,10 +140,10 @@ test_headers_bounded(void **state)
 		big[i] = 'a';
 	/* Not yet at the bound: wait for more; at it: refuse. */
 	assert_int_equal(http_response_parse(big, NATIVE_HTTP_HEADERS_MAX - 1,
-	    NATIVE_HTTP_BODY_MAX, &r, reason, sizeof(reason)), 0);
+	    NATIVE_HTTP_BODY_MAX, &r, &reason), 0);
 	assert_int_equal(http_response_parse(big, n, NATIVE_HTTP_BODY_MAX, &r,
-	    reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "headers over"));
+	    &reason), -1);
+	assert_non_null(strstr(reason.text, "headers over"));
 	free(big);
 }
 

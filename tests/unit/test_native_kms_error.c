@@ -28,7 +28,7 @@ reason_of(int status, const char *body, const char *const *redact,
 static void
 test_type_and_message(void **state)
 {
-	char r[KMS_REASON_MAX];
+	char r[REASON_MAX];
 
 	(void)state;
 	reason_of(400, "{\"__type\":\"AccessDeniedException\",\"message\":"
@@ -49,7 +49,7 @@ test_type_and_message(void **state)
 static void
 test_without_json(void **state)
 {
-	char r[KMS_REASON_MAX];
+	char r[REASON_MAX];
 
 	(void)state;
 	reason_of(502, "<html>Bad Gateway</html>", no_redact, r, sizeof(r));
@@ -66,7 +66,7 @@ static void
 test_redacted_printable_bounded(void **state)
 {
 	const char *redact[] = { "AKIASECRETID", "s3cr3t/key", NULL };
-	char r[KMS_REASON_MAX], small[16];
+	char r[REASON_MAX], small[16];
 	char body[2048];
 
 	(void)state;
@@ -88,25 +88,25 @@ static void
 test_recipient_ciphertext(void **state)
 {
 	struct buf cms = BUF_INIT;
-	char reason[256];
+	struct reason reason;
 
 	(void)state;
 	assert_int_equal(kms_recipient_ciphertext(S("{\"KeyId\":\"k\","
 	    "\"CiphertextForRecipient\":\"AAECAw==\",\"Plaintext\":null}"),
-	    &cms, reason, sizeof(reason)), 0);
+	    &cms, &reason), 0);
 	assert_int_equal(cms.len, 4);
 	assert_memory_equal(cms.data, "\x00\x01\x02\x03", 4);
 	buf_free(&cms, 0);
 	assert_int_equal(kms_recipient_ciphertext(S("{\"Plaintext\":"
-	    "\"AAECAw==\"}"), &cms, reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "no CiphertextForRecipient"));
+	    "\"AAECAw==\"}"), &cms, &reason), -1);
+	assert_non_null(strstr(reason.text, "no CiphertextForRecipient"));
 	assert_int_equal(kms_recipient_ciphertext(S("{\"CiphertextFor"
-	    "Recipient\":\"***\"}"), &cms, reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "not base64"));
-	assert_int_equal(kms_recipient_ciphertext(S("not json"), &cms, reason,
-	    sizeof(reason)), -1);
+	    "Recipient\":\"***\"}"), &cms, &reason), -1);
+	assert_non_null(strstr(reason.text, "not base64"));
+	assert_int_equal(kms_recipient_ciphertext(S("not json"), &cms, &reason),
+	    -1);
 	assert_int_equal(kms_recipient_ciphertext(S("{\"CiphertextFor"
-	    "Recipient\":5}"), &cms, reason, sizeof(reason)), -1);
+	    "Recipient\":5}"), &cms, &reason), -1);
 	buf_free(&cms, 0);
 }
 

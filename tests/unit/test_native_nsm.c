@@ -31,47 +31,49 @@
 static void
 test_absent_device_says_so(void **state)
 {
-	char reason[NSM_REASON_MAX] = "";
+	struct reason reason;
 
 	(void)state;
-	assert_null(nsm_open("/nonexistent-dir/nsm", reason, sizeof(reason)));
-	assert_string_equal(reason, "no NSM device at /nonexistent-dir/nsm: "
+	assert_null(nsm_open("/nonexistent-dir/nsm", &reason));
+	assert_string_equal(reason.text,
+	    "no NSM device at /nonexistent-dir/nsm: "
 	    "not running in a Nitro Enclave");
 }
 
 static void
 test_default_is_dev_nsm(void **state)
 {
-	char reason[NSM_REASON_MAX] = "";
+	struct reason reason;
 	struct nsm *nsm;
 
 	(void)state;
-	nsm = nsm_open(NULL, reason, sizeof(reason));
+	nsm = nsm_open(NULL, &reason);
 	if (nsm != NULL) {
 		nsm_close(nsm);
 		printf("  /dev/nsm exists here: this host is an enclave\n");
 		skip();
 	}
-	assert_string_equal(reason, "no NSM device at /dev/nsm: not running "
+	assert_string_equal(reason.text,
+	    "no NSM device at /dev/nsm: not running "
 	    "in a Nitro Enclave");
 }
 
 static void
 test_device_that_is_not_an_nsm(void **state)
 {
-	char reason[NSM_REASON_MAX] = "";
+	struct reason reason;
 	uint8_t nonce[4] = { 1, 2, 3, 4 };
 	struct slice n = { nonce, sizeof(nonce) };
 	struct buf doc = BUF_INIT;
 	struct nsm *nsm;
 
 	(void)state;
-	nsm = nsm_open("/dev/null", reason, sizeof(reason));
+	nsm = nsm_open("/dev/null", &reason);
 	assert_non_null(nsm);
 	assert_string_equal(nsm->t->name, "device");
 	assert_int_equal(nsm_get_attestation(nsm, NULL, &n, NULL, 1000, &doc,
-	    reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "NSM ioctl on /dev/null failed"));
+	    &reason), -1);
+	assert_non_null(strstr(reason.text, "NSM ioctl on /dev/null failed"));
 	assert_int_equal(doc.len, 0);
 	nsm_close(nsm);
 }
@@ -141,7 +143,7 @@ fake_serve(void *arg)
 }
 
 static int
-fake_exchange(struct fake *f, struct buf *doc, char *reason, size_t rlen)
+fake_exchange(struct fake *f, struct buf *doc, struct reason *reason)
 {
 	char spec[128];
 	uint8_t nonce[3] = { 0xaa, 0xbb, 0xcc };
@@ -151,11 +153,11 @@ fake_exchange(struct fake *f, struct buf *doc, char *reason, size_t rlen)
 	int rc;
 
 	snprintf(spec, sizeof(spec), "unix:%s", f->path);
-	nsm = nsm_open(spec, reason, rlen);
+	nsm = nsm_open(spec, reason);
 	assert_non_null(nsm);
 	assert_string_equal(nsm->t->name, "simulator");
 	assert_int_equal(pthread_create(&t, NULL, fake_serve, f), 0);
-	rc = nsm_get_attestation(nsm, NULL, &n, NULL, 5000, doc, reason, rlen);
+	rc = nsm_get_attestation(nsm, NULL, &n, NULL, 5000, doc, reason);
 	pthread_join(t, NULL);
 	nsm_close(nsm);
 	return rc;
@@ -195,12 +197,12 @@ test_simulator_document(void **state)
 {
 	struct fake *f = *state;
 	struct buf doc = BUF_INIT;
-	char reason[NSM_REASON_MAX] = "";
+	struct reason reason;
 	static const uint8_t nonce_cbor[] = { 0x65, 'n', 'o', 'n', 'c', 'e',
 	    0x43, 0xaa, 0xbb, 0xcc };
 
 	f->mode = 0;
-	assert_int_equal(fake_exchange(f, &doc, reason, sizeof(reason)), 0);
+	assert_int_equal(fake_exchange(f, &doc, &reason), 0);
 	assert_int_equal(doc.len, 3);
 	assert_memory_equal(doc.data, "\x84\x01\x02", 3);
 	/* The request is the ioctl's CBOR: {"Attestation": {..., "nonce": h'aabbcc', ...}} */
@@ -216,11 +218,11 @@ test_simulator_nsm_error(void **state)
 {
 	struct fake *f = *state;
 	struct buf doc = BUF_INIT;
-	char reason[NSM_REASON_MAX] = "";
+	struct reason reason;
 
 	f->mode = 1;
-	assert_int_equal(fake_exchange(f, &doc, reason, sizeof(reason)), -1);
-	assert_string_equal(reason, "NSM attestation failed: NSM error: "
+	assert_int_equal(fake_exchange(f, &doc, &reason), -1);
+	assert_string_equal(reason.text, "NSM attestation failed: NSM error: "
 	    "InvalidArgument");
 	buf_free(&doc, 0);
 }
@@ -230,11 +232,11 @@ test_simulator_oversize_refused(void **state)
 {
 	struct fake *f = *state;
 	struct buf doc = BUF_INIT;
-	char reason[NSM_REASON_MAX] = "";
+	struct reason reason;
 
 	f->mode = 2;
-	assert_int_equal(fake_exchange(f, &doc, reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "12289-byte response"));
+	assert_int_equal(fake_exchange(f, &doc, &reason), -1);
+	assert_non_null(strstr(reason.text, "12289-byte response"));
 	buf_free(&doc, 0);
 }
 
@@ -242,16 +244,16 @@ static void
 test_simulator_absent(void **state)
 {
 	struct buf doc = BUF_INIT;
-	char reason[NSM_REASON_MAX] = "";
+	struct reason reason;
 	struct nsm *nsm;
 
 	(void)state;
-	assert_null(nsm_open("unix:relative/path", reason, sizeof(reason)));
-	nsm = nsm_open("unix:/nonexistent-dir/nsm.sock", reason, sizeof(reason));
+	assert_null(nsm_open("unix:relative/path", &reason));
+	nsm = nsm_open("unix:/nonexistent-dir/nsm.sock", &reason);
 	assert_non_null(nsm);
 	assert_int_equal(nsm_get_attestation(nsm, NULL, NULL, NULL, 1000, &doc,
-	    reason, sizeof(reason)), -1);
-	assert_non_null(strstr(reason, "cannot reach the NSM simulator"));
+	    &reason), -1);
+	assert_non_null(strstr(reason.text, "cannot reach the NSM simulator"));
 	nsm_close(nsm);
 }
 

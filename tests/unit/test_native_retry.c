@@ -95,10 +95,9 @@ test_http_date_refused(void **state)
 static int
 parse(const char *text, struct http_response *r)
 {
-	char reason[256];
+	struct reason reason;
 
-	return http_response_parse(S(text), NATIVE_HTTP_BODY_MAX, r, reason,
-	    sizeof(reason));
+	return http_response_parse(S(text), NATIVE_HTTP_BODY_MAX, r, &reason);
 }
 
 static void

@@ -27,16 +27,15 @@
 #define ATTEST_TIMEOUT_MS 30000
 
 static struct nsm *attest_nsm;
-static char        attest_unavailable[NSM_REASON_MAX] = "attest_setup() not run";
+static struct reason attest_unavailable = { "attest_setup() not run" };
 
 void
 attest_setup(const char *nsm_spec)
 {
-	attest_nsm = nsm_open(nsm_spec, attest_unavailable,
-	    sizeof(attest_unavailable));
+	attest_nsm = nsm_open(nsm_spec, &attest_unavailable);
 	if (attest_nsm == NULL)
 		log_warn("attest: %s; attest requests will be answered "
-		    "attestation_unavailable", attest_unavailable);
+		    "attestation_unavailable", attest_unavailable.text);
 	else
 		log_info("attest: NSM %s %s", attest_nsm->t->name,
 		    attest_nsm->path);
@@ -142,19 +141,19 @@ attest_execute(struct enclave_ctx *ctx, struct request *req,
 	struct slice nonce = { a->nonce, a->nonce_len };
 	struct slice user_data = { a->user_data, a->user_data_len };
 	struct buf doc = BUF_INIT;
-	char reason[NSM_REASON_MAX];
+	struct reason reason;
 
 	(void)ctx;
 	if (attest_nsm == NULL) {
-		reply_error(reply, WIRE_ATTESTATION_UNAVAILABLE, "%s",
-		    attest_unavailable);
+		reply_error_reason(reply, WIRE_ATTESTATION_UNAVAILABLE,
+		    &attest_unavailable);
 		return;
 	}
 	if (nsm_get_attestation(attest_nsm, a->has_user_data ? &user_data :
-	    NULL, &nonce, NULL, ATTEST_TIMEOUT_MS, &doc, reason,
-	    sizeof(reason)) < 0) {
-		log_warn("attest: %s", reason);
-		reply_error(reply, WIRE_ATTESTATION_UNAVAILABLE, "%s", reason);
+	    NULL, &nonce, NULL, ATTEST_TIMEOUT_MS, &doc, &reason) < 0) {
+		log_warn("attest: %s", reason.text);
+		reply_error_reason(reply, WIRE_ATTESTATION_UNAVAILABLE,
+		    &reason);
 		buf_free(&doc, 0);
 		return;
 	}

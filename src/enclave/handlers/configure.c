@@ -157,13 +157,13 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 	case KMS_OK:
 		break;
 	case KMS_TIMEOUT:
-		reply_error(reply, WIRE_KMS_TIMEOUT, "%s", res.reason);
+		reply_error_reason(reply, WIRE_KMS_TIMEOUT, &res.reason);
 		return;
 	case KMS_FAILED:
-		reply_error(reply, WIRE_KMS_DECRYPT_FAILED, "%s", res.reason);
+		reply_error_reason(reply, WIRE_KMS_DECRYPT_FAILED, &res.reason);
 		return;
 	case KMS_INTERNAL:
-		reply_error(reply, WIRE_INTERNAL_ERROR, "%s", res.reason);
+		reply_error_reason(reply, WIRE_INTERNAL_ERROR, &res.reason);
 		return;
 	}
 	if (res.plaintext.len != AEAD_KEY_LEN) {

@@ -191,7 +191,7 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		.now = time(NULL),
 		.max_output = (reply->limit - 64) / 2 - AEAD_OVERHEAD,
 	};
-	char reason[STEP_REASON_MAX] = "";
+	struct reason reason = { .text = "" };
 	struct buf out = BUF_INIT, bound = BUF_INIT;
 	struct slice aad;
 	enum step_result r;
@@ -223,10 +223,10 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		goto done;
 	}
 	r = ctx->step->run(&sc, (struct slice){ p->data + AEAD_NONCE_LEN,
-	    pt_len }, &out, reason);
+	    pt_len }, &out, &reason);
 	if (r == STEP_FAILED) {
 		reply_error(reply, WIRE_STEP_FAILED, "step %s: %s", ctx->step->name,
-		    reason);
+		    reason.text);
 		goto done;
 	}
 	if (reserve_encryption(ctx, result_key, reply) < 0)

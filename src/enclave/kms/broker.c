@@ -106,7 +106,7 @@ serve_channel(int ch)
 	memset(&res, 0, sizeof(res));
 	if (n <= 0 || broker_decode_request(msg, (size_t)n, &req, &creds) < 0) {
 		res.status = KMS_INTERNAL;
-		snprintf(res.reason, sizeof(res.reason),
+		reason_fail(&res.reason,
 		    "KMS broker: malformed request");
 	} else {
 		inner_backend.decrypt(&inner_backend, &req, &res);
@@ -208,7 +208,7 @@ broker_decrypt(const struct kms_backend *kms,
 	return;
 fail:
 	res->status = KMS_INTERNAL;
-	snprintf(res->reason, sizeof(res->reason),
+	reason_fail(&res->reason,
 	    "the KMS broker did not answer");
 }
 

@@ -161,7 +161,7 @@ broker_encode_reply(struct buf *out, const struct kms_result *res)
 	uint8_t status = (uint8_t)res->status;
 
 	GUARD(buf_append(out, &status, 1, BROKER_MESSAGE_MAX));
-	GUARD(put_string(out, res->reason));
+	GUARD(put_string(out, res->reason.text));
 	return put_field(out, res->plaintext.data, res->plaintext.len);
 }
 
@@ -177,11 +177,11 @@ broker_decode_reply(const uint8_t *msg, size_t n, struct kms_result *res)
 		return -1;
 	GUARD(get_field(&c, &reason, &reason_len));
 	GUARD(get_field(&c, &pt, &pt_len));
-	if (c.left != 0 || reason_len >= sizeof(res->reason))
+	if (c.left != 0 || reason_len >= sizeof(res->reason.text))
 		return -1;
 	res->status = (enum kms_status)msg[0];
-	memcpy(res->reason, reason, reason_len);
-	res->reason[reason_len] = '\0';
+	memcpy(res->reason.text, reason, reason_len);
+	res->reason.text[reason_len] = '\0';
 	if (res->status == KMS_OK)
 		GUARD(secret_dup(&res->plaintext, pt, pt_len));
 	return 0;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "common/reason.h"
 #include "common/secret.h"
 
 /*
@@ -67,12 +68,10 @@ enum kms_status {
 	KMS_INTERNAL,		/* internal_error: could not even ask */
 };
 
-#define KMS_REASON_MAX 256
-
 struct kms_result {
 	enum kms_status status;
 	struct secret   plaintext;	/* KMS_OK: the decrypted bytes */
-	char            reason[KMS_REASON_MAX];	/* otherwise: why, no secrets */
+	struct reason   reason;		/* otherwise: why, no secrets */
 };
 
 struct kms_backend {

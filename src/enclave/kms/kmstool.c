@@ -236,7 +236,7 @@ kmstool_decrypt(const struct kms_backend *kms,
 	kms_credentials_list(req->creds, redact);
 	if (spawn_tool(kms, req, &c) < 0) {
 		res->status = KMS_INTERNAL;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "cannot run the KMS tool %s: %s", kms->tool_path,
 		    strerror(errno));
 		return;
@@ -244,33 +244,33 @@ kmstool_decrypt(const struct kms_backend *kms,
 	deadline = clock_monotonic_ms() + (long long)kms->timeout_s * 1000;
 	if (!wait_tool(&c, deadline, &status)) {
 		res->status = KMS_TIMEOUT;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "the KMS tool did not finish within %u s", kms->timeout_s);
 		child_cleanup(&c, 1);
 		return;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char why[KMS_REASON_MAX - 64];
+		char why[REASON_MAX - 64];
 
 		res->status = KMS_FAILED;
 		kmstool_failure_reason(c.err.data, c.err.len, redact, why,
 		    sizeof(why));
 		if (WIFSIGNALED(status))
-			snprintf(res->reason, sizeof(res->reason),
+			reason_fail(&res->reason,
 			    "KMS tool killed by signal %d%s%s", WTERMSIG(status),
 			    why[0] ? ": " : "", why);
 		else
-			snprintf(res->reason, sizeof(res->reason),
+			reason_fail(&res->reason,
 			    "KMS tool exited with status %d%s%s",
 			    WEXITSTATUS(status), why[0] ? ": " : "", why);
 	} else if (c.out_overflow) {
 		res->status = KMS_FAILED;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "KMS tool output exceeded %d bytes", TOOL_OUTPUT_MAX);
 	} else if (kmstool_parse_plaintext(c.out.data, c.out.len,
 	    &res->plaintext) < 0) {
 		res->status = KMS_FAILED;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "KMS tool output has no valid PLAINTEXT line");
 	} else {
 		res->status = KMS_OK;

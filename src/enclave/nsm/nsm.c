@@ -19,14 +19,13 @@ nsm_spec_is_simulator(const char *spec)
 }
 
 struct nsm *
-nsm_open(const char *spec, char *reason, size_t reason_len)
+nsm_open(const char *spec, struct reason *reason)
 {
 	if (spec == NULL || spec[0] == '\0')
 		spec = NSM_DEFAULT_DEVICE;
 	if (nsm_spec_is_simulator(spec))
-		return nsm_unix_open(spec + strlen(NSM_UNIX_PREFIX), reason,
-		    reason_len);
-	return nsm_device_open(spec, reason, reason_len);
+		return nsm_unix_open(spec + strlen(NSM_UNIX_PREFIX), reason);
+	return nsm_device_open(spec, reason);
 }
 
 void
@@ -39,7 +38,7 @@ nsm_close(struct nsm *nsm)
 int
 nsm_get_attestation(struct nsm *nsm, const struct slice *user_data,
     const struct slice *nonce, const struct slice *public_key, int timeout_ms,
-    struct buf *doc, char *reason, size_t reason_len)
+    struct buf *doc, struct reason *reason)
 {
 	struct buf req = BUF_INIT;
 	uint8_t *resp = NULL;
@@ -48,20 +47,20 @@ nsm_get_attestation(struct nsm *nsm, const struct slice *user_data,
 	int rc = -1;
 
 	if (nsm_attestation_request(&req, user_data, nonce, public_key) < 0) {
-		snprintf(reason, reason_len, "cannot encode the NSM "
+		reason_fail(reason, "cannot encode the NSM "
 		    "Attestation request (a field over %d bytes?)",
 		    NSM_FIELD_MAX);
 		goto out;
 	}
 	if ((resp = malloc(NSM_RESPONSE_MAX)) == NULL) {
-		snprintf(reason, reason_len, "out of memory");
+		reason_fail(reason, "out of memory");
 		goto out;
 	}
 	if (nsm->t->exchange(nsm, req.data, req.len, resp, &resp_len,
-	    timeout_ms, reason, reason_len) < 0)
+	    timeout_ms, reason) < 0)
 		goto out;
 	if (nsm_attestation_response(resp, resp_len, doc, &why) < 0) {
-		snprintf(reason, reason_len, "NSM attestation failed: %s",
+		reason_fail(reason, "NSM attestation failed: %s",
 		    why.text);
 		goto out;
 	}

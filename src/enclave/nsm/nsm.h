@@ -23,10 +23,10 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/reason.h"
 
 #define NSM_DEFAULT_DEVICE "/dev/nsm"
 #define NSM_UNIX_PREFIX    "unix:"
-#define NSM_REASON_MAX     256
 
 struct nsm;
 
@@ -40,8 +40,8 @@ struct nsm_transport {
 	 * driver's 120 s). -1 with a reason.
 	 */
 	int  (*exchange)(struct nsm *nsm, const uint8_t *req, size_t req_len,
-	    uint8_t *resp, size_t *resp_len, int timeout_ms, char *reason,
-	    size_t reason_len);
+	    uint8_t *resp, size_t *resp_len, int timeout_ms,
+	    struct reason *reason);
 	void (*close)(struct nsm *nsm);
 };
 
@@ -58,7 +58,7 @@ struct nsm {
  * connected per exchange, so only its path is checked here. NULL with a
  * reason when the device is absent or unusable.
  */
-struct nsm *nsm_open(const char *spec, char *reason, size_t reason_len);
+struct nsm *nsm_open(const char *spec, struct reason *reason);
 void        nsm_close(struct nsm *nsm);
 /* 1 when `spec` names the simulator ("unix:..."). */
 int         nsm_spec_is_simulator(const char *spec);
@@ -70,10 +70,10 @@ int         nsm_spec_is_simulator(const char *spec);
  */
 int nsm_get_attestation(struct nsm *nsm, const struct slice *user_data,
     const struct slice *nonce, const struct slice *public_key, int timeout_ms,
-    struct buf *doc, char *reason, size_t reason_len);
+    struct buf *doc, struct reason *reason);
 
 /* The two transports (nsm.c picks one from the spec). */
-struct nsm *nsm_device_open(const char *path, char *reason, size_t reason_len);
-struct nsm *nsm_unix_open(const char *path, char *reason, size_t reason_len);
+struct nsm *nsm_device_open(const char *path, struct reason *reason);
+struct nsm *nsm_unix_open(const char *path, struct reason *reason);
 
 #endif

@@ -40,15 +40,14 @@ _Static_assert(NSM_IOCTL_RAW == ((3UL << 30) | (sizeof(struct nsm_raw) << 16) |
 
 static int
 device_exchange(struct nsm *nsm, const uint8_t *req, size_t req_len,
-    uint8_t *resp, size_t *resp_len, int timeout_ms, char *reason,
-    size_t reason_len)
+    uint8_t *resp, size_t *resp_len, int timeout_ms, struct reason *reason)
 {
 	struct nsm_raw raw;
 	int rc;
 
 	(void)timeout_ms;	/* the driver's own: 120 s */
 	if (req_len > NSM_REQUEST_MAX) {
-		snprintf(reason, reason_len, "NSM request of %zu bytes is over "
+		reason_fail(reason, "NSM request of %zu bytes is over "
 		    "the driver's %d", req_len, NSM_REQUEST_MAX);
 		return -1;
 	}
@@ -61,12 +60,12 @@ device_exchange(struct nsm *nsm, const uint8_t *req, size_t req_len,
 		rc = ioctl(nsm->fd, NSM_IOCTL_RAW, &raw);
 	} while (rc < 0 && errno == EINTR);
 	if (rc < 0) {
-		snprintf(reason, reason_len, "NSM ioctl on %s failed: %s",
+		reason_fail(reason, "NSM ioctl on %s failed: %s",
 		    nsm->path, strerror(errno));
 		return -1;
 	}
 	if (raw.response.len == 0 || raw.response.len > *resp_len) {
-		snprintf(reason, reason_len, "NSM ioctl on %s returned a "
+		reason_fail(reason, "NSM ioctl on %s returned a "
 		    "%llu-byte response", nsm->path,
 		    (unsigned long long)raw.response.len);
 		return -1;
@@ -90,28 +89,28 @@ static const struct nsm_transport device_transport = {
 };
 
 struct nsm *
-nsm_device_open(const char *path, char *reason, size_t reason_len)
+nsm_device_open(const char *path, struct reason *reason)
 {
 	struct nsm *nsm;
 	int fd;
 
 	if (strlen(path) >= sizeof(nsm->path)) {
-		snprintf(reason, reason_len, "NSM device path is too long");
+		reason_fail(reason, "NSM device path is too long");
 		return NULL;
 	}
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			snprintf(reason, reason_len, "no NSM device at %s: not "
+			reason_fail(reason, "no NSM device at %s: not "
 			    "running in a Nitro Enclave", path);
 		else
-			snprintf(reason, reason_len, "cannot open the NSM "
+			reason_fail(reason, "cannot open the NSM "
 			    "device %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((nsm = calloc(1, sizeof(*nsm))) == NULL) {
 		close(fd);
-		snprintf(reason, reason_len, "out of memory");
+		reason_fail(reason, "out of memory");
 		return NULL;
 	}
 	nsm->t = &device_transport;

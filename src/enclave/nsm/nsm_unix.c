@@ -86,8 +86,7 @@ recv_exact(int fd, uint8_t *p, size_t n, long long deadline)
 
 static int
 unix_exchange(struct nsm *nsm, const uint8_t *req, size_t req_len,
-    uint8_t *resp, size_t *resp_len, int timeout_ms, char *reason,
-    size_t reason_len)
+    uint8_t *resp, size_t *resp_len, int timeout_ms, struct reason *reason)
 {
 	struct endpoint ep;
 	uint8_t head[4];
@@ -96,7 +95,7 @@ unix_exchange(struct nsm *nsm, const uint8_t *req, size_t req_len,
 	int fd, rc = -1;
 
 	if (req_len > NSM_REQUEST_MAX) {
-		snprintf(reason, reason_len, "NSM request of %zu bytes is over "
+		reason_fail(reason, "NSM request of %zu bytes is over "
 		    "the driver's %d", req_len, NSM_REQUEST_MAX);
 		return -1;
 	}
@@ -107,7 +106,7 @@ unix_exchange(struct nsm *nsm, const uint8_t *req, size_t req_len,
 	ep.kind = ENDPOINT_UNIX;
 	memcpy(ep.path, nsm->path, sizeof(ep.path));
 	if ((fd = endpoint_connect(&ep, timeout_ms)) < 0) {
-		snprintf(reason, reason_len, "cannot reach the NSM simulator "
+		reason_fail(reason, "cannot reach the NSM simulator "
 		    "at %s: %s", nsm->path, strerror(errno));
 		return -1;
 	}
@@ -115,19 +114,19 @@ unix_exchange(struct nsm *nsm, const uint8_t *req, size_t req_len,
 	if (send_all(fd, head, sizeof(head), deadline) < 0 ||
 	    send_all(fd, req, req_len, deadline) < 0 ||
 	    recv_exact(fd, head, sizeof(head), deadline) < 0) {
-		snprintf(reason, reason_len, "NSM simulator at %s: %s",
+		reason_fail(reason, "NSM simulator at %s: %s",
 		    nsm->path, errno == ETIMEDOUT ? "no answer in time" :
 		    strerror(errno));
 		goto out;
 	}
 	n = load_u32be(head);
 	if (n == 0 || n > *resp_len) {
-		snprintf(reason, reason_len, "NSM simulator at %s sent a "
+		reason_fail(reason, "NSM simulator at %s sent a "
 		    "%u-byte response (at most %zu)", nsm->path, n, *resp_len);
 		goto out;
 	}
 	if (recv_exact(fd, resp, n, deadline) < 0) {
-		snprintf(reason, reason_len, "NSM simulator at %s: %s",
+		reason_fail(reason, "NSM simulator at %s: %s",
 		    nsm->path, errno == ETIMEDOUT ? "no answer in time" :
 		    strerror(errno));
 		goto out;
@@ -152,13 +151,13 @@ static const struct nsm_transport unix_transport = {
 };
 
 struct nsm *
-nsm_unix_open(const char *path, char *reason, size_t reason_len)
+nsm_unix_open(const char *path, struct reason *reason)
 {
 	struct nsm *nsm;
 	struct stat st;
 
 	if (path[0] != '/' || strlen(path) >= sizeof(nsm->path)) {
-		snprintf(reason, reason_len, "NSM simulator socket must be an "
+		reason_fail(reason, "NSM simulator socket must be an "
 		    "absolute path shorter than %zu bytes", sizeof(nsm->path));
 		return NULL;
 	}
@@ -167,7 +166,7 @@ nsm_unix_open(const char *path, char *reason, size_t reason_len)
 		log_warn("NSM simulator socket %s is not there yet: attestation "
 		    "fails until it is", path);
 	if ((nsm = calloc(1, sizeof(*nsm))) == NULL) {
-		snprintf(reason, reason_len, "out of memory");
+		reason_fail(reason, "out of memory");
 		return NULL;
 	}
 	nsm->t = &unix_transport;

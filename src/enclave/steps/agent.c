@@ -84,7 +84,7 @@ written_field(struct slice raw_key, struct buf *scratch)
  */
 static enum step_result
 continue_state(const struct step_context *ctx, const cJSON *state,
-    struct slice in, struct buf *out, char reason[STEP_REASON_MAX])
+    struct slice in, struct buf *out, struct reason *reason)
 {
 	const cJSON *it = json_member(state, "iteration");
 	struct buf key = BUF_INIT;
@@ -95,14 +95,14 @@ continue_state(const struct step_context *ctx, const cJSON *state,
 
 	if (it != NULL) {
 		if (!cJSON_IsNumber(it)) {
-			snprintf(reason, STEP_REASON_MAX,
+			reason_fail(reason,
 			    "agent state's iteration is not a number");
 			return STEP_FAILED;
 		}
 		next = it->valuedouble + 1;
 		/* Past 2^53 a double no longer counts by one; inf is no JSON. */
 		if (!isfinite(next) || fabs(next) >= 9007199254740992.0) {
-			snprintf(reason, STEP_REASON_MAX,
+			reason_fail(reason,
 			    "agent state's iteration is out of range");
 			return STEP_FAILED;
 		}
@@ -111,7 +111,7 @@ continue_state(const struct step_context *ctx, const cJSON *state,
 	while (rc == 0 && (rc = json_next_member(in.data, in.len, &pos, &m)) == 1) {
 		if ((f = written_field(m.key, &key)) < 0) {
 			buf_free(&key, 1);
-			snprintf(reason, STEP_REASON_MAX,
+			reason_fail(reason,
 			    "agent state has a key holding U+0000");
 			return STEP_FAILED;
 		}
@@ -137,7 +137,7 @@ continue_state(const struct step_context *ctx, const cJSON *state,
 		rc = buf_append_str(out, "}", ctx->max_output);
 	buf_free(&key, 1);
 	if (rc != 0) {
-		snprintf(reason, STEP_REASON_MAX, "agent state too large");
+		reason_fail(reason, "agent state too large");
 		return STEP_FAILED;
 	}
 	return STEP_NEW;
@@ -146,12 +146,12 @@ continue_state(const struct step_context *ctx, const cJSON *state,
 /* Start a new state around text that is not a JSON object. */
 static enum step_result
 new_state(const struct step_context *ctx, struct slice in, struct buf *out,
-    char reason[STEP_REASON_MAX])
+    struct reason *reason)
 {
 	char tail[64];
 
 	if (!utf8_valid(in.data, in.len)) {
-		snprintf(reason, STEP_REASON_MAX,
+		reason_fail(reason,
 		    "plaintext is neither a JSON object nor UTF-8 text");
 		return STEP_FAILED;
 	}
@@ -163,7 +163,7 @@ new_state(const struct step_context *ctx, struct slice in, struct buf *out,
 	    ctx->max_output) < 0 ||
 	    json_append_string(out, in.data, in.len, ctx->max_output) < 0 ||
 	    buf_append_str(out, tail, ctx->max_output) < 0) {
-		snprintf(reason, STEP_REASON_MAX, "agent state too large");
+		reason_fail(reason, "agent state too large");
 		return STEP_FAILED;
 	}
 	return STEP_NEW;
@@ -172,7 +172,7 @@ new_state(const struct step_context *ctx, struct slice in, struct buf *out,
 /* A state object that is JSON but not I-JSON: why it is refused. */
 static int
 refused_state(struct slice in, const struct json_verdict *v,
-    char reason[STEP_REASON_MAX])
+    struct reason *reason)
 {
 	size_t i = 0;
 
@@ -182,11 +182,9 @@ refused_state(struct slice in, const struct json_verdict *v,
 		return 0;	/* not an object: a new state's data */
 	/* The name is plaintext: it stays out of the reason. */
 	if (v->fault == JSON_FAULT_DUPLICATE)
-		snprintf(reason, STEP_REASON_MAX,
-		    "agent state has two members of one name");
+		reason_fail(reason, "agent state has two members of one name");
 	else if (v->fault == JSON_FAULT_NUL_NAME)
-		snprintf(reason, STEP_REASON_MAX,
-		    "agent state has a key holding U+0000");
+		reason_fail(reason, "agent state has a key holding U+0000");
 	else
 		return 0;
 	return 1;
@@ -194,7 +192,7 @@ refused_state(struct slice in, const struct json_verdict *v,
 
 static enum step_result
 agent_run(const struct step_context *ctx, struct slice in, struct buf *out,
-    char reason[STEP_REASON_MAX])
+    struct reason *reason)
 {
 	struct json_verdict v;
 	cJSON *state = json_parse_strict(in.data, in.len,

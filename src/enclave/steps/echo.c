@@ -5,7 +5,7 @@
 
 static enum step_result
 echo_run(const struct step_context *ctx, struct slice in, struct buf *out,
-    char reason[STEP_REASON_MAX])
+    struct reason *reason)
 {
 	(void)ctx;
 	(void)in;

@@ -11,7 +11,8 @@
  * made (a 16 MiB echo costs no extra 16 MiB). A step that produces new
  * data appends it to `out` (bounded by ctx->max_output) and returns
  * STEP_NEW; the caller wipes `out` when done. A step that refuses its
- * input writes a reason (no plaintext in it!) and returns STEP_FAILED.
+ * input fills `reason` (reason_fail; no plaintext in it!) and returns
+ * STEP_FAILED.
  */
 #ifndef ENCLAVE_STEP_H
 #define ENCLAVE_STEP_H
@@ -20,6 +21,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/reason.h"
 
 struct step_context {
 	const char *agent_id;	/* --agent-id */
@@ -29,13 +31,11 @@ struct step_context {
 
 enum step_result { STEP_SAME, STEP_NEW, STEP_FAILED };
 
-#define STEP_REASON_MAX 160
-
 struct step {
 	const char *name;
 	const char *summary;
 	enum step_result (*run)(const struct step_context *ctx,
-	    struct slice in, struct buf *out, char reason[STEP_REASON_MAX]);
+	    struct slice in, struct buf *out, struct reason *reason);
 };
 
 /*

@@ -46,20 +46,20 @@ openssl_why(void)
 
 /* Step 2: the one RecipientInfo KMS sends, or NULL with a reason. */
 static CMS_RecipientInfo *
-kms_recipient(CMS_ContentInfo *cms, char *reason, size_t reason_len)
+kms_recipient(CMS_ContentInfo *cms, struct reason *reason)
 {
 	STACK_OF(CMS_RecipientInfo) *ris;
 	CMS_RecipientInfo *ri;
 	X509_ALGOR *alg = NULL;
 
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_enveloped) {
-		snprintf(reason, reason_len, "CiphertextForRecipient is not "
+		reason_fail(reason, "CiphertextForRecipient is not "
 		    "CMS EnvelopedData");
 		return NULL;
 	}
 	ris = CMS_get0_RecipientInfos(cms);
 	if (sk_CMS_RecipientInfo_num(ris) != 1) {
-		snprintf(reason, reason_len, "CiphertextForRecipient has %d "
+		reason_fail(reason, "CiphertextForRecipient has %d "
 		    "recipients (1 expected)", sk_CMS_RecipientInfo_num(ris));
 		return NULL;
 	}
@@ -67,7 +67,7 @@ kms_recipient(CMS_ContentInfo *cms, char *reason, size_t reason_len)
 	if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_TRANS ||
 	    CMS_RecipientInfo_ktri_get0_algs(ri, NULL, NULL, &alg) != 1 ||
 	    alg == NULL || OBJ_obj2nid(alg->algorithm) != NID_rsaesOaep) {
-		snprintf(reason, reason_len, "CiphertextForRecipient is not "
+		reason_fail(reason, "CiphertextForRecipient is not "
 		    "key transport with RSAES-OAEP");
 		return NULL;
 	}
@@ -76,7 +76,7 @@ kms_recipient(CMS_ContentInfo *cms, char *reason, size_t reason_len)
 
 int
 cms_unwrap(const uint8_t *der, size_t len, EVP_PKEY *key,
-    struct secret *plaintext, char *reason, size_t reason_len)
+    struct secret *plaintext, struct reason *reason)
 {
 	BIO *in = NULL, *out = NULL;
 	CMS_ContentInfo *cms = NULL;
@@ -89,12 +89,12 @@ cms_unwrap(const uint8_t *der, size_t len, EVP_PKEY *key,
 	if (len == 0 || len > NATIVE_HTTP_BODY_MAX ||
 	    (in = BIO_new_mem_buf(der, (int)len)) == NULL ||
 	    (cms = d2i_CMS_bio(in, NULL)) == NULL) {
-		snprintf(reason, reason_len, "CiphertextForRecipient is not "
+		reason_fail(reason, "CiphertextForRecipient is not "
 		    "CMS");
 		goto out;
 	}
 	rc = CMS_UNWRAP_SHAPE;
-	if ((ri = kms_recipient(cms, reason, reason_len)) == NULL)
+	if ((ri = kms_recipient(cms, reason)) == NULL)
 		goto out;
 	rc = CMS_UNWRAP_KEY;
 	ERR_clear_error();
@@ -103,13 +103,13 @@ cms_unwrap(const uint8_t *der, size_t len, EVP_PKEY *key,
 	 * reference of its own, given back by set0(NULL) below.
 	 */
 	if (EVP_PKEY_up_ref(key) != 1) {
-		snprintf(reason, reason_len, "out of memory");
+		reason_fail(reason, "out of memory");
 		goto out;
 	}
 	ok = CMS_RecipientInfo_set0_pkey(ri, key) == 1 &&
 	    CMS_RecipientInfo_decrypt(cms, ri) == 1;
 	if (!ok)
-		snprintf(reason, reason_len, "cannot open "
+		reason_fail(reason, "cannot open "
 		    "CiphertextForRecipient with the attested key: its "
 		    "content-encryption key does not decrypt (%s)",
 		    openssl_why());
@@ -118,24 +118,24 @@ cms_unwrap(const uint8_t *der, size_t len, EVP_PKEY *key,
 		goto out;
 	rc = CMS_UNWRAP_CONTENT;
 	if ((out = BIO_new(BIO_s_secmem())) == NULL) {
-		snprintf(reason, reason_len, "out of memory");
+		reason_fail(reason, "out of memory");
 		goto out;
 	}
 	/* No key or certificate: the content key set above is used. */
 	if (CMS_decrypt(cms, NULL, NULL, NULL, out, CMS_BINARY) != 1) {
-		snprintf(reason, reason_len, "cannot open "
+		reason_fail(reason, "cannot open "
 		    "CiphertextForRecipient with the attested key: its content "
 		    "does not decrypt (%s)", openssl_why());
 		goto out;
 	}
 	n = BIO_get_mem_data(out, &data);
 	if (n <= 0 || n > NATIVE_PLAINTEXT_MAX) {
-		snprintf(reason, reason_len, "CiphertextForRecipient holds %ld "
+		reason_fail(reason, "CiphertextForRecipient holds %ld "
 		    "bytes (1..%d expected)", n, NATIVE_PLAINTEXT_MAX);
 		goto out;
 	}
 	if (secret_dup(plaintext, data, (size_t)n) < 0) {
-		snprintf(reason, reason_len, "out of locked memory");
+		reason_fail(reason, "out of locked memory");
 		goto out;
 	}
 	rc = CMS_UNWRAP_OK;

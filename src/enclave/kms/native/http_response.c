@@ -19,9 +19,9 @@
 #include "common/timefmt.h"
 
 static int
-fail(char *reason, size_t reason_len, const char *what)
+fail(struct reason *reason, const char *what)
 {
-	snprintf(reason, reason_len, "malformed HTTP response from KMS: %s",
+	reason_fail(reason, "malformed HTTP response from KMS: %s",
 	    what);
 	return -1;
 }
@@ -82,7 +82,7 @@ parse_length(const uint8_t *p, size_t n, size_t max, size_t *out)
 
 int
 http_response_parse(const uint8_t *data, size_t len, size_t body_max,
-    struct http_response *out, char *reason, size_t reason_len)
+    struct http_response *out, struct reason *reason)
 {
 	size_t hend, pos, eol, have_length = 0, length = 0, v;
 	unsigned dates = 0;
@@ -94,16 +94,16 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
 	    NATIVE_HTTP_HEADERS_MAX);
 	if (hend == 0) {
 		if (len >= NATIVE_HTTP_HEADERS_MAX)
-			return fail(reason, reason_len, "headers over "
+			return fail(reason, "headers over "
 			    "16 KiB");
 		return 0;
 	}
 	for (eol = 0; data[eol] != '\r' || data[eol + 1] != '\n'; eol++)
 		;
 	if ((status = status_line(data, eol)) < 0)
-		return fail(reason, reason_len, "bad status line");
+		return fail(reason, "bad status line");
 	if (status < 200)
-		return fail(reason, reason_len, "interim 1xx response");
+		return fail(reason, "interim 1xx response");
 	/* Each header line: name ":" value CRLF; no obsolete folding. */
 	for (pos = eol + 2; pos < hend - 2; pos = eol + 2) {
 		const uint8_t *line = data + pos, *colon, *val;
@@ -113,10 +113,10 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
 			;
 		n = eol - pos;
 		if (n == 0 || line[0] == ' ' || line[0] == '\t')
-			return fail(reason, reason_len, "folded or empty "
+			return fail(reason, "folded or empty "
 			    "header line");
 		if ((colon = memchr(line, ':', n)) == NULL || colon == line)
-			return fail(reason, reason_len, "header without a "
+			return fail(reason, "header without a "
 			    "name and ':'");
 		val = colon + 1;
 		vn = n - (size_t)(val - line);
@@ -127,7 +127,7 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
 		while (vn > 0 && (val[vn - 1] == ' ' || val[vn - 1] == '\t'))
 			vn--;
 		if (name_is(line, (size_t)(colon - line), "Transfer-Encoding"))
-			return fail(reason, reason_len, "Transfer-Encoding "
+			return fail(reason, "Transfer-Encoding "
 			    "(chunked) is not accepted; KMS sends "
 			    "Content-Length");
 		if (name_is(line, (size_t)(colon - line), "Date")) {
@@ -140,20 +140,20 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
 			continue;
 		switch (parse_length(val, vn, body_max, &v)) {
 		case -1:
-			return fail(reason, reason_len, "bad Content-Length");
+			return fail(reason, "bad Content-Length");
 		case -2:
-			snprintf(reason, reason_len, "HTTP response from KMS "
+			reason_fail(reason, "HTTP response from KMS "
 			    "larger than %zu bytes", body_max);
 			return -1;
 		}
 		if (have_length && v != length)
-			return fail(reason, reason_len, "conflicting "
+			return fail(reason, "conflicting "
 			    "Content-Length headers");
 		have_length = 1;
 		length = v;
 	}
 	if (!have_length)
-		return fail(reason, reason_len, "no Content-Length");
+		return fail(reason, "no Content-Length");
 	if (len - hend < length)
 		return 0;
 	out->status = status;

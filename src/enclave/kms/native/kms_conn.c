@@ -72,7 +72,7 @@ wait_for(struct kms_conn *c, int ssl_error)
  */
 static int
 tls_failure(struct kms_conn *c, const char *what, int ssl_error,
-    char *reason, size_t reason_len)
+    struct reason *reason)
 {
 	long v = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
 	unsigned long e = ERR_peek_last_error();
@@ -84,14 +84,14 @@ tls_failure(struct kms_conn *c, const char *what, int ssl_error,
 	    ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING));
 	if (v != X509_V_OK)
-		snprintf(reason, reason_len, "TLS %s with KMS: certificate "
+		reason_fail(reason, "TLS %s with KMS: certificate "
 		    "verify failed: %s", what,
 		    X509_verify_cert_error_string(v));
 	else if (ssl_error == SSL_ERROR_SYSCALL && why == NULL && saved != 0)
-		snprintf(reason, reason_len, "TLS %s with KMS: %s", what,
+		reason_fail(reason, "TLS %s with KMS: %s", what,
 		    strerror(saved));
 	else
-		snprintf(reason, reason_len, "TLS %s with KMS: %s", what,
+		reason_fail(reason, "TLS %s with KMS: %s", what,
 		    why ? why : "connection closed");
 	ERR_clear_error();
 	return transient ? NATIVE_RETRY : NATIVE_ERR;
@@ -107,7 +107,7 @@ connect_transient(int err)
 
 static int
 connect_socket(struct kms_conn *c, const struct kms_native_config *cfg,
-    unsigned proxy_port, char *reason, size_t reason_len)
+    unsigned proxy_port, struct reason *reason)
 {
 	struct endpoint ep;
 	struct reason why;
@@ -117,7 +117,7 @@ connect_socket(struct kms_conn *c, const struct kms_native_config *cfg,
 	memset(&ep, 0, sizeof(ep));
 	if (cfg->endpoint != NULL) {
 		if (endpoint_parse(&ep, cfg->endpoint, 0, &why) < 0) {
-			snprintf(reason, reason_len, "--kms-endpoint %s: %s",
+			reason_fail(reason, "--kms-endpoint %s: %s",
 			    cfg->endpoint, why.text);
 			return NATIVE_ERR;
 		}
@@ -136,14 +136,14 @@ connect_socket(struct kms_conn *c, const struct kms_native_config *cfg,
 
 		if (err == ETIMEDOUT && left_ms(c) == 0)
 			return NATIVE_TIMEOUT;
-		snprintf(reason, reason_len, "cannot connect to KMS through "
+		reason_fail(reason, "cannot connect to KMS through "
 		    "%s%s: %s", name, cfg->endpoint ? "" : " (the parent's "
 		    "vsock-proxy)", strerror(err));
 		return connect_transient(err) ? NATIVE_RETRY : NATIVE_ERR;
 	}
 	flags = fcntl(c->fd, F_GETFL);
 	if (flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		snprintf(reason, reason_len, "socket to KMS: %s",
+		reason_fail(reason, "socket to KMS: %s",
 		    strerror(errno));
 		return NATIVE_ERR;
 	}
@@ -152,23 +152,23 @@ connect_socket(struct kms_conn *c, const struct kms_native_config *cfg,
 
 static int
 tls_setup(struct kms_conn *c, const struct kms_native_config *cfg,
-    const char *host, char *reason, size_t reason_len)
+    const char *host, struct reason *reason)
 {
 	static const unsigned char alpn[] = "\x08http/1.1";
 	const char *bundle = ca_bundle_path(cfg->ca_file);
 
 	if (bundle == NULL) {
-		snprintf(reason, reason_len, "no CA bundle to verify KMS "
+		reason_fail(reason, "no CA bundle to verify KMS "
 		    "(none of the usual paths exists; see --kms-ca-file)");
 		return NATIVE_ERR;
 	}
 	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1) {
-		snprintf(reason, reason_len, "cannot set up TLS");
+		reason_fail(reason, "cannot set up TLS");
 		return NATIVE_ERR;
 	}
 	if (SSL_CTX_load_verify_locations(c->ctx, bundle, NULL) != 1) {
-		snprintf(reason, reason_len, "cannot load the CA bundle %s",
+		reason_fail(reason, "cannot load the CA bundle %s",
 		    bundle);
 		ERR_clear_error();
 		return NATIVE_ERR;
@@ -179,7 +179,7 @@ tls_setup(struct kms_conn *c, const struct kms_native_config *cfg,
 	    SSL_set_tlsext_host_name(c->ssl, host) != 1 ||
 	    SSL_set1_host(c->ssl, host) != 1 ||
 	    SSL_set_alpn_protos(c->ssl, alpn, sizeof(alpn) - 1) != 0) {
-		snprintf(reason, reason_len, "cannot set up TLS for %s", host);
+		reason_fail(reason, "cannot set up TLS for %s", host);
 		ERR_clear_error();
 		return NATIVE_ERR;
 	}
@@ -190,8 +190,8 @@ tls_setup(struct kms_conn *c, const struct kms_native_config *cfg,
 
 int
 kms_conn_open(struct kms_conn *c, const struct kms_native_config *cfg,
-    unsigned proxy_port, const char *host, long long deadline, char *reason,
-    size_t reason_len)
+    unsigned proxy_port, const char *host, long long deadline,
+    struct reason *reason)
 {
 	int rc, err;
 
@@ -204,9 +204,9 @@ kms_conn_open(struct kms_conn *c, const struct kms_native_config *cfg,
 	 * the broker's children keep the default disposition.
 	 */
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = connect_socket(c, cfg, proxy_port, reason, reason_len)) < 0)
+	if ((rc = connect_socket(c, cfg, proxy_port, reason)) < 0)
 		return rc;
-	if ((rc = tls_setup(c, cfg, host, reason, reason_len)) < 0)
+	if ((rc = tls_setup(c, cfg, host, reason)) < 0)
 		return rc;
 	for (;;) {
 		ERR_clear_error();
@@ -214,16 +214,15 @@ kms_conn_open(struct kms_conn *c, const struct kms_native_config *cfg,
 			return 0;
 		err = SSL_get_error(c->ssl, rc);
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
-			return tls_failure(c, "handshake", err, reason,
-			    reason_len);
+			return tls_failure(c, "handshake", err, reason);
 		if ((rc = wait_for(c, err)) < 0)
 			return rc;
 	}
 }
 
 int
-kms_conn_write(struct kms_conn *c, const uint8_t *p, size_t n, char *reason,
-    size_t reason_len)
+kms_conn_write(struct kms_conn *c, const uint8_t *p, size_t n,
+    struct reason *reason)
 {
 	size_t done;
 	int rc, err;
@@ -237,7 +236,7 @@ kms_conn_write(struct kms_conn *c, const uint8_t *p, size_t n, char *reason,
 		}
 		err = SSL_get_error(c->ssl, rc);
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
-			return tls_failure(c, "write", err, reason, reason_len);
+			return tls_failure(c, "write", err, reason);
 		if ((rc = wait_for(c, err)) < 0)
 			return rc;
 	}
@@ -246,7 +245,7 @@ kms_conn_write(struct kms_conn *c, const uint8_t *p, size_t n, char *reason,
 
 int
 kms_conn_read_response(struct kms_conn *c, struct buf *in,
-    struct http_response *resp, char *reason, size_t reason_len)
+    struct http_response *resp, struct reason *reason)
 {
 	const size_t limit = NATIVE_HTTP_HEADERS_MAX + NATIVE_HTTP_BODY_MAX;
 	size_t got, want;
@@ -254,12 +253,12 @@ kms_conn_read_response(struct kms_conn *c, struct buf *in,
 
 	for (;;) {
 		rc = http_response_parse(in->data, in->len, NATIVE_HTTP_BODY_MAX,
-		    resp, reason, reason_len);
+		    resp, reason);
 		if (rc != 0)
 			return rc > 0 ? 0 : NATIVE_ERR;
 		want = limit - in->len < 4096 ? limit - in->len : 4096;
 		if (want == 0 || buf_reserve(in, want, limit) < 0) {
-			snprintf(reason, reason_len, "HTTP response from KMS "
+			reason_fail(reason, "HTTP response from KMS "
 			    "larger than %zu bytes", limit);
 			return NATIVE_ERR;
 		}
@@ -279,12 +278,12 @@ kms_conn_read_response(struct kms_conn *c, struct buf *in,
 		if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SSL &&
 		    ERR_GET_REASON(ERR_peek_last_error()) ==
 		    SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
-			snprintf(reason, reason_len, "KMS closed the connection "
+			reason_fail(reason, "KMS closed the connection "
 			    "before a whole response (%zu bytes)", in->len);
 			ERR_clear_error();
 			return NATIVE_RETRY;
 		}
-		return tls_failure(c, "read", err, reason, reason_len);
+		return tls_failure(c, "read", err, reason);
 	}
 }
 

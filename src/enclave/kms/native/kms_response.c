@@ -23,7 +23,7 @@
 
 int
 kms_recipient_ciphertext(const uint8_t *body, size_t len, struct buf *cms,
-    char *reason, size_t reason_len)
+    struct reason *reason)
 {
 	cJSON *root = json_parse_exact(body, len);
 	const char *b64;
@@ -31,19 +31,19 @@ kms_recipient_ciphertext(const uint8_t *body, size_t len, struct buf *cms,
 	int rc = -1;
 
 	if (root == NULL || !cJSON_IsObject(root)) {
-		snprintf(reason, reason_len, "KMS answered 200 without a JSON "
+		reason_fail(reason, "KMS answered 200 without a JSON "
 		    "object");
 		goto out;
 	}
 	if ((b64 = json_string_field(root, "CiphertextForRecipient")) == NULL ||
 	    (n = strlen(b64)) == 0) {
-		snprintf(reason, reason_len, "KMS answer has no "
+		reason_fail(reason, "KMS answer has no "
 		    "CiphertextForRecipient (was the Recipient ignored?)");
 		goto out;
 	}
 	if (buf_reserve(cms, base64_decoded_max(n), NATIVE_HTTP_BODY_MAX) < 0 ||
 	    base64_decode(cms->data + cms->len, &got, b64, n) < 0) {
-		snprintf(reason, reason_len, "KMS answer's "
+		reason_fail(reason, "KMS answer's "
 		    "CiphertextForRecipient is not base64");
 		goto out;
 	}
@@ -117,7 +117,7 @@ kms_error_reason(int status, const uint8_t *body, size_t len,
 {
 	cJSON *root = json_parse_exact(body, len);
 	const char *type, *msg;
-	char text[KMS_REASON_MAX * 2];
+	char text[REASON_MAX * 2];
 	size_t i;
 
 	error_fields(root, &type, &msg);

@@ -59,16 +59,16 @@ call_free(struct call *c)
 }
 
 static void
-set_result(struct kms_result *res, int rc, const char *reason,
+set_result(struct kms_result *res, int rc, const struct reason *why,
     unsigned timeout_s)
 {
 	if (rc == NATIVE_TIMEOUT) {
 		res->status = KMS_TIMEOUT;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "KMS did not answer within %u s", timeout_s);
 	} else {
 		res->status = KMS_FAILED;
-		snprintf(res->reason, sizeof(res->reason), "%s", reason);
+		res->reason = *why;
 	}
 }
 
@@ -81,7 +81,7 @@ set_timeout_after(struct kms_result *res, unsigned timeout_s,
     unsigned attempts, const char *last)
 {
 	res->status = KMS_TIMEOUT;
-	snprintf(res->reason, sizeof(res->reason), "KMS did not answer "
+	reason_fail(&res->reason, "KMS did not answer "
 	    "within %u s (%u attempt%s; last: %.160s)", timeout_s, attempts,
 	    attempts == 1 ? "" : "s", last);
 }
@@ -115,13 +115,12 @@ correct_clock(const struct http_response *resp)
 
 /* The attestation document binding our fresh public key. */
 static int
-attest_key(struct call *c, char *reason, size_t reason_len)
+attest_key(struct call *c, struct reason *reason)
 {
 	struct slice pk;
 	long long left;
 
-	if ((c->nsm = nsm_open(native_cfg->nsm_device, reason,
-	    reason_len)) == NULL)
+	if ((c->nsm = nsm_open(native_cfg->nsm_device, reason)) == NULL)
 		return NATIVE_ERR;
 	pk.data = c->spki.data;
 	pk.len = c->spki.len;
@@ -129,7 +128,7 @@ attest_key(struct call *c, char *reason, size_t reason_len)
 	if (left <= 0)
 		return NATIVE_TIMEOUT;
 	if (nsm_get_attestation(c->nsm, NULL, NULL, &pk, (int)left, &c->doc,
-	    reason, reason_len) < 0)
+	    reason) < 0)
 		return clock_monotonic_ms() >= c->deadline ? NATIVE_TIMEOUT :
 		    NATIVE_ERR;
 	return 0;
@@ -138,16 +137,15 @@ attest_key(struct call *c, char *reason, size_t reason_len)
 /* One attempt: connect, send the signed request, read one response. */
 static int
 exchange(struct call *c, const struct kms_backend *kms, const char *host,
-    struct http_response *resp, char *reason, size_t reason_len)
+    struct http_response *resp, struct reason *reason)
 {
 	int rc;
 
 	if ((rc = kms_conn_open(&c->conn, native_cfg, kms->proxy_port, host,
-	    c->deadline, reason, reason_len)) < 0 ||
-	    (rc = kms_conn_write(&c->conn, c->http.data, c->http.len, reason,
-	    reason_len)) < 0 ||
-	    (rc = kms_conn_read_response(&c->conn, &c->in, resp, reason,
-	    reason_len)) < 0)
+	    c->deadline, reason)) < 0 ||
+	    (rc = kms_conn_write(&c->conn, c->http.data, c->http.len,
+	    reason)) < 0 ||
+	    (rc = kms_conn_read_response(&c->conn, &c->in, resp, reason)) < 0)
 		return rc;
 	return 0;
 }
@@ -162,7 +160,7 @@ ask_kms(struct call *c, const struct kms_backend *kms,
     const char *const *redact, struct http_response *resp,
     struct kms_result *res)
 {
-	char reason[KMS_REASON_MAX], last[KMS_REASON_MAX] = "";
+	struct reason reason, last = { .text = "" };
 	unsigned attempts = 0, retries = 0, wait;
 	int rc, skew_retried = 0;
 
@@ -174,19 +172,20 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 		if (kms_http_request(host, req->region, "TrentService.Decrypt",
 		    &c->body, req->creds, clock_offset_now(), &c->http) < 0) {
 			res->status = KMS_INTERNAL;
-			snprintf(res->reason, sizeof(res->reason),
+			reason_fail(&res->reason,
 			    "cannot build the signed KMS Decrypt request");
 			return -1;
 		}
-		rc = exchange(c, kms, host, resp, reason, sizeof(reason));
+		rc = exchange(c, kms, host, resp, &reason);
 		if (rc == 0 && resp->status == 200)
 			return 0;
 		if (rc == NATIVE_TIMEOUT && attempts > 1) {
-			set_timeout_after(res, kms->timeout_s, attempts, last);
+			set_timeout_after(res, kms->timeout_s, attempts,
+			    last.text);
 			return -1;
 		}
 		if (rc == NATIVE_TIMEOUT || rc == NATIVE_ERR) {
-			set_result(res, rc, reason, kms->timeout_s);
+			set_result(res, rc, &reason, kms->timeout_s);
 			return -1;
 		}
 		if (rc == 0) {
@@ -194,16 +193,17 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 			    resp->body.data, resp->body.len);
 
 			kms_error_reason(resp->status, resp->body.data,
-			    resp->body.len, redact, reason, sizeof(reason));
+			    resp->body.len, redact, reason.text,
+			    sizeof(reason.text));
 			if (kind == KMS_ANSWER_CLOCK_SKEW && !skew_retried &&
 			    resp->has_date) {
 				correct_clock(resp);
 				skew_retried = 1;
-				snprintf(last, sizeof(last), "%s", reason);
+				last = reason;
 				continue;
 			}
 			if (kind != KMS_ANSWER_TRANSIENT) {
-				set_result(res, NATIVE_ERR, reason,
+				set_result(res, NATIVE_ERR, &reason,
 				    kms->timeout_s);
 				return -1;
 			}
@@ -211,20 +211,21 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 		/* Transient: a throttled or failing KMS, a cut connection. */
 		if (retries == KMS_RETRIES_MAX) {
 			res->status = KMS_FAILED;
-			snprintf(res->reason, sizeof(res->reason),
-			    "%.200s (%u attempts)", reason, attempts);
+			reason_fail(&res->reason,
+			    "%.200s (%u attempts)", reason.text, attempts);
 			return -1;
 		}
 		wait = retry_backoff_next_ms(++retries);
 		if (c->deadline - clock_monotonic_ms() <= (long long)wait) {
-			set_timeout_after(res, kms->timeout_s, attempts, reason);
+			set_timeout_after(res, kms->timeout_s, attempts,
+			    reason.text);
 			return -1;
 		}
 		log_warn("KMS attempt %u of %u failed (%s); trying again in "
 		    "%u ms", attempts, KMS_RETRIES_MAX + 1 + skew_retried,
-		    reason, wait);
+		    reason.text, wait);
 		sleep_ms(wait);
-		snprintf(last, sizeof(last), "%s", reason);
+		last = reason;
 	}
 }
 
@@ -235,7 +236,8 @@ native_decrypt(const struct kms_backend *kms,
 	const char *redact[4];
 	struct call c;
 	struct http_response resp;
-	char host[NATIVE_HOST_MAX], reason[KMS_REASON_MAX];
+	char host[NATIVE_HOST_MAX];
+	struct reason reason;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -246,36 +248,36 @@ native_decrypt(const struct kms_backend *kms,
 	if (native_cfg == NULL ||
 	    kms_host_for_region(req->region, host, sizeof(host)) < 0) {
 		res->status = KMS_INTERNAL;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "native KMS backend not configured");
 		return;
 	}
 	if ((c.key = recipient_key_new()) == NULL ||
 	    recipient_key_spki(c.key, &c.spki) < 0) {
 		res->status = KMS_INTERNAL;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "cannot make the RSA-2048 recipient key");
 		goto out;
 	}
-	if ((rc = attest_key(&c, reason, sizeof(reason))) < 0) {
-		set_result(res, rc, reason, kms->timeout_s);
+	if ((rc = attest_key(&c, &reason)) < 0) {
+		set_result(res, rc, &reason, kms->timeout_s);
 		goto out;
 	}
 	if (kms_decrypt_body(req->ciphertext_b64, &req->context, &c.doc,
 	    &c.body) < 0) {
 		res->status = KMS_INTERNAL;
-		snprintf(res->reason, sizeof(res->reason),
+		reason_fail(&res->reason,
 		    "cannot build the signed KMS Decrypt request");
 		goto out;
 	}
 	if (ask_kms(&c, kms, req, host, redact, &resp, res) < 0)
 		goto out;
 	if (kms_recipient_ciphertext(resp.body.data, resp.body.len, &c.cms,
-	    reason, sizeof(reason)) < 0 ||
-	    cms_unwrap(c.cms.data, c.cms.len, c.key, &res->plaintext, reason,
-	    sizeof(reason)) < 0) {
+	    &reason) < 0 ||
+	    cms_unwrap(c.cms.data, c.cms.len, c.key, &res->plaintext,
+	    &reason) < 0) {
 		res->status = KMS_FAILED;
-		snprintf(res->reason, sizeof(res->reason), "%s", reason);
+		res->reason = reason;
 		goto out;
 	}
 	res->status = KMS_OK;

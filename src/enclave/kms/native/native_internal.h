@@ -80,7 +80,7 @@ struct http_response {
  * Content-Length, or larger than the bounds, with a reason.
  */
 int  http_response_parse(const uint8_t *data, size_t len, size_t body_max,
-    struct http_response *out, char *reason, size_t reason_len);
+    struct http_response *out, struct reason *reason);
 
 /* kms_response.c */
 /*
@@ -88,7 +88,7 @@ int  http_response_parse(const uint8_t *data, size_t len, size_t body_max,
  * base64-decoded into `cms`. -1 with a reason otherwise.
  */
 int  kms_recipient_ciphertext(const uint8_t *body, size_t len,
-    struct buf *cms, char *reason, size_t reason_len);
+    struct buf *cms, struct reason *reason);
 /*
  * Any other status: "<Type>: <message>" from {"__type", "message" or
  * "Message"} with the __type's prefix up to '#' stripped; without JSON,
@@ -151,13 +151,13 @@ struct kms_conn {
 	long long deadline;	/* monotonic ms */
 };
 int  kms_conn_open(struct kms_conn *c, const struct kms_native_config *cfg,
-    unsigned proxy_port, const char *host, long long deadline, char *reason,
-    size_t reason_len);
+    unsigned proxy_port, const char *host, long long deadline,
+    struct reason *reason);
 int  kms_conn_write(struct kms_conn *c, const uint8_t *p, size_t n,
-    char *reason, size_t reason_len);
+    struct reason *reason);
 /* One response, bounded, read until http_response_parse() says complete. */
 int  kms_conn_read_response(struct kms_conn *c, struct buf *in,
-    struct http_response *resp, char *reason, size_t reason_len);
+    struct http_response *resp, struct reason *reason);
 void kms_conn_close(struct kms_conn *c);
 
 /*
@@ -173,6 +173,6 @@ enum cms_unwrap_result {
 	CMS_UNWRAP_CONTENT = -4,	/* the content does not decrypt or fit */
 };
 int  cms_unwrap(const uint8_t *der, size_t len, EVP_PKEY *key,
-    struct secret *plaintext, char *reason, size_t reason_len);
+    struct secret *plaintext, struct reason *reason);
 
 #endif
