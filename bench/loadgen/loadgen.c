@@ -50,6 +50,7 @@
 #include "loadgen.h"
 #include "common/base64.h"
 #include "common/hex.h"
+#include "common/number.h"
 
 #define MAX_CONNS 4096
 /* A request unanswered this long fails its connection. */
@@ -144,6 +145,30 @@ parse_endpoint(const char *text, struct endpoint *ep)
 {
 	if (endpoint_parse(ep, text, 0, NULL) < 0)
 		die("--connect wants tcp:HOST:PORT or vsock:CID:PORT");
+}
+
+uint64_t
+parse_count(const char *option, const char *text, uint64_t min, uint64_t max)
+{
+	struct reason why;
+	uint64_t v;
+
+	if (number_option(option, text, min, max, &v, &why) < 0)
+		die(why.text);
+	return v;
+}
+
+/* Seconds with an optional fraction, up to a day, as a double. */
+static double
+parse_seconds(const char *option, const char *text, uint64_t min_ms)
+{
+	struct reason why;
+	uint64_t ms;
+
+	if (number_option_seconds(option, text, min_ms, 86400 * 1000, &ms,
+	    &why) < 0)
+		die(why.text);
+	return (double)ms / 1000;
 }
 
 int
@@ -784,17 +809,30 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'c': connect_to = optarg; break;
 		case 'k': key_file = optarg; break;
-		case 's': o.size = strtoul(optarg, NULL, 0); break;
-		case 'n': o.conns = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'd': o.duration = strtod(optarg, NULL); break;
-		case 'w': o.warmup = strtod(optarg, NULL); break;
-		case 'W': o.warmup_requests =
-			    (unsigned)strtoul(optarg, NULL, 0);
+		case 's':
+			o.size = (size_t)parse_count("--size", optarg, 1,
+			    1u << 30);
+			break;
+		case 'n':
+			o.conns = (unsigned)parse_count("--conns", optarg, 1,
+			    MAX_CONNS);
+			break;
+		case 'd': o.duration = parse_seconds("--duration", optarg, 1);
+			break;
+		case 'w': o.warmup = parse_seconds("--warmup", optarg, 0);
+			break;
+		case 'W':
+			o.warmup_requests = (unsigned)parse_count(
+			    "--warmup-requests", optarg, 0, UINT32_MAX);
 			break;
 		case 'r': o.reconnect = 1; break;
-		case 'v': o.verify_every = (unsigned)strtoul(optarg, NULL, 0);
+		case 'v':
+			o.verify_every = (unsigned)parse_count("--verify-every",
+			    optarg, 0, UINT32_MAX);
 			break;
-		case 'm': o.min_requests = (unsigned)strtoul(optarg, NULL, 0);
+		case 'm':
+			o.min_requests = (unsigned)parse_count("--min-requests",
+			    optarg, 0, UINT32_MAX);
 			break;
 		case 'l': o.label = optarg; break;
 		case 'f': o.framing_len = parse_framing(optarg); break;
@@ -809,8 +847,7 @@ main(int argc, char **argv)
 			usage();
 		return cmd_send(&o.ep, argv[optind]);
 	}
-	if (strcmp(cmd, "run") != 0 || key_file == NULL || o.conns == 0 ||
-	    o.conns > MAX_CONNS || o.size == 0 || o.size > (1u << 30))
+	if (strcmp(cmd, "run") != 0 || key_file == NULL)
 		usage();
 	if (o.verify_every == 0)
 		die("--verify-every must be at least 1: results are verified");

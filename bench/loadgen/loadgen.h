@@ -16,6 +16,9 @@ long long now_ns(void);
 void      load_key(const char *path, uint8_t key[AEAD_KEY_LEN]);
 /* vsock:CID:PORT or tcp:HOST:PORT (unix: too, for stream). */
 void      parse_endpoint(const char *text, struct endpoint *ep);
+/* A whole number by the common rule (common/number.h), or die naming it. */
+uint64_t  parse_count(const char *option, const char *text, uint64_t min,
+    uint64_t max);
 /* "raw" (bare JSON) or "len" (4-byte big-endian length): 1 for len. */
 int       parse_framing(const char *text);
 

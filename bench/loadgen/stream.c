@@ -44,6 +44,7 @@
 
 #include "loadgen.h"
 #include "common/hex.h"
+#include "common/number.h"
 
 #define CHUNK           (64 * 1024)	/* plaintext bytes per step */
 #define ANSWER_TIMEOUT_S 120		/* TCG in the box is slow */
@@ -335,6 +336,21 @@ stream_usage(void)
 	exit(2);
 }
 
+/* --trickle BYTES:MS: BYTES at least 1, each number by the common rule. */
+static void
+parse_trickle(const char *text, struct stream_opts *so)
+{
+	const char *colon = strchr(text, ':');
+	uint64_t bytes, ms;
+
+	if (colon == NULL || number_parse_span(text, (size_t)(colon - text), 1,
+	    SIZE_MAX, &bytes) < 0 || number_parse(colon + 1, 0, UINT32_MAX,
+	    &ms) < 0)
+		die("--trickle wants BYTES:MS");
+	so->trickle_bytes = (size_t)bytes;
+	so->trickle_ms = (unsigned)ms;
+}
+
 static void
 parse_stream_opts(int argc, char **argv, struct stream_opts *so)
 {
@@ -349,7 +365,6 @@ parse_stream_opts(int argc, char **argv, struct stream_opts *so)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *connect_to = NULL, *key_file = NULL;
-	char *end;
 	int ch;
 
 	so->label = "stream";
@@ -358,14 +373,12 @@ parse_stream_opts(int argc, char **argv, struct stream_opts *so)
 		switch (ch) {
 		case 'c': connect_to = optarg; break;
 		case 'k': key_file = optarg; break;
-		case 'b': so->request_bytes = strtoul(optarg, NULL, 10); break;
-		case 'f': so->framing_len = parse_framing(optarg); break;
-		case 't':
-			so->trickle_bytes = strtoul(optarg, &end, 10);
-			if (*end != ':' || so->trickle_bytes == 0)
-				die("--trickle wants BYTES:MS");
-			so->trickle_ms = (unsigned)strtoul(end + 1, NULL, 10);
+		case 'b':
+			so->request_bytes = (size_t)parse_count(
+			    "--request-bytes", optarg, 0, UINT32_MAX);
 			break;
+		case 'f': so->framing_len = parse_framing(optarg); break;
+		case 't': parse_trickle(optarg, so); break;
 		case 'e':
 			if (strcmp(optarg, "ok") != 0 &&
 			    strcmp(optarg, "too_large") != 0)
@@ -376,8 +389,7 @@ parse_stream_opts(int argc, char **argv, struct stream_opts *so)
 		default: stream_usage();
 		}
 	}
-	if (connect_to == NULL || key_file == NULL || optind != argc ||
-	    so->request_bytes > UINT32_MAX)
+	if (connect_to == NULL || key_file == NULL || optind != argc)
 		stream_usage();
 	parse_endpoint(connect_to, &so->ep);
 	load_key(key_file, so->key);

@@ -20,19 +20,16 @@
 #include <arpa/inet.h>
 
 #include "common/guard.h"
+#include "common/number.h"
 #include "common/reason.h"
 
+/* CIDs and ports by the common rule for numbers (common/number.h). */
 static int
 parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
+	if (number_parse(s, 0, max, &v) < 0)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;

@@ -23,6 +23,23 @@ log_set_level(enum log_level min)
 	log_min = min;
 }
 
+int
+log_level_parse(const char *text, enum log_level *out)
+{
+	static const char *const names[] = {
+		[LOG_DEBUG] = "debug", [LOG_INFO] = "info",
+		[LOG_WARN] = "warn", [LOG_ERROR] = "error",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(text, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {

@@ -11,7 +11,12 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
+/* How --log-level is spelt on every command line, for usage messages. */
+#define LOG_LEVEL_NAMES "debug, info, warn or error"
+
 void log_set_level(enum log_level min);
+/* "debug", "info", "warn" or "error" (exactly) to *out: 0, else -1. */
+int  log_level_parse(const char *text, enum log_level *out);
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -7,12 +7,14 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/frame.h"
+#include "common/number.h"
 #include "enclave/keystore.h"
 #include "enclave/memory_budget.h"
 #include "enclave/version.h"
@@ -120,23 +122,20 @@ usage_error(const char *fmt, ...)
 	return -1;
 }
 
-/* An unsigned decimal in [min, max]; the whole argument must be a number. */
+/* A number by the common rule (common/number.h); a refusal is a usage error. */
 static int
 parse_number(const char *name, const char *arg, unsigned long long min,
     unsigned long long max, unsigned long long *out)
 {
-	char *end;
+	struct reason why;
+	char option[40];
+	uint64_t v;
 
-	errno = 0;
-	if (*arg < '0' || *arg > '9')
-		goto bad;
-	*out = strtoull(arg, &end, 10);
-	if (errno != 0 || *end != '\0' || *out < min || *out > max)
-		goto bad;
+	snprintf(option, sizeof(option), "--%s", name);
+	if (number_option(option, arg, min, max, &v, &why) < 0)
+		return usage_error("%s", why.text);
+	*out = v;
 	return 0;
-bad:
-	return usage_error("--%s: '%s' is not a number in %llu..%llu", name,
-	    arg, min, max);
 }
 
 int
@@ -154,21 +153,6 @@ options_region_valid(const char *region)
 			return 0;
 	}
 	return 1;
-}
-
-static int
-parse_log_level(const char *arg, enum log_level *out)
-{
-	static const char *const names[] = { "debug", "info", "warn", "error" };
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(arg, names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	return usage_error("--log-level: '%s' is not debug, info, warn or error",
-	    arg);
 }
 
 static void
@@ -326,8 +310,9 @@ options_parse(struct options *opt, int argc, char **argv)
 			opt->threads = (unsigned)n;
 			break;
 		case OPT_LOG_LEVEL:
-			if (parse_log_level(optarg, &opt->log_level) < 0)
-				return -1;
+			if (log_level_parse(optarg, &opt->log_level) < 0)
+				return usage_error("--log-level: '%s' is not "
+				    LOG_LEVEL_NAMES, optarg);
 			break;
 		case OPT_NO_SANDBOX:
 			opt->sandbox = 0;

@@ -8,6 +8,7 @@
  * 2 for bad usage or an unreadable file.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "common/attestation.h"
 #include "common/guard.h"
 #include "common/hex.h"
+#include "common/number.h"
 #include "common/timefmt.h"
 #include "host/enclavectl/ctl.h"
 
@@ -116,16 +118,14 @@ add_pcr(const char *cmd, struct verify_args *a, unsigned index,
 static int
 add_pcr_arg(const char *cmd, struct verify_args *a, const char *arg)
 {
-	char *end;
-	unsigned long idx;
+	const char *eq = strchr(arg, '=');
+	uint64_t idx;
 
-	errno = 0;
-	idx = strtoul(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '=' || arg[0] < '0' ||
-	    arg[0] > '9' || idx >= ATT_PCR_COUNT)
+	if (eq == NULL || number_parse_span(arg, (size_t)(eq - arg), 0,
+	    ATT_PCR_COUNT - 1, &idx) < 0)
 		return ctl_usage_error(cmd, "--expect-pcr takes N=HEX with N "
 		    "in 0..%d, not '%s'", ATT_PCR_COUNT - 1, arg);
-	return add_pcr(cmd, a, (unsigned)idx, end + 1);
+	return add_pcr(cmd, a, (unsigned)idx, eq + 1);
 }
 
 /* Returns -1 to go on, or the exit status. */

@@ -8,15 +8,15 @@
  * belongs to the command. To add a command, write its file (see
  * cmd_status.c for the shape) and add one line to CTL_COMMANDS.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/endpoint.h"
 #include "common/guard.h"
+#include "common/number.h"
 #include "host/enclavectl/ctl.h"
 
 /* X(name, function, one-line summary): the one table of commands. */
@@ -94,38 +94,6 @@ parse_framing(const char *s, enum enclave_framing *out)
 	return 0;
 }
 
-/* Seconds, fractions allowed, up to a day: more is surely a typo. */
-static int
-parse_timeout(const char *s, int *ms)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
-	    v <= 0 || v > 86400)
-		return -1;
-	*ms = (int)(v * 1000);
-	if (*ms < 1)
-		*ms = 1;
-	return 0;
-}
-
-static int
-parse_retry(const char *s, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 static const char *
 env_or(const char *name, const char *fallback)
 {
@@ -164,6 +132,8 @@ static const struct option global_options[] = {
 static int
 parse_global(int argc, char **argv, struct ctl_global *g)
 {
+	struct reason why;
+	uint64_t v;
 	int opt;
 
 	g->endpoint = NULL;
@@ -182,14 +152,16 @@ parse_global(int argc, char **argv, struct ctl_global *g)
 				    "raw or len, not '%s'", optarg);
 			break;
 		case OPT_TIMEOUT:
-			if (parse_timeout(optarg, &g->timeout_ms) < 0)
-				return ctl_usage_error(NULL, "--timeout takes "
-				    "seconds (0 < s <= 86400), not '%s'", optarg);
+			/* Fractions allowed, up to a day: more is surely a typo. */
+			if (number_option_seconds("--timeout", optarg, 1,
+			    86400 * 1000, &v, &why) < 0)
+				return ctl_usage_error(NULL, "%s", why.text);
+			g->timeout_ms = (int)v;
 			break;
 		case OPT_RETRY:
-			if (parse_retry(optarg, &g->retries) < 0)
-				return ctl_usage_error(NULL, "--retry takes 0 to "
-				    "100, not '%s'", optarg);
+			if (number_option("--retry", optarg, 0, 100, &v, &why) < 0)
+				return ctl_usage_error(NULL, "%s", why.text);
+			g->retries = (int)v;
 			break;
 		case 'h':
 		case OPT_HELP:

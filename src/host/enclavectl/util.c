@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "common/frame.h"
 #include "common/guard.h"
+#include "common/number.h"
 #include "common/timefmt.h"
 #include "host/enclavectl/ctl.h"
 
@@ -262,16 +264,11 @@ ctl_output_close(const char *cmd, int fd)
 int
 ctl_parse_time(const char *s, time_t *out)
 {
-	char *end;
-	long long v;
+	uint64_t v;
 
 	if (timefmt_parse_rfc3339(s, out) == 0)
 		return 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
+	if (number_parse(s, 0, INT64_MAX, &v) < 0)
 		return -1;
 	*out = (time_t)v;
 	return 0;

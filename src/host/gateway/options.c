@@ -1,17 +1,15 @@
 /*
  * options.c - enclave-gateway's command line.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/endpoint.h"
 #include "common/key_id.h"
+#include "common/number.h"
 #include "host/gateway/gateway.h"
 
 static const char usage_text[] =
@@ -81,31 +79,15 @@ usage_error(const char *fmt, ...)
 	return 2;
 }
 
+/* A number by the common rule (common/number.h), or a usage error. */
 static int
-parse_long(const char *s, long min, long max, long *out)
+take_number(const char *option, const char *arg, uint64_t min, uint64_t max,
+    uint64_t *out)
 {
-	char *end;
-	long v;
+	struct reason why;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int
-parse_level(const char *s, enum log_level *out)
-{
-	static const char *const names[] = { "debug", "info", "warn", "error" };
-	size_t i;
-
-	for (i = 0; i < 4; i++)
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
+	if (number_option(option, arg, min, max, out, &why) < 0)
+		return usage_error("%s", why.text);
 	return -1;
 }
 
@@ -171,9 +153,8 @@ apply(int opt, const char *arg, struct gateway_options *o)
 {
 	struct endpoint ep;
 	struct reason why;
-	char *end;
-	double t;
-	long v;
+	uint64_t v;
+	int rc;
 
 	switch (opt) {
 	case OPT_LISTEN:
@@ -207,42 +188,38 @@ apply(int opt, const char *arg, struct gateway_options *o)
 			    "'%s'", arg);
 		return -1;
 	case OPT_CONNS:
-		if (parse_long(arg, 1, 256, &v) < 0)
-			return usage_error("--connections-per-enclave takes 1 "
-			    "to 256, not '%s'", arg);
+		if ((rc = take_number("--connections-per-enclave", arg, 1, 256,
+		    &v)) >= 0)
+			return rc;
 		o->conns_per_enclave = (int)v;
 		return -1;
 	case OPT_QUEUE:
-		if (parse_long(arg, 0, 100000, &v) < 0)
-			return usage_error("--queue takes 0 to 100000, not '%s'",
-			    arg);
+		if ((rc = take_number("--queue", arg, 0, 100000, &v)) >= 0)
+			return rc;
 		o->queue = (int)v;
 		return -1;
 	case OPT_MAX_BODY:
-		if (parse_long(arg, 64, (long)1 << 30, &v) < 0)
-			return usage_error("--max-body takes 64 to 1073741824 "
-			    "bytes, not '%s'", arg);
+		if ((rc = take_number("--max-body", arg, 64, (uint64_t)1 << 30,
+		    &v)) >= 0)
+			return rc;
 		o->max_body = (size_t)v;
 		return -1;
 	case OPT_TIMEOUT:
-		errno = 0;
-		t = strtod(arg, &end);
-		if (errno != 0 || end == arg || *end != '\0' || !isfinite(t) ||
-		    t <= 0 || t > 3600)
-			return usage_error("--timeout takes seconds (0 < s <= "
-			    "3600), not '%s'", arg);
-		o->timeout_ms = t * 1000 < 1 ? 1 : (int)(t * 1000);
+		if (number_option_seconds("--timeout", arg, 1, 3600 * 1000, &v,
+		    &why) < 0)
+			return usage_error("%s", why.text);
+		o->timeout_ms = (int)v;
 		return -1;
 	case OPT_MAX_CONNS:
-		if (parse_long(arg, 1, 65536, &v) < 0)
-			return usage_error("--max-connections takes 1 to 65536, "
-			    "not '%s'", arg);
+		if ((rc = take_number("--max-connections", arg, 1, 65536,
+		    &v)) >= 0)
+			return rc;
 		o->max_connections = (int)v;
 		return -1;
 	case OPT_LOG_LEVEL:
-		if (parse_level(arg, &o->log_level) < 0)
-			return usage_error("--log-level is debug, info, warn or "
-			    "error, not '%s'", arg);
+		if (log_level_parse(arg, &o->log_level) < 0)
+			return usage_error("--log-level is " LOG_LEVEL_NAMES
+			    ", not '%s'", arg);
 		return -1;
 	default:
 		return 2;

@@ -3,8 +3,8 @@
  */
 #include "standins/kmstool-dev/args.h"
 
-#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "common/guard.h"
+#include "common/number.h"
 #include "standins/kmstool-dev/blob.h"
 #include "standins/kmstool-dev/usage.h"
 
@@ -67,24 +68,6 @@ bad(const char *what, const char *name)
 	return -1;
 }
 
-/* A whole decimal number in [min, max]; no sign, no spaces, no suffix. */
-static int
-parse_number(const char *s, unsigned long min, unsigned long max,
-    unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Regions are logged: lowercase letters, digits and dashes only. */
 static int
 region_valid(const char *r)
@@ -133,7 +116,7 @@ parse_command(struct kt_args *a, const char *word)
 static int
 take_option(struct kt_args *a, int opt, char *arg)
 {
-	unsigned long v;
+	uint64_t v;
 	size_t i;
 
 	switch (opt) {
@@ -143,7 +126,7 @@ take_option(struct kt_args *a, int opt, char *arg)
 		a->region = arg;
 		return 0;
 	case OPT_PROXY_PORT:
-		if (parse_number(arg, 1, 65535, &v) < 0)
+		if (number_parse(arg, 1, 65535, &v) < 0)
 			return bad("bad --proxy-port: expected 1..65535", NULL);
 		a->proxy_port = (unsigned)v;
 		return 0;
@@ -191,9 +174,9 @@ take_option(struct kt_args *a, int opt, char *arg)
 			return bad("bad --key-spec: AES-256 or AES-128", NULL);
 		return 0;
 	case OPT_LENGTH:
-		if (parse_number(arg, 1, KT_RANDOM_MAX, &v) < 0)
+		if (number_parse(arg, 1, KT_RANDOM_MAX, &v) < 0)
 			return bad("bad --length: expected 1..1024", NULL);
-		a->length = v;
+		a->length = (size_t)v;
 		return 0;
 	case OPT_MASTER_KEY_FILE:
 		a->master_key_file = arg;
