@@ -215,6 +215,20 @@ buf_free(struct buf *b, int wipe)
 	b->len = b->cap = b->tail = 0;
 }
 
+void
+buf_move(struct buf *dst, struct buf *src)
+{
+	if (dst == src)
+		return;
+	buf_free(dst, 1);
+	dst->data = src->data;
+	dst->len = src->len;
+	dst->cap = src->cap;
+	/* Like any other change, a move takes an open tail back. */
+	src->data = NULL;
+	src->len = src->cap = src->tail = 0;
+}
+
 uint32_t
 load_u32be(const uint8_t *p)
 {

@@ -60,6 +60,12 @@ void buf_consume(struct buf *b, size_t n);
 void buf_shrink(struct buf *b, size_t keep);
 /* Free the block; wipe=1 cleanses it first (for buffers that held plaintext). */
 void buf_free(struct buf *b, int wipe);
+/*
+ * Hand src's block, bytes and all, to dst and leave src empty: one owner
+ * at a time, and no copy of the bytes made. A block dst still holds is
+ * freed first, wiped (free it yourself, unwiped, when it holds no secret).
+ */
+void buf_move(struct buf *dst, struct buf *src);
 
 /* Checked arithmetic for sizes taken from the wire. */
 int  size_add(size_t a, size_t b, size_t *out);

@@ -18,11 +18,11 @@ buffer_cache_init(struct buffer_cache *bc, struct memory_budget *budget)
 static struct buf
 remove_slot(struct buffer_cache *bc, size_t i)
 {
-	struct buf b = bc->slot[i];
+	struct buf b = BUF_INIT;
 
+	buf_move(&b, &bc->slot[i]);
 	memory_budget_release(bc->budget, b.cap);
-	bc->slot[i] = bc->slot[--bc->n];
-	memset(&bc->slot[bc->n], 0, sizeof(bc->slot[bc->n]));
+	buf_move(&bc->slot[i], &bc->slot[--bc->n]);
 	return b;
 }
 
@@ -54,11 +54,9 @@ buffer_cache_put(struct buffer_cache *bc, struct buf *b, long long now_ms)
 		release_slot(bc, smallest);
 	}
 	memory_budget_force(bc->budget, b->cap);
-	bc->slot[bc->n] = *b;
-	bc->slot[bc->n].len = 0;
-	bc->n++;
+	b->len = 0;
+	buf_move(&bc->slot[bc->n++], b);
 	bc->last_used_ms = now_ms;
-	memset(b, 0, sizeof(*b));
 }
 
 int
@@ -89,7 +87,7 @@ buffer_cache_take(struct buffer_cache *bc, struct buf *b, size_t need,
 	}
 	kept.len = b->len;
 	buf_free(b, 0);
-	*b = kept;
+	buf_move(b, &kept);
 	bc->last_used_ms = now_ms;
 	return 1;
 }

@@ -184,10 +184,9 @@ queue_reply(struct connection *c, struct reply *reply, enum frame_kind kind)
 		return;
 	}
 	if (c->out.len == c->out_sent) {
-		buf_free(&c->out, 0);
-		c->out = reply->body;
 		c->out_sent = (size_t)(s.data - reply->body.data);
-		memset(&reply->body, 0, sizeof(reply->body));
+		buf_free(&c->out, 0);
+		buf_move(&c->out, &reply->body);
 		return;
 	}
 	if (buf_append(&c->out, s.data, s.len, SIZE_MAX) < 0)

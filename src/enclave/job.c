@@ -63,7 +63,7 @@ job_start(struct connection *c, struct request *req, struct reply *reply,
 		return -1;
 	job->conn = c;
 	job->req = req;
-	job->reply = *reply;
+	reply_move(&job->reply, reply);
 	job->framing = kind;
 	job->started_ms = started_ms;
 	pthread_attr_init(&attr);
@@ -73,10 +73,9 @@ job_start(struct connection *c, struct request *req, struct reply *reply,
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		log_error("cannot start a job thread: %s", strerror(rc));
+		reply_move(reply, &job->reply);
 		free(job);
 		return -1;
 	}
-	/* The reply now belongs to the job. */
-	memset(reply, 0, sizeof(*reply));
 	return 0;
 }

@@ -33,16 +33,16 @@ reply_init(struct reply *r, size_t limit)
 void
 reply_init_reusing(struct reply *r, size_t limit, struct buf *spare)
 {
-	struct buf keep = *spare;
+	struct buf keep = BUF_INIT;
 
-	memset(spare, 0, sizeof(*spare));
+	buf_move(&keep, spare);
 	keep.len = 0;
 	reply_init(r, limit);
 	if (keep.cap >= r->body.len && keep.cap <= limit) {
 		memcpy(keep.data, r->body.data, r->body.len);
 		keep.len = r->body.len;
 		buf_free(&r->body, 0);
-		r->body = keep;
+		buf_move(&r->body, &keep);
 	} else {
 		buf_free(&keep, 0);
 	}
@@ -52,6 +52,16 @@ void
 reply_free(struct reply *r)
 {
 	buf_free(&r->body, 0);
+}
+
+void
+reply_move(struct reply *dst, struct reply *src)
+{
+	buf_free(&dst->body, 0);
+	buf_move(&dst->body, &src->body);
+	dst->outcome = src->outcome;
+	dst->request = src->request;
+	dst->limit = src->limit;
 }
 
 static int

@@ -30,6 +30,8 @@ void reply_init(struct reply *r, size_t limit);
 /* The same, building into `spare`'s memory (taken over): no fresh pages. */
 void reply_init_reusing(struct reply *r, size_t limit, struct buf *spare);
 void reply_free(struct reply *r);
+/* Hand the reply, body and all, to `dst`; `src` is left holding nothing. */
+void reply_move(struct reply *dst, struct reply *src);
 /* Replace whatever was built with an error response: `code`, and details. */
 void reply_error(struct reply *r, enum wire_error code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

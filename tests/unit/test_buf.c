@@ -1,8 +1,8 @@
 /*
  * test_buf.c - common/buf: limits are enforced before allocating, appends
  * and consumes keep the bytes right, the buf_tail/buf_commit cursor hands
- * out no more than it reserved, shrink/free, the big-endian helpers, and
- * size_add/size_mul at the edge of overflow.
+ * out no more than it reserved, shrink/free, moves, the big-endian helpers,
+ * and size_add/size_mul at the edge of overflow.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -318,6 +318,50 @@ test_printf_limit(void **state)
 	buf_free(&b, 0);
 }
 
+/* One owner at a time: the block changes hands, no byte is copied. */
+static void
+test_move(void **state)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	uint8_t *block;
+	size_t cap;
+
+	(void)state;
+	assert_int_equal(buf_append_str(&a, "configure bytes", 64), 0);
+	block = a.data;
+	cap = a.cap;
+	buf_move(&b, &a);
+	assert_ptr_equal(b.data, block);
+	assert_int_equal(b.len, 15);
+	assert_int_equal(b.cap, cap);
+	assert_memory_equal(b.data, "configure bytes", 15);
+	assert_null(a.data);
+	assert_int_equal(a.len, 0);
+	assert_int_equal(a.cap, 0);
+	/* onto itself: nothing happens */
+	buf_move(&b, &b);
+	assert_ptr_equal(b.data, block);
+	assert_int_equal(b.len, 15);
+	/* a block the destination held is freed (LeakSanitizer: not lost) */
+	assert_int_equal(buf_append_str(&a, "other", 64), 0);
+	block = a.data;
+	buf_move(&b, &a);
+	assert_ptr_equal(b.data, block);
+	assert_int_equal(b.len, 5);
+	assert_null(a.data);
+	/* an empty source empties the destination */
+	buf_move(&b, &a);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+	/* an open tail does not travel: a move takes it back */
+	assert_non_null(buf_tail(&a, 8, 64));
+	buf_move(&b, &a);
+	assert_int_equal(a.tail, 0);
+	assert_int_equal(buf_commit(&b, 1), -1);
+	buf_free(&b, 0);
+}
+
 static void
 test_u32be(void **state)
 {
@@ -354,6 +398,7 @@ main(void)
 		cmocka_unit_test(test_commit_beyond_tail_refused),
 		cmocka_unit_test(test_tail_growth_keeps_data),
 		cmocka_unit_test(test_printf_limit),
+		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_u32be),
 	};
 
