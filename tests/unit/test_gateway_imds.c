@@ -31,12 +31,12 @@ test_parse_good(void **state)
 {
 	struct host_credentials hc = HOST_CREDENTIALS_INIT;
 	struct enclave_credentials v;
-	char why[HOST_CREDS_WHY_MAX];
+	struct reason why;
 	time_t want;
 
 	(void)state;
 	assert_int_equal(imds_parse_credentials(good_doc, strlen(good_doc),
-	    &hc, why, sizeof(why)), 0);
+	    &hc, &why), 0);
 	assert_true(host_credentials_present(&hc));
 	host_credentials_view(&hc, &v);
 	assert_string_equal(v.access_key_id, "ASIAEXAMPLEKEY123456");
@@ -77,49 +77,49 @@ test_parse_bad(void **state)
 		    "\"Expiration\":\"2026-11-24T17:30:00Z\"} trailing",
 	};
 	struct host_credentials hc = HOST_CREDENTIALS_INIT;
-	char why[HOST_CREDS_WHY_MAX];
+	struct reason why;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		why[0] = '\0';
+		reason_clear(&why);
 		assert_int_equal(imds_parse_credentials(docs[i], strlen(docs[i]),
-		    &hc, why, sizeof(why)), -1);
-		assert_true(why[0] != '\0');
+		    &hc, &why), -1);
+		assert_true(why.text[0] != '\0');
 		assert_false(host_credentials_present(&hc));
 		/* A failure never quotes the secret. */
-		assert_null(strstr(why, "\"S\""));
+		assert_null(strstr(why.text, "\"S\""));
 	}
 	assert_int_equal(imds_parse_credentials(docs[3], strlen(docs[3]), &hc,
-	    why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "AssumeRoleUnauthorizedAccess"));
+	    &why), -1);
+	assert_non_null(strstr(why.text, "AssumeRoleUnauthorizedAccess"));
 }
 
 static void
 test_parse_role(void **state)
 {
-	char role[32], why[HOST_CREDS_WHY_MAX];
+	struct reason why;
+	char role[32];
 
 	(void)state;
-	assert_int_equal(imds_parse_role("my-role", 7, role, sizeof(role), why,
-	    sizeof(why)), 0);
+	assert_int_equal(imds_parse_role("my-role", 7, role, sizeof(role),
+	    &why), 0);
 	assert_string_equal(role, "my-role");
 	assert_int_equal(imds_parse_role("first.role@x\nsecond\n", 20, role,
-	    sizeof(role), why, sizeof(why)), 0);
+	    sizeof(role), &why), 0);
 	assert_string_equal(role, "first.role@x");
 	assert_int_equal(imds_parse_role("\r\nr_1=+,\r\n", 10, role,
-	    sizeof(role), why, sizeof(why)), 0);
+	    sizeof(role), &why), 0);
 	assert_string_equal(role, "r_1=+,");
-	assert_int_equal(imds_parse_role("", 0, role, sizeof(role), why,
-	    sizeof(why)), -1);
-	assert_int_equal(imds_parse_role("../etc", 6, role, sizeof(role), why,
-	    sizeof(why)), -1);
-	assert_int_equal(imds_parse_role("a b", 3, role, sizeof(role), why,
-	    sizeof(why)), -1);
-	assert_int_equal(imds_parse_role("a?x=1", 5, role, sizeof(role), why,
-	    sizeof(why)), -1);
+	assert_int_equal(imds_parse_role("", 0, role, sizeof(role), &why), -1);
+	assert_int_equal(imds_parse_role("../etc", 6, role, sizeof(role), &why),
+	    -1);
+	assert_int_equal(imds_parse_role("a b", 3, role, sizeof(role), &why),
+	    -1);
+	assert_int_equal(imds_parse_role("a?x=1", 5, role, sizeof(role), &why),
+	    -1);
 	assert_int_equal(imds_parse_role("abcdefghijklmnopqrstuvwxyz0123456789",
-	    36, role, sizeof(role), why, sizeof(why)), -1);
+	    36, role, sizeof(role), &why), -1);
 }
 
 static void
@@ -145,19 +145,20 @@ test_env_and_copy(void **state)
 	struct host_credentials hc = HOST_CREDENTIALS_INIT, copy =
 	    HOST_CREDENTIALS_INIT;
 	enum host_credentials_source src;
-	char why[HOST_CREDS_WHY_MAX];
+	struct reason why;
 
 	(void)state;
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	setenv("AWS_SESSION_TOKEN", "tok", 1);
-	assert_int_equal(host_credentials_from_env(&hc, 0, why, sizeof(why)),
+	assert_int_equal(host_credentials_from_env(&hc, 0, &why),
 	    -1);
-	assert_non_null(strstr(why, "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"));
-	assert_null(strstr(why, "AWS_SESSION_TOKEN"));
+	assert_non_null(strstr(why.text,
+	    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"));
+	assert_null(strstr(why.text, "AWS_SESSION_TOKEN"));
 	setenv("AWS_ACCESS_KEY_ID", "akid", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "sekrit", 1);
-	assert_int_equal(host_credentials_from_env(&hc, 1, why, sizeof(why)), 0);
+	assert_int_equal(host_credentials_from_env(&hc, 1, &why), 0);
 	assert_string_equal((char *)hc.secret_access_key.data, "sekrit");
 	assert_true(hc.expiration == 0);
 	/* wipe_env=1: the environment's copy is gone. */
@@ -181,13 +182,13 @@ static void
 test_fetch_unreachable(void **state)
 {
 	struct host_credentials hc = HOST_CREDENTIALS_INIT;
-	char why[HOST_CREDS_WHY_MAX];
+	struct reason why;
 
 	(void)state;
 	assert_int_equal(imds_global_init(), 0);
 	assert_int_equal(host_credentials_from_imds(&hc, "http://127.0.0.1:9",
-	    500, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "metadata service"));
+	    500, &why), -1);
+	assert_non_null(strstr(why.text, "metadata service"));
 	assert_false(host_credentials_present(&hc));
 }
 

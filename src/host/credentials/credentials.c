@@ -42,7 +42,7 @@ secret_string(struct secret *s, const char *v, size_t n)
  */
 int
 host_credentials_from_env(struct host_credentials *out, int wipe_env,
-    char *why, size_t why_size)
+    struct reason *why)
 {
 	static const char *const names[] = { "AWS_ACCESS_KEY_ID",
 	    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
@@ -64,14 +64,14 @@ host_credentials_from_env(struct host_credentials *out, int wipe_env,
 		}
 	}
 	if (missing[0] != '\0') {
-		snprintf(why, why_size, "credentials come from the environment;"
+		reason_fail(why, "credentials come from the environment;"
 		    " not set: %s", missing);
 		return -1;
 	}
 	for (i = 0; i < 3; i++) {
 		if (secret_string(dst[i], v[i], strlen(v[i])) < 0) {
 			host_credentials_clear(out);
-			snprintf(why, why_size, "out of secure memory");
+			reason_fail(why, "out of secure memory");
 			return -1;
 		}
 	}
@@ -85,12 +85,11 @@ host_credentials_from_env(struct host_credentials *out, int wipe_env,
 int
 host_credentials_fetch(struct host_credentials *out,
     enum host_credentials_source source, int wipe_env, int timeout_ms,
-    char *why, size_t why_size)
+    struct reason *why)
 {
 	if (source == HOST_CREDS_IMDS)
-		return host_credentials_from_imds(out, NULL, timeout_ms, why,
-		    why_size);
-	return host_credentials_from_env(out, wipe_env, why, why_size);
+		return host_credentials_from_imds(out, NULL, timeout_ms, why);
+	return host_credentials_from_env(out, wipe_env, why);
 }
 
 int

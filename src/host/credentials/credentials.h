@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "common/reason.h"
 #include "common/secret.h"
 #include "enclaveclient/client.h"
 
@@ -32,7 +33,6 @@ struct host_credentials {
 };
 
 #define HOST_CREDENTIALS_INIT { SECRET_INIT, SECRET_INIT, SECRET_INIT, 0 }
-#define HOST_CREDS_WHY_MAX 256
 
 /* The default IMDS address, and where the SDKs' variable moves it. */
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
@@ -50,7 +50,7 @@ int  host_credentials_source_parse(const char *s,
  * locked one. Fails naming every variable that is missing.
  */
 int  host_credentials_from_env(struct host_credentials *out, int wipe_env,
-    char *why, size_t why_size);
+    struct reason *why);
 
 /*
  * Fetch from IMDSv2 at `endpoint` (NULL: $AWS_EC2_METADATA_SERVICE_ENDPOINT
@@ -58,12 +58,12 @@ int  host_credentials_from_env(struct host_credentials *out, int wipe_env,
  * must have called curl_global_init() (imds_global_init()) before.
  */
 int  host_credentials_from_imds(struct host_credentials *out,
-    const char *endpoint, int timeout_ms, char *why, size_t why_size);
+    const char *endpoint, int timeout_ms, struct reason *why);
 
 /* One of the two above, per `source`. */
 int  host_credentials_fetch(struct host_credentials *out,
     enum host_credentials_source source, int wipe_env, int timeout_ms,
-    char *why, size_t why_size);
+    struct reason *why);
 
 /*
  * Parse the role's credentials document: {"Code":"Success",
@@ -72,10 +72,10 @@ int  host_credentials_fetch(struct host_credentials *out,
  * it can be tested without a server.
  */
 int  imds_parse_credentials(const char *json, size_t len,
-    struct host_credentials *out, char *why, size_t why_size);
+    struct host_credentials *out, struct reason *why);
 /* The first role of the security-credentials listing (one per line). */
 int  imds_parse_role(const char *text, size_t len, char *role,
-    size_t role_size, char *why, size_t why_size);
+    size_t role_size, struct reason *why);
 /* The IMDS base URL without a trailing '/': argument, variable, default. */
 const char *imds_endpoint(const char *override, char *out, size_t size);
 /* curl_global_init, once, before any thread starts. */

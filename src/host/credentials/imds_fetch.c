@@ -60,7 +60,7 @@ on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
  */
 static int
 exchange(const char *url, int put, const char *header, int timeout_ms,
-    struct sink *out, char *why, size_t why_size)
+    struct sink *out, struct reason *why)
 {
 	struct curl_slist *hdrs = NULL;
 	CURL *h;
@@ -70,11 +70,11 @@ exchange(const char *url, int put, const char *header, int timeout_ms,
 
 	memset(out, 0, sizeof(*out));
 	if ((h = curl_easy_init()) == NULL) {
-		snprintf(why, why_size, "cannot start an HTTP client");
+		reason_fail(why, "cannot start an HTTP client");
 		return -1;
 	}
 	if (header != NULL && (hdrs = curl_slist_append(NULL, header)) == NULL) {
-		snprintf(why, why_size, "out of memory");
+		reason_fail(why, "out of memory");
 		goto done;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -97,18 +97,18 @@ exchange(const char *url, int put, const char *header, int timeout_ms,
 	}
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
-		snprintf(why, why_size, "metadata service: %s",
+		reason_fail(why, "metadata service: %s",
 		    out->overflow ? "answer too large" : curl_easy_strerror(cc));
 		goto done;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
-		snprintf(why, why_size, "metadata service answered HTTP %ld",
+		reason_fail(why, "metadata service answered HTTP %ld",
 		    status);
 		goto done;
 	}
 	if (buf_append(&out->b, "", 1, IMDS_MAX_RESPONSE + 1) < 0) {
-		snprintf(why, why_size, "out of memory");
+		reason_fail(why, "out of memory");
 		goto done;
 	}
 	out->b.len--;
@@ -123,14 +123,13 @@ done:
 
 /* The session token's header line, in a buffer wiped when freed. */
 static int
-token_header(const struct sink *token, struct buf *hdr, char *why,
-    size_t why_size)
+token_header(const struct sink *token, struct buf *hdr, struct reason *why)
 {
 	size_t i;
 
 	for (i = 0; i < token->b.len; i++)
 		if (token->b.data[i] < 0x21 || token->b.data[i] > 0x7e) {
-			snprintf(why, why_size, "the metadata service's token "
+			reason_fail(why, "the metadata service's token "
 			    "is not printable text");
 			return -1;
 		}
@@ -138,7 +137,7 @@ token_header(const struct sink *token, struct buf *hdr, char *why,
 	    buf_append_str(hdr, IMDS_TOKEN_HEADER, 1024) < 0 ||
 	    buf_append(hdr, token->b.data, token->b.len, 8192) < 0 ||
 	    buf_append(hdr, "", 1, 8193) < 0) {
-		snprintf(why, why_size, "the metadata service's token is empty "
+		reason_fail(why, "the metadata service's token is empty "
 		    "or too long");
 		return -1;
 	}
@@ -147,7 +146,7 @@ token_header(const struct sink *token, struct buf *hdr, char *why,
 
 int
 host_credentials_from_imds(struct host_credentials *out,
-    const char *endpoint, int timeout_ms, char *why, size_t why_size)
+    const char *endpoint, int timeout_ms, struct reason *why)
 {
 	char base[IMDS_URL_MAX], url[IMDS_URL_MAX + IMDS_ROLE_MAX + 64];
 	char role[IMDS_ROLE_MAX];
@@ -160,23 +159,22 @@ host_credentials_from_imds(struct host_credentials *out,
 	memset(&doc, 0, sizeof(doc));
 	imds_endpoint(endpoint, base, sizeof(base));
 	snprintf(url, sizeof(url), "%s/latest/api/token", base);
-	if (exchange(url, 1, IMDS_TOKEN_TTL_HEADER, timeout_ms, &token, why,
-	    why_size) < 0)
+	if (exchange(url, 1, IMDS_TOKEN_TTL_HEADER, timeout_ms, &token,
+	    why) < 0)
 		return -1;
-	if (token_header(&token, &hdr, why, why_size) < 0)
+	if (token_header(&token, &hdr, why) < 0)
 		goto done;
 	snprintf(url, sizeof(url), "%s%s", base, IMDS_CREDS_PATH);
-	if (exchange(url, 0, (const char *)hdr.data, timeout_ms, &listing, why,
-	    why_size) < 0 ||
+	if (exchange(url, 0, (const char *)hdr.data, timeout_ms, &listing,
+	    why) < 0 ||
 	    imds_parse_role((const char *)listing.b.data, listing.b.len, role,
-	    sizeof(role), why, why_size) < 0)
+	    sizeof(role), why) < 0)
 		goto done;
 	snprintf(url, sizeof(url), "%s%s%s", base, IMDS_CREDS_PATH, role);
-	if (exchange(url, 0, (const char *)hdr.data, timeout_ms, &doc, why,
-	    why_size) < 0)
+	if (exchange(url, 0, (const char *)hdr.data, timeout_ms, &doc, why) < 0)
 		goto done;
 	rc = imds_parse_credentials((const char *)doc.b.data, doc.b.len, out,
-	    why, why_size);
+	    why);
 done:
 	buf_free(&token.b, 1);
 	buf_free(&listing.b, 1);

@@ -17,13 +17,6 @@
 
 int host_credentials_secret_string(struct secret *s, const char *v, size_t n);
 
-static int
-fail(char *why, size_t why_size, const char *text)
-{
-	snprintf(why, why_size, "%s", text);
-	return -1;
-}
-
 /* A credential field: a non-empty string of printable ASCII. */
 static const char *
 field(const cJSON *root, const char *name)
@@ -41,7 +34,7 @@ field(const cJSON *root, const char *name)
 
 int
 imds_parse_credentials(const char *json, size_t len,
-    struct host_credentials *out, char *why, size_t why_size)
+    struct host_credentials *out, struct reason *why)
 {
 	const char *code, *akid, *secret, *token, *exp;
 	cJSON *root;
@@ -52,13 +45,13 @@ imds_parse_credentials(const char *json, size_t len,
 	if ((root = json_parse_exact(json, len)) == NULL ||
 	    !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		return fail(why, why_size, "the metadata service's credentials "
+		return reason_fail(why, "the metadata service's credentials "
 		    "are not a JSON object");
 	}
 	code = json_string_field(root, "Code");
 	if (code != NULL && strcmp(code, "Success") != 0) {
 		/* The code is IMDS's own word (e.g. "AssumeRoleUnauthorized"). */
-		snprintf(why, why_size, "the metadata service answered Code "
+		reason_fail(why, "the metadata service answered Code "
 		    "\"%.64s\"", code);
 		goto done;
 	}
@@ -67,12 +60,12 @@ imds_parse_credentials(const char *json, size_t len,
 	token = field(root, "Token");
 	exp = json_string_field(root, "Expiration");
 	if (akid == NULL || secret == NULL || token == NULL) {
-		fail(why, why_size, "the metadata service's credentials lack "
+		reason_fail(why, "the metadata service's credentials lack "
 		    "AccessKeyId, SecretAccessKey or Token");
 		goto done;
 	}
 	if (exp == NULL || timefmt_parse_rfc3339(exp, &t) < 0) {
-		fail(why, why_size, "the metadata service's credentials have no "
+		reason_fail(why, "the metadata service's credentials have no "
 		    "Expiration of the form YYYY-MM-DDTHH:MM:SSZ");
 		goto done;
 	}
@@ -83,7 +76,7 @@ imds_parse_credentials(const char *json, size_t len,
 	    host_credentials_secret_string(&out->session_token, token,
 	    strlen(token)) < 0) {
 		host_credentials_clear(out);
-		fail(why, why_size, "out of secure memory");
+		reason_fail(why, "out of secure memory");
 		goto done;
 	}
 	out->expiration = t;
@@ -99,7 +92,7 @@ done:
  */
 int
 imds_parse_role(const char *text, size_t len, char *role, size_t role_size,
-    char *why, size_t why_size)
+    struct reason *why)
 {
 	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-";
@@ -111,13 +104,13 @@ imds_parse_role(const char *text, size_t len, char *role, size_t role_size,
 	for (n = 0; i + n < len && text[i + n] != '\n' && text[i + n] != '\r';
 	    n++)
 		if (strchr(ok, text[i + n]) == NULL || text[i + n] == '\0')
-			return fail(why, why_size, "the metadata service's role "
+			return reason_fail(why, "the metadata service's role "
 			    "name has characters IAM does not allow");
 	if (n == 0)
-		return fail(why, why_size, "the instance has no IAM role "
+		return reason_fail(why, "the instance has no IAM role "
 		    "(the metadata service lists none)");
 	if (n >= role_size)
-		return fail(why, why_size, "the metadata service's role name is "
+		return reason_fail(why, "the metadata service's role name is "
 		    "too long");
 	memcpy(role, text + i, n);
 	role[n] = '\0';

@@ -150,7 +150,7 @@ static int
 get_credentials(const struct configure_args *a, int timeout_ms,
     struct host_credentials *hc)
 {
-	char why[HOST_CREDS_WHY_MAX];
+	struct reason why;
 
 	if (a->source == HOST_CREDS_IMDS) {
 		json_use_wiping_allocator();
@@ -160,10 +160,10 @@ get_credentials(const struct configure_args *a, int timeout_ms,
 		}
 	}
 	if (host_credentials_fetch(hc, a->source, 1, timeout_ms > 0 ?
-	    timeout_ms : 2000, why, sizeof(why)) < 0) {
+	    timeout_ms : 2000, &why) < 0) {
 		if (a->source == HOST_CREDS_ENV)
-			return ctl_usage_error("configure", "%s", why);
-		ctl_error("configure", "%s", why);
+			return ctl_usage_error("configure", "%s", why.text);
+		ctl_error("configure", "%s", why.text);
 		return CTL_EXIT_CONN;
 	}
 	return 0;

@@ -16,7 +16,7 @@ int
 creds_init(struct creds_cache *cc, enum host_credentials_source source,
     struct metrics *m)
 {
-	char why[HOST_CREDS_WHY_MAX];
+	struct reason why;
 
 	memset(cc, 0, sizeof(*cc));
 	cc->source = source;
@@ -27,9 +27,8 @@ creds_init(struct creds_cache *cc, enum host_credentials_source source,
 	if (pthread_mutex_init(&cc->lock, NULL) != 0)
 		return -1;
 	if (source == HOST_CREDS_ENV) {
-		if (host_credentials_from_env(&cc->cur, 1, why,
-		    sizeof(why)) < 0) {
-			log_error("%s", why);
+		if (host_credentials_from_env(&cc->cur, 1, &why) < 0) {
+			log_error("%s", why.text);
 			pthread_mutex_destroy(&cc->lock);
 			return -1;
 		}
@@ -66,15 +65,16 @@ static int
 fetch(struct creds_cache *cc)
 {
 	struct host_credentials fresh = HOST_CREDENTIALS_INIT;
-	char why[HOST_CREDS_WHY_MAX], exp[TIMEFMT_RFC3339_LEN + 1];
+	struct reason why;
+	char exp[TIMEFMT_RFC3339_LEN + 1];
 	long long now = clock_monotonic_ms();
 
 	if (now < cc->next_try_ms)
 		return -1;
 	if (host_credentials_from_imds(&fresh, NULL, CREDS_FETCH_TIMEOUT_MS,
-	    why, sizeof(why)) < 0) {
+	    &why) < 0) {
 		log_warn("credentials from the metadata service failed: %s "
-		    "(next try in %d ms)", why, cc->retry_ms);
+		    "(next try in %d ms)", why.text, cc->retry_ms);
 		cc->next_try_ms = now + cc->retry_ms;
 		cc->retry_ms = cc->retry_ms * 2 > CREDS_RETRY_MAX_MS ?
 		    CREDS_RETRY_MAX_MS : cc->retry_ms * 2;

@@ -22,7 +22,7 @@
 static int
 load_master_key(const struct kt_args *a, struct secret *master)
 {
-	const char *why = NULL;
+	struct reason why;
 
 	if (a->master_key_file == NULL) {
 		kt_info("master key: BUILT-IN INSECURE DEVELOPMENT KEY "
@@ -30,7 +30,7 @@ load_master_key(const struct kt_args *a, struct secret *master)
 		return kt_master_key_builtin(master);
 	}
 	if (kt_master_key_load(master, a->master_key_file, &why) < 0) {
-		fprintf(stderr, "kmstool-dev: %s\n", why);
+		fprintf(stderr, "kmstool-dev: %s\n", why.text);
 		return -1;
 	}
 	kt_info("master key: loaded from --master-key-file");

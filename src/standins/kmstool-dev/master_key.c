@@ -13,6 +13,7 @@
 
 #include "common/base64.h"
 #include "common/guard.h"
+#include "common/reason.h"
 #include "common/hex.h"
 
 /* Longest file content we look at: 64 hex digits plus "\r\n" and slack. */
@@ -31,33 +32,25 @@ kt_master_key_builtin(struct secret *key)
 	return 0;
 }
 
-/* Reasons are fixed strings: nothing read from the file is ever quoted. */
-static int
-key_error(const char **why, const char *reason)
-{
-	if (why != NULL)
-		*why = reason;
-	return -1;
-}
-
 /* Read at most cap bytes; one more than that means the file is too big. */
 static int
 read_small_file(const char *path, uint8_t *dst, size_t cap, size_t *len,
-    const char **why)
+    struct reason *why)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	size_t got = 0;
 	ssize_t r;
 
 	if (fd < 0)
-		return key_error(why, "cannot open the master key file");
+		return reason_fail(why, "cannot open the master key file");
 	while (got <= cap) {
 		r = read(fd, dst + got, cap + 1 - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			close(fd);
-			return key_error(why, "cannot read the master key file");
+			return reason_fail(why,
+			    "cannot read the master key file");
 		}
 		if (r == 0)
 			break;
@@ -65,7 +58,7 @@ read_small_file(const char *path, uint8_t *dst, size_t cap, size_t *len,
 	}
 	close(fd);
 	if (got > cap)
-		return key_error(why, "master key file is too large");
+		return reason_fail(why, "master key file is too large");
 	*len = got;
 	return 0;
 }
@@ -97,23 +90,24 @@ decode_key(uint8_t *key, const uint8_t *text, size_t n)
 
 /* The file's text is key material too: it lives in secret memory. */
 int
-kt_master_key_load(struct secret *key, const char *path, const char **why)
+kt_master_key_load(struct secret *key, const char *path, struct reason *why)
 {
 	struct secret text = SECRET_INIT;
 	size_t len = 0;
 	int rc = -1;
 
 	if (secret_alloc(&text, KEY_FILE_MAX + 1) < 0)
-		return key_error(why, "out of memory");
+		return reason_fail(why, "out of memory");
 	if (read_small_file(path, text.data, KEY_FILE_MAX, &len, why) < 0)
 		goto done;
 	if (secret_alloc(key, KT_MASTER_KEY_LEN) < 0) {
-		key_error(why, "out of memory");
+		reason_fail(why, "out of memory");
 		goto done;
 	}
 	if (decode_key(key->data, text.data, len) < 0) {
 		secret_free(key);
-		key_error(why, "master key file must hold 32 bytes: raw, 64 hex "
+		reason_fail(why,
+		    "master key file must hold 32 bytes: raw, 64 hex "
 		    "characters or base64");
 		goto done;
 	}

@@ -11,6 +11,7 @@
 #ifndef KMSTOOL_DEV_MASTER_KEY_H
 #define KMSTOOL_DEV_MASTER_KEY_H
 
+#include "common/reason.h"
 #include "common/secret.h"
 
 #define KT_MASTER_KEY_LEN 32
@@ -22,9 +23,10 @@ int kt_master_key_builtin(struct secret *key);
 /*
  * Load a 32-byte key from a file holding it raw, as 64 hex characters or
  * as 44 base64 characters (a trailing newline allowed). On failure `why`
- * says what is wrong, never with key material in it.
+ * says what is wrong (fixed texts: nothing read from the file is ever
+ * quoted).
  */
 int kt_master_key_load(struct secret *key, const char *path,
-    const char **why);
+    struct reason *why);
 
 #endif

@@ -113,7 +113,7 @@ kms_answer_classify(int status, const uint8_t *body, size_t len)
 
 void
 kms_error_reason(int status, const uint8_t *body, size_t len,
-    const char *const *redact, char *reason, size_t reason_len)
+    const char *const *redact, char *out, size_t out_size)
 {
 	cJSON *root = json_parse_exact(body, len);
 	const char *type, *msg;
@@ -135,5 +135,5 @@ kms_error_reason(int status, const uint8_t *body, size_t len,
 		if (text[i] == '\r' || text[i] == '\n')
 			text[i] = ' ';
 	kmstool_failure_reason((const uint8_t *)text, strlen(text), redact,
-	    reason, reason_len);
+	    out, out_size);
 }

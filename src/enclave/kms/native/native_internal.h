@@ -92,11 +92,13 @@ int  kms_recipient_ciphertext(const uint8_t *body, size_t len,
 /*
  * Any other status: "<Type>: <message>" from {"__type", "message" or
  * "Message"} with the __type's prefix up to '#' stripped; without JSON,
- * "KMS answered HTTP <status>". Printable ASCII, bounded, and every
- * `redact` string (NULL-terminated list) replaced.
+ * "KMS answered HTTP <status>". Printable ASCII, bounded by out_size
+ * (a text writer like kmstool_failure_reason, not a failure: callers
+ * put it into their struct reason), and every `redact` string
+ * (NULL-terminated list) replaced.
  */
 void kms_error_reason(int status, const uint8_t *body, size_t len,
-    const char *const *redact, char *reason, size_t reason_len);
+    const char *const *redact, char *out, size_t out_size);
 
 /* What an answer other than 200 calls for. */
 enum kms_answer {
