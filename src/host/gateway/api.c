@@ -61,6 +61,21 @@ api_error(struct api_reply *r, int status, const char *code,
 	}
 }
 
+void
+api_wire_error(struct api_reply *r, enum wire_error code, const char *details)
+{
+	api_error(r, wire_error_http_status(code), wire_error_code(code),
+	    details);
+}
+
+/* The gateway's own failure: 500, not the 502 of an enclave's. */
+static void
+out_of_memory(struct api_reply *r)
+{
+	api_error(r, 500, wire_error_code(WIRE_INTERNAL_ERROR),
+	    "out of memory");
+}
+
 static void
 pool_failure(struct api_reply *r, enum pool_status st,
     const struct pool_outcome *o)
@@ -89,7 +104,7 @@ pool_failure(struct api_reply *r, enum pool_status st,
 		api_error(r, 503, "shutting_down", "the gateway is stopping");
 		return;
 	default:
-		api_error(r, 500, "internal_error", "out of memory");
+		out_of_memory(r);
 		return;
 	}
 }
@@ -114,17 +129,17 @@ refuse_nul(const char *body, size_t len, const char *name,
 	nul = exact.len > 0 && memchr(exact.data, '\0', exact.len) != NULL;
 	buf_free(&exact, 1);
 	if (rc < 0) {
-		api_error(r, 500, "internal_error", "out of memory");
+		out_of_memory(r);
 		return -1;
 	}
 	if (!nul)
 		return 0;
 	if (strcmp(name, "ciphertext") == 0)
-		api_error(r, 400, "invalid_hex", "ciphertext has a non-hex "
+		api_wire_error(r, WIRE_INVALID_HEX, "ciphertext has a non-hex "
 		    "character");
 	else
-		api_error(r, 400, "invalid_field", "aad holds U+0000, which the "
-		    "gateway cannot forward");
+		api_wire_error(r, WIRE_INVALID_FIELD, "aad holds U+0000, which "
+		    "the gateway cannot forward");
 	return -1;
 }
 
@@ -164,7 +179,7 @@ key_id_member(const cJSON *root, const char *body, size_t len, int has_nul,
 	    (has_nul && member_has_nul(body, len, name))) {
 		snprintf(why, sizeof(why), "%s must be 1 to %d characters from "
 		    "A-Z a-z 0-9 . _ -", name, KEY_ID_MAX);
-		api_error(r, 400, "invalid_field", why);
+		api_wire_error(r, WIRE_INVALID_FIELD, why);
 		return -1;
 	}
 	*out = v->valuestring;
@@ -187,7 +202,7 @@ api_process(struct gateway_ctx *g, const char *body, size_t len,
 	    !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		json_verdict_explain(&verdict, why, sizeof(why));
-		api_error(r, 400, "invalid_json", verdict.fault ==
+		api_wire_error(r, WIRE_INVALID_JSON, verdict.fault ==
 		    JSON_FAULT_NUL_NAME || verdict.fault == JSON_FAULT_DUPLICATE ?
 		    why : "the body is not a JSON object");
 		return;
@@ -195,22 +210,23 @@ api_process(struct gateway_ctx *g, const char *body, size_t len,
 	ct = json_member(root, "ciphertext");
 	aad = json_member(root, "aad");
 	if (ct == NULL || cJSON_IsNull(ct)) {
-		api_error(r, 400, "missing_fields", "ciphertext");
+		api_wire_error(r, WIRE_MISSING_FIELDS, "ciphertext");
 		goto done;
 	}
 	if (!cJSON_IsString(ct)) {
-		api_error(r, 400, "invalid_field", "ciphertext must be a string");
+		api_wire_error(r, WIRE_INVALID_FIELD,
+		    "ciphertext must be a string");
 		goto done;
 	}
 	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
-		api_error(r, 400, "invalid_field", "aad must be a string");
+		api_wire_error(r, WIRE_INVALID_FIELD, "aad must be a string");
 		goto done;
 	}
 	if (verdict.has_nul && (refuse_nul(body, len, "ciphertext", ct, r) < 0 ||
 	    refuse_nul(body, len, "aad", aad, r) < 0))
 		goto done;
 	if (ct->valuestring[0] == '\0') {
-		api_error(r, 400, "missing_fields", "ciphertext");
+		api_wire_error(r, WIRE_MISSING_FIELDS, "ciphertext");
 		goto done;
 	}
 	if (key_id_member(root, body, len, verdict.has_nul, "key_id", &key_id,
@@ -232,7 +248,7 @@ api_process(struct gateway_ctx *g, const char *body, size_t len,
 	    buf_append_str(&r->body, "{\"result\":\"", REPLY_MAX) < 0 ||
 	    buf_append(&r->body, o.result, o.result_len, REPLY_MAX) < 0 ||
 	    buf_append_str(&r->body, "\"}\n", REPLY_MAX) < 0)
-		api_error(r, 500, "internal_error", "out of memory");
+		out_of_memory(r);
 	enclave_free(o.result);
 done:
 	cJSON_Delete(root);
@@ -271,7 +287,7 @@ api_healthz(struct gateway_ctx *g, struct api_reply *r)
 	if (buf_append_str(&r->body, "]}\n", REPLY_MAX) == 0)
 		return;
 nomem:
-	api_error(r, 500, "internal_error", "out of memory");
+	out_of_memory(r);
 }
 
 void
@@ -283,7 +299,7 @@ api_metrics(struct gateway_ctx *g, struct api_reply *r)
 
 	n = pool_snapshot(g->pool, enc, GATEWAY_MAX_ENCLAVES, &q);
 	if (metrics_format(g->metrics, enc, n, &q, &r->body) < 0) {
-		api_error(r, 500, "internal_error", "out of memory");
+		out_of_memory(r);
 		return;
 	}
 	r->status = 200;

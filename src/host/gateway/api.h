@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "common/wire_error.h"
 #include "host/gateway/gateway.h"
 
 struct api_reply {
@@ -23,6 +24,9 @@ void api_reply_init(struct api_reply *r);
 void api_reply_free(struct api_reply *r);
 /* {"error": code, "details": details} with the status. */
 void api_error(struct api_reply *r, int status, const char *code,
+    const char *details);
+/* The same for a protocol code, with its status from the table. */
+void api_wire_error(struct api_reply *r, enum wire_error code,
     const char *details);
 
 void api_process(struct gateway_ctx *g, const char *body, size_t len,

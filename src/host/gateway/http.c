@@ -169,8 +169,8 @@ route(struct gateway_ctx *g, const char *url, const char *method,
 			api_error(rep, 503, "shutting_down",
 			    "the gateway is stopping");
 		else if (r->too_large)
-			api_error(rep, 413, "too_large", "the body is larger "
-			    "than --max-body");
+			api_wire_error(rep, WIRE_TOO_LARGE, "the body is "
+			    "larger than --max-body");
 		else
 			api_process(g, (const char *)r->body.data, r->body.len,
 			    rep);
@@ -231,7 +231,8 @@ reject_too_large(struct http_front *h, struct MHD_Connection *c,
 	enum MHD_Result ret;
 
 	api_reply_init(&rep);
-	api_error(&rep, 413, "too_large", "the body is larger than --max-body");
+	api_wire_error(&rep, WIRE_TOO_LARGE,
+	    "the body is larger than --max-body");
 	account(h->g, url, method, &rep, r->start_ms);
 	ret = send_reply(h->g, c, &rep);
 	api_reply_free(&rep);

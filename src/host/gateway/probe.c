@@ -18,6 +18,7 @@
 
 #include "common/json_parse.h"
 #include "common/log.h"
+#include "common/reason.h"
 #include "common/timefmt.h"
 
 /* 1 when health's "keys" lists every key id of `want`. */
@@ -51,8 +52,7 @@ holds_every_key(const cJSON *root, const struct keyring *want)
  * configured, but without some key of `want`.
  */
 static int
-health(struct enclave *e, const struct keyring *want, char *why,
-    size_t why_size)
+health(struct enclave *e, const struct keyring *want, struct reason *why)
 {
 	const char *json;
 	size_t len;
@@ -61,18 +61,18 @@ health(struct enclave *e, const struct keyring *want, char *why,
 
 	if (!enclave_client_connected(e->probe) &&
 	    enclave_client_connect(e->probe, e->endpoint) < 0) {
-		snprintf(why, why_size, "%s", enclave_client_error(e->probe));
+		reason_fail(why, "%s", enclave_client_error(e->probe));
 		return -1;
 	}
 	if ((rc = enclave_health(e->probe, &json, &len)) < 0) {
-		snprintf(why, why_size, "health: %s", rc == ENCLAVE_ERR_REMOTE ?
+		reason_fail(why, "health: %s", rc == ENCLAVE_ERR_REMOTE ?
 		    enclave_client_remote_code(e->probe) :
 		    enclave_client_error(e->probe));
 		enclave_client_close(e->probe);
 		return -1;
 	}
 	if ((root = json_parse_exact(json, len)) == NULL) {
-		snprintf(why, why_size, "health answer is not JSON");
+		reason_fail(why, "health answer is not JSON");
 		enclave_client_close(e->probe);
 		return -1;
 	}
@@ -107,7 +107,7 @@ forget_connections_locked(struct pool *p, struct enclave *e)
 static void
 probe_one(struct pool *p, struct enclave *e)
 {
-	char why[ENDPOINT_STR_MAX + 256];
+	struct reason why;
 	struct keyring *want;
 	uint64_t gen;
 	int configured, ok, behind;
@@ -115,11 +115,11 @@ probe_one(struct pool *p, struct enclave *e)
 	pthread_mutex_lock(&p->lock);
 	want = keyring_ref(p->keys);
 	pthread_mutex_unlock(&p->lock);
-	configured = health(e, want, why, sizeof(why));
+	configured = health(e, want, &why);
 	keyring_unref(want);
 	pthread_mutex_lock(&p->lock);
 	if (configured < 0) {
-		pool_mark_down_locked(p, e, why);
+		pool_mark_down_locked(p, e, why.text);
 		e->probe_now = 0;
 		schedule_down(e, clock_monotonic_ms());
 		pthread_mutex_unlock(&p->lock);
