@@ -45,6 +45,7 @@
 #include "loadgen.h"
 #include "common/hex.h"
 #include "common/number.h"
+#include "common/wire_error.h"
 
 #define CHUNK           (64 * 1024)	/* plaintext bytes per step */
 #define ANSWER_TIMEOUT_S 120		/* TCG in the box is slow */
@@ -380,10 +381,10 @@ parse_stream_opts(int argc, char **argv, struct stream_opts *so)
 		case 'f': so->framing_len = parse_framing(optarg); break;
 		case 't': parse_trickle(optarg, so); break;
 		case 'e':
-			if (strcmp(optarg, "ok") != 0 &&
-			    strcmp(optarg, "too_large") != 0)
+			so->expect_too_large = wire_error_is(optarg,
+			    WIRE_TOO_LARGE);
+			if (strcmp(optarg, "ok") != 0 && !so->expect_too_large)
 				die("--expect wants ok or too_large");
-			so->expect_too_large = strcmp(optarg, "too_large") == 0;
 			break;
 		case 'l': so->label = optarg; break;
 		default: stream_usage();
