@@ -2,14 +2,21 @@
  * client_internal.h - what the files of libenclaveclient share.
  *
  * Not installed: callers see only include/enclaveclient/client.h. One file per
- * concept: client.c (the object), error.c (failure text), connect.c,
- * send.c, recv.c (one response off the wire), exchange.c (request out,
- * response in, its status), json_string.c, requests.c (ping, health,
- * configure), process.c.
+ * concept: client.c (the object), error.c (failure text), wait.c
+ * (deadlines, waiting for the socket), connect.c (the connection, and
+ * closing it on a failure that leaves it unusable), send.c, recv.c (one
+ * response off the wire), exchange.c (request out, response in, its
+ * status), json_string.c, requests.c (ping, health, configure, forget),
+ * process.c, attest.c.
+ *
+ * Calls go one way, down this list, never back up (scripts/check-cycles.py):
+ *   requests, process, attest -> exchange -> send, recv, connect
+ *   connect -> recv (client_rx_reset) -> wait -> error
  */
 #ifndef CLIENT_INTERNAL_H
 #define CLIENT_INTERNAL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/uio.h>
 
@@ -45,13 +52,19 @@ struct enclave_client {
 /* error.c: record why a call failed and return `status`. */
 int  client_set_error(struct enclave_client *c, int status, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
-/* The same, and close the connection when `status` leaves it unusable. */
-int  client_fail(struct enclave_client *c, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void client_set_error_v(struct enclave_client *c, const char *fmt,
+    va_list ap) __attribute__((format(printf, 2, 0)));
 void client_clear_error(struct enclave_client *c);
-/* A milliseconds deadline from now (0: none) and the wait left until it. */
+
+/* wait.c: a milliseconds deadline from now (0: none), and waiting for the
+ * socket until it. */
 long long client_deadline(int timeout_ms);
 int  client_wait(struct enclave_client *c, short events, long long deadline);
+
+/* connect.c: client_set_error, and close the connection when `status`
+ * leaves it unusable. */
+int  client_fail(struct enclave_client *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* send.c: all of iov (modified as it goes) before the deadline. */
 int  client_send(struct enclave_client *c, struct iovec *iov, int iovcnt,

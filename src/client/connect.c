@@ -4,6 +4,8 @@
 #include "client/client_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -70,6 +72,25 @@ enclave_client_attach_fd(struct enclave_client *c, int fd)
 	c->fd = fd;
 	client_rx_reset(c);
 	return ENCLAVE_OK;
+}
+
+/*
+ * After a broken stream, a timeout or a response we could not read, the
+ * next bytes on the connection can no longer be matched to a request:
+ * closing is the only safe state.
+ */
+int
+client_fail(struct enclave_client *c, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	client_set_error_v(c, fmt, ap);
+	va_end(ap);
+	if (status == ENCLAVE_ERR_IO || status == ENCLAVE_ERR_TIMEOUT ||
+	    status == ENCLAVE_ERR_PROTOCOL)
+		enclave_client_close(c);
+	return status;
 }
 
 /*

@@ -13,7 +13,7 @@
  * buffer and the token's header line are its memory and are not wiped;
  * the session token only lets this host read its own metadata.
  */
-#include "host/credentials/credentials.h"
+#include "host/credentials/imds.h"
 
 #include <stdio.h>
 #include <string.h>

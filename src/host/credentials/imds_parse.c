@@ -1,12 +1,12 @@
 /*
- * imds_parse.c - reading what IMDS answers (see credentials.h).
+ * imds_parse.c - reading what IMDS answers (see imds.h).
  *
  * Kept apart from the HTTP exchange so the unit tests feed it documents
  * directly. cJSON is used with the project's wiping allocator when the
  * program installed it (json_use_wiping_allocator()); the tree is deleted
  * before returning either way.
  */
-#include "host/credentials/credentials.h"
+#include "host/credentials/imds.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,6 @@
 
 #include "common/json_parse.h"
 #include "common/timefmt.h"
-
-int host_credentials_secret_string(struct secret *s, const char *v, size_t n);
 
 /* A credential field: a non-empty string of printable ASCII. */
 static const char *
@@ -69,11 +67,11 @@ imds_parse_credentials(const char *json, size_t len,
 		    "Expiration of the form YYYY-MM-DDTHH:MM:SSZ");
 		goto done;
 	}
-	if (host_credentials_secret_string(&out->access_key_id, akid,
+	if (host_credentials_set_string(&out->access_key_id, akid,
 	    strlen(akid)) < 0 ||
-	    host_credentials_secret_string(&out->secret_access_key, secret,
+	    host_credentials_set_string(&out->secret_access_key, secret,
 	    strlen(secret)) < 0 ||
-	    host_credentials_secret_string(&out->session_token, token,
+	    host_credentials_set_string(&out->session_token, token,
 	    strlen(token)) < 0) {
 		host_credentials_clear(out);
 		reason_fail(why, "out of secure memory");
