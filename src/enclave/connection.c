@@ -217,7 +217,7 @@ start_job(struct connection *c, struct request *req, struct reply *reply,
 	if (job_start(c, req, reply, kind, started_ms) == 0)
 		return;
 	c->busy = 0;
-	request_free(req);
+	request_finish(req, &c->in);
 	reply_error(reply, WIRE_INTERNAL_ERROR, "cannot start a worker thread");
 	count_and_log(c, reply->request, reply->outcome, started_ms);
 	queue_reply(c, reply, kind);
@@ -239,36 +239,16 @@ connection_job_done(struct job *job)
 }
 
 /*
- * Reuse the executed request's message buffer as the input buffer. What
- * the input holds is copied over, so the block it leaves is wiped first.
- */
-static void
-take_back_message(struct connection *c, struct request *req)
-{
-	struct buf back;
-
-	request_release_message(req, &back);
-	if (back.cap < c->in.len) {
-		buf_free(&back, 0);
-		return;
-	}
-	if (c->in.len > 0)
-		memcpy(back.data, c->in.data, c->in.len);
-	back.len = c->in.len;
-	wipe_unparsed_input(c);
-	buf_free(&c->in, 0);
-	c->in = back;
-}
-
-/*
- * Parse one message and answer it. The input bytes are dropped right after
- * parsing, before executing, so a big request's wire copy is gone by the
- * time its plaintext and response are in memory.
+ * Parse one message and answer it. The request takes the message out of
+ * the input buffer as it parses (request.h), before executing, so a big
+ * request's wire copy is gone by the time its plaintext and response are
+ * in memory.
  */
 static void
 handle_message(struct connection *c, const struct frame *f)
 {
 	struct enclave_ctx *ctx = c->worker->server->ctx;
+	size_t limit = request_reply_limit(ctx->opt);
 	long long started = clock_monotonic_ms();
 	struct request *req;
 	struct reply reply;
@@ -278,36 +258,12 @@ handle_message(struct connection *c, const struct frame *f)
 		/* The answer is about as large as the request: a kept block? */
 		if (c->out.cap < f->len)
 			buffer_cache_take(&c->worker->cache, &c->out, f->len + 256,
-			    request_reply_limit(ctx->opt), started);
-		reply_init_reusing(&reply, request_reply_limit(ctx->opt), &c->out);
+			    limit, started);
+		reply_init_reusing(&reply, limit, &c->out);
 	} else {
-		reply_init(&reply, request_reply_limit(ctx->opt));
+		reply_init(&reply, limit);
 	}
-	req = request_parse(ctx, c->in.data + f->offset, f->len, &reply);
-	if (req != NULL && request_holds_message(req)) {
-		/* It decodes in place: give it the buffer, keep what follows. */
-		struct buf rest = BUF_INIT;
-		size_t end = f->end - f->skip;
-
-		if (buf_append(&rest, c->in.data + end, c->in.len - end,
-		    SIZE_MAX) < 0) {
-			request_free(req);
-			req = NULL;
-			reply_error(&reply, WIRE_INTERNAL_ERROR, "out of memory");
-			buf_consume(&c->in, end);
-		} else {
-			/* What follows now lives in `rest`: no copy stays. */
-			OPENSSL_cleanse(c->in.data + end, c->in.len - end);
-			c->in.len = end;
-			request_adopt_message(req, &c->in);
-			c->in = rest;
-		}
-	} else {
-		/* The parsed tree holds its own (wiped) copies from here on. */
-		if (request_message_is_secret(req))
-			OPENSSL_cleanse(c->in.data + f->offset, f->len);
-		buf_consume(&c->in, f->end - f->skip);
-	}
+	req = request_parse(ctx, &c->in, f->offset, f->len, &reply);
 	frame_reset(&c->scan);
 	c->message_started_ms = 0;
 
@@ -318,9 +274,7 @@ handle_message(struct connection *c, const struct frame *f)
 	if (req != NULL)
 		request_execute(ctx, req, &reply);
 	count_and_log(c, reply.request, reply.outcome, started);
-	if (req != NULL && request_holds_message(req))
-		take_back_message(c, req);
-	request_free(req);
+	request_finish(req, &c->in);
 	queue_reply(c, &reply, f->kind);
 	reply_free(&reply);
 	settle_claim(c);

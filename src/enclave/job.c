@@ -38,7 +38,7 @@ job_thread(void *arg)
 	sem_wait(&job_slots);
 	request_execute(w->server->ctx, job->req, &job->reply);
 	sem_post(&job_slots);
-	request_free(job->req);
+	request_finish(job->req, NULL);	/* c->in is the worker's */
 	job->req = NULL;
 
 	pthread_mutex_lock(&w->inbox_lock);

@@ -69,8 +69,12 @@ request_blocks(const struct request *req)
 	return req->type == REQUEST_CONFIGURE || req->type == REQUEST_ATTEST;
 }
 
-int
-request_message_is_secret(const struct request *req)
+/*
+ * The message's own bytes may hold secrets (configure's AWS credentials);
+ * so may one that did not parse, whatever it claimed to be.
+ */
+static int
+message_is_secret(const struct request *req)
 {
 	return req == NULL || req->type == REQUEST_CONFIGURE;
 }
@@ -121,29 +125,60 @@ request_string_field(const struct request *req, const char *name,
 	return FIELD_OK;
 }
 
-int
-request_holds_message(const struct request *req)
+/* Frees the request, wiping whatever plaintext or credentials it held. */
+static void
+request_free(struct request *req)
 {
-	return req->holds_message;
+	if (req == NULL)
+		return;
+	if (handler_for(req->type)->cleanup != NULL)
+		handler_for(req->type)->cleanup(req);
+	/* The wiping allocator cleanses every string in the tree; the
+	 * handlers' cleanup has wiped what plaintext the message held. */
+	cJSON_Delete(req->root);
+	buf_free(&req->message, 0);
+	free(req);
 }
 
-void
-request_adopt_message(struct request *req, struct buf *buf)
+/*
+ * The request decoded its ciphertext where it lay: it keeps the message's
+ * block (the first `end` bytes of `in`), and what follows the message
+ * moves to a fresh block for `in`, wiped where it was.
+ */
+static int
+adopt_message(struct request *req, struct buf *in, size_t end)
 {
-	req->message = *buf;
-	memset(buf, 0, sizeof(*buf));
+	struct buf rest = BUF_INIT;
+
+	GUARD(buf_append(&rest, in->data + end, in->len - end, SIZE_MAX));
+	OPENSSL_cleanse(in->data + end, in->len - end);
+	in->len = end;
+	buf_move(&req->message, in);
+	buf_move(in, &rest);
+	return 0;
 }
 
-void
-request_release_message(struct request *req, struct buf *buf)
+/*
+ * The executed request's message block becomes the input buffer again, so
+ * the next big request reuses its pages: what the input holds is copied
+ * over, and wiped where it was. A block too small for it is just freed.
+ */
+static void
+give_back_message(struct request *req, struct buf *in)
 {
-	*buf = req->message;
-	buf->len = 0;
-	memset(&req->message, 0, sizeof(req->message));
+	if (req->message.cap < in->len)
+		return;
+	if (in->len > 0) {
+		memcpy(req->message.data, in->data, in->len);
+		OPENSSL_cleanse(in->data, in->len);
+	}
+	req->message.len = in->len;
+	buf_free(in, 0);
+	buf_move(in, &req->message);
 }
 
-struct request *
-request_parse(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
+static struct request *
+parse_message(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
     struct reply *reply)
 {
 	struct bulk_field bulk = { NULL, 0 };
@@ -223,6 +258,28 @@ fail:
 	return NULL;
 }
 
+struct request *
+request_parse(struct enclave_ctx *ctx, struct buf *in, size_t offset,
+    size_t len, struct reply *reply)
+{
+	size_t end = offset + len;
+	struct request *req;
+
+	req = parse_message(ctx, in->data + offset, len, reply);
+	if (req != NULL && req->holds_message) {
+		if (adopt_message(req, in, end) == 0)
+			return req;
+		request_free(req);
+		req = NULL;
+		reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
+	}
+	/* The parsed tree holds its own (wiped) copies from here on. */
+	if (message_is_secret(req) && len > 0)
+		OPENSSL_cleanse(in->data + offset, len);
+	buf_consume(in, end);
+	return req;
+}
+
 void
 request_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply)
@@ -231,15 +288,11 @@ request_execute(struct enclave_ctx *ctx, struct request *req,
 }
 
 void
-request_free(struct request *req)
+request_finish(struct request *req, struct buf *in)
 {
 	if (req == NULL)
 		return;
-	if (handler_for(req->type)->cleanup != NULL)
-		handler_for(req->type)->cleanup(req);
-	/* The wiping allocator cleanses every string in the tree; the
-	 * handlers' cleanup has wiped what plaintext the message held. */
-	cJSON_Delete(req->root);
-	buf_free(&req->message, 0);
-	free(req);
+	if (in != NULL && req->message.data != NULL)
+		give_back_message(req, in);
+	request_free(req);
 }

@@ -1,6 +1,7 @@
 /*
  * fuzz_request.c - the request decoder and dispatcher
- * (request_parse + request_execute, src/enclave/request.c and handlers/).
+ * (request_parse + request_execute + request_finish, src/enclave/request.c
+ * and handlers/).
  *
  * The enclave context is the daemon's, but its KMS backend is a function
  * in this file that hands out a fixed 32-byte key (or, chosen by the first
@@ -301,17 +302,17 @@ run_message(const uint8_t *data, size_t size)
 	msg.data = fuzz_dup(data, size);
 	msg.len = msg.cap = size;
 	reply_init(&reply, request_reply_limit(&opt));
-	req = request_parse(&ctx, msg.data, size, &reply);
-	if (req != NULL && request_holds_message(req))
-		request_adopt_message(req, &msg);	/* as connection.c does */
-	/* Otherwise the message bytes are not referenced afterwards. */
+	req = request_parse(&ctx, &msg, 0, size, &reply);	/* as connection.c */
+	/* The message is taken out of the buffer, and whatever block the
+	 * request did not keep is not referenced afterwards. */
+	FUZZ_CHECK(msg.len == 0);
 	if (msg.data != NULL)
-		memset(msg.data, 0xa5, msg.len);
+		memset(msg.data, 0xa5, msg.cap);
 	buf_free(&msg, 0);
-	if (req != NULL) {
+	if (req != NULL)
 		request_execute(&ctx, req, &reply);
-		request_free(req);
-	}
+	request_finish(req, &msg);	/* a kept block comes back to msg */
+	buf_free(&msg, 0);
 	o = check_reply(&reply);
 	if (json_but_not_ijson(data, size))
 		FUZZ_CHECK(strcmp(reply.outcome, "invalid_json") == 0);
@@ -414,9 +415,7 @@ run_sealed(const uint8_t *data, size_t size)
 	free(hex);
 
 	reply_init(&reply, request_reply_limit(&opt));
-	req = request_parse(&ctx, msg.data, msg.len, &reply);
-	if (req != NULL && request_holds_message(req))
-		request_adopt_message(req, &msg);
+	req = request_parse(&ctx, &msg, 0, msg.len, &reply);
 	/*
 	 * A well-formed request parses, except that an aad escaping U+0000
 	 * is refused (cJSON would cut it at the NUL: finding F1, fixed).
@@ -424,10 +423,9 @@ run_sealed(const uint8_t *data, size_t size)
 	FUZZ_CHECK(req != NULL || (aad_has_nul &&
 	    (strcmp(reply.outcome, "invalid_json") == 0 ||
 	    strcmp(reply.outcome, "invalid_field") == 0)));
-	if (req != NULL) {
+	if (req != NULL)
 		request_execute(&ctx, req, &reply);
-		request_free(req);
-	}
+	request_finish(req, &msg);
 	o = check_reply(&reply);
 	status = field(o, "status");
 	code = field(o, "msg");
@@ -522,13 +520,10 @@ run_spliced(const uint8_t *data, size_t size)
 	FUZZ_CHECK(buf_append(&msg, data + i, size - i, SIZE_MAX) == 0);
 
 	reply_init(&reply, request_reply_limit(&opt));
-	req = request_parse(&ctx, msg.data, msg.len, &reply);
-	if (req != NULL && request_holds_message(req))
-		request_adopt_message(req, &msg);
-	if (req != NULL) {
+	req = request_parse(&ctx, &msg, 0, msg.len, &reply);
+	if (req != NULL)
 		request_execute(&ctx, req, &reply);
-		request_free(req);
-	}
+	request_finish(req, &msg);
 	o = check_reply(&reply);
 	type = own != NULL ? field(own, "type") : NULL;
 	if (bad_names || (own != NULL &&

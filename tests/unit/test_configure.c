@@ -1,9 +1,9 @@
 /*
  * test_configure.c - configure's credentials and the locked heap (F17).
  *
- * The daemon's request path (request_parse, request_execute) on a secure
- * heap of the size enclaved gives itself by default, with a KMS backend
- * in this file that hands out a key. Credentials are bounded by what AWS
+ * The daemon's request path (request_parse, request_execute,
+ * request_finish) on a secure heap of the size enclaved gives itself by
+ * default, with a KMS backend in this file that hands out a key. Credentials are bounded by what AWS
  * issues; every configure that may run at once fits in the heap with the
  * longest ones; and when the heap is used up anyway, configure is `busy`,
  * never `internal_error`, and works again once memory is back.
@@ -102,6 +102,7 @@ configure(size_t akid_len, size_t secret_len, size_t token_len)
 {
 	char *akid = repeat('A', akid_len), *secret = repeat('s', secret_len);
 	char *token = repeat('t', token_len), *msg, *body;
+	struct buf in = BUF_INIT;
 	struct request *req;
 	struct reply reply;
 	size_t n = akid_len + secret_len + token_len + 256;
@@ -111,11 +112,14 @@ configure(size_t akid_len, size_t secret_len, size_t token_len)
 	snprintf(msg, n, "{\"type\":\"configure\",\"encrypted_tsk\":\"AQID\","
 	    "\"aws_access_key_id\":\"%s\",\"aws_secret_access_key\":\"%s\","
 	    "\"aws_session_token\":\"%s\"}", akid, secret, token);
+	in.data = (uint8_t *)msg;
+	in.len = strlen(msg);
+	in.cap = n;
 	reply_init(&reply, request_reply_limit(&opt));
-	req = request_parse(&ctx, (uint8_t *)msg, strlen(msg), &reply);
+	req = request_parse(&ctx, &in, 0, in.len, &reply);
 	if (req != NULL)
 		request_execute(&ctx, req, &reply);
-	request_free(req);
+	request_finish(req, &in);
 	assert_true(reply.body.len > REPLY_HEADROOM);
 	body = strndup((const char *)reply.body.data + REPLY_HEADROOM,
 	    reply.body.len - REPLY_HEADROOM);
@@ -125,7 +129,7 @@ configure(size_t akid_len, size_t secret_len, size_t token_len)
 	assert_null(strstr(body, "ssss"));
 	assert_null(strstr(body, "tttt"));
 	reply_free(&reply);
-	free(msg);
+	buf_free(&in, 0);
 	free(akid);
 	free(secret);
 	free(token);
