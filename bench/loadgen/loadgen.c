@@ -75,9 +75,9 @@ struct conn {
 };
 
 struct opts {
+	struct common_opts common;
 	struct endpoint ep;
 	struct sockaddr_in addr;	/* ep, when it is TCP */
-	int      framing_len;
 	uint8_t  key[AEAD_KEY_LEN];
 	size_t   size;
 	unsigned conns;
@@ -86,7 +86,6 @@ struct opts {
 	int      reconnect;
 	unsigned verify_every;
 	unsigned min_requests;
-	const char *label;
 };
 
 struct stats {
@@ -179,6 +178,18 @@ parse_framing(const char *text)
 	return strcmp(text, "len") == 0;
 }
 
+int
+common_option(int ch, const char *arg, struct common_opts *co)
+{
+	switch (ch) {
+	case 'c': co->connect_to = arg; return 1;
+	case 'k': co->key_file = arg; return 1;
+	case 'f': co->framing_len = parse_framing(arg); return 1;
+	case 'l': co->label = arg; return 1;
+	default: return 0;
+	}
+}
+
 /* tcp:HOST:PORT with a numeric IPv4 host, or vsock:CID:PORT. */
 static void
 parse_connect(const char *text, struct opts *o)
@@ -246,7 +257,7 @@ build_request(struct conn *c, const struct opts *o)
 	static const char tail[] = "\"}";
 	size_t sealed_len = o->size + AEAD_OVERHEAD;
 	uint8_t *sealed = xmalloc(sealed_len);
-	size_t pre = o->framing_len ? 4 : 0, hl = sizeof(head) - 1;
+	size_t pre = o->common.framing_len ? 4 : 0, hl = sizeof(head) - 1;
 	size_t json_len = hl + 2 * sealed_len + sizeof(tail) - 1;
 	char *json;
 
@@ -432,7 +443,7 @@ check_response(struct conn *c, const struct opts *o, struct stats *st,
     int measured)
 {
 	size_t hex_len = 2 * (o->size + AEAD_OVERHEAD);
-	size_t pre = o->framing_len ? 4 : 0;
+	size_t pre = o->common.framing_len ? 4 : 0;
 	const uint8_t *h = result_hex(c->resp + pre, c->resp_len - pre);
 	const uint8_t *end = c->resp + c->resp_len;
 	uint8_t *sealed = c->check_sealed, *pt = c->check_pt;
@@ -528,7 +539,7 @@ response_complete(const struct conn *c, const struct opts *o)
 {
 	const uint8_t *r = c->resp;
 
-	if (!o->framing_len)
+	if (!o->common.framing_len)
 		return r[c->resp_len - 1] == '\n';
 	return c->resp_len >= 4 && c->resp_len - 4 >=
 	    ((size_t)r[0] << 24 | (size_t)r[1] << 16 | (size_t)r[2] << 8 | r[3]);
@@ -702,9 +713,9 @@ cmd_run(const struct opts *o)
 	    "elapsed=%.3f rps=%.1f "
 	    "mbps=%.2f p50_us=%u p99_us=%u max_us=%u wall=%.3f "
 	    "client_cpu=%.3f total=%lu\n",
-	    o->label, o->size, o->conns,
+	    o->common.label, o->size, o->conns,
 	    o->reconnect ? "per-request" : "persistent",
-	    o->framing_len ? "len" : "raw", st.n, st.errors,
+	    o->common.framing_len ? "len" : "raw", st.n, st.errors,
 	    st.conn_errors, st.verified, st.verified_measured, secs,
 	    secs > 0 ? (double)st.n / secs : 0,
 	    secs > 0 ? (double)st.n * (double)o->size / secs / 1e6 : 0,
@@ -778,8 +789,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "connect", required_argument, NULL, 'c' },
-		{ "key-file", required_argument, NULL, 'k' },
+		COMMON_LONGOPTS,
 		{ "size", required_argument, NULL, 's' },
 		{ "conns", required_argument, NULL, 'n' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -788,15 +798,14 @@ main(int argc, char **argv)
 		{ "reconnect", no_argument, NULL, 'r' },
 		{ "verify-every", required_argument, NULL, 'v' },
 		{ "min-requests", required_argument, NULL, 'm' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "framing", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = {
 		.size = 1024, .conns = 1, .duration = 2, .warmup = 0,
-		.verify_every = 16, .min_requests = 1, .label = "run",
+		.verify_every = 16, .min_requests = 1,
+		.common = { .label = "run" },
 	};
-	const char *cmd, *connect_to = NULL, *key_file = NULL;
+	const char *cmd;
 	int ch;
 
 	if (argc < 2)
@@ -806,9 +815,9 @@ main(int argc, char **argv)
 		return stream_main(argc, argv);
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (common_option(ch, optarg, &o.common))
+			continue;
 		switch (ch) {
-		case 'c': connect_to = optarg; break;
-		case 'k': key_file = optarg; break;
 		case 's':
 			o.size = (size_t)parse_count("--size", optarg, 1,
 			    1u << 30);
@@ -834,23 +843,21 @@ main(int argc, char **argv)
 			o.min_requests = (unsigned)parse_count("--min-requests",
 			    optarg, 0, UINT32_MAX);
 			break;
-		case 'l': o.label = optarg; break;
-		case 'f': o.framing_len = parse_framing(optarg); break;
 		default: usage();
 		}
 	}
-	if (connect_to == NULL)
+	if (o.common.connect_to == NULL)
 		usage();
-	parse_connect(connect_to, &o);
+	parse_connect(o.common.connect_to, &o);
 	if (strcmp(cmd, "send") == 0) {
 		if (optind != argc - 1)
 			usage();
 		return cmd_send(&o.ep, argv[optind]);
 	}
-	if (strcmp(cmd, "run") != 0 || key_file == NULL)
+	if (strcmp(cmd, "run") != 0 || o.common.key_file == NULL)
 		usage();
 	if (o.verify_every == 0)
 		die("--verify-every must be at least 1: results are verified");
-	load_key(key_file, o.key);
+	load_key(o.common.key_file, o.key);
 	return cmd_run(&o);
 }

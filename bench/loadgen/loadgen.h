@@ -22,6 +22,23 @@ uint64_t  parse_count(const char *option, const char *text, uint64_t min,
 /* "raw" (bare JSON) or "len" (4-byte big-endian length): 1 for len. */
 int       parse_framing(const char *text);
 
+/* What both commands take: --connect, --key-file, --framing, --label. */
+struct common_opts {
+	const char *connect_to;
+	const char *key_file;
+	const char *label;
+	int         framing_len;	/* parse_framing */
+};
+
+#define COMMON_LONGOPTS							\
+	{ "connect", required_argument, NULL, 'c' },			\
+	{ "key-file", required_argument, NULL, 'k' },			\
+	{ "framing", required_argument, NULL, 'f' },			\
+	{ "label", required_argument, NULL, 'l' }
+
+/* ch, one of COMMON_LONGOPTS's letters, into co: 1; 0 for any other ch. */
+int       common_option(int ch, const char *arg, struct common_opts *co);
+
 /* loadgen stream ...: one process request of an exact size (stream.c). */
 int       stream_main(int argc, char **argv);
 

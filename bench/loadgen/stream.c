@@ -55,14 +55,13 @@ static const char req_tail[] = "\"}";
 static const char ok_head[] = "{\"status\":\"ok\",\"result\":\"";
 
 struct stream_opts {
+	struct common_opts common;
 	struct endpoint ep;
 	uint8_t    key[AEAD_KEY_LEN];
 	size_t     request_bytes;
-	int        framing_len;
 	size_t     trickle_bytes;
 	unsigned   trickle_ms;
 	int        expect_too_large;
-	const char *label;
 };
 
 /* xorshift64*: the plaintext, regenerated from the seed to check it. */
@@ -164,7 +163,7 @@ send_request(struct out *o, const struct stream_opts *so, uint64_t seed,
 	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, so->key,
 	    nonce) != 1)
 		goto out;
-	if (so->framing_len) {
+	if (so->common.framing_len) {
 		uint8_t be[4] = { (uint8_t)(so->request_bytes >> 24),
 		    (uint8_t)(so->request_bytes >> 16),
 		    (uint8_t)(so->request_bytes >> 8),
@@ -275,7 +274,7 @@ check_answer(int fd, const struct stream_opts *so, uint64_t seed,
 	    hex == NULL)
 		die("out of memory");
 	text[0] = '\0';
-	if (so->framing_len) {
+	if (so->common.framing_len) {
 		if (read_exact(fd, be, 4) < 0)
 			goto out;
 		framed = (size_t)be[0] << 24 | (size_t)be[1] << 16 |
@@ -311,10 +310,10 @@ check_answer(int fd, const struct stream_opts *so, uint64_t seed,
 	    tag) != 1 || EVP_DecryptFinal_ex(ctx, pt, &n) != 1)
 		goto out;
 	/* "} and, bare JSON, the newline; framed, the length must agree. */
-	if (read_exact(fd, end, so->framing_len ? 2 : 3) < 0 ||
-	    memcmp(end, "\"}\n", so->framing_len ? 2 : 3) != 0)
+	if (read_exact(fd, end, so->common.framing_len ? 2 : 3) < 0 ||
+	    memcmp(end, "\"}\n", so->common.framing_len ? 2 : 3) != 0)
 		goto out;
-	if (so->framing_len && framed != head + 2 * (pt_len +
+	if (so->common.framing_len && framed != head + 2 * (pt_len +
 	    AEAD_OVERHEAD) + 2)
 		goto out;
 	rc = 1;
@@ -356,29 +355,24 @@ static void
 parse_stream_opts(int argc, char **argv, struct stream_opts *so)
 {
 	static const struct option longopts[] = {
-		{ "connect", required_argument, NULL, 'c' },
-		{ "key-file", required_argument, NULL, 'k' },
+		COMMON_LONGOPTS,
 		{ "request-bytes", required_argument, NULL, 'b' },
-		{ "framing", required_argument, NULL, 'f' },
 		{ "trickle", required_argument, NULL, 't' },
 		{ "expect", required_argument, NULL, 'e' },
-		{ "label", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *connect_to = NULL, *key_file = NULL;
 	int ch;
 
-	so->label = "stream";
+	so->common.label = "stream";
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (common_option(ch, optarg, &so->common))
+			continue;
 		switch (ch) {
-		case 'c': connect_to = optarg; break;
-		case 'k': key_file = optarg; break;
 		case 'b':
 			so->request_bytes = (size_t)parse_count(
 			    "--request-bytes", optarg, 0, UINT32_MAX);
 			break;
-		case 'f': so->framing_len = parse_framing(optarg); break;
 		case 't': parse_trickle(optarg, so); break;
 		case 'e':
 			so->expect_too_large = wire_error_is(optarg,
@@ -386,14 +380,14 @@ parse_stream_opts(int argc, char **argv, struct stream_opts *so)
 			if (strcmp(optarg, "ok") != 0 && !so->expect_too_large)
 				die("--expect wants ok or too_large");
 			break;
-		case 'l': so->label = optarg; break;
 		default: stream_usage();
 		}
 	}
-	if (connect_to == NULL || key_file == NULL || optind != argc)
+	if (so->common.connect_to == NULL || so->common.key_file == NULL ||
+	    optind != argc)
 		stream_usage();
-	parse_endpoint(connect_to, &so->ep);
-	load_key(key_file, so->key);
+	parse_endpoint(so->common.connect_to, &so->ep);
+	load_key(so->common.key_file, so->key);
 }
 
 int
@@ -437,8 +431,8 @@ stream_main(int argc, char **argv)
 	    verdict == 1;
 	printf("RESULT label=%s request_bytes=%zu plaintext_bytes=%zu "
 	    "framing=%s trickle=%zu:%u answer=%s send_error=%d verified=%d "
-	    "elapsed=%.3f mbps=%.2f pass=%d\n", so.label, so.request_bytes,
-	    pt_len, so.framing_len ? "len" : "raw", so.trickle_bytes,
+	    "elapsed=%.3f mbps=%.2f pass=%d\n", so.common.label, so.request_bytes,
+	    pt_len, so.common.framing_len ? "len" : "raw", so.trickle_bytes,
 	    so.trickle_ms, verdict == 1 ? "ok" : verdict == 0 ? "error" :
 	    "broken", o.failed != 0, verdict == 1, secs,
 	    secs > 0 ? (double)so.request_bytes / secs / 1e6 : 0, pass);

@@ -63,6 +63,26 @@ enclave_health(struct enclave_client *c, const char **json, size_t *json_len)
 	return ENCLAVE_OK;
 }
 
+/*
+ * Send the request built in b, free b (wiping it when it held a secret:
+ * configure's credentials), and expect {"status":"ok"}: the tail every
+ * request without an answer of its own shares.
+ */
+static int
+exchange_expecting_ok(struct enclave_client *c, struct buf *b, int wipe,
+    const char *what)
+{
+	struct iovec iov = { .iov_base = b->data, .iov_len = b->len };
+	cJSON *root;
+	int rc;
+
+	rc = client_exchange(c, &iov, 1, &root);
+	buf_free(b, wipe);
+	if (rc < 0)
+		return rc;
+	return expect_status(c, root, "ok", what);
+}
+
 struct field {
 	const char *name;	/* plain ASCII, written as it is */
 	const char *value;	/* escaped, unless raw */
@@ -183,8 +203,6 @@ enclave_configure_ex(struct enclave_client *c, const char *encrypted_tsk,
 	const struct enclave_configure_options *o = options ? options : &none;
 	struct field f[7];
 	struct buf b = BUF_INIT, ctx = BUF_INIT;
-	struct iovec iov;
-	cJSON *root;
 	size_t nf = 0;
 	int rc;
 
@@ -219,13 +237,7 @@ enclave_configure_ex(struct enclave_client *c, const char *encrypted_tsk,
 		buf_free(&b, 1);
 		return rc;
 	}
-	iov.iov_base = b.data;
-	iov.iov_len = b.len;
-	rc = client_exchange(c, &iov, 1, &root);
-	buf_free(&b, 1);
-	if (rc < 0)
-		return rc;
-	return expect_status(c, root, "ok", "configure");
+	return exchange_expecting_ok(c, &b, 1, "configure");
 }
 
 int
@@ -233,9 +245,6 @@ enclave_forget(struct enclave_client *c, const char *key_id)
 {
 	static const char head[] = "{\"type\":\"forget\",\"key_id\":";
 	struct buf b = BUF_INIT;
-	struct iovec iov;
-	cJSON *root;
-	int rc;
 
 	client_clear_error(c);
 	if (missing(key_id))
@@ -248,11 +257,5 @@ enclave_forget(struct enclave_client *c, const char *key_id)
 		return client_set_error(c, ENCLAVE_ERR_USAGE,
 		    "forget: key id too long");
 	}
-	iov.iov_base = b.data;
-	iov.iov_len = b.len;
-	rc = client_exchange(c, &iov, 1, &root);
-	buf_free(&b, 0);
-	if (rc < 0)
-		return rc;
-	return expect_status(c, root, "ok", "forget");
+	return exchange_expecting_ok(c, &b, 0, "forget");
 }
