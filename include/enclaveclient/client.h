@@ -72,6 +72,8 @@ enum enclave_framing {
 #define ENCLAVE_DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define ENCLAVE_DEFAULT_IO_TIMEOUT_MS      60000
 #define ENCLAVE_DEFAULT_MAX_RESPONSE       ((size_t)128 << 20)
+/* The most a length prefix can say; a daemon answers far less (144 MiB). */
+#define ENCLAVE_MAX_RESPONSE_CEILING       ((size_t)0xffffffffu)
 
 struct enclave_client_options {
 	enum enclave_framing framing;	/* default ENCLAVE_FRAMING_RAW */
@@ -83,7 +85,8 @@ struct enclave_client_options {
 	 * slow configure is answered rather than abandoned.
 	 */
 	int    io_timeout_ms;
-	/* Largest response accepted (the JSON bytes); default 128 MiB. */
+	/* Largest response accepted (the JSON bytes); default 128 MiB, at
+	 * most ENCLAVE_MAX_RESPONSE_CEILING (a larger value means that). */
 	size_t max_response;
 };
 

@@ -19,7 +19,8 @@ enclave_client_options_init(struct enclave_client_options *opts)
 /*
  * A zero max_response would refuse every answer, and an unknown framing
  * would send bytes the daemon cannot frame: fall back to the defaults
- * rather than fail later with a confusing error.
+ * rather than fail later with a confusing error. A max_response past the
+ * ceiling could ask for no bound at all (SIZE_MAX): it is cut to it.
  */
 struct enclave_client *
 enclave_client_new(const struct enclave_client_options *opts)
@@ -36,6 +37,8 @@ enclave_client_new(const struct enclave_client_options *opts)
 		c->opts.framing = ENCLAVE_FRAMING_RAW;
 	if (c->opts.max_response == 0)
 		c->opts.max_response = ENCLAVE_DEFAULT_MAX_RESPONSE;
+	if (c->opts.max_response > ENCLAVE_MAX_RESPONSE_CEILING)
+		c->opts.max_response = ENCLAVE_MAX_RESPONSE_CEILING;
 	c->fd = -1;
 	return c;
 }

@@ -32,7 +32,7 @@ build_tail(struct enclave_client *c, int close_quote,
     const struct tail_field *f, size_t nf, struct buf *tail)
 {
 	size_t total = (size_t)close_quote + 1, lit, i;
-	char *p;
+	char *start, *p;
 
 	for (i = 0; i < nf; i++) {
 		if (f[i].value == NULL || f[i].value[0] == '\0')
@@ -43,9 +43,9 @@ build_tail(struct enclave_client *c, int close_quote,
 			return client_set_error(c, ENCLAVE_ERR_USAGE,
 			    "%s too large", f[i].name);
 	}
-	if (buf_reserve(tail, total, total) < 0)
+	if ((start = (char *)buf_tail(tail, total, total)) == NULL)
 		return client_set_error(c, ENCLAVE_ERR_NOMEM, "out of memory");
-	p = (char *)tail->data;
+	p = start;
 	if (close_quote)
 		*p++ = '"';
 	for (i = 0; i < nf; i++) {
@@ -60,7 +60,9 @@ build_tail(struct enclave_client *c, int close_quote,
 		p = json_string_write(p, f[i].value, strlen(f[i].value));
 	}
 	*p++ = '}';
-	tail->len = (size_t)(p - (char *)tail->data);
+	if (buf_commit(tail, (size_t)(p - start)) < 0)
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "request tail longer than counted");
 	return ENCLAVE_OK;
 }
 
@@ -74,14 +76,17 @@ escape_ciphertext(struct enclave_client *c, const char *hex, size_t n,
     struct buf *esc)
 {
 	size_t lit;
+	char *dst, *end;
 
 	if (json_string_len(hex, n, &lit) < 0)
 		return client_set_error(c, ENCLAVE_ERR_USAGE,
 		    "ciphertext too large");
-	if (buf_reserve(esc, lit, lit) < 0)
+	if ((dst = (char *)buf_tail(esc, lit, lit)) == NULL)
 		return client_set_error(c, ENCLAVE_ERR_NOMEM, "out of memory");
-	esc->len = (size_t)(json_string_write((char *)esc->data, hex, n) -
-	    (char *)esc->data);
+	end = json_string_write(dst, hex, n);
+	if (buf_commit(esc, (size_t)(end - dst)) < 0)
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "escaped ciphertext longer than counted");
 	return ENCLAVE_OK;
 }
 

@@ -79,6 +79,7 @@ scan(struct enclave_client *c, struct frame_scanner *sc, struct frame *fr)
 static int
 finish(struct enclave_client *c, const struct frame *fr, size_t limit)
 {
+	uint8_t *nul;
 	size_t i;
 
 	for (i = fr->end; i < c->rx.len; i++)
@@ -86,9 +87,10 @@ finish(struct enclave_client *c, const struct frame *fr, size_t limit)
 			return client_set_error(c, ENCLAVE_ERR_PROTOCOL,
 			    "unexpected bytes after the enclave's response");
 	c->rx.len = fr->end;
-	if (buf_reserve(&c->rx, 1, limit) < 0)
+	/* The terminator is written but not committed: it stays past len. */
+	if ((nul = buf_tail(&c->rx, 1, limit)) == NULL)
 		return client_set_error(c, ENCLAVE_ERR_NOMEM, "out of memory");
-	c->rx.data[fr->end] = '\0';
+	*nul = '\0';
 	c->resp = (const char *)c->rx.data + fr->offset;
 	c->resp_len = fr->len;
 	return ENCLAVE_OK;
@@ -114,12 +116,15 @@ client_recv(struct enclave_client *c, long long deadline)
 	struct frame fr;
 	enum frame_result r;
 	size_t limit, room;
+	uint8_t *dst;
 	ssize_t n;
 	int rc;
 
 	frame_reset(&sc);
+	/* max_response is at most ENCLAVE_MAX_RESPONSE_CEILING (client.c). */
 	if (size_add(c->opts.max_response, FRAME_LENGTH_PREFIX + 1, &limit) < 0)
-		limit = SIZE_MAX;
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "max_response %zu is too large", c->opts.max_response);
 	for (;;) {
 		if (c->rx.len > 0) {
 			r = scan(c, &sc, &fr);
@@ -144,13 +149,13 @@ client_recv(struct enclave_client *c, long long deadline)
 			room = RX_CHUNK;
 		if (room > limit - 1 - c->rx.len)
 			room = limit - 1 - c->rx.len;
-		if (buf_reserve(&c->rx, room, limit) < 0)
+		if ((dst = buf_tail(&c->rx, room, limit)) == NULL)
 			return client_set_error(c, ENCLAVE_ERR_NOMEM,
 			    "out of memory for a %zu-byte response",
 			    c->rx.len + room);
 		if ((rc = client_wait(c, POLLIN, deadline)) < 0)
 			return rc;
-		n = recv(c->fd, c->rx.data + c->rx.len, room, MSG_DONTWAIT);
+		n = recv(c->fd, dst, room, MSG_DONTWAIT);
 		if (n == 0)
 			return closed(c);
 		if (n < 0) {
@@ -160,6 +165,8 @@ client_recv(struct enclave_client *c, long long deadline)
 			return client_set_error(c, ENCLAVE_ERR_IO,
 			    "receiving from the enclave: %s", strerror(errno));
 		}
-		c->rx.len += (size_t)n;
+		if (buf_commit(&c->rx, (size_t)n) < 0)
+			return client_set_error(c, ENCLAVE_ERR_IO,
+			    "recv returned %zd bytes for %zu", n, room);
 	}
 }

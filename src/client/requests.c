@@ -110,7 +110,7 @@ build_configure(struct enclave_client *c, const struct field *f, size_t nf,
 {
 	static const char head[] = "{\"type\":\"configure\"";
 	size_t total = sizeof(head) - 1 + 1, lit, i;
-	char *p;
+	char *start, *p;
 
 	for (i = 0; i < nf; i++) {
 		/* ,"name":literal */
@@ -119,9 +119,9 @@ build_configure(struct enclave_client *c, const struct field *f, size_t nf,
 			return client_set_error(c, ENCLAVE_ERR_USAGE,
 			    "configure request too large");
 	}
-	if (buf_reserve(b, total, total) < 0)
+	if ((start = (char *)buf_tail(b, total, total)) == NULL)
 		return client_set_error(c, ENCLAVE_ERR_NOMEM, "out of memory");
-	p = (char *)b->data;
+	p = start;
 	memcpy(p, head, sizeof(head) - 1);
 	p += sizeof(head) - 1;
 	for (i = 0; i < nf; i++) {
@@ -139,7 +139,9 @@ build_configure(struct enclave_client *c, const struct field *f, size_t nf,
 		}
 	}
 	*p++ = '}';
-	b->len = (size_t)(p - (char *)b->data);
+	if (buf_commit(b, (size_t)(p - start)) < 0)
+		return client_set_error(c, ENCLAVE_ERR_USAGE,
+		    "configure request longer than counted");
 	return ENCLAVE_OK;
 }
 

@@ -311,6 +311,7 @@ attestation_decode_input(const uint8_t *in, size_t len, struct buf *out)
 {
 	struct buf text = BUF_INIT;
 	size_t i, got;
+	uint8_t *dst;
 	int rc = -1;
 
 	if (len == 0)
@@ -329,12 +330,13 @@ attestation_decode_input(const uint8_t *in, size_t len, struct buf *out)
 			GUARD_GOTO(buf_append(&text, &in[i], 1, len), out);
 	if (text.len == 0 || base64_decoded_max(text.len) > 2 * ATT_DOC_MAX)
 		goto out;
-	GUARD_GOTO(buf_reserve(out, base64_decoded_max(text.len),
-	    2 * ATT_DOC_MAX), out);
-	if (base64_decode(out->data + out->len, &got, (const char *)text.data,
-	    text.len) < 0 || got > ATT_DOC_MAX || got == 0)
+	if ((dst = buf_tail(out, base64_decoded_max(text.len),
+	    2 * ATT_DOC_MAX)) == NULL)
 		goto out;
-	out->len += got;
+	if (base64_decode(dst, &got, (const char *)text.data, text.len) < 0 ||
+	    got > ATT_DOC_MAX || got == 0)
+		goto out;
+	GUARD_GOTO(buf_commit(out, got), out);
 	rc = 0;
 out:
 	buf_free(&text, 0);

@@ -455,6 +455,7 @@ struct names_walk {
 	struct buf     arena;	/* decoded names that held an escape */
 	struct buf     stack;	/* struct name_ref of the open objects */
 	struct slice   found;	/* the offending name */
+	size_t         stack_max;	/* bytes: one ref per name in t */
 };
 
 /* Deeper than cJSON's own nesting limit: text cJSON took never gets here. */
@@ -514,7 +515,8 @@ push_name(struct names_walk *w, size_t at, size_t end, int escaped, int depth)
 	if (escaped) {
 		ref.off = w->arena.len;
 		ref.in_arena = 1;
-		if (json_decode_string(ref.raw, &w->arena, SIZE_MAX) < 0)
+		/* Decoded names are no longer than their text, all in t. */
+		if (json_decode_string(ref.raw, &w->arena, w->n) < 0)
 			return JSON_NAMES_MALFORMED;
 		ref.len = w->arena.len - ref.off;
 		bytes = w->arena.data + ref.off;
@@ -524,7 +526,7 @@ push_name(struct names_walk *w, size_t at, size_t end, int escaped, int depth)
 		w->found = ref.raw;
 		return JSON_NAMES_NUL;
 	}
-	if (buf_append(&w->stack, &ref, sizeof(ref), SIZE_MAX) < 0)
+	if (buf_append(&w->stack, &ref, sizeof(ref), w->stack_max) < 0)
 		return JSON_NAMES_MALFORMED;
 	return JSON_NAMES_OK;
 }
@@ -634,11 +636,16 @@ walk_value(struct names_walk *w, size_t *i, int depth)
 int
 json_check_names(const uint8_t *text, size_t n, int flags, struct slice *name)
 {
-	struct names_walk w = { text, n, flags, BUF_INIT, BUF_INIT, { NULL, 0 } };
+	struct names_walk w = { text, n, flags, BUF_INIT, BUF_INIT, { NULL, 0 },
+		0 };
 	size_t at = 0;
 	int rc;
 
-	rc = walk_value(&w, &at, 0);
+	/* A name takes two bytes at least (its quotes). */
+	if (size_mul(n / 2 + 1, sizeof(struct name_ref), &w.stack_max) < 0)
+		rc = JSON_NAMES_MALFORMED;
+	else
+		rc = walk_value(&w, &at, 0);
 	if (rc == JSON_NAMES_OK && skip_space(text, n, at) != n)
 		rc = JSON_NAMES_MALFORMED;
 	if (name != NULL)

@@ -68,12 +68,12 @@ int
 json_append_string(struct buf *b, const uint8_t *s, size_t n, size_t limit)
 {
 	size_t len;
+	char *dst, *end;
 
 	GUARD(json_string_len(s, n, &len));
-	GUARD(buf_reserve(b, len, limit));
-	b->len = (size_t)((uint8_t *)json_string_write((char *)b->data +
-	    b->len, s, n) - b->data);
-	return 0;
+	GUARD_PTR(dst = (char *)buf_tail(b, len, limit));
+	end = json_string_write(dst, s, n);
+	return buf_commit(b, (size_t)(end - dst));
 }
 
 int

@@ -14,7 +14,7 @@ bulk_field_cut(uint8_t *msg, size_t len, const char *name,
 {
 	struct json_member m;
 	struct slice value;
-	size_t head, tail;
+	size_t head, tail, total;
 
 	/* The scanner is safe on any bytes; cJSON validates the rest later. */
 	if (json_find_member(msg, len, name, &m) < 0 || m.value_escaped ||
@@ -23,10 +23,11 @@ bulk_field_cut(uint8_t *msg, size_t len, const char *name,
 	value = m.value;
 	head = (size_t)(value.data - msg);
 	tail = len - head - value.len;
-	GUARD(buf_reserve(rest, head + 2 + tail, head + 2 + tail));
-	GUARD(buf_append(rest, msg, head, SIZE_MAX));
-	GUARD(buf_append(rest, "\"\"", 2, SIZE_MAX));
-	GUARD(buf_append(rest, value.data + value.len, tail, SIZE_MAX));
+	total = head + 2 + tail;	/* the message less the value's body */
+	GUARD(buf_reserve(rest, total, total));
+	GUARD(buf_append(rest, msg, head, total));
+	GUARD(buf_append(rest, "\"\"", 2, total));
+	GUARD(buf_append(rest, value.data + value.len, tail, total));
 	field->data = msg + head + 1;
 	field->len = value.len - 2;
 	return 1;

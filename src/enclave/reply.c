@@ -17,6 +17,7 @@
 static const char oom_reply[] =
     "{\"status\":\"error\",\"msg\":\"internal_error\","
     "\"details\":\"out of memory\"}";
+#define OOM_REPLY_SIZE (REPLY_HEADROOM + sizeof(oom_reply) - 1)
 
 void
 reply_init(struct reply *r, size_t limit)
@@ -93,8 +94,9 @@ reply_error(struct reply *r, enum wire_error code, const char *fmt, ...)
 	/* Out of memory: the fixed reply needs one small allocation at most. */
 	r->outcome = wire_error_code(WIRE_INTERNAL_ERROR);
 	r->body.len = 0;
-	if (buf_append(&r->body, "\0\0\0\0", REPLY_HEADROOM, SIZE_MAX) < 0 ||
-	    buf_append_str(&r->body, oom_reply, SIZE_MAX) < 0)
+	if (buf_append(&r->body, "\0\0\0\0", REPLY_HEADROOM,
+	    OOM_REPLY_SIZE) < 0 ||
+	    buf_append_str(&r->body, oom_reply, OOM_REPLY_SIZE) < 0)
 		r->body.len = 0;
 }
 
@@ -132,8 +134,9 @@ reply_frame(struct reply *r, enum frame_kind kind)
 		s.len = r->body.len;
 		return s;
 	}
-	/* Bare JSON is answered with JSON and a newline. */
-	if (buf_append(&r->body, "\n", 1, SIZE_MAX) < 0)
+	/* Bare JSON is answered with JSON and a newline, framing past the
+	 * body's limit. */
+	if (buf_append(&r->body, "\n", 1, r->limit + 1) < 0)
 		return s;
 	s.data = r->body.data + REPLY_HEADROOM;
 	s.len = r->body.len - REPLY_HEADROOM;

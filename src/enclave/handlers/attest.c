@@ -13,7 +13,6 @@
 #include "enclave/handlers.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/base64.h"
@@ -116,21 +115,17 @@ attest_parse(struct enclave_ctx *ctx, struct request *req,
 static int
 reply_document(struct reply *reply, const struct buf *doc)
 {
+	static const char tail[] = "\"}";
 	size_t n = base64_encoded_len(doc->len);
-	char *b64;
-	int rc;
+	uint8_t *b64;
 
-	if ((b64 = malloc(n + 1)) == NULL)
-		return -1;
-	base64_encode(b64, doc->data, doc->len);
-	rc = buf_append_str(&reply->body,
-	    "{\"status\":\"ok\",\"document\":\"", reply->limit);
-	if (rc == 0)
-		rc = buf_append(&reply->body, b64, n, reply->limit);
-	if (rc == 0)
-		rc = buf_append_str(&reply->body, "\"}", reply->limit);
-	free(b64);
-	return rc;
+	GUARD(buf_append_str(&reply->body,
+	    "{\"status\":\"ok\",\"document\":\"", reply->limit));
+	/* Encoded in place; its NUL lands where the closing quote goes. */
+	GUARD_PTR(b64 = buf_tail(&reply->body, n + sizeof(tail), reply->limit));
+	base64_encode((char *)b64, doc->data, doc->len);
+	GUARD(buf_commit(&reply->body, n));
+	return buf_append_str(&reply->body, tail, reply->limit);
 }
 
 static void

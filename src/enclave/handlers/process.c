@@ -111,14 +111,16 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 static int
 reply_result(struct reply *reply, const uint8_t *sealed, size_t n)
 {
-	size_t hex_len;
+	size_t hex_len, room;
+	uint8_t *hex;
 
 	GUARD(size_mul(n, 2, &hex_len));
+	/* Room for the closing quote and brace too: the block grows once. */
+	GUARD(size_add(hex_len, sizeof(result_tail), &room));
 	GUARD(buf_append_str(&reply->body, result_head, reply->limit));
-	GUARD(buf_reserve(&reply->body, hex_len + sizeof(result_tail),
-	    reply->limit));
-	hex_encode((char *)reply->body.data + reply->body.len, sealed, n);
-	reply->body.len += hex_len;
+	GUARD_PTR(hex = buf_tail(&reply->body, room, reply->limit));
+	hex_encode((char *)hex, sealed, n);
+	GUARD(buf_commit(&reply->body, hex_len));
 	return buf_append_str(&reply->body, result_tail, reply->limit);
 }
 
@@ -162,6 +164,8 @@ seal_and_reply(struct tsk *key, struct process_request *p, struct slice aad,
     enum step_result r, struct buf *out, struct reply *reply)
 {
 	struct buf sealed = BUF_INIT;
+	size_t sealed_len = out->len + AEAD_OVERHEAD;
+	uint8_t *dst;
 	int rc;
 
 	if (r == STEP_SAME) {
@@ -170,12 +174,14 @@ seal_and_reply(struct tsk *key, struct process_request *p, struct slice aad,
 		    p->data + AEAD_NONCE_LEN, p->len - AEAD_OVERHEAD, p->data));
 		return reply_result(reply, p->data, p->len);
 	}
-	GUARD(buf_reserve(&sealed, out->len + AEAD_OVERHEAD,
-	    out->len + AEAD_OVERHEAD));
+	/* out->len is at most the step's max_output: no overflow here. */
+	GUARD_PTR(dst = buf_tail(&sealed, sealed_len, sealed_len));
 	rc = aead_seal(tsk_bytes(key), aad.data, aad.len, out->data, out->len,
-	    sealed.data);
+	    dst);
 	if (rc == 0)
-		rc = reply_result(reply, sealed.data, out->len + AEAD_OVERHEAD);
+		rc = buf_commit(&sealed, sealed_len);
+	if (rc == 0)
+		rc = reply_result(reply, sealed.data, sealed.len);
 	buf_free(&sealed, 0);
 	return rc;
 }

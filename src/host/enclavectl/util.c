@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "common/frame.h"
 #include "common/guard.h"
 #include "common/number.h"
@@ -119,49 +117,37 @@ ctl_no_operands(const char *cmd, int argc, char **argv)
 	return 0;
 }
 
+#define READ_CHUNK ((size_t)64 << 10)
+
 /*
- * Move to a bigger block, wiping the old one: it may hold plaintext. The
- * buffer never grows past limit + 1 bytes, the one byte more that tells
- * an input over the limit from one exactly at it.
+ * Read to the end, into a buffer that never grows past limit + 1 bytes:
+ * the one byte more tells an input over the limit from one exactly at
+ * it. The buffer wipes the blocks it outgrows (they may hold plaintext).
  */
-static int
-grow(struct buf *b, size_t want, size_t limit)
-{
-	size_t cap = b->cap ? b->cap : (size_t)64 << 10;
-	uint8_t *p;
-
-	while (cap < want && cap <= limit / 2)
-		cap *= 2;
-	if (cap < want || cap > limit + 1)
-		cap = limit + 1;
-	if ((p = malloc(cap)) == NULL)
-		return -1;
-	if (b->len > 0)
-		memcpy(p, b->data, b->len);
-	if (b->data != NULL)
-		OPENSSL_cleanse(b->data, b->cap);
-	free(b->data);
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
 static int
 read_fd(const char *cmd, const char *name, int fd, size_t limit,
     struct buf *out)
 {
+	const size_t bound = limit + 1;	/* limits are CTL_MAX_* and the like */
 	struct stat st;
+	size_t room;
+	uint8_t *dst;
 	ssize_t n;
 
 	/* A regular file's size is known: one allocation, no copies. */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (size_t)st.st_size <= limit &&
-	    grow(out, (size_t)st.st_size + 1, limit) < 0)
+	    buf_reserve(out, (size_t)st.st_size + 1, bound) < 0)
 		goto nomem;
 	while (out->len <= limit) {
-		if (out->len == out->cap && grow(out, out->len + 1, limit) < 0)
+		/* What the block has, else as much again (at least 64 KiB). */
+		if ((room = out->cap - out->len) == 0)
+			room = out->len > READ_CHUNK ? out->len : READ_CHUNK;
+		if (room > bound - out->len)
+			room = bound - out->len;
+		if ((dst = buf_tail(out, room, bound)) == NULL)
 			goto nomem;
-		n = read(fd, out->data + out->len, out->cap - out->len);
+		n = read(fd, dst, room);
 		if (n == 0)
 			return 0;
 		if (n < 0) {
@@ -170,7 +156,8 @@ read_fd(const char *cmd, const char *name, int fd, size_t limit,
 			ctl_error(cmd, "reading %s: %s", name, strerror(errno));
 			return -1;
 		}
-		out->len += (size_t)n;
+		if (buf_commit(out, (size_t)n) < 0)
+			goto nomem;
 	}
 	ctl_error(cmd, "%s is larger than %zu bytes", name, limit);
 	return -1;

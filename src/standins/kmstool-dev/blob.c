@@ -58,6 +58,7 @@ kt_blob_seal_ctx(const struct secret *master, const char *key_id,
 	size_t id_len = strlen(key_id), header_len, total;
 	uint8_t lead[KT_BLOB_HEADER_MIN];
 	struct buf aad = BUF_INIT;
+	uint8_t *sealed;
 	int rc;
 
 	if (master->len != AEAD_KEY_LEN || !kt_key_id_valid(key_id, id_len) ||
@@ -73,12 +74,13 @@ kt_blob_seal_ctx(const struct secret *master, const char *key_id,
 	GUARD(buf_append(out, lead, sizeof(lead), KT_BLOB_MAX));
 	GUARD(buf_append(out, key_id, id_len, KT_BLOB_MAX));
 	GUARD(blob_aad(out->data, header_len, context, &aad));
-	rc = aead_seal(master->data, aad.data, aad.len, pt, n,
-	    out->data + header_len);
+	if ((sealed = buf_tail(out, AEAD_OVERHEAD + n, KT_BLOB_MAX)) == NULL)
+		rc = -1;
+	else
+		rc = aead_seal(master->data, aad.data, aad.len, pt, n, sealed);
 	buf_free(&aad, 0);
 	GUARD(rc);
-	out->len = total;
-	return 0;
+	return buf_commit(out, AEAD_OVERHEAD + n);
 }
 
 /*

@@ -249,6 +249,7 @@ kms_conn_read_response(struct kms_conn *c, struct buf *in,
 {
 	const size_t limit = NATIVE_HTTP_HEADERS_MAX + NATIVE_HTTP_BODY_MAX;
 	size_t got, want;
+	uint8_t *room;
 	int rc, err;
 
 	for (;;) {
@@ -257,16 +258,20 @@ kms_conn_read_response(struct kms_conn *c, struct buf *in,
 		if (rc != 0)
 			return rc > 0 ? 0 : NATIVE_ERR;
 		want = limit - in->len < 4096 ? limit - in->len : 4096;
-		if (want == 0 || buf_reserve(in, want, limit) < 0) {
+		if ((room = buf_tail(in, want, limit)) == NULL) {
 			reason_fail(reason, "HTTP response from KMS "
 			    "larger than %zu bytes", limit);
 			return NATIVE_ERR;
 		}
 		ERR_clear_error();
-		rc = SSL_read_ex(c->ssl, in->data + in->len, in->cap - in->len,
-		    &got);
+		rc = SSL_read_ex(c->ssl, room, want, &got);
 		if (rc == 1) {
-			in->len += got;
+			/* SSL_read_ex reads at most `want`: refused past it. */
+			if (buf_commit(in, got) < 0) {
+				reason_fail(reason, "TLS read %zu bytes into %zu",
+				    got, want);
+				return NATIVE_ERR;
+			}
 			continue;
 		}
 		err = SSL_get_error(c->ssl, rc);

@@ -28,6 +28,7 @@ kms_recipient_ciphertext(const uint8_t *body, size_t len, struct buf *cms,
 	cJSON *root = json_parse_exact(body, len);
 	const char *b64;
 	size_t n, got;
+	uint8_t *dst;
 	int rc = -1;
 
 	if (root == NULL || !cJSON_IsObject(root)) {
@@ -41,13 +42,14 @@ kms_recipient_ciphertext(const uint8_t *body, size_t len, struct buf *cms,
 		    "CiphertextForRecipient (was the Recipient ignored?)");
 		goto out;
 	}
-	if (buf_reserve(cms, base64_decoded_max(n), NATIVE_HTTP_BODY_MAX) < 0 ||
-	    base64_decode(cms->data + cms->len, &got, b64, n) < 0) {
+	if ((dst = buf_tail(cms, base64_decoded_max(n),
+	    NATIVE_HTTP_BODY_MAX)) == NULL ||
+	    base64_decode(dst, &got, b64, n) < 0 ||
+	    buf_commit(cms, got) < 0) {
 		reason_fail(reason, "KMS answer's "
 		    "CiphertextForRecipient is not base64");
 		goto out;
 	}
-	cms->len += got;
 	rc = 0;
 out:
 	cJSON_Delete(root);
