@@ -29,45 +29,19 @@
 #include <cbor.h>
 
 #include "common/buf.h"
+#include "common/cbor_bounded.h"
 #include "common/reason.h"
 
-/* Largest COSE_Sign1 accepted (real ones: 4.5-4.8 KB; NSM buffer: 12 KB). */
-#define ATT_DOC_MAX        16384
-/* Deepest CBOR nesting accepted (a document needs 4). */
-#define ATT_CBOR_DEPTH_MAX 8
 #define ATT_PCR_COUNT      32	/* NSM has 32 PCRs; documents list 16 */
 #define ATT_PCR_MAX_LEN    64	/* SHA-512; SHA384 documents use 48 */
 #define ATT_CABUNDLE_MAX   16
 #define ATT_FIELD_MAX      1024	/* public_key: 1..1024 bytes (AWS spec) */
 #define ATT_NONCE_MAX      512	/* nonce: 0..512 bytes (AWS spec) */
 #define ATT_USER_DATA_MAX  512	/* user_data: 0..512 bytes (AWS spec) */
-#define ATT_MAP_PAIRS_MAX  64	/* a document's maps have 9 pairs or fewer */
 #define ATT_MODULE_ID_MAX  128
 
 /* The AWS Nitro Enclaves root G1 (PEM): the default trust anchor. */
 extern const char attestation_aws_nitro_root_g1_pem[];
-
-/*
- * Decode exactly one CBOR item filling all of data[0..len) (len at most
- * ATT_DOC_MAX), after a pass with libcbor's streaming decoder that checks
- * every declared array/map count against the bytes left and nesting against
- * max_depth, so no declared size can make libcbor allocate more than the
- * input justifies. NULL (and a reason) on malformed, truncated, trailing
- * or oversized input. The caller cbor_decref()s the result.
- */
-cbor_item_t *cbor_load_bounded(const uint8_t *data, size_t len,
-    size_t max_depth, struct reason *reason);
-
-/*
- * cbor_keys.c. Every map in `it` (and below) has at most ATT_MAP_PAIRS_MAX
- * pairs, keys that are integers or text or byte strings, and no two keys
- * of equal value however encoded (definite or indefinite-length): 0, else
- * -1 with a reason. cbor_load_bounded() checks this before returning.
- */
-int  cbor_maps_unique(const cbor_item_t *it, size_t depth,
-    struct reason *reason);
-/* 1 when `it` is a text string (definite or chunked) equal to s. */
-int  cbor_text_equals(const cbor_item_t *it, const char *s);
 
 /* The four parts of a COSE_Sign1; slices borrow from `item`. */
 struct cose_sign1 {

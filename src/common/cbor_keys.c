@@ -1,5 +1,5 @@
 /*
- * cbor_keys.c - map keys a verifier can trust (see attestation.h).
+ * cbor_keys.c - map keys a verifier can trust (see cbor_bounded.h).
  *
  * Two "nonce" keys in one map are read one way by one parser and the
  * other way by the next; RFC 8949 section 5.6 leaves duplicates to the
@@ -10,7 +10,7 @@
  * definite string and "nonce" as an indefinite-length string of chunks
  * are the same key.
  */
-#include "common/attestation.h"
+#include "common/cbor_bounded.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 
 #include <cbor.h>
 
-#include "common/attestation.h"
+#include "common/cbor_bounded.h"
 #include "common/guard.h"
 
 /* A bstr for a slice with data, null otherwise; NULL on allocation failure. */
