@@ -8,10 +8,8 @@
  * `x-amz-content-sha256` (out->content_sha256, with SIGV4_SIGN_BODY_HASH)
  * and `authorization` (out->authorization).
  *
- * The verifier is the other side, for a KMS simulator: it takes a request
- * as received (all headers, Authorization among them), recomputes the
- * signature over the headers that SignedHeaders names and compares it in
- * constant time.
+ * The verifier, the other side, is sigv4_verify.h: the tests run it; no
+ * daemon does.
  *
  * OpenSSL does all hashing and HMAC. The secret key and every derived key
  * are wiped (OPENSSL_cleanse) before the functions return.
@@ -92,18 +90,10 @@ int  sigv4_sign(const struct sigv4_request *req,
     struct sigv4_signed *out);
 void sigv4_signed_free(struct sigv4_signed *s);
 
-/*
- * Verify a received request: req->headers are all its headers, the
- * `authorization` one included. Checks the access key id, the scope's
- * region and service, that host and x-amz-date are signed, the scope date
- * against x-amz-date, the clock skew (when max_skew_s > 0) against `now`,
- * the session token (when creds has one: x-amz-security-token must carry
- * it), x-amz-content-sha256 against the body when present, and finally
- * the signature. 0 when valid; -1 with a reason (which may be NULL).
- */
-int  sigv4_verify(const struct sigv4_request *req,
-    const struct sigv4_credentials *creds, const char *region,
-    const char *service, time_t now, long max_skew_s,
-    struct reason *reason);
+/* The value of the header called `name` (any case) in h[0..n), or NULL. */
+const char *sigv4_header_find(const struct sigv4_header *h, size_t n,
+    const char *name);
+/* 1 when s has x-amz-date's shape, "20150830T123600Z"; else 0. */
+int  sigv4_amz_date_valid(const char *s);
 
 #endif
