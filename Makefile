@@ -40,6 +40,7 @@ ENCLAVED_LDLIBS := -Wl,--as-needed -Wl,-Bstatic -lssl -lcrypto -lseccomp \
                    -Wl,-Bdynamic -lcjson -lcbor -lpthread -ldl -lm
 
 COMMON_SRC   := $(sort $(wildcard src/common/*.c))
+VERIFY_SRC   := $(sort $(wildcard src/verify/*.c))
 ENCLAVE_SRC  := $(sort $(filter-out src/enclave/main.c, \
                   $(wildcard src/enclave/*.c src/enclave/*/*.c src/enclave/*/*/*.c)))
 CLIENT_SRC   := $(sort $(wildcard src/client/*.c))
@@ -50,6 +51,7 @@ UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBCOMMON  := $(BUILD)/lib/libcommon.a
+LIBVERIFY  := $(BUILD)/lib/libverify.a
 LIBENCLAVE := $(BUILD)/lib/libenclave.a
 LIBCLIENT  := $(BUILD)/lib/libenclaveclient.a
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -71,6 +73,7 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBVERIFY): $(call obj,$(VERIFY_SRC))
 $(LIBENCLAVE): $(call obj,$(ENCLAVE_SRC))
 $(LIBCLIENT): $(call obj,$(CLIENT_SRC))
 $(BUILD)/lib/%.a:
@@ -83,14 +86,14 @@ STEP_SRC     := $(sort $(wildcard src/enclave/steps/*.c))
 $(BUILD)/enclaved: $(call obj,src/enclave/main.c $(STEP_SRC)) $(LIBENCLAVE) $(LIBCOMMON)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ENCLAVED_LDLIBS)
-$(BUILD)/enclavectl: $(call obj,$(CTL_SRC)) $(LIBCLIENT) $(LIBCOMMON)
+$(BUILD)/enclavectl: $(call obj,$(CTL_SRC)) $(LIBCLIENT) $(LIBVERIFY) $(LIBCOMMON)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/kmstool-dev: $(call obj,$(KMSDEV_SRC)) $(LIBCOMMON)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBENCLAVE) $(LIBCLIENT) $(LIBCOMMON)
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBENCLAVE) $(LIBCLIENT) $(LIBVERIFY) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -156,8 +159,9 @@ bench: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/bench/loadgen
 #   make fuzz-smoke       every harness briefly (about a minute in total)
 #   make fuzz-build       just build build-fuzz/fuzz_*
 #   make fuzz FUZZ_ONLY=frame FUZZ_SECONDS=600    one harness, longer
-# The project's sources (src/common, src/enclave but main.c) are compiled
-# with the harnesses' flags, so coverage and sanitizers reach every line.
+# The project's sources (src/common, src/verify, src/enclave but main.c)
+# are compiled with the harnesses' flags, so coverage and sanitizers reach
+# every line.
 # Seeds in tests/fuzz/corpus/<name>/ are read only; what a run discovers
 # goes to build-fuzz/corpus/<name>/, crashes to build-fuzz/artifacts/.
 FUZZ_CC       ?= clang
@@ -176,7 +180,7 @@ FUZZ_SRC      := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 FUZZ_ONLY     ?= $(FUZZ_NAMES)
 FUZZ_BINS     := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
-FUZZ_LIB_OBJ  := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(COMMON_SRC) $(ENCLAVE_SRC))
+FUZZ_LIB_OBJ  := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(COMMON_SRC) $(VERIFY_SRC) $(ENCLAVE_SRC))
 FUZZ_RUN_ARGS := -print_final_stats=1 -timeout=10 -rss_limit_mb=2560 -max_len=65536
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean

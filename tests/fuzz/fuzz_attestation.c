@@ -16,7 +16,7 @@
  */
 #include "fuzz_common.h"
 
-#include "common/attestation.h"
+#include "verify/attestation.h"
 #include "common/buf.h"
 #include "common/nsm_cbor.h"
 

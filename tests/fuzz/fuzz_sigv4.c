@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "common/sigv4.h"
-#include "common/sigv4_verify.h"
+#include "verify/sigv4_verify.h"
 
 #define NOW 1440938160	/* 2015-08-30T12:36:00Z, the suite's moment */
 

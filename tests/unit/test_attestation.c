@@ -18,7 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "common/attestation.h"
+#include "verify/attestation.h"
 #include "common/guard.h"
 #include "common/buf.h"
 #include "common/nsm_cbor.h"

@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/sigv4.h"
-#include "common/sigv4_verify.h"
+#include "verify/sigv4_verify.h"
 #include "common/timefmt.h"
 
 #define MAX_HEADERS 32

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/attestation.h"
+#include "verify/attestation.h"
 #include "common/guard.h"
 #include "common/hex.h"
 #include "common/number.h"

@@ -17,7 +17,7 @@
 
 #include <openssl/rand.h>
 
-#include "common/attestation.h"
+#include "verify/attestation.h"
 #include "common/hex.h"
 #include "common/timefmt.h"
 #include "host/enclavectl/ctl.h"

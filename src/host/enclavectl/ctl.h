@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "common/attestation.h"
+#include "verify/attestation.h"
 #include "common/buf.h"
 #include "common/secret.h"
 #include "enclaveclient/client.h"

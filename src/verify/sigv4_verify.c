@@ -3,7 +3,7 @@
  * sigv4_verify.h): the signature is recomputed with sigv4_sign over the
  * headers SignedHeaders names and compared in constant time.
  */
-#include "common/sigv4_verify.h"
+#include "verify/sigv4_verify.h"
 
 #include <stdio.h>
 #include <string.h>

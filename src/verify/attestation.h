@@ -19,8 +19,8 @@
  *
  * See ../shared/spec/nitro-kms-reference.md section 2.
  */
-#ifndef COMMON_ATTESTATION_H
-#define COMMON_ATTESTATION_H
+#ifndef VERIFY_ATTESTATION_H
+#define VERIFY_ATTESTATION_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * certificate chain to the pinned root, COSE ES384 signature, nonce and
  * PCRs (see attestation.h).
  */
-#include "common/attestation.h"
+#include "verify/attestation.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * module_id, digest, timestamp, pcrs, certificate, cabundle, public_key,
  * user_data, nonce).
  */
-#include "common/attestation.h"
+#include "verify/attestation.h"
 
 #include <string.h>
 

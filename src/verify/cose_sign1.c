@@ -2,7 +2,7 @@
  * cose_sign1.c - the COSE_Sign1 envelope of an attestation document (see
  * attestation.h); decoded with cbor_load_bounded (cbor_bounded.c).
  */
-#include "common/attestation.h"
+#include "verify/attestation.h"
 
 #include <stdarg.h>
 #include <stdio.h>

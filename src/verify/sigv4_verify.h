@@ -7,8 +7,8 @@
  * constant time. The unit tests check the signer against it and the
  * SigV4 fuzz harness drives both; no daemon links it.
  */
-#ifndef COMMON_SIGV4_VERIFY_H
-#define COMMON_SIGV4_VERIFY_H
+#ifndef VERIFY_SIGV4_VERIFY_H
+#define VERIFY_SIGV4_VERIFY_H
 
 #include <time.h>
 
