@@ -24,7 +24,7 @@
 #include "common/log.h"
 #include "common/secret.h"
 #include "enclave/context.h"
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 #include "enclave/keystore.h"
 #include "enclave/kms/broker.h"
 #include "enclave/kms/native/native.h"

@@ -1,51 +1,24 @@
 /*
- * request.c - request parsing, field checks and dispatch (see request.h).
+ * request.c - a request's life: parsed out of the connection's input,
+ * looked up in the table of types (handlers/table.c), executed by its
+ * handler, finished (see request.h).
  */
 #include "enclave/request.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
-#include "common/aead.h"
 #include "common/guard.h"
-#include "common/hex.h"
 #include "common/json_parse.h"
-#include "common/json_scan.h"
-#include "common/log.h"
-#include "common/timefmt.h"
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 size_t
 request_reply_limit(const struct options *opt)
 {
 	/* A response may be as large as the largest request, plus framing. */
 	return opt->max_message + 256;
-}
-
-static const struct request_type_info {
-	const char *name;
-	enum request_type type;
-} request_types[] = {
-	{ "ping", REQUEST_PING },
-	{ "health", REQUEST_HEALTH },
-	{ "configure", REQUEST_CONFIGURE },
-	{ "process", REQUEST_PROCESS },
-	{ "attest", REQUEST_ATTEST },
-	{ "forget", REQUEST_FORGET },
-};
-
-static const struct request_type_info *
-request_type_lookup(const char *type)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(request_types) / sizeof(request_types[0]); i++)
-		if (strcmp(type, request_types[i].name) == 0)
-			return &request_types[i];
-	return NULL;
 }
 
 /* Name the unknown type back, bounded and printable; "..." if cut short. */
@@ -65,8 +38,7 @@ reply_unknown_type(struct reply *reply, const char *type, int cut)
 int
 request_blocks(const struct request *req)
 {
-	/* configure waits on KMS; attest on the NSM (up to its 120 s). */
-	return req->type == REQUEST_CONFIGURE || req->type == REQUEST_ATTEST;
+	return req->type->blocks;
 }
 
 /*
@@ -76,53 +48,7 @@ request_blocks(const struct request *req)
 static int
 message_is_secret(const struct request *req)
 {
-	return req == NULL || req->type == REQUEST_CONFIGURE;
-}
-
-const cJSON *
-request_member(const struct request *req, const char *name)
-{
-	return json_member(req->root, name);
-}
-
-int
-request_string_exact(const struct request *req, const char *name,
-    struct buf *out)
-{
-	return json_string_exact(req->msg, req->msg_len, name, out);
-}
-
-/*
- * A string field as the spec sees it: absent, null or "" is missing,
- * another JSON type is wrong. cJSON's C string stops at a NUL, so when the
- * message escapes U+0000 the field's true bytes are decoded to check.
- */
-enum field_state
-request_string_field(const struct request *req, const char *name,
-    const char **out)
-{
-	const cJSON *item = request_member(req, name);
-	enum field_state state = FIELD_OK;
-
-	*out = NULL;
-	if (item == NULL || cJSON_IsNull(item))
-		return FIELD_MISSING;
-	if (!cJSON_IsString(item))
-		return FIELD_WRONG_TYPE;
-	if (req->msg_has_nul) {
-		struct buf exact = BUF_INIT;
-
-		if (request_string_exact(req, name, &exact) < 0 ||
-		    (exact.len > 0 && memchr(exact.data, '\0', exact.len) != NULL))
-			state = FIELD_HAS_NUL;
-		buf_free(&exact, 1);
-		if (state != FIELD_OK)
-			return state;
-	}
-	if (item->valuestring[0] == '\0')
-		return FIELD_MISSING;
-	*out = item->valuestring;
-	return FIELD_OK;
+	return req == NULL || req->type->message_is_secret;
 }
 
 /* Frees the request, wiping whatever plaintext or credentials it held. */
@@ -131,8 +57,9 @@ request_free(struct request *req)
 {
 	if (req == NULL)
 		return;
-	if (handler_for(req->type)->cleanup != NULL)
-		handler_for(req->type)->cleanup(req);
+	/* A request refused for its type has no handler to clean up. */
+	if (req->type != NULL && req->type->handler->cleanup != NULL)
+		req->type->handler->cleanup(req);
 	/* The wiping allocator cleanses every string in the tree; the
 	 * handlers' cleanup has wiped what plaintext the message held. */
 	cJSON_Delete(req->root);
@@ -177,6 +104,10 @@ give_back_message(struct request *req, struct buf *in)
 	buf_move(in, &req->message);
 }
 
+/*
+ * Check everything that depends only on the message (JSON, I-JSON names,
+ * its type, then the handler's fields) before any state is consulted.
+ */
 static struct request *
 parse_message(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
     struct reply *reply)
@@ -185,7 +116,6 @@ parse_message(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	struct buf rest = BUF_INIT;
 	struct request *req;
 	const uint8_t *text = msg;
-	const struct request_type_info *known;
 	const char *type;
 	struct json_verdict verdict = { JSON_FAULT_SYNTAX, 0, "" };
 	char why[96];
@@ -241,13 +171,12 @@ parse_message(struct enclave_ctx *ctx, uint8_t *msg, size_t len,
 	/* "ping\u0000x" is not "ping", whatever C strings say; "" is no type. */
 	if (request_string_field(req, "type", &type) != FIELD_OK)
 		type = "";
-	if ((known = request_type_lookup(type)) == NULL) {
+	if ((req->type = request_type_named(type)) == NULL) {
 		reply_unknown_type(reply, type, req->msg_has_nul);
 		goto fail;
 	}
-	req->type = known->type;
-	reply->request = known->name;
-	if (handler_for(req->type)->parse(ctx, req, reply) < 0)
+	reply->request = req->type->name;
+	if (req->type->handler->parse(ctx, req, reply) < 0)
 		goto fail;
 	req->msg = NULL;
 	buf_free(&rest, 1);
@@ -284,7 +213,7 @@ void
 request_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply)
 {
-	handler_for(req->type)->execute(ctx, req, reply);
+	req->type->handler->execute(ctx, req, reply);
 }
 
 void

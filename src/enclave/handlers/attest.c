@@ -10,7 +10,7 @@
  * every attest request is answered `attestation_unavailable` with the
  * reason: nothing here ever makes a document up.
  */
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * are wiped when it is freed. A failed configure leaves the key in use
  * untouched.
  */
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * refused here: a name with '=' or U+0000, a value with U+0000, a name
  * given twice, more pairs or bytes than kms.h allows.
  */
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  * (keystore.h). Its encryption count is kept: configuring the same key
  * again continues it.
  */
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 #include "common/buf.h"
 #include "common/guard.h"

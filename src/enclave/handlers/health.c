@@ -2,7 +2,7 @@
  * health.c - what an operator wants to know at a glance. Never a secret:
  * counts and times only.
  */
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 #include "common/secret.h"
 #include "common/timefmt.h"

@@ -5,7 +5,7 @@
  * the gateway's metrics, so it is held to a plain alphabet
  * (keystore.h): anything else is refused, never cleaned up.
  */
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 #include "enclave/keystore.h"
 

@@ -1,7 +1,7 @@
 /*
  * ping.c - {"type":"ping"} -> {"status":"ok","msg":"pong"}
  */
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 #include "common/buf.h"
 

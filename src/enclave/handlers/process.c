@@ -10,7 +10,7 @@
  * into the response. A 16 MiB request so needs its wire bytes, one
  * decoded copy and the response, and no more.
  */
-#include "enclave/handlers.h"
+#include "enclave/handlers/handlers.h"
 
 #include <string.h>
 

@@ -1,6 +1,8 @@
 /*
- * handlers.h - one handler per request type, and the parsed request they
- * share with request.c. Each handler lives in handlers/<type>.c.
+ * handlers.h - one handler per request type, the table of request types,
+ * and the parsed request they share with request.c. Each handler lives in
+ * handlers/<type>.c; table.c says, in one row per type, what the daemon
+ * knows about it.
  */
 #ifndef ENCLAVE_HANDLERS_H
 #define ENCLAVE_HANDLERS_H
@@ -15,15 +17,6 @@
 #include "enclave/keystore.h"
 #include "enclave/kms/kms.h"
 #include "enclave/reply.h"
-
-enum request_type {
-	REQUEST_PING,
-	REQUEST_HEALTH,
-	REQUEST_CONFIGURE,
-	REQUEST_PROCESS,
-	REQUEST_ATTEST,
-	REQUEST_FORGET,
-};
 
 struct process_request {
 	uint8_t       *data;	/* nonce||ct||tag, decoded in place of the hex */
@@ -63,7 +56,7 @@ struct attest_request {
 };
 
 struct request {
-	enum request_type type;
+	const struct request_type *type;	/* its row in table.c */
 	cJSON            *root;		/* owns every string the request uses */
 	/* The JSON cJSON parsed, valid only while parsing. */
 	const uint8_t    *msg;
@@ -90,7 +83,16 @@ struct handler {
 	void (*cleanup)(struct request *req);	/* may be NULL */
 };
 
-const struct handler *handler_for(enum request_type type);
+/* One request type: everything the daemon knows about it (table.c). */
+struct request_type {
+	const char           *name;	/* its "type" on the wire */
+	const struct handler *handler;
+	int                   blocks;	/* waits on KMS or the NSM: a job thread */
+	int                   message_is_secret;	/* wiped once parsed */
+};
+
+/* The type called `name`, byte for byte; NULL when there is none. */
+const struct request_type *request_type_named(const char *name);
 
 enum field_state {
 	FIELD_OK,
@@ -106,7 +108,7 @@ enum field_state {
  * and request_string_exact() below reads that same member's bytes.
  */
 const cJSON *request_member(const struct request *req, const char *name);
-/* A top-level string field, checked (see request.c). */
+/* A top-level string field, checked (fields.c). */
 enum field_state request_string_field(const struct request *req,
     const char *name, const char **out);
 /*
@@ -129,6 +131,7 @@ void reply_key_error(struct reply *reply, enum keystore_status st,
 int  request_encryption_context(const struct request *req,
     struct kms_context *out, struct reply *reply);
 
+/* Defined in handlers/<type>.c, listed in table.c. */
 extern const struct handler handler_ping;
 extern const struct handler handler_health;
 extern const struct handler handler_configure;
