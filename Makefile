@@ -1,13 +1,18 @@
 # confidential-enclave: one Makefile for every binary, test and tool.
 #
-#   make            build/enclaved, build/enclavectl, build/kmstool-dev
+#   make            build/enclaved, enclavectl, enclave-gateway, kmstool-dev
 #   make test       build and run every test (unit, sanitizers, integration)
 #   make demo       start a daemon on TCP with kmstool-dev and process a sample
+#   make bench      enclaved against the original design (docs/bench.md)
+#   make fuzz       every libFuzzer harness (tests/fuzz/README.md)
+#   make box        the enclave image booted under QEMU (docs/box.md)
+#   make install-client PREFIX=...   the client library for other programs
 #   make SAN=1      the same tree built with ASan + UBSan into build-san/
 #
 # Sources are found by directory, so a new file in a room joins its binary
 # without touching this file.
 
+# --- compiler, flags and Debian packages ----------------------------------
 CC       ?= cc
 PKGS     := libssl libcrypto libcjson libcbor libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -39,6 +44,10 @@ LDLIBS   := $(PKG_LIBS) -lpthread -lm
 ENCLAVED_LDLIBS := -Wl,--as-needed -Wl,-Bstatic -lssl -lcrypto -lseccomp \
                    -Wl,-Bdynamic -lcjson -lcbor -lpthread -ldl -lm
 
+# --- libraries and the programs: enclaved, enclavectl, kmstool-dev ---------
+# libcommon.a (src/common/) is what every binary may link, enclaved
+# included; libverify.a (src/verify/) holds the verifiers only the host and
+# the tests run, and enclaved never links it (docs/architecture.md).
 COMMON_SRC   := $(sort $(wildcard src/common/*.c))
 VERIFY_SRC   := $(sort $(wildcard src/verify/*.c))
 ENCLAVE_SRC  := $(sort $(filter-out src/enclave/main.c, \
@@ -98,7 +107,7 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBENCLAVE) $(LIBCLIENT) $(LIBVER
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-# --- tests --------------------------------------------------------------
+# --- tests (make unit, integration, sanitize, test), demo, clean ----------
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 # Public test vectors live in the repository (tests/vectors/README.md);
 # VECTORS=/elsewhere runs the tests against another copy.
@@ -140,7 +149,7 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# --- bench (issue 3, docs/bench.md) -------------------------------------
+# --- benchmarks: make bench, make bench-gateway (docs/bench.md) -----------
 # make bench: enclaved + kmstool-dev, the C load generator and the Python
 # baseline of the original design, over TCP loopback; prints one table.
 # BENCH_RUNS (default 3) rounds, medians reported; BENCH_DURATION seconds
@@ -153,6 +162,11 @@ $(BUILD)/bench/loadgen: $(call obj,$(BENCH_SRC)) $(LIBCOMMON)
 .PHONY: bench
 bench: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/bench/loadgen
 	PYTHON=/usr/bin/python3 ./bench/run.sh $(BUILD)
+
+# Requests/s through the gateway with several clients (wrk); docs/bench.md.
+.PHONY: bench-gateway
+bench-gateway: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/enclavectl $(BUILD)/enclave-gateway
+	./bench/gateway-bench.sh $(BUILD)
 
 # --- fuzzing (libFuzzer; see tests/fuzz/README.md and docs/security.md) ----
 #   make fuzz             every harness for FUZZ_SECONDS (default 60) each
@@ -235,7 +249,7 @@ fuzz-smoke: fuzz-build
 
 -include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
 
-# --- host services: enclave-gateway, shared host credentials (issue 5) --------
+# --- enclave-gateway and the host's credentials (libhost, libgateway) ------
 # libhost.a: IMDSv2 / environment credentials, linked by enclavectl and the
 # gateway. The gateway's sources but main.c go to libgateway.a so the unit
 # tests (tests/unit/test_gateway_*.c) link its modules. libmicrohttpd and
@@ -261,13 +275,11 @@ $(BUILD)/tests/test_gateway_%: $(call obj,tests/unit/test_gateway_%.c) $(LIBGATE
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HOST_PKG_LIBS) -lcmocka
-# Requests/s through the gateway with several clients (wrk); docs/bench.md.
-.PHONY: bench-gateway
-bench-gateway: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/enclavectl $(BUILD)/enclave-gateway
-	./bench/gateway-bench.sh $(BUILD)
-# The client library for other programs: make install-client PREFIX=/usr/local
-# installs one libenclaveclient.a (the client and the common code it uses),
-# its header and enclaveclient.pc.
+
+# --- the client library for other programs: make install-client -----------
+# make install-client PREFIX=/usr/local installs one libenclaveclient.a
+# (the client and the common code it uses), its header
+# (enclaveclient/client.h) and enclaveclient.pc.
 PREFIX ?= /usr/local
 $(BUILD)/lib/dist/libenclaveclient.a: $(call obj,$(CLIENT_SRC) $(COMMON_SRC))
 $(BUILD)/lib/pkgconfig/enclaveclient.pc: Makefile
@@ -284,7 +296,7 @@ install-client: $(BUILD)/lib/dist/libenclaveclient.a $(BUILD)/lib/pkgconfig/encl
 	install -m 644 include/enclaveclient/client.h $(DESTDIR)$(PREFIX)/include/enclaveclient/
 	install -m 644 $(BUILD)/lib/pkgconfig/enclaveclient.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
-# --- the enclave box (issue 12, docs/box.md) ------------------------------
+# --- the enclave box: make box, box-shell, box-test (docs/box.md) ---------
 # The image's filesystem (enclave/stage-rootfs.sh, as the Dockerfile stages
 # it), the box's own init and the host-side tools, packed as an initramfs
 # and booted with Debian's kernel in QEMU (microvm, TCG): enclaved serves

@@ -1,7 +1,7 @@
 /*
  * enclaveclient/client.h - the protocol client library (libenclaveclient).
  *
- * Talks protocol v1 (docs: ../shared/spec/protocol.md) to an enclaved:
+ * Talks protocol v1 (docs/protocol.md) to an enclaved:
  * connect to an endpoint, then any number of requests on that connection,
  * one at a time, each answered before the next is sent. enclavectl and the
  * gateway both use it; nothing else on the host knows the wire.

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 
 #include "common/buf.h"
 #include "common/json_parse.h"

@@ -7,7 +7,8 @@
  *                              "public_key": bstr|null}}
  *   response: {"Attestation": {"document": bstr}}  or  {"Error": "<code>"}
  *
- * See ../shared/spec/nitro-kms-reference.md section 1.
+ * The messages as AWS's aws-nitro-enclaves-nsm-api defines them
+ * (src/api/mod.rs).
  */
 #ifndef COMMON_NSM_CBOR_H
 #define COMMON_NSM_CBOR_H

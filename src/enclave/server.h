@@ -1,12 +1,14 @@
 /*
- * server.h - listeners, event-loop threads and connections.
+ * server.h - what main.c opens, runs and stops: the listeners and the
+ * event-loop workers.
  *
- * `--threads N` workers each run an epoll loop; every listener is in every
- * worker's epoll set (EPOLLEXCLUSIVE), so the kernel spreads new
- * connections across workers and each connection stays on one thread.
- * Requests that block (configure waits for KMS) run on a thread of their
- * own and hand their response back to the connection's worker, so a slow
- * KMS delays nobody else.
+ * `--threads N` workers each run an epoll loop (server.c). Every listener
+ * is in every worker's epoll set with EPOLLEXCLUSIVE, so a new connection
+ * wakes one worker (or a few), not all of them; the worker that accepts it
+ * serves it for its whole life (connection.c). Requests that block
+ * (configure waits for KMS, attest for the NSM) run on a thread of their
+ * own (job.c) and hand their response back to the connection's worker, so
+ * a slow KMS delays nobody else. The three share server_internal.h.
  */
 #ifndef ENCLAVE_SERVER_H
 #define ENCLAVE_SERVER_H

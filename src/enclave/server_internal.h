@@ -1,5 +1,5 @@
 /*
- * server_internal.h - the structures server.c and connection.c share.
+ * server_internal.h - the structures server.c, connection.c and job.c share.
  */
 #ifndef ENCLAVE_SERVER_INTERNAL_H
 #define ENCLAVE_SERVER_INTERNAL_H

@@ -17,7 +17,8 @@
  * length in the input is checked against the bytes that remain before
  * libcbor is allowed to allocate on it (cbor_load_bounded).
  *
- * See ../shared/spec/nitro-kms-reference.md section 2.
+ * The rules are AWS's (aws-nitro-enclaves-nsm-api,
+ * docs/attestation_process.md); docs/operations.md says what is checked.
  */
 #ifndef VERIFY_ATTESTATION_H
 #define VERIFY_ATTESTATION_H

@@ -21,7 +21,7 @@ IS_ROOT = os.geteuid() == 0
 
 FAKE_DAEMON = r"""
 #include <openssl/evp.h>
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 #include <stdio.h>
 int main(int argc, char **argv) {
 	(void)argv;
@@ -45,7 +45,10 @@ def cc(tmp, name, source, *args):
 @pytest.fixture(scope="module")
 def binaries(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bins")
-    daemon = cc(tmp, "enclaved", FAKE_DAEMON, "-lcrypto", "-lcjson")
+    # cJSON as the Makefile includes it: <cJSON.h>, with pkg-config's flags.
+    cjson = subprocess.run(["pkg-config", "--cflags", "--libs", "libcjson"],
+                           check=True, capture_output=True, text=True).stdout.split()
+    daemon = cc(tmp, "enclaved", FAKE_DAEMON, "-lcrypto", *cjson)
     kt = tmp / "kmstool"
     kt.mkdir()
     (tmp / "nsm.c").write_text("int nsm_lib_init(void) { return 3; }\n")

@@ -1,6 +1,6 @@
 """
 kmstool-dev: the command line and output contract it shares with AWS's
-kmstool_enclave_cli (../shared/spec/nitro-kms-reference.md, section 6), its
+kmstool_enclave_cli (aws-nitro-enclaves-sdk-c, bin/kmstool-enclave-cli), its
 blob round trip, its exit codes 0 / 1 / 255, its test hooks, and that no
 credential ever reaches its output.
 

@@ -3,8 +3,9 @@ sim_cose.py - AWS Nitro attestation documents for the simulators
 (test-only): build one (COSE_Sign1, ES384, untagged, as the NSM does) and
 verify one against a chosen root (what KMS does with a Recipient).
 
-Written from ../shared/spec/nitro-kms-reference.md section 2, independently
-of the C verifier in src/common/, so each checks the other.
+Written from AWS's rules (aws-nitro-enclaves-nsm-api,
+docs/attestation_process.md), independently of the C verifier in
+src/verify/, so each checks the other.
 """
 
 import datetime

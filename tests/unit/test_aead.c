@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 
 #include "common/aead.h"
 #include "common/hex.h"

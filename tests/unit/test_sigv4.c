@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 
 #include "common/sigv4.h"
 #include "verify/sigv4_verify.h"

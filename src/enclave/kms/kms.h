@@ -1,9 +1,11 @@
 /*
  * kms.h - how configure turns an encrypted TSK into the key.
  *
- * A backend asks KMS, with this enclave's attestation, to decrypt the TSK.
- * Today: the KMS tool in a child process (kmstool.c). The request layer
- * only sees this interface, so a native backend slots in beside it.
+ * A backend asks KMS, with this enclave's attestation, to decrypt the TSK:
+ * `--kms kmstool` runs AWS's kmstool_enclave_cli (kmstool.c), `--kms
+ * native` asks KMS itself (native/). Either runs in a child of the KMS
+ * broker (broker.h), outside the daemon's seccomp filter; the daemon and
+ * the request layer see only this interface.
  */
 #ifndef ENCLAVE_KMS_H
 #define ENCLAVE_KMS_H

@@ -14,7 +14,8 @@
  * ("no NSM device at /dev/nsm: not running in a Nitro Enclave"); nothing
  * ever pretends to attest.
  *
- * See ../shared/spec/nitro-kms-reference.md section 1.
+ * The device and its one ioctl: nsm_device.c (Linux's drivers/misc/nsm.c);
+ * the messages: common/nsm_cbor.h.
  */
 #ifndef ENCLAVE_NSM_H
 #define ENCLAVE_NSM_H

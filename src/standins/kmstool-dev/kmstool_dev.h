@@ -2,9 +2,10 @@
  * kmstool_dev.h - what every part of kmstool-dev shares: the exit codes.
  *
  * kmstool-dev stands in for AWS's kmstool_enclave_cli in demos and tests.
- * It keeps the real tool's command line and output contract (reference:
- * ../shared/spec/nitro-kms-reference.md, section 6) so the daemon cannot tell
- * the difference, but it is backed by a local master key instead of KMS.
+ * It keeps the real tool's command line and output contract (AWS's
+ * aws-nitro-enclaves-sdk-c, bin/kmstool-enclave-cli) so the daemon cannot
+ * tell the difference, but it is backed by a local master key instead of
+ * KMS.
  * It is never put into the enclave image.
  */
 #ifndef KMSTOOL_DEV_H

@@ -1,8 +1,8 @@
 """
 harness.py - everything the integration tests need to drive a real enclaved.
 
-Written from ../shared/spec/protocol.md (the contract), not from the daemon's
-code. Test modules import what they need:
+Written from the contract (docs/protocol.md), not from the daemon's code.
+Test modules import what they need:
 
     from helpers.harness import Conn, seal, open_sealed, assert_error, ...
 
