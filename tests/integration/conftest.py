@@ -7,8 +7,14 @@ enclavectl, kmstool-dev. Tests needing one that is not built are skipped.
 
 Fixtures (all function-scoped unless said otherwise):
 
-  enclaved_bin, enclavectl_bin, kmstool_dev_bin   (session)
+  enclaved_bin, enclavectl_bin, kmstool_dev_bin, gateway_bin,
+  loadgen_bin (bench/loadgen)   (session)
         absolute paths; skip the test when the binary is missing.
+  gateways
+        factory: gateways([endpoint, ...], *options, env=None, tsk=None)
+        starts a helpers.gateway.Gateway (HTTP on a free port); each is
+        stopped after the test, and one whose log shows a sanitizer
+        error fails it.
   creds
         the fake AWS credentials dict (aws_access_key_id, aws_secret_access_key,
         aws_session_token) used by every configure; see helpers.harness.CREDS.
@@ -49,6 +55,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from helpers import harness  # noqa: E402
+from helpers.gateway import Gateway  # noqa: E402
 from helpers.harness import CREDS, REGION, FakeKms, binary  # noqa: E402
 
 
@@ -81,6 +88,36 @@ def enclavectl_bin():
 @pytest.fixture(scope="session")
 def kmstool_dev_bin():
     return _need("kmstool-dev")
+
+
+@pytest.fixture(scope="session")
+def gateway_bin():
+    return _need("enclave-gateway")
+
+
+@pytest.fixture(scope="session")
+def loadgen_bin():
+    return _need("bench/loadgen")
+
+
+@pytest.fixture
+def gateways(tmp_path):
+    """factory: gateways([endpoint, ...], *options, env=, tsk=) starts a
+    helpers.gateway.Gateway; each is stopped after the test, and a log
+    with a sanitizer report fails it."""
+    started = []
+
+    def start(*a, **kw):
+        g = Gateway(tmp_path, *a, **kw)
+        started.append(g)
+        return g
+
+    yield start
+    for g in started:
+        g.stop()
+        log = g.log()
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert mark not in log, log[-3000:]
 
 
 @pytest.fixture

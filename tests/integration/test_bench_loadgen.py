@@ -12,7 +12,6 @@ kind of wrong answer, and an honest one of the same build is the control,
 so a failure is the lie's and not the fake server's framing.
 """
 
-import base64
 import json
 import os
 import select
@@ -25,8 +24,8 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from helpers.harness import (Conn, binary, free_tcp_port, open_sealed,
-                             seal)
+from helpers.harness import (Conn, free_tcp_port, open_sealed, seal,
+                             write_key_file)
 
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                         "bench", "original-design-baseline", "server.py")
@@ -40,24 +39,6 @@ LOADGEN_TIMEOUT = 30
 
 
 # --- running the loadgen ----------------------------------------------------
-
-@pytest.fixture(scope="session")
-def loadgen_bin():
-    path = binary("bench/loadgen")
-    if not os.access(path, os.X_OK):
-        pytest.skip("bench/loadgen not built (make build/bench/loadgen; "
-                    "BUILD_DIR=%s)" % os.path.dirname(os.path.dirname(path)))
-    return path
-
-
-def write_key(tmp_path, key, form="base64"):
-    """The key file the loadgen and the baseline read: base64 as
-    `kmstool-dev genkey` prints the PLAINTEXT, or 64 hex digits."""
-    path = tmp_path / ("key-" + form)
-    text = base64.b64encode(key).decode() if form == "base64" else key.hex()
-    path.write_text(text + "\n")
-    return str(path)
-
 
 def parse_result(stdout):
     lines = [l for l in stdout.splitlines() if l.startswith("RESULT ")]
@@ -108,7 +89,7 @@ def assert_failed(rc, res, out):
 ])
 def test_loadgen_scores_enclaved(loadgen_bin, configured_daemon, tmp_path,
                                  mode, key_form):
-    key_file = write_key(tmp_path, configured_daemon.key, key_form)
+    key_file = write_key_file(tmp_path, configured_daemon.key, key_form)
     args = ["--conns", "4"] + (["--reconnect"] if mode == "per-request" else [])
     rc, res, out = run_loadgen(loadgen_bin, configured_daemon.tcp, key_file,
                                *args)
@@ -122,7 +103,7 @@ def test_loadgen_scores_enclaved(loadgen_bin, configured_daemon, tmp_path,
 def test_loadgen_wrong_key_fails_against_enclaved(loadgen_bin,
                                                   configured_daemon, tmp_path):
     """The daemon refuses what the wrong key sealed: an error, not a score."""
-    key_file = write_key(tmp_path, bytes(32))
+    key_file = write_key_file(tmp_path, bytes(32))
     rc, res, out = run_loadgen(loadgen_bin, configured_daemon.tcp, key_file,
                                "--conns", "2")
     assert_failed(rc, res, out)
@@ -263,7 +244,7 @@ def test_fake_server_honest_control(loadgen_bin, fake_server, module_key,
     fails because of the lie."""
     srv = fake_server(make_answers(module_key)["honest"])
     rc, res, out = run_loadgen(loadgen_bin, srv.endpoint,
-                               write_key(tmp_path, module_key), "--conns", "2")
+                               write_key_file(tmp_path, module_key), "--conns", "2")
     assert_scored(rc, res, out)
 
 
@@ -273,7 +254,7 @@ def test_lying_server_fails_the_run(loadgen_bin, fake_server, module_key,
                                     tmp_path, lie):
     srv = fake_server(make_answers(module_key)[lie])
     rc, res, out = run_loadgen(loadgen_bin, srv.endpoint,
-                               write_key(tmp_path, module_key), "--conns", "2",
+                               write_key_file(tmp_path, module_key), "--conns", "2",
                                "--min-requests", "40")
     assert_failed(rc, res, out)
     assert srv.handled > 0
@@ -290,7 +271,7 @@ def test_lies_after_the_first_response_are_sampled(loadgen_bin, fake_server,
     at least 39 lies: missing them all has odds of 2^-39)."""
     srv = fake_server(make_answers(module_key)["honest-first-only"])
     rc, res, out = run_loadgen(loadgen_bin, srv.endpoint,
-                               write_key(tmp_path, module_key),
+                               write_key_file(tmp_path, module_key),
                                "--conns", "1", "--min-requests", "40",
                                "--verify-every", "2")
     assert_failed(rc, res, out)
@@ -302,7 +283,7 @@ def test_lies_after_the_first_response_are_sampled(loadgen_bin, fake_server,
 def test_warmup_requests_are_answered_but_not_counted(loadgen_bin,
                                                       configured_daemon,
                                                       tmp_path):
-    key_file = write_key(tmp_path, configured_daemon.key)
+    key_file = write_key_file(tmp_path, configured_daemon.key)
     rc, res, out = run_loadgen(loadgen_bin, configured_daemon.tcp, key_file,
                                "--warmup-requests", "3", "--min-requests", "2",
                                "--conns", "1")
@@ -315,7 +296,7 @@ def test_a_bad_warmup_response_still_fails_the_run(loadgen_bin, fake_server,
                                                    module_key, tmp_path):
     srv = fake_server(make_answers(module_key)["error-first-only"])
     rc, res, out = run_loadgen(loadgen_bin, srv.endpoint,
-                               write_key(tmp_path, module_key),
+                               write_key_file(tmp_path, module_key),
                                "--warmup-requests", "3", "--min-requests", "2",
                                "--conns", "1")
     assert_failed(rc, res, out)
@@ -330,7 +311,7 @@ def baseline(dev_key, tmp_path):
     subprocess.run([BASELINE_PYTHON, "-c", "import cryptography"], check=True,
                    capture_output=True)
     _, key = dev_key
-    key_file = write_key(tmp_path, key)
+    key_file = write_key_file(tmp_path, key)
     proc = None
     for _ in range(3):                        # a port race: try another
         port = free_tcp_port()
@@ -366,7 +347,7 @@ def baseline(dev_key, tmp_path):
 def test_loadgen_scores_the_baseline(loadgen_bin, baseline, tmp_path):
     endpoint, key = baseline
     rc, res, out = run_loadgen(loadgen_bin, endpoint,
-                               write_key(tmp_path, key, "hex"),
+                               write_key_file(tmp_path, key, "hex"),
                                "--conns", "4", "--reconnect")
     assert_scored(rc, res, out)
     assert res["mode"] == "per-request", out

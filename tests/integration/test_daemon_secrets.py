@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from helpers.harness import CREDS, assert_error, genkey, open_sealed, seal
+from helpers.harness import (CREDS, assert_error, genkey, open_sealed, process_memory,
+                             seal, skip_memory_scan_under_asan)
 
 PLAINTEXT = b"TOP-SECRET-PLAINTEXT-7c1d4e"
 
@@ -152,34 +153,12 @@ def test_key_memory_locked_and_not_dumped(fake_configured_daemon):
         "no locked mapping is excluded from core dumps (MADV_DONTDUMP)"
 
 
-def _process_memory(pid):
-    """The bytes of every private writable mapping of process `pid` (heap,
-    stacks, anonymous maps): where a stray copy of a secret would sit."""
-    chunks = []
-    with open("/proc/%d/maps" % pid) as maps, \
-            open("/proc/%d/mem" % pid, "rb", 0) as mem:
-        for line in maps:
-            fields = line.split()
-            lo, hi = (int(x, 16) for x in fields[0].split("-"))
-            if not fields[1].startswith("rw") or fields[1][3] != "p":
-                continue
-            try:
-                mem.seek(lo)
-                chunks.append(mem.read(hi - lo))
-            except OSError:
-                continue    # guard pages, vvar and the like
-    return b"".join(chunks)
-
-
 def test_credentials_do_not_linger_in_daemon_memory(start_daemon, kmstool_dev_bin):
     """After configure (ok, and refused) the AWS credentials are wiped
     wherever the daemon held them: the wire bytes of the message, cJSON's
     copies, the locked copies for the KMS call."""
     d = start_daemon()
-    with open("/proc/%d/maps" % d.pid) as maps:
-        if "libasan" in maps.read():
-            pytest.skip("ASan's allocator and terabytes of shadow memory: "
-                        "the plain build is the one scanned")
+    skip_memory_scan_under_asan(d.pid)
     tsk, key = genkey()
     cfg = {"type": "configure", "encrypted_tsk": tsk}
     cfg.update(CREDS)
@@ -194,7 +173,7 @@ def test_credentials_do_not_linger_in_daemon_memory(start_daemon, kmstool_dev_bi
             cut.send_raw(json.dumps(cfg).encode()[:-2])
             time.sleep(0.2)
         time.sleep(0.3)
-        memory = _process_memory(d.pid)
+        memory = process_memory(d.pid)
         assert len(memory) > 1 << 20
         for name in ("aws_secret_access_key", "aws_session_token"):
             assert CREDS[name].encode() not in memory, \
@@ -237,10 +216,7 @@ def test_secret_bytes_wiped_wherever_copied_or_moved(start_daemon, kmstool_dev_b
       grown-buffer: a configure arriving in two parts, the input buffer
         grown (moved) between them."""
     d = start_daemon()
-    with open("/proc/%d/maps" % d.pid) as maps:
-        if "libasan" in maps.read():
-            pytest.skip("ASan's allocator and terabytes of shadow memory: "
-                        "the plain build is the one scanned")
+    skip_memory_scan_under_asan(d.pid)
     tsk, key = genkey()
     creds = _fresh_creds()
     with d.connect() as c:
@@ -272,7 +248,7 @@ def test_secret_bytes_wiped_wherever_copied_or_moved(start_daemon, kmstool_dev_b
         # the connection stays open: its buffers are all still there
         assert c.request({"type": "ping"})["msg"] == "pong"
         time.sleep(0.2)
-        memory = _process_memory(d.pid)
+        memory = process_memory(d.pid)
         for name in ("aws_secret_access_key", "aws_session_token"):
             assert creds[name].encode() not in memory, \
                 "%s found in enclaved's memory" % name

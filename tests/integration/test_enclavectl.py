@@ -25,26 +25,13 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from helpers.harness import CREDS, REGION, free_tcp_port, genkey, short_tmpdir
+from helpers.harness import (CREDS, ENV_AWS, REGION, clean_env, free_tcp_port, genkey,
+                             short_tmpdir)
 
 FRAMINGS = ["raw", "len"]
-ENV_AWS = {
-    "AWS_ACCESS_KEY_ID": CREDS["aws_access_key_id"],
-    "AWS_SECRET_ACCESS_KEY": CREDS["aws_secret_access_key"],
-    "AWS_SESSION_TOKEN": CREDS["aws_session_token"],
-}
 
 
 # --- running enclavectl ----------------------------------------------------------
-
-def clean_env(**extra):
-    """The caller's environment without AWS_* and ENCLAVE_* (so a developer's
-    own credentials never leak into a test), plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and not k.startswith("ENCLAVE_")}
-    env.update(extra)
-    return env
-
 
 def run(exe, *args, input=b"", env=None, timeout=60):
     """Run enclavectl; returns CompletedProcess with bytes stdout/stderr."""

@@ -15,9 +15,8 @@ import time
 import pytest
 
 from helpers import harness
-from helpers.harness import REGION, binary, genkey, open_sealed, seal
-from test_gateway import (ENV_AWS, Gateway, clean_env, gateway_bin,  # noqa: F401
-                          gateways, parse_metrics)
+from helpers.harness import (ENV_AWS, REGION, binary, clean_env, genkey, open_sealed,
+                             seal)
 
 
 def write(path, text):

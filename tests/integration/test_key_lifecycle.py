@@ -14,8 +14,8 @@ import time
 import pytest
 
 from helpers.harness import (CREDS, REGION, assert_error, genkey,
-                             open_sealed, parse_kmstool_output,
-                             run_kmstool_dev, seal)
+                             open_sealed, parse_kmstool_output, process_memory,
+                             run_kmstool_dev, seal, skip_memory_scan_under_asan)
 from cryptography.exceptions import InvalidTag
 
 
@@ -422,11 +422,8 @@ def test_replaced_and_forgotten_keys_are_wiped_from_memory(start_daemon):
     """A key replaced or forgotten is wiped once its last request ends:
     neither its bytes nor its base64 are left anywhere in the daemon's
     memory, while a key still held is found (the scan can see keys)."""
-    from test_daemon_secrets import _process_memory
     d = start_daemon()
-    with open("/proc/%d/maps" % d.pid) as maps:
-        if "libasan" in maps.read():
-            pytest.skip("ASan's shadow memory: the plain build is scanned")
+    skip_memory_scan_under_asan(d.pid)
     (ta, ka), (tb, kb), (tc, kc) = genkey(), genkey(), genkey()
     assert d.configure(ta, key_id="x")["status"] == "ok"
     assert d.configure(tb, key_id="y")["status"] == "ok"
@@ -440,7 +437,7 @@ def test_replaced_and_forgotten_keys_are_wiped_from_memory(start_daemon):
     assert d.configure(tc, key_id="y")["status"] == "ok"
     assert process(d, kc, b"use it", key_id="y")["status"] == "ok"
     time.sleep(0.2)
-    memory = _process_memory(d.pid)
+    memory = process_memory(d.pid)
     assert kc in memory
     for k, what in ((ka, "forgotten"), (kb, "replaced")):
         assert k not in memory, "the %s key is still in memory" % what

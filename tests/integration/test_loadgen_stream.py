@@ -13,18 +13,10 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from helpers.harness import binary
+from helpers.harness import write_key_file
 
 MAX = 65536
 TIMEOUT = 60
-
-
-@pytest.fixture(scope="module")
-def loadgen_bin():
-    path = binary("bench/loadgen")
-    if not os.access(path, os.X_OK):
-        pytest.skip("bench/loadgen not built (make build/bench/loadgen)")
-    return path
 
 
 @pytest.fixture
@@ -34,12 +26,6 @@ def small_daemon(start_daemon, dev_key):
     assert r["status"] == "ok", r
     d.key = dev_key[1]
     return d
-
-
-def key_file(tmp_path, key):
-    path = tmp_path / "key.hex"
-    path.write_text(key.hex() + "\n")
-    return str(path)
 
 
 def stream(loadgen_bin, endpoint, keyf, *args):
@@ -54,7 +40,7 @@ def stream(loadgen_bin, endpoint, keyf, *args):
 @pytest.mark.parametrize("framing", ["raw", "len"])
 def test_stream_sends_exactly_the_maximum_and_checks_the_answer(loadgen_bin, small_daemon,
                                                                tmp_path, framing):
-    keyf = key_file(tmp_path, small_daemon.key)
+    keyf = write_key_file(tmp_path, small_daemon.key)
     for size in (MAX, MAX - 1):        # both paddings of the hex
         rc, res, out = stream(loadgen_bin, small_daemon.tcp, keyf, "--request-bytes",
                               str(size), "--framing", framing)
@@ -72,13 +58,13 @@ def test_stream_sends_exactly_the_maximum_and_checks_the_answer(loadgen_bin, sma
 
 
 def test_stream_wrong_key_fails(loadgen_bin, small_daemon, tmp_path):
-    rc, res, out = stream(loadgen_bin, small_daemon.tcp, key_file(tmp_path, bytes(32)),
+    rc, res, out = stream(loadgen_bin, small_daemon.tcp, write_key_file(tmp_path, bytes(32)),
                           "--request-bytes", "4096")
     assert rc == 1 and res["answer"] == "error", out
 
 
 def test_stream_trickle_is_slow_and_still_answered(loadgen_bin, small_daemon, tmp_path):
-    rc, res, out = stream(loadgen_bin, small_daemon.tcp, key_file(tmp_path, small_daemon.key),
+    rc, res, out = stream(loadgen_bin, small_daemon.tcp, write_key_file(tmp_path, small_daemon.key),
                           "--request-bytes", "2048", "--trickle", "256:50")
     assert rc == 0, out
     assert float(res["elapsed"]) >= 7 * 0.05, out     # 8 pieces, 7 pauses
@@ -162,7 +148,7 @@ def test_stream_passes_only_an_honest_server(loadgen_bin, tmp_path, lie, passes)
     key = os.urandom(32)
     srv = LyingServer(key, lie)
     try:
-        rc, res, out = stream(loadgen_bin, srv.endpoint, key_file(tmp_path, key),
+        rc, res, out = stream(loadgen_bin, srv.endpoint, write_key_file(tmp_path, key),
                               "--request-bytes", "3000")
     finally:
         srv.close()
@@ -174,7 +160,7 @@ def test_stream_passes_only_an_honest_server(loadgen_bin, tmp_path, lie, passes)
 
 def test_run_with_length_framing_scores_enclaved(loadgen_bin, small_daemon, tmp_path):
     p = subprocess.run([loadgen_bin, "run", "--connect", small_daemon.tcp, "--key-file",
-                        key_file(tmp_path, small_daemon.key), "--size", "1024", "--conns", "2",
+                        write_key_file(tmp_path, small_daemon.key), "--size", "1024", "--conns", "2",
                         "--duration", "0.3", "--framing", "len", "--verify-every", "1"],
                        capture_output=True, text=True, timeout=TIMEOUT)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -184,7 +170,7 @@ def test_run_with_length_framing_scores_enclaved(loadgen_bin, small_daemon, tmp_
 
 
 def test_run_rejects_an_unknown_framing_and_endpoint(loadgen_bin, tmp_path):
-    keyf = key_file(tmp_path, bytes(32))
+    keyf = write_key_file(tmp_path, bytes(32))
     for args in (["--framing", "lines"], ["--connect", "unix:/x"]):
         argv = [loadgen_bin, "run", "--connect", "tcp:127.0.0.1:9", "--key-file", keyf] + args
         p = subprocess.run(argv, capture_output=True, text=True, timeout=10)

@@ -34,6 +34,12 @@ def test_tree_has_no_new_loop():
         assert name not in p.stdout, p.stdout
 
 
+@pytest.fixture
+def toolchain():
+    if shutil.which("cc") is None or shutil.which("nm") is None:
+        pytest.skip("no cc or nm")
+
+
 def fake_tree(tmp_path, files):
     """A tree of its own: the script, src/ with `files`, objects built."""
     root = tmp_path / "tree"
@@ -52,11 +58,9 @@ def fake_tree(tmp_path, files):
     return str(root), str(root / "build")
 
 
-def test_a_call_loop_behind_one_header_is_found(tmp_path):
+def test_a_call_loop_behind_one_header_is_found(toolchain, tmp_path):
     # The shape of the old client: one internal header, three files that
     # call each other round.
-    if shutil.which("cc") is None or shutil.which("nm") is None:
-        pytest.skip("no cc or nm")
     header = "int f_a(int); int f_b(int); int f_c(int);\n"
     root, build = fake_tree(tmp_path, {
         "lib/internal.h": header,
@@ -70,9 +74,7 @@ def test_a_call_loop_behind_one_header_is_found(tmp_path):
     assert "src/lib/c -> src/lib/a (f_a)" in p.stdout
 
 
-def test_an_include_loop_is_found(tmp_path):
-    if shutil.which("cc") is None or shutil.which("nm") is None:
-        pytest.skip("no cc or nm")
+def test_an_include_loop_is_found(toolchain, tmp_path):
     root, build = fake_tree(tmp_path, {
         "x/one.h": '#pragma once\n#include "x/two.h"\n',
         "x/two.h": '#pragma once\n#include "x/one.h"\n',
@@ -83,9 +85,7 @@ def test_an_include_loop_is_found(tmp_path):
     assert "include loop: src/x/one.h -> src/x/two.h" in p.stdout
 
 
-def test_one_way_is_clean(tmp_path):
-    if shutil.which("cc") is None or shutil.which("nm") is None:
-        pytest.skip("no cc or nm")
+def test_one_way_is_clean(toolchain, tmp_path):
     root, build = fake_tree(tmp_path, {
         "lib/low.h": "int low(int);\n",
         "lib/low.c": '#include "lib/low.h"\nint low(int x) { return x; }\n',

@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 import time
 
+import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 # --- constants ------------------------------------------------------------
@@ -66,6 +67,63 @@ BUILD_DIR = os.environ.get("BUILD_DIR", os.path.join(REPO_ROOT, "build"))
 def binary(name):
     """Absolute path of a built binary in BUILD_DIR (may not exist)."""
     return os.path.join(os.path.abspath(BUILD_DIR), name)
+
+
+# --- the environment, key files, memory scans ------------------------------
+
+#: The fake credentials as the environment carries them (enclavectl and the
+#: gateway read AWS_*).
+ENV_AWS = {
+    "AWS_ACCESS_KEY_ID": CREDS["aws_access_key_id"],
+    "AWS_SECRET_ACCESS_KEY": CREDS["aws_secret_access_key"],
+    "AWS_SESSION_TOKEN": CREDS["aws_session_token"],
+}
+
+
+def clean_env(**extra):
+    """The caller's environment without AWS_* and ENCLAVE_* (so a developer's
+    own credentials never leak into a test), plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and not k.startswith("ENCLAVE_")}
+    env.update(extra)
+    return env
+
+
+def write_key_file(tmp_path, key, form="base64"):
+    """A data key in a file as bench/loadgen (and the baseline) read it:
+    base64 as `kmstool-dev genkey` prints the PLAINTEXT, or 64 hex digits."""
+    path = tmp_path / ("key-" + form)
+    text = base64.b64encode(key).decode() if form == "base64" else key.hex()
+    path.write_text(text + "\n")
+    return str(path)
+
+
+def process_memory(pid):
+    """The bytes of every private writable mapping of process `pid` (heap,
+    stacks, anonymous maps): where a stray copy of a secret would sit."""
+    chunks = []
+    with open("/proc/%d/maps" % pid) as maps, \
+            open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            if not fields[1].startswith("rw") or fields[1][3] != "p":
+                continue
+            try:
+                mem.seek(lo)
+                chunks.append(mem.read(hi - lo))
+            except OSError:
+                continue    # guard pages, vvar and the like
+    return b"".join(chunks)
+
+
+def skip_memory_scan_under_asan(pid):
+    """A memory scan reads the plain build only: under ASan the allocator
+    keeps freed blocks and the shadow memory is terabytes."""
+    with open("/proc/%d/maps" % pid) as maps:
+        if "libasan" in maps.read():
+            pytest.skip("ASan's allocator and terabytes of shadow memory: "
+                        "the plain build is the one scanned")
 
 
 # --- ports and paths ------------------------------------------------------
