@@ -182,7 +182,7 @@ check_raw_request(struct enclave_client *c, const char *req, size_t len)
 	size_t i;
 
 	frame_reset(&sc);
-	if (frame_scan(&sc, (const uint8_t *)req, len, SIZE_MAX, &fr) !=
+	if (frame_scan(&sc, (const uint8_t *)req, len, len, &fr) !=
 	    FRAME_READY || fr.kind != FRAME_BARE)
 		return client_set_error(c, ENCLAVE_ERR_USAGE, "with raw framing "
 		    "a request must be one complete JSON object");

@@ -189,7 +189,13 @@ queue_reply(struct connection *c, struct reply *reply, enum frame_kind kind)
 		buf_move(&c->out, &reply->body);
 		return;
 	}
-	if (buf_append(&c->out, s.data, s.len, SIZE_MAX) < 0)
+	/*
+	 * Bounded by what was sent (dropped once all is), what waits (under
+	 * OUT_HIGH_WATER: no request is taken, no input read, past it) and
+	 * this reply.
+	 */
+	if (buf_append(&c->out, s.data, s.len,
+	    c->out_sent + OUT_HIGH_WATER + reply->limit + 1) < 0)
 		c->dead = 1;
 }
 
@@ -315,9 +321,13 @@ process_input(struct connection *c)
 	}
 }
 
-/* Room to read into; for a length-framed message, exactly its size. */
-static size_t
-read_room(struct connection *c)
+/*
+ * Room to read into, as the input buffer's tail: all the block has (a
+ * kept block may be big), at least READ_CHUNK or, for a length-framed
+ * message, exactly what is missing of it. NULL when nothing fits.
+ */
+static uint8_t *
+read_room(struct connection *c, size_t *room)
 {
 	size_t limit = opts(c)->max_message + FRAME_LENGTH_PREFIX + READ_CHUNK;
 	size_t want = READ_CHUNK;
@@ -333,8 +343,10 @@ read_room(struct connection *c)
 		    limit, c->last_io_ms);
 	if (buf_reserve(&c->in, want, limit) < 0 &&
 	    buf_reserve(&c->in, limit - c->in.len, limit) < 0)
-		return 0;
-	return c->in.cap - c->in.len;
+		return NULL;
+	/* The block is within the limit (buffer_cache_take's too). */
+	*room = c->in.cap - c->in.len;
+	return buf_tail(&c->in, *room, limit);
 }
 
 /*
@@ -366,10 +378,11 @@ refuse_over_budget(struct connection *c)
 static void
 do_read(struct connection *c)
 {
-	size_t room = read_room(c);
+	uint8_t *dst;
+	size_t room;
 	ssize_t n;
 
-	if (room == 0) {
+	if ((dst = read_room(c, &room)) == NULL) {
 		c->dead = 1;
 		return;
 	}
@@ -377,9 +390,10 @@ do_read(struct connection *c)
 		refuse_over_budget(c);
 		return;
 	}
-	n = recv(c->watch.fd, c->in.data + c->in.len, room, 0);
+	n = recv(c->watch.fd, dst, room, 0);
 	if (n > 0) {
-		c->in.len += (size_t)n;
+		if (buf_commit(&c->in, (size_t)n) < 0)
+			c->dead = 1;	/* recv wrote more than room: never */
 		c->last_io_ms = clock_monotonic_ms();
 	} else if (n == 0) {
 		c->peer_done = 1;

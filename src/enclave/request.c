@@ -76,8 +76,9 @@ static int
 adopt_message(struct request *req, struct buf *in, size_t end)
 {
 	struct buf rest = BUF_INIT;
+	size_t n = in->len - end;
 
-	GUARD(buf_append(&rest, in->data + end, in->len - end, SIZE_MAX));
+	GUARD(buf_append(&rest, in->data + end, n, n));
 	OPENSSL_cleanse(in->data + end, in->len - end);
 	in->len = end;
 	buf_move(&req->message, in);

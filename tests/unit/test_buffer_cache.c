@@ -64,7 +64,7 @@ test_take_picks_the_smallest_fit_and_keeps_the_bytes(void **state)
 	buffer_cache_put(&bc, &b1, 0);
 	buffer_cache_put(&bc, &b2, 0);
 	buffer_cache_put(&bc, &b3, 0);
-	assert_int_equal(buf_append(&in, "partial message", 15, SIZE_MAX), 0);
+	assert_int_equal(buf_append(&in, "partial message", 15, 64 * MIB), 0);
 	/* 2 MiB: the 4 MiB block, not the 16 MiB one */
 	assert_int_equal(buffer_cache_take(&bc, &in, 2 * MIB, 64 * MIB, 5), 1);
 	assert_int_equal(in.cap, 4 * MIB);
@@ -92,13 +92,13 @@ test_growing_into_the_kept_sizes_takes_a_block(void **state)
 	memory_budget_init(&budget, 100 * MIB);
 	buffer_cache_init(&bc, &budget);
 	buffer_cache_put(&bc, &big, 0);
-	assert_int_equal(buf_reserve(&in, 64 * KIB, SIZE_MAX), 0);
+	assert_int_equal(buf_reserve(&in, 64 * KIB, 64 * MIB), 0);
 	/* 64 KiB doubled is not yet a kept size: left to the heap */
-	assert_int_equal(buffer_cache_take(&bc, &in, 100 * KIB, SIZE_MAX, 0), 0);
-	assert_int_equal(buf_reserve(&in, 128 * KIB, SIZE_MAX), 0);
+	assert_int_equal(buffer_cache_take(&bc, &in, 100 * KIB, 64 * MIB, 0), 0);
+	assert_int_equal(buf_reserve(&in, 128 * KIB, 64 * MIB), 0);
 	assert_true(in.cap >= 128 * KIB && in.cap < BUFFER_CACHE_MIN);
 	/* its next doubling would come from the kernel: take the block */
-	assert_int_equal(buffer_cache_take(&bc, &in, 200 * KIB, SIZE_MAX, 0), 1);
+	assert_int_equal(buffer_cache_take(&bc, &in, 200 * KIB, 64 * MIB, 0), 1);
 	assert_int_equal(in.cap, MIB);
 	buf_free(&in, 0);
 }

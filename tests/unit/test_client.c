@@ -394,6 +394,25 @@ test_over_limit_len(void **state)
 }
 
 /*
+ * A max_response of SIZE_MAX ("no bound") is cut to the ceiling, so the
+ * receive buffer still has a real limit and answers arrive as ever.
+ */
+static void
+test_max_response_past_ceiling(void **state)
+{
+	struct fixture *f = small_limit(ENCLAVE_FRAMING_LEN, SIZE_MAX);
+
+	(void)state;
+	peer_write_len(f->peer, "{\"status\":\"ok\",\"msg\":\"pong\"}");
+	assert_int_equal(enclave_ping(f->c), ENCLAVE_OK);
+	fixture_free(f);
+	f = small_limit(ENCLAVE_FRAMING_LEN, ENCLAVE_MAX_RESPONSE_CEILING);
+	peer_write_len(f->peer, "{\"status\":\"ok\",\"msg\":\"pong\"}");
+	assert_int_equal(enclave_ping(f->c), ENCLAVE_OK);
+	fixture_free(f);
+}
+
+/*
  * A length-framed request past FRAME_LENGTH_MAX is refused before a byte
  * is sent: its prefix could begin with a tab or space, which the daemon
  * skips, and then reads the body's first bytes as the prefix (F16).
@@ -1025,6 +1044,7 @@ main(void)
 		cmocka_unit_test(test_split_len),
 		cmocka_unit_test(test_over_limit_raw),
 		cmocka_unit_test(test_over_limit_len),
+		cmocka_unit_test(test_max_response_past_ceiling),
 		cmocka_unit_test(test_len_request_past_framing_ceiling),
 		cmocka_unit_test(test_at_limit),
 		cmocka_unit_test(test_remote_error),
