@@ -122,6 +122,7 @@ peer_read_request(int fd, enum frame_kind *kind)
 	struct frame fr;
 	struct buf b = BUF_INIT;
 	enum frame_result r = FRAME_NEED_MORE;
+	uint8_t *room;
 	char *out;
 	ssize_t n;
 
@@ -133,11 +134,11 @@ peer_read_request(int fd, enum frame_kind *kind)
 			if (r != FRAME_NEED_MORE)
 				break;
 		}
-		assert_int_equal(buf_reserve(&b, 1 << 16, PEER_MAX + 8), 0);
-		n = read(fd, b.data + b.len, b.cap - b.len);
+		assert_non_null(room = buf_tail(&b, 1 << 16, PEER_MAX + 8));
+		n = read(fd, room, 1 << 16);
 		if (n <= 0)
 			break;
-		b.len += (size_t)n;
+		assert_int_equal(buf_commit(&b, (size_t)n), 0);
 	}
 	assert_int_equal(r, FRAME_READY);
 	if (kind != NULL)
