@@ -405,6 +405,21 @@ def test_no_enclave_is_503_with_retry_after(gateway_bin, gateways, key):
     assert m['enclave_gateway_enclave_state{enclave="%s",state="down"}' % dead] == 1
 
 
+def test_declared_length_past_max_body_is_413_at_once(gateway_bin, gateways):
+    # Content-Length read by the common number rule: past --max-body, and
+    # past 2^64 - 1 (too large, never wrapped), 413 before any body;
+    # what is not a number at all MHD answers 400 itself.
+    g = gateways(["tcp:127.0.0.1:%d" % free_tcp_port()], "--max-body", "100")
+    for length, want in [("101", 413), ("18446744073709551615", 413),
+                         ("99999999999999999999999", 413), ("+5", 400),
+                         ("0x10", 400), ("abc", 400)]:
+        with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+            s.sendall(b"POST /v1/process HTTP/1.1\r\nHost: t\r\n"
+                      b"Content-Length: " + length.encode() + b"\r\n\r\n{}")
+            head = s.recv(256).split(b"\r\n")[0]
+        assert head.startswith(b"HTTP/1.1 %d " % want), (length, head)
+
+
 def test_error_mapping(gateway_bin, gateways, pair, key):
     tsk, k = key
     g = gateways([pair[0].tcp], "--max-body", "4096", tsk=tsk)
