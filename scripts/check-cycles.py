@@ -36,8 +36,6 @@ INCLUDE_ROOTS = ["src", "include"]
 KNOWN_CALL_LOOPS = [
     # the worker's inbox: job threads wake the server that runs them.
     {"src/enclave/connection", "src/enclave/job", "src/enclave/server"},
-    # the gateway's pool probes an enclave, the probe reports to the pool.
-    {"src/host/gateway/pool", "src/host/gateway/probe"},
 ]
 
 

@@ -109,15 +109,6 @@ fail:
 	return NULL;
 }
 
-int
-pool_start(struct pool *p)
-{
-	if (pthread_create(&p->thread, NULL, pool_probe_main, p) != 0)
-		return -1;
-	p->started = 1;
-	return 0;
-}
-
 void
 pool_shutdown(struct pool *p)
 {

@@ -54,7 +54,7 @@ struct pool_outcome {
 struct pool;
 
 struct pool *pool_new(const struct pool_config *cfg);
-/* Start the probe thread (first probe and configure right away). */
+/* Start the probe thread (first probe and configure right away; probe.c). */
 int  pool_start(struct pool *p);
 /* Wake every waiting request (they get POOL_SHUTDOWN), stop probing. */
 void pool_shutdown(struct pool *p);

@@ -1,6 +1,8 @@
 /*
  * pool_internal.h - what pool.c (requests) and probe.c (health checks,
- * configure, the probe thread) share.
+ * configure, the probe thread) share. Calls go one way: probe.c uses
+ * pool.c's functions below, pool.c calls nothing of probe.c (pool_start,
+ * which starts the thread, lives in probe.c).
  *
  * Locking: one mutex per pool guards every field below but the clients
  * themselves; a slot's client is used only by whoever marked it busy
@@ -89,7 +91,5 @@ int  pool_configure(struct pool *p, struct enclave *e,
 /* The same after the enclave lost its keys (restarted): all of them. */
 int  pool_reconfigure(struct pool *p, struct enclave *e,
     struct enclave_client *c, uint64_t seen_gen);
-/* probe.c: the probe thread's body. */
-void *pool_probe_main(void *arg);
 
 #endif

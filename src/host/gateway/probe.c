@@ -185,8 +185,8 @@ wait_tick(struct pool *p)
 	(void)pthread_cond_timedwait(&p->wake, &p->lock, &ts);
 }
 
-void *
-pool_probe_main(void *arg)
+static void *
+probe_main(void *arg)
 {
 	struct pool *p = arg;
 	long long now;
@@ -213,4 +213,17 @@ pool_probe_main(void *arg)
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+/*
+ * Here rather than in pool.c: the probe thread drives the pool (marks
+ * enclaves down, configures them), so calls go probe.c -> pool.c only.
+ */
+int
+pool_start(struct pool *p)
+{
+	if (pthread_create(&p->thread, NULL, probe_main, p) != 0)
+		return -1;
+	p->started = 1;
+	return 0;
 }
