@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "common/log.h"
 #include "enclave/server.h"
 #include "enclave/server_internal.h"
@@ -41,11 +43,20 @@ job_thread(void *arg)
 	request_finish(job->req, NULL);	/* c->in is the worker's */
 	job->req = NULL;
 
+	/*
+	 * Once the worker has the job, the daemon may stop and exit while
+	 * this thread is still ending: the worker freed, OpenSSL's globals
+	 * cleaned up at exit. So nothing of the thread may outlive the hand-
+	 * over: its OpenSSL state goes now (not in a thread-exit destructor
+	 * racing the exit), and the wake is sent before the worker can take
+	 * the job.
+	 */
+	OPENSSL_thread_stop();
 	pthread_mutex_lock(&w->inbox_lock);
 	job->next = w->done;
 	w->done = job;
-	pthread_mutex_unlock(&w->inbox_lock);
 	worker_wake(w);
+	pthread_mutex_unlock(&w->inbox_lock);
 	return NULL;
 }
 
