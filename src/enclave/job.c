@@ -49,14 +49,10 @@ job_thread(void *arg)
 	 * cleaned up at exit. So nothing of the thread may outlive the hand-
 	 * over: its OpenSSL state goes now (not in a thread-exit destructor
 	 * racing the exit), and the wake is sent before the worker can take
-	 * the job.
+	 * the job (inbox.c).
 	 */
 	OPENSSL_thread_stop();
-	pthread_mutex_lock(&w->inbox_lock);
-	job->next = w->done;
-	w->done = job;
-	worker_wake(w);
-	pthread_mutex_unlock(&w->inbox_lock);
+	inbox_post_job(w, job);
 	return NULL;
 }
 

@@ -44,16 +44,6 @@ refuse_busy(struct server *srv, int fd)
 	    srv->ctx->opt->max_connections);
 }
 
-/* Its eventfd wakes a worker blocked in epoll_wait: jobs, connections, stop. */
-void
-worker_wake(struct worker *w)
-{
-	uint64_t one = 1;
-
-	if (write(w->wakeup.fd, &one, sizeof(one)) < 0)
-		log_warn("cannot wake worker %u: %s", w->index, strerror(errno));
-}
-
 /* Set up an accepted connection on this worker, or close it if stopping. */
 static void
 adopt(struct worker *w, int fd, const char *peer)
@@ -94,11 +84,7 @@ hand_out(struct worker *w, int fd, const char *peer)
 	}
 	in->fd = fd;
 	snprintf(in->peer, sizeof(in->peer), "%s", peer);
-	pthread_mutex_lock(&to->inbox_lock);
-	in->next = to->incoming;
-	to->incoming = in;
-	pthread_mutex_unlock(&to->inbox_lock);
-	worker_wake(to);
+	inbox_post_connection(to, in);
 }
 
 static void
@@ -142,16 +128,8 @@ collect_inbox(struct worker *w)
 {
 	struct job *done;
 	struct incoming *in;
-	uint64_t count;
 
-	if (read(w->wakeup.fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		log_warn("eventfd read: %s", strerror(errno));
-	pthread_mutex_lock(&w->inbox_lock);
-	done = w->done;
-	w->done = NULL;
-	in = w->incoming;
-	w->incoming = NULL;
-	pthread_mutex_unlock(&w->inbox_lock);
+	inbox_take(w, &done, &in);
 	while (done != NULL) {
 		struct job *next = done->next;
 

@@ -1,5 +1,6 @@
 /*
- * server_internal.h - the structures server.c, connection.c and job.c share.
+ * server_internal.h - the structures server.c, connection.c, job.c and
+ * inbox.c share.
  */
 #ifndef ENCLAVE_SERVER_INTERNAL_H
 #define ENCLAVE_SERVER_INTERNAL_H
@@ -92,8 +93,15 @@ struct server {
 	atomic_uint          next_worker;	/* round-robin for new connections */
 };
 
-/* server.c: wake a worker blocked in epoll_wait (its eventfd). */
+/*
+ * inbox.c: what other threads leave for a worker. Wake it in epoll_wait
+ * (its eventfd: jobs, connections, stop); leave it a finished job or a
+ * connection, waking it; take all it was left.
+ */
 void worker_wake(struct worker *w);
+void inbox_post_job(struct worker *w, struct job *job);
+void inbox_post_connection(struct worker *w, struct incoming *in);
+void inbox_take(struct worker *w, struct job **done, struct incoming **in);
 
 /*
  * job.c: run a blocking request on its own thread, its reply taken over;
