@@ -19,6 +19,8 @@
 
 #include <openssl/sha.h>
 
+#include "common/base64.h"
+#include "common/hex.h"
 #include "standins/kmstool-dev/blob.c"
 #include "standins/kmstool-dev/context.c"
 #include "standins/kmstool-dev/hooks.c"
@@ -282,6 +284,13 @@ test_master_key_file(void **state)
 	expect_key(big, sizeof(big), 0);
 	big[0] = 'g';
 	expect_key(big, 64, 0);
+	/* only a trailing line end is dropped, not other whitespace */
+	big[0] = ' ';
+	memcpy(big + 1, hex, 64);
+	expect_key(big, 65, 0);
+	memcpy(big, hex, 64);
+	big[64] = ' ';
+	expect_key(big, 65, 0);
 	/* no such file */
 	assert_int_equal(kt_master_key_load(&m, "/nonexistent/kmstool.key",
 	    &why), -1);

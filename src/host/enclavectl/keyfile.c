@@ -6,7 +6,8 @@
  *   base64 of 32 bytes         the Plaintext of `aws kms generate-data-key`
  *
  * Raw is tried first and only for a file of exactly 32 bytes, so a text
- * file never passes for a raw key by accident of its length alone.
+ * file never passes for a raw key by accident of its length alone. The
+ * text forms are decoded by common/key_text.c, as kmstool-dev's master key.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "common/aead.h"
-#include "common/base64.h"
-#include "common/hex.h"
+#include "common/key_text.h"
 #include "host/enclavectl/ctl.h"
 
 /* Bigger than any of the three forms with generous whitespace. */
@@ -57,22 +57,12 @@ read_small(const char *cmd, const char *path, uint8_t *dst, size_t size)
 static int
 decode_text(const uint8_t *text, size_t n, uint8_t *key)
 {
-	uint8_t dec[KEYFILE_MAX];
-	size_t start = 0, end = n, len;
-	int rc = -1;
+	size_t start = 0, end = n;
 
+	_Static_assert(AEAD_KEY_LEN == KEY_TEXT_KEY_LEN,
+	    "the data owner's key is the size key_text_decode writes");
 	ctl_trim(text, &start, &end);
-	n = end - start;
-	if (n == 2 * AEAD_KEY_LEN && ctl_is_hex(text + start, n))
-		return hex_decode(key, (const char *)text + start, n);
-	if (base64_decoded_max(n) <= sizeof(dec) &&
-	    base64_decode(dec, &len, (const char *)text + start, n) == 0 &&
-	    len == AEAD_KEY_LEN) {
-		memcpy(key, dec, AEAD_KEY_LEN);
-		rc = 0;
-	}
-	OPENSSL_cleanse(dec, sizeof(dec));
-	return rc;
+	return key_text_decode(key, (const char *)text + start, end - start);
 }
 
 int

@@ -8,13 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "common/base64.h"
 #include "common/guard.h"
+#include "common/key_text.h"
 #include "common/reason.h"
-#include "common/hex.h"
 
 /* Longest file content we look at: 64 hex digits plus "\r\n" and slack. */
 #define KEY_FILE_MAX 128
@@ -67,9 +65,8 @@ read_small_file(const char *path, uint8_t *dst, size_t cap, size_t *len,
 static int
 decode_key(uint8_t *key, const uint8_t *text, size_t n)
 {
-	uint8_t b64[BASE64_DECODED_MAX(KEY_FILE_MAX)];
-	size_t got = 0;
-	int rc = -1;
+	_Static_assert(KT_MASTER_KEY_LEN == KEY_TEXT_KEY_LEN,
+	    "the master key is the size key_text_decode writes");
 
 	if (n == KT_MASTER_KEY_LEN) {
 		memcpy(key, text, n);
@@ -77,15 +74,7 @@ decode_key(uint8_t *key, const uint8_t *text, size_t n)
 	}
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 		n--;
-	if (n == 2 * KT_MASTER_KEY_LEN)
-		return hex_decode(key, (const char *)text, n);
-	if (base64_decode(b64, &got, (const char *)text, n) == 0 &&
-	    got == KT_MASTER_KEY_LEN) {
-		memcpy(key, b64, KT_MASTER_KEY_LEN);
-		rc = 0;
-	}
-	OPENSSL_cleanse(b64, sizeof(b64));
-	return rc;
+	return key_text_decode(key, (const char *)text, n);
 }
 
 /* The file's text is key material too: it lives in secret memory. */
