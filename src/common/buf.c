@@ -229,6 +229,16 @@ buf_move(struct buf *dst, struct buf *src)
 	src->len = src->cap = src->tail = 0;
 }
 
+void *
+buf_release(struct buf *b)
+{
+	void *block = b->data;
+
+	b->data = NULL;
+	b->len = b->cap = b->tail = 0;
+	return block;
+}
+
 uint32_t
 load_u32be(const uint8_t *p)
 {

@@ -66,6 +66,12 @@ void buf_free(struct buf *b, int wipe);
  * freed first, wiped (free it yourself, unwiped, when it holds no secret).
  */
 void buf_move(struct buf *dst, struct buf *src);
+/*
+ * Hand the block out to code that frees it with free() (a C string, a
+ * library that takes a malloc'd body) and leave b empty; NULL when b has
+ * none. Its bytes are the taker's to wipe.
+ */
+void *buf_release(struct buf *b);
 
 /* Checked arithmetic for sizes taken from the wire. */
 int  size_add(size_t a, size_t b, size_t *out);

@@ -32,20 +32,15 @@ struct canon_header {
 	size_t  order;		/* input position: repeats keep their order */
 };
 
-/* A NUL-terminated copy of a buf, or NULL; the buf is freed either way. */
+/* The buf's text as a C string the caller frees, or NULL; b is left empty. */
 static char *
 buf_take_str(struct buf *b)
 {
-	char *s;
-
 	if (buf_append(b, "", 1, SIGV4_TEXT_MAX + 1) < 0) {
 		buf_free(b, 0);
 		return NULL;
 	}
-	s = (char *)b->data;
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return s;
+	return buf_release(b);
 }
 
 static int

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -362,6 +363,31 @@ test_move(void **state)
 	buf_free(&b, 0);
 }
 
+/* The block leaves with its bytes; the buffer is empty, tail and all. */
+static void
+test_release(void **state)
+{
+	struct buf b = BUF_INIT;
+	uint8_t *block;
+	char *s;
+
+	(void)state;
+	assert_null(buf_release(&b));
+	assert_int_equal(buf_append(&b, "text", 5, 64), 0);
+	block = b.data;
+	assert_non_null(buf_tail(&b, 8, 64));
+	s = buf_release(&b);
+	assert_ptr_equal(s, block);
+	assert_string_equal(s, "text");
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+	assert_int_equal(b.tail, 0);
+	assert_int_equal(buf_commit(&b, 1), -1);
+	free(s);
+	buf_free(&b, 0);
+}
+
 static void
 test_u32be(void **state)
 {
@@ -399,6 +425,7 @@ main(void)
 		cmocka_unit_test(test_tail_growth_keeps_data),
 		cmocka_unit_test(test_printf_limit),
 		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_u32be),
 	};
 

@@ -134,7 +134,7 @@ send_reply(struct gateway_ctx *g, struct MHD_Connection *c,
 		resp = MHD_create_response_from_buffer(rep->body.len,
 		    rep->body.data, MHD_RESPMEM_MUST_FREE);
 		if (resp != NULL)
-			rep->body = (struct buf)BUF_INIT;
+			(void)buf_release(&rep->body);
 	} else {
 		resp = MHD_create_response_from_buffer(0, (void *)(uintptr_t)"",
 		    MHD_RESPMEM_PERSISTENT);
