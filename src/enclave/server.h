@@ -7,8 +7,8 @@
  * wakes one worker (or a few), not all of them; the worker that accepts it
  * serves it for its whole life (connection.c). Requests that block
  * (configure waits for KMS, attest for the NSM) run on a thread of their
- * own (job.c) and hand their response back to the connection's worker, so
- * a slow KMS delays nobody else. The three share server_internal.h.
+ * own (job.c) and leave their response in the worker's inbox (inbox.c),
+ * so a slow KMS delays nobody else. The four share server_internal.h.
  */
 #ifndef ENCLAVE_SERVER_H
 #define ENCLAVE_SERVER_H
