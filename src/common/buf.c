@@ -229,6 +229,21 @@ buf_move(struct buf *dst, struct buf *src)
 	src->len = src->cap = src->tail = 0;
 }
 
+int
+buf_rehome(struct buf *b, struct buf *block)
+{
+	if (block == b || block->cap < b->len)
+		return -1;
+	if (b->len > 0) {
+		memcpy(block->data, b->data, b->len);
+		OPENSSL_cleanse(b->data, b->len);
+	}
+	block->len = b->len;
+	buf_free(b, 0);
+	buf_move(b, block);
+	return 0;
+}
+
 void *
 buf_release(struct buf *b)
 {

@@ -67,6 +67,14 @@ void buf_free(struct buf *b, int wipe);
  */
 void buf_move(struct buf *dst, struct buf *src);
 /*
+ * Make `block` b's block, b's bytes copied into it (and wiped where they
+ * were: they may be unparsed input) and b's old block freed; block is left
+ * empty. So a big block kept for reuse takes over without its pages
+ * faulting in afresh. -1, and nothing changed, when block cannot hold
+ * b's bytes.
+ */
+int  buf_rehome(struct buf *b, struct buf *block);
+/*
  * Hand the block out to code that frees it with free() (a C string, a
  * library that takes a malloc'd body) and leave b empty; NULL when b has
  * none. Its bytes are the taker's to wipe.

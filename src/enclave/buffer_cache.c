@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 void
 buffer_cache_init(struct buffer_cache *bc, struct memory_budget *budget)
 {
@@ -80,14 +78,8 @@ buffer_cache_take(struct buffer_cache *bc, struct buf *b, size_t need,
 	if (best == bc->n)
 		return 0;
 	kept = remove_slot(bc, best);
-	if (b->len > 0) {
-		/* Unparsed input, perhaps credentials: no copy stays behind. */
-		memcpy(kept.data, b->data, b->len);
-		OPENSSL_cleanse(b->data, b->len);
-	}
-	kept.len = b->len;
-	buf_free(b, 0);
-	buf_move(b, &kept);
+	/* Unparsed input, perhaps credentials: no copy stays behind. */
+	(void)buf_rehome(b, &kept);	/* fits: kept.cap >= need >= b->len */
 	bc->last_used_ms = now_ms;
 	return 1;
 }

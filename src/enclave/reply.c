@@ -39,14 +39,8 @@ reply_init_reusing(struct reply *r, size_t limit, struct buf *spare)
 	buf_move(&keep, spare);
 	keep.len = 0;
 	reply_init(r, limit);
-	if (keep.cap >= r->body.len && keep.cap <= limit) {
-		memcpy(keep.data, r->body.data, r->body.len);
-		keep.len = r->body.len;
-		buf_free(&r->body, 0);
-		buf_move(&r->body, &keep);
-	} else {
+	if (keep.cap > limit || buf_rehome(&r->body, &keep) < 0)
 		buf_free(&keep, 0);
-	}
 }
 
 void

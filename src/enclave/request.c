@@ -87,25 +87,6 @@ adopt_message(struct request *req, struct buf *in, size_t end)
 }
 
 /*
- * The executed request's message block becomes the input buffer again, so
- * the next big request reuses its pages: what the input holds is copied
- * over, and wiped where it was. A block too small for it is just freed.
- */
-static void
-give_back_message(struct request *req, struct buf *in)
-{
-	if (req->message.cap < in->len)
-		return;
-	if (in->len > 0) {
-		memcpy(req->message.data, in->data, in->len);
-		OPENSSL_cleanse(in->data, in->len);
-	}
-	req->message.len = in->len;
-	buf_free(in, 0);
-	buf_move(in, &req->message);
-}
-
-/*
  * Check everything that depends only on the message (JSON, I-JSON names,
  * its type, then the handler's fields) before any state is consulted.
  */
@@ -217,12 +198,18 @@ request_execute(struct enclave_ctx *ctx, struct request *req,
 	req->type->handler->execute(ctx, req, reply);
 }
 
+/*
+ * A kept message block becomes the input buffer again, so the next big
+ * request reuses its pages: what the input holds is copied over, and wiped
+ * where it was (buf_rehome). A block too small for it is freed with the
+ * request.
+ */
 void
 request_finish(struct request *req, struct buf *in)
 {
 	if (req == NULL)
 		return;
 	if (in != NULL && req->message.data != NULL)
-		give_back_message(req, in);
+		(void)buf_rehome(in, &req->message);
 	request_free(req);
 }

@@ -363,6 +363,42 @@ test_move(void **state)
 	buf_free(&b, 0);
 }
 
+/* A kept block takes b's bytes and becomes b's; one too small changes nothing. */
+static void
+test_rehome(void **state)
+{
+	struct buf b = BUF_INIT, block = BUF_INIT;
+	uint8_t *big;
+
+	(void)state;
+	assert_int_equal(buf_reserve(&block, 4096, 4096), 0);
+	big = block.data;
+	assert_int_equal(buf_append(&b, "left over", 9, 64), 0);
+	assert_int_equal(buf_rehome(&b, &block), 0);
+	assert_ptr_equal(b.data, big);
+	assert_int_equal(b.len, 9);
+	assert_true(b.cap >= 4096);
+	assert_int_equal(b.tail, 0);
+	assert_memory_equal(b.data, "left over", 9);
+	assert_null(block.data);
+	assert_int_equal(block.len, 0);
+	assert_int_equal(block.cap, 0);
+	/* too small: both stay as they were */
+	assert_int_equal(buf_append(&block, "x", 1, 1), 0);
+	assert_int_equal(buf_rehome(&b, &block), -1);
+	assert_ptr_equal(b.data, big);
+	assert_int_equal(b.len, 9);
+	assert_int_equal(block.len, 1);
+	assert_int_equal(buf_rehome(&b, &b), -1);
+	/* an empty b takes an empty block too */
+	buf_free(&block, 0);
+	b.len = 0;
+	assert_int_equal(buf_rehome(&b, &block), 0);
+	assert_null(b.data);
+	assert_int_equal(b.cap, 0);
+	buf_free(&b, 0);
+}
+
 /* The block leaves with its bytes; the buffer is empty, tail and all. */
 static void
 test_release(void **state)
@@ -425,6 +461,7 @@ main(void)
 		cmocka_unit_test(test_tail_growth_keeps_data),
 		cmocka_unit_test(test_printf_limit),
 		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_rehome),
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_u32be),
 	};
