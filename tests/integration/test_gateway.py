@@ -47,7 +47,7 @@ class Imds:
 
     ROLE = "enclave-gateway-test-role"
 
-    def __init__(self, lifetime=6 * 3600, port=0):
+    def __init__(self, lifetime=6 * 3600, held=None):
         self.token = secrets.token_urlsafe(24)
         self.lifetime = lifetime
         self.calls = {"token": 0, "role": 0, "creds": 0, "unauthorized": 0}
@@ -96,7 +96,17 @@ class Imds:
                     return self.reply(200, json.dumps(doc), "application/json")
                 self.reply(404, "")
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if held is None:
+            self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        else:
+            # A port held since the test began (see held_port): listen on
+            # that very socket, so no other connection can have taken it.
+            self.server = http.server.ThreadingHTTPServer(
+                ("127.0.0.1", 0), Handler, bind_and_activate=False)
+            self.server.socket.close()
+            self.server.socket = held
+            self.server.server_address = held.getsockname()
+            self.server.server_activate()
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -235,7 +245,13 @@ def test_refreshes_imds_credentials_before_expiry(gateway_bin, gateways, pair, k
 def test_metadata_service_down_then_up(gateway_bin, gateways, pair, key):
     """No credentials yet: not ready, fetches retried with backoff; once the
     metadata service answers, the enclave is configured by itself."""
-    port = free_tcp_port()
+    # The port is held by a bound socket that does not listen, so the
+    # gateway's attempts are refused, and none of its own connections can
+    # take the port as a source port (a free port chosen and left unbound
+    # was once taken so, and the late service could not bind).
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    port = held.getsockname()[1]
     d = pair[0]
     g = gateways([d.tcp], "--credentials", "imds", tsk=key[0],
                  env=clean_env(AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:%d" % port))
@@ -247,7 +263,7 @@ def test_metadata_service_down_then_up(gateway_bin, gateways, pair, key):
     status, hdrs, body = g.process(seal(key[1], b"x"))
     assert status == 503 and hdrs.get("retry-after") == "1", body
     assert d.request({"type": "health"})["configured"] is False
-    late = Imds(port=port)
+    late = Imds(held=held)
     try:
         g.wait_healthy(timeout=15)
         assert d.request({"type": "health"})["configured"] is True
