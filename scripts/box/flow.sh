@@ -77,7 +77,10 @@ watch_memory() {
 }
 
 # --- 1. enclaved answers over vsock ------------------------------------
-ctl --retry 30 ping >"$T/ping" 2>&1 || fail "ping: $(cat "$T/ping")"
+# Its retry notes (enclaved may not listen yet) go to stderr, apart from
+# the answer.
+ctl --retry 30 ping >"$T/ping" 2>"$T/ping.err" ||
+	fail "ping: $(cat "$T/ping" "$T/ping.err")"
 say "ready uptime_s=$(cut -d' ' -f1 /proc/uptime) answer=$(cat "$T/ping")"
 flow=$(param flow all)
 if [ "$flow" = probe ]; then
