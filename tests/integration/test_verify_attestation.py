@@ -17,6 +17,8 @@ import subprocess
 
 import pytest
 
+from helpers.harness import assert_verification_refused, assert_verified
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.environ.get("VECTORS") or os.path.join(HERE, "..", "vectors")
 ATT = os.path.join(VECTORS, "attestation")
@@ -47,19 +49,6 @@ def write(tmp_path, name, data):
     return str(p)
 
 
-def expect_ok(r):
-    assert r.returncode == 0, r.stderr.decode()
-    assert b"verified: yes" in r.stdout
-    return r.stdout.decode()
-
-
-def expect_fail(r, reason):
-    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    err = r.stderr.decode()
-    assert "verification failed: " + reason in err, err
-    assert b"verified" not in r.stdout
-
-
 @pytest.fixture(scope="module", autouse=True)
 def need_vectors():
     # The vectors are part of the repository: missing ones are a broken
@@ -68,7 +57,7 @@ def need_vectors():
 
 
 def test_valid_at_its_own_time(enclavectl_bin):
-    out = expect_ok(run(enclavectl_bin, "--at", DOC_TIME, DOC_B64))
+    out = assert_verified(run(enclavectl_bin, "--at", DOC_TIME, DOC_B64))
     assert "module_id: i-0918f6c55e3b61d89-enc018aa8b8e2285d13\n" in out
     assert "timestamp: 2023-09-18T15:03:30Z (1695049410860 ms)\n" in out
     assert "PCR0: %s\n" % ZERO_PCR in out
@@ -82,65 +71,65 @@ def test_debug_mode_document(enclavectl_bin):
     """The real document is a debug-mode one: said first, refused without
     --allow-debug (exit 1), accepted and still said with it."""
     r = run(enclavectl_bin, "--at", DOC_TIME, DOC_B64, allow_debug=False)
-    expect_fail(r, "debug mode: yes")
+    assert_verification_refused(r, "debug mode: yes")
     assert r.stdout.startswith(b"debug mode: yes"), r.stdout
     r = run(enclavectl_bin, "--at", DOC_TIME, "--expect-pcr0", ZERO_PCR,
             DOC_B64, allow_debug=False)
-    expect_fail(r, "debug mode: yes")
-    out = expect_ok(run(enclavectl_bin, "--at", DOC_TIME, DOC_B64))
+    assert_verification_refused(r, "debug mode: yes")
+    out = assert_verified(run(enclavectl_bin, "--at", DOC_TIME, DOC_B64))
     assert out.splitlines()[:2] == [
         "verified: yes", "debug mode: yes (PCR0, PCR1 and PCR2 are zero: the "
         "parent instance can read the enclave's memory)"], out
     # A failing check still says what the document is.
     r = run(enclavectl_bin, "--at", DOC_TIME, "--expect-pcr0", "11" * 48,
             DOC_B64)
-    expect_fail(r, "PCR0 mismatch")
+    assert_verification_refused(r, "PCR0 mismatch")
     assert b"debug mode: yes" in r.stdout
 
 
 def test_at_document_and_epoch_seconds(enclavectl_bin):
-    expect_ok(run(enclavectl_bin, "--at", "document", DOC_B64))
-    expect_ok(run(enclavectl_bin, "--at", "1695049410", DOC_B64))
+    assert_verified(run(enclavectl_bin, "--at", "document", DOC_B64))
+    assert_verified(run(enclavectl_bin, "--at", "1695049410", DOC_B64))
 
 
 def test_raw_cbor_and_stdin(enclavectl_bin, tmp_path):
     raw = write(tmp_path, "doc.cbor", doc_bytes())
-    expect_ok(run(enclavectl_bin, "--at", DOC_TIME, raw))
+    assert_verified(run(enclavectl_bin, "--at", DOC_TIME, raw))
     with open(DOC_B64, "rb") as f:
         b64 = f.read()
-    expect_ok(run(enclavectl_bin, "--at", DOC_TIME, "-", stdin=b64))
+    assert_verified(run(enclavectl_bin, "--at", DOC_TIME, "-", stdin=b64))
     # base64 wrapped at 64 columns, as `base64` writes it.
     wrapped = b"\n".join(b64.strip()[i:i + 64]
                          for i in range(0, len(b64.strip()), 64)) + b"\n"
-    expect_ok(run(enclavectl_bin, "--at", DOC_TIME,
-                  write(tmp_path, "wrapped.b64", wrapped)))
+    assert_verified(run(enclavectl_bin, "--at", DOC_TIME,
+                        write(tmp_path, "wrapped.b64", wrapped)))
 
 
 def test_default_time_is_now_and_expired(enclavectl_bin):
-    expect_fail(run(enclavectl_bin, DOC_B64),
-                "certificate chain: certificate has expired")
-    expect_fail(run(enclavectl_bin, "--at", "2023-09-19T15:03:30Z", DOC_B64),
-                "certificate chain: certificate has expired")
-    expect_fail(run(enclavectl_bin, "--at", "2023-09-17T15:03:30Z", DOC_B64),
-                "certificate chain: certificate is not yet valid")
+    assert_verification_refused(run(enclavectl_bin, DOC_B64),
+                                "certificate chain: certificate has expired")
+    assert_verification_refused(run(enclavectl_bin, "--at", "2023-09-19T15:03:30Z", DOC_B64),
+                                "certificate chain: certificate has expired")
+    assert_verification_refused(run(enclavectl_bin, "--at", "2023-09-17T15:03:30Z", DOC_B64),
+                                "certificate chain: certificate is not yet valid")
 
 
 def test_expected_pcrs(enclavectl_bin):
-    expect_ok(run(enclavectl_bin, "--at", DOC_TIME, "--expect-pcr0", ZERO_PCR,
-                  "--expect-pcr", "3=" + PCR3, DOC_B64))
-    expect_ok(run(enclavectl_bin, "--at", DOC_TIME,
-                  "--expect-pcr0", ZERO_PCR.upper(), DOC_B64))
-    expect_fail(run(enclavectl_bin, "--at", DOC_TIME,
-                    "--expect-pcr0", "11" * 48, DOC_B64), "PCR0 mismatch")
-    expect_fail(run(enclavectl_bin, "--at", DOC_TIME,
-                    "--expect-pcr", "3=" + ZERO_PCR, DOC_B64), "PCR3 mismatch")
-    expect_fail(run(enclavectl_bin, "--at", DOC_TIME,
-                    "--expect-pcr", "20=" + ZERO_PCR, DOC_B64), "PCR20 missing")
+    assert_verified(run(enclavectl_bin, "--at", DOC_TIME, "--expect-pcr0", ZERO_PCR,
+                        "--expect-pcr", "3=" + PCR3, DOC_B64))
+    assert_verified(run(enclavectl_bin, "--at", DOC_TIME,
+                        "--expect-pcr0", ZERO_PCR.upper(), DOC_B64))
+    assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME,
+                                    "--expect-pcr0", "11" * 48, DOC_B64), "PCR0 mismatch")
+    assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME,
+                                    "--expect-pcr", "3=" + ZERO_PCR, DOC_B64), "PCR3 mismatch")
+    assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME,
+                                    "--expect-pcr", "20=" + ZERO_PCR, DOC_B64), "PCR20 missing")
 
 
 def test_expected_nonce(enclavectl_bin):
-    expect_fail(run(enclavectl_bin, "--at", DOC_TIME,
-                    "--expect-nonce", "00" * 32, DOC_B64), "nonce mismatch")
+    assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME,
+                                    "--expect-nonce", "00" * 32, DOC_B64), "nonce mismatch")
 
 
 def tampered(tmp_path, offset_fn):
@@ -152,11 +141,11 @@ def tampered(tmp_path, offset_fn):
 
 def test_tampered_payload_and_signature(enclavectl_bin, tmp_path):
     payload = tampered(tmp_path, lambda d: d.index(b"module_id") + 11)
-    expect_fail(run(enclavectl_bin, "--at", DOC_TIME, payload),
-                "signature does not verify")
+    assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME, payload),
+                                "signature does not verify")
     sig = tampered(tmp_path, lambda d: len(d) - 1)
-    expect_fail(run(enclavectl_bin, "--at", DOC_TIME, sig),
-                "signature does not verify")
+    assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME, sig),
+                                "signature does not verify")
 
 
 def test_tampered_certificate(enclavectl_bin, tmp_path):
@@ -167,14 +156,14 @@ def test_tampered_certificate(enclavectl_bin, tmp_path):
         assert d[i] == 0x59      # bstr, 2-byte length
         n = int.from_bytes(d[i + 1:i + 3], "big")
         return i + 3 + n - 1
-    expect_fail(run(enclavectl_bin, "--at", DOC_TIME,
-                    tampered(tmp_path, leaf_last_byte)),
-                "certificate chain: certificate signature failure")
+    assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME,
+                                    tampered(tmp_path, leaf_last_byte)),
+                                "certificate chain: certificate signature failure")
 
 
 def test_root(enclavectl_bin, tmp_path):
-    expect_ok(run(enclavectl_bin, "--at", DOC_TIME, "--root", ROOT_PEM,
-                  DOC_B64))
+    assert_verified(run(enclavectl_bin, "--at", DOC_TIME, "--root", ROOT_PEM,
+                        DOC_B64))
     key = str(tmp_path / "k.pem")
     cert = str(tmp_path / "other-root.pem")
     try:
@@ -185,22 +174,22 @@ def test_root(enclavectl_bin, tmp_path):
                        check=True, capture_output=True, timeout=30)
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("openssl command line not available")
-    expect_fail(run(enclavectl_bin, "--at", DOC_TIME, "--root", cert, DOC_B64),
-                "certificate chain: unable to get local issuer certificate")
+    assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME, "--root", cert, DOC_B64),
+                                "certificate chain: unable to get local issuer certificate")
 
 
 def test_garbage_and_truncated(enclavectl_bin, tmp_path):
     d = doc_bytes()
     r = run(enclavectl_bin, "--at", DOC_TIME,
             write(tmp_path, "trunc.cbor", d[:len(d) // 2]))
-    expect_fail(r, "CBOR: truncated input")
+    assert_verification_refused(r, "CBOR: truncated input")
     r = run(enclavectl_bin, "--at", DOC_TIME,
             write(tmp_path, "junk", b"{not: base64 or CBOR}\n"))
     assert r.returncode == 1
     assert b"neither base64 nor CBOR" in r.stderr
     r = run(enclavectl_bin, "--at", DOC_TIME,
             write(tmp_path, "trailing.cbor", d + b"\x00"))
-    expect_fail(r, "CBOR: trailing bytes")
+    assert_verification_refused(r, "CBOR: trailing bytes")
 
 
 @pytest.mark.parametrize("args", [
@@ -227,7 +216,7 @@ def test_usage_errors(enclavectl_bin, args):
 def test_bad_root_pem_is_a_failure(enclavectl_bin, tmp_path):
     r = run(enclavectl_bin, "--at", DOC_TIME, "--root",
             write(tmp_path, "bad.pem", b"not a certificate\n"), DOC_B64)
-    expect_fail(r, "root certificate is not PEM X.509")
+    assert_verification_refused(r, "root certificate is not PEM X.509")
 
 
 def test_help(enclavectl_bin):

@@ -213,6 +213,24 @@ def assert_error(resp, code, mentions=None):
                 "details %r should name %r" % (resp["details"], word)
 
 
+def assert_verified(r):
+    """enclavectl verify-attestation (or attest --verify) accepted the
+    document: exit 0 and "verified: yes". Returns its stdout."""
+    assert r.returncode == 0, r.stderr.decode()
+    assert b"verified: yes" in r.stdout
+    return r.stdout.decode()
+
+
+def assert_verification_refused(r, reason):
+    """It refused the document for `reason` (exit 1, the reason right after
+    "verification failed: ") and said nothing of it verified."""
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    err = r.stderr.decode()
+    assert "verification failed: " + reason in err, err
+    assert b"verified" not in r.stdout
+    return r
+
+
 def parse_any(data):
     """Parse one whole response of either framing from `data` (bytes up to
     EOF); for answers whose framing the client did not choose (busy)."""
