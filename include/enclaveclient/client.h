@@ -200,6 +200,9 @@ struct enclave_process_options {
 	const char *key_id;		/* opens the ciphertext (default: the
 					   key configured last) */
 	const char *result_key_id;	/* seals the result (default: key_id) */
+	const char *grant;		/* hex: the input key holder's permission
+					   to seal under another key (enclavectl
+					   grant; docs/protocol.md) */
 };
 
 /* enclave_process() naming the keys (options may be NULL). */

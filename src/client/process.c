@@ -141,6 +141,7 @@ enclave_process_ex(struct enclave_client *c, const char *hex, size_t hex_len,
 		{ "aad", o->aad },
 		{ "key_id", o->key_id },
 		{ "result_key_id", o->result_key_id },
+		{ "grant", o->grant },
 	};
 	struct buf esc = BUF_INIT, tail = BUF_INIT;
 	struct iovec iov[4];

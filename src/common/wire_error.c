@@ -3,9 +3,9 @@
  *
  * The HTTP statuses are the gateway's answer to an enclave's error
  * (src/host/gateway/errors.h says why each): 400 a malformed request or
- * a key nobody holds, 413 too large, 422 a request that will never
- * succeed, 503 the service (not the request) is the problem, 502 the
- * enclave failed.
+ * a key nobody holds, 403 a re-encryption the input key's holder did
+ * not allow, 413 too large, 422 a request that will never succeed, 503
+ * the service (not the request) is the problem, 502 the enclave failed.
  */
 #include "common/wire_error.h"
 
@@ -44,6 +44,10 @@ static const struct wire_error_entry table[WIRE_ERROR_COUNT] = {
 	    "the tag does not verify: wrong key, tampered data or aad" },
 	[WIRE_STEP_FAILED] = { "step_failed", 422,
 	    "the workflow step refused its input" },
+	[WIRE_GRANT_REQUIRED] = { "grant_required", 403,
+	    "the result key is not the input key and no grant was given" },
+	[WIRE_GRANT_INVALID] = { "grant_invalid", 403,
+	    "the grant is expired, names another result key or is forged" },
 	[WIRE_KEY_EXHAUSTED] = { "key_exhausted", 503,
 	    "the key sealed --max-encryptions messages" },
 	[WIRE_KMS_DECRYPT_FAILED] = { "kms_decrypt_failed", 503,

@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "common/aead.h"
+#include "common/grant.h"
 #include "common/guard.h"
 
 #define IDENTITY_LEN      32	/* HMAC-SHA256 */
@@ -39,6 +40,8 @@ struct identity {
 
 struct tsk {
 	struct secret    bytes;
+	/* The key's public name (common/grant.h): what grants point at. */
+	uint8_t          commitment[GRANT_COMMITMENT_LEN];
 	atomic_uint      refs;
 	struct identity *identity;
 	char             id[KEY_ID_MAX + 1];
@@ -181,6 +184,12 @@ tsk_id(const struct tsk *key)
 	return key->id;
 }
 
+const uint8_t *
+tsk_commitment(const struct tsk *key)
+{
+	return key->commitment;
+}
+
 int
 tsk_reserve_encryption(struct tsk *key, uint64_t limit)
 {
@@ -265,6 +274,10 @@ keystore_install(const char *key_id, struct secret *bytes)
 		return KEYSTORE_INVALID;
 	if ((key = calloc(1, sizeof(*key))) == NULL)
 		return KEYSTORE_NO_MEMORY;
+	if (grant_commitment(bytes->data, key->commitment) < 0) {
+		free(key);
+		return KEYSTORE_NO_MEMORY;
+	}
 	memcpy(key->id, key_id, strlen(key_id) + 1);
 	atomic_init(&key->refs, 1);
 

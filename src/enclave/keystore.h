@@ -58,6 +58,8 @@ struct tsk    *keystore_acquire(const char *key_id,
 void           keystore_release(struct tsk *key);
 const uint8_t *tsk_bytes(const struct tsk *key);
 const char    *tsk_id(const struct tsk *key);
+/* The key's commitment (common/grant.h): GRANT_COMMITMENT_LEN bytes. */
+const uint8_t *tsk_commitment(const struct tsk *key);
 /*
  * Count one more encryption under this key unless it has made `limit`
  * already: 0 when counted, -1 when the key is exhausted.

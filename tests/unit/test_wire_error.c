@@ -119,6 +119,7 @@ test_http_statuses_unchanged(void **state)
 		{ "invalid_json", 400 }, { "unknown_type", 400 },
 		{ "unknown_key", 400 }, { "too_large", 413 },
 		{ "decrypt_failed", 422 }, { "step_failed", 422 },
+		{ "grant_required", 403 }, { "grant_invalid", 403 },
 		{ "not_configured", 503 }, { "key_exhausted", 503 },
 		{ "busy", 503 }, { "kms_decrypt_failed", 503 },
 		{ "kms_timeout", 503 }, { "invalid_key", 503 },

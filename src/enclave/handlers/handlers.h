@@ -12,6 +12,7 @@
 
 #include <cJSON.h>
 
+#include "common/grant.h"
 #include "enclave/bulk_field.h"
 #include "enclave/context.h"
 #include "enclave/keystore.h"
@@ -26,6 +27,8 @@ struct process_request {
 	struct buf     aad_exact;	/* aad holding a NUL: its true bytes */
 	const char    *key_id;	/* opens the ciphertext; NULL: the latest */
 	const char    *result_key_id;	/* seals the result; NULL: the same */
+	int            has_grant;	/* "grant" given (common/grant.h) */
+	uint8_t        grant[GRANT_LEN];
 };
 
 struct configure_request {

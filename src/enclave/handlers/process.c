@@ -2,7 +2,10 @@
  * process.c - decrypt, run the step, encrypt: the enclave's reason to be.
  * The ciphertext opens under "key_id" (default: the key configured
  * last) and the result is sealed under "result_key_id" (default: the
- * same key), which is how data is re-encrypted for another party.
+ * same key). A result goes out under another key than the input's only
+ * with a "grant" made by the input key's holder (common/grant.h), checked
+ * before anything is decrypted: the host can configure keys it knows,
+ * so a key id alone must never choose who can read a result.
  *
  * The ciphertext's hex is decoded in place inside the parsed request, the
  * plaintext is decrypted in place behind the nonce, and an unchanged
@@ -18,6 +21,7 @@
 
 #include "common/aead.h"
 #include "common/direction.h"
+#include "common/grant.h"
 #include "common/guard.h"
 #include "common/hex.h"
 #include "enclave/keystore.h"
@@ -56,6 +60,38 @@ ciphertext_hex(struct request *req, struct reply *reply, const char **hex,
 	return 0;
 }
 
+/* The optional "grant": absent or null, or exactly GRANT_HEX_LEN hex. */
+static int
+grant_field(struct request *req, struct process_request *p,
+    struct reply *reply)
+{
+	const cJSON *item = request_member(req, "grant");
+	const char *hex;
+	size_t n;
+
+	if (item == NULL || cJSON_IsNull(item))
+		return 0;
+	if (!cJSON_IsString(item) ||
+	    request_string_field(req, "grant", &hex) == FIELD_HAS_NUL) {
+		reply_error(reply, WIRE_INVALID_FIELD,
+		    "grant must be a hex string");
+		return -1;
+	}
+	hex = item->valuestring;
+	if ((n = strlen(hex)) != GRANT_HEX_LEN) {
+		reply_error(reply, WIRE_INVALID_FIELD, "grant must be %d hex "
+		    "characters (%d bytes), not %zu", GRANT_HEX_LEN, GRANT_LEN, n);
+		return -1;
+	}
+	if (hex_decode(p->grant, hex, n) < 0) {
+		reply_error(reply, WIRE_INVALID_FIELD,
+		    "grant has a non-hex character");
+		return -1;
+	}
+	p->has_grant = 1;
+	return 0;
+}
+
 static int
 process_parse(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply)
@@ -70,6 +106,7 @@ process_parse(struct enclave_ctx *ctx, struct request *req,
 	GUARD(request_key_id_field(req, "key_id", &p->key_id, reply));
 	GUARD(request_key_id_field(req, "result_key_id", &p->result_key_id,
 	    reply));
+	GUARD(grant_field(req, p, reply));
 	aad = request_member(req, "aad");
 	if (aad != NULL && !cJSON_IsNull(aad) && !cJSON_IsString(aad)) {
 		reply_error(reply, WIRE_INVALID_FIELD, "aad must be a string");
@@ -122,6 +159,36 @@ reply_result(struct reply *reply, const uint8_t *sealed, size_t n)
 	hex_encode((char *)hex, sealed, n);
 	GUARD(buf_commit(&reply->body, hex_len));
 	return buf_append_str(&reply->body, result_tail, reply->limit);
+}
+
+/*
+ * Whether the result may be sealed under `result_key`: always under the
+ * input's own key (the same bytes, whatever the id), under another only
+ * with the input key holder's grant naming it (common/grant.h). A grant
+ * given is always checked, so a caller's mistake shows.
+ */
+static int
+authorize_result_key(const struct process_request *p, struct tsk *key,
+    struct tsk *result_key, struct reply *reply)
+{
+	struct reason why = { .text = "" };
+	int same = CRYPTO_memcmp(tsk_commitment(key),
+	    tsk_commitment(result_key), GRANT_COMMITMENT_LEN) == 0;
+
+	if (!p->has_grant) {
+		if (same)
+			return 0;
+		reply_error(reply, WIRE_GRANT_REQUIRED, "key \"%s\" may seal the "
+		    "result of data under key \"%s\" only with a grant made with "
+		    "the key \"%s\" (enclavectl grant)", tsk_id(result_key),
+		    tsk_id(key), tsk_id(key));
+		return -1;
+	}
+	if (grant_check(tsk_bytes(key), tsk_commitment(result_key), time(NULL),
+	    p->grant, &why) == GRANT_VALID)
+		return 0;
+	reply_error(reply, WIRE_GRANT_INVALID, "%s", why.text);
+	return -1;
 }
 
 /*
@@ -218,6 +285,9 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 		reply_key_error(reply, st, p->result_key_id);
 		goto done;
 	}
+	/* Before a byte is decrypted: the input's owner decides who reads. */
+	if (authorize_result_key(p, key, result_key, reply) < 0)
+		goto done;
 	if (direction_aad(ctx, p, DIRECTION_REQUEST, &bound, &aad) < 0) {
 		reply_error(reply, WIRE_INTERNAL_ERROR, "out of memory");
 		goto done;

@@ -8,7 +8,7 @@
 
 static const char process_help[] =
 "usage: enclavectl [global options] process [--aad S] [--in FILE] [--out FILE]\n"
-"                  [--key-id ID] [--result-key-id ID]\n"
+"                  [--key-id ID] [--result-key-id ID [--grant HEX]]\n"
 "\n"
 "Send hex ciphertext (nonce || ct || tag under the TSK, as `seal` makes it)\n"
 "to the enclave; it decrypts, runs its workflow step, and encrypts the\n"
@@ -22,11 +22,14 @@ static const char process_help[] =
 "               one configured last)\n"
 "  --result-key-id ID\n"
 "               the key that seals the result (default: --key-id's), to\n"
-"               re-encrypt data for another party\n"
+"               re-encrypt data for another party or a new key; a key\n"
+"               other than --key-id's needs --grant\n"
+"  --grant HEX  the input key holder's permission to seal the result under\n"
+"               --result-key-id's key (enclavectl grant makes it)\n"
 "  --help       print this help\n";
 
 enum { OPT_AAD = 256, OPT_IN, OPT_OUT, OPT_HELP, OPT_KEY_ID,
-	OPT_RESULT_KEY_ID };
+	OPT_RESULT_KEY_ID, OPT_GRANT };
 
 static const struct option process_options[] = {
 	{ "aad", required_argument, NULL, OPT_AAD },
@@ -34,6 +37,7 @@ static const struct option process_options[] = {
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "key-id", required_argument, NULL, OPT_KEY_ID },
 	{ "result-key-id", required_argument, NULL, OPT_RESULT_KEY_ID },
+	{ "grant", required_argument, NULL, OPT_GRANT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -42,6 +46,7 @@ struct process_args {
 	const char *aad;
 	const char *key_id;
 	const char *result_key_id;
+	const char *grant;
 	const char *in;
 	const char *out;
 };
@@ -63,6 +68,9 @@ parse(int argc, char **argv, struct process_args *a)
 			break;
 		case OPT_OUT:
 			a->out = optarg;
+			break;
+		case OPT_GRANT:
+			a->grant = optarg;
 			break;
 		case OPT_KEY_ID:
 		case OPT_RESULT_KEY_ID:
@@ -131,7 +139,8 @@ cmd_process(const struct ctl_global *g, int argc, char **argv)
 	if ((c = ctl_connect(g, "process", &rc)) == NULL)
 		goto done;
 	po = (struct enclave_process_options){ .aad = a.aad,
-	    .key_id = a.key_id, .result_key_id = a.result_key_id };
+	    .key_id = a.key_id, .result_key_id = a.result_key_id,
+	    .grant = a.grant };
 	while ((rc = enclave_process_ex(c, (const char *)in.data + start,
 	    end - start, &po, &result, &result_len)) < 0 &&
 	    ctl_retry(g, "process", c, rc) &&

@@ -29,7 +29,9 @@
 	X("seal", cmd_seal, "encrypt plaintext to hex (no daemon)")     \
 	X("verify-attestation", cmd_verify_attestation, "verify a saved attestation document") \
 	X("attest", cmd_attest, "fetch (and --verify) a fresh attestation document") \
-	X("open", cmd_open, "decrypt hex to plaintext (no daemon)")
+	X("open", cmd_open, "decrypt hex to plaintext (no daemon)")     \
+	X("grant", cmd_grant, "allow results under another key (no daemon)") \
+	X("commitment", cmd_commitment, "print a key's public name (no daemon)")
 
 #define CTL_DECLARE(name, fn, summary) ctl_command_fn fn;
 CTL_COMMANDS(CTL_DECLARE)

@@ -186,6 +186,30 @@ key_id_member(const cJSON *root, const char *body, size_t len, int has_nul,
 	return 0;
 }
 
+/*
+ * The optional "grant": a string goes to the enclave as it is, which
+ * alone judges it (common/grant.h); one cJSON would cut at U+0000 is
+ * refused, since the gateway forwards strings whole or not at all.
+ */
+static int
+grant_member(const cJSON *root, const char *body, size_t len, int has_nul,
+    const char **out, struct api_reply *r)
+{
+	const cJSON *v = json_member(root, "grant");
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+	    (has_nul && member_has_nul(body, len, "grant"))) {
+		api_wire_error(r, WIRE_INVALID_FIELD, "grant must be a hex "
+		    "string (enclavectl grant)");
+		return -1;
+	}
+	*out = v->valuestring;
+	return 0;
+}
+
 void
 api_process(struct gateway_ctx *g, const char *body, size_t len,
     struct api_reply *r)
@@ -193,9 +217,9 @@ api_process(struct gateway_ctx *g, const char *body, size_t len,
 	struct json_verdict verdict;
 	struct pool_outcome o;
 	enum pool_status st;
+	struct enclave_process_options req = { 0 };
 	const cJSON *ct, *aad;
 	char why[96];
-	const char *key_id, *result_key_id;
 	cJSON *root;
 
 	if ((root = json_parse_strict(body, len, 0, &verdict)) == NULL ||
@@ -229,13 +253,14 @@ api_process(struct gateway_ctx *g, const char *body, size_t len,
 		api_wire_error(r, WIRE_MISSING_FIELDS, "ciphertext");
 		goto done;
 	}
-	if (key_id_member(root, body, len, verdict.has_nul, "key_id", &key_id,
-	    r) < 0 || key_id_member(root, body, len, verdict.has_nul,
-	    "result_key_id", &result_key_id, r) < 0)
+	if (key_id_member(root, body, len, verdict.has_nul, "key_id",
+	    &req.key_id, r) < 0 || key_id_member(root, body, len,
+	    verdict.has_nul, "result_key_id", &req.result_key_id, r) < 0 ||
+	    grant_member(root, body, len, verdict.has_nul, &req.grant, r) < 0)
 		goto done;
+	req.aad = cJSON_IsString(aad) ? aad->valuestring : NULL;
 	st = pool_process(g->pool, ct->valuestring, strlen(ct->valuestring),
-	    cJSON_IsString(aad) ? aad->valuestring : NULL, key_id,
-	    result_key_id, &o);
+	    &req, &o);
 	r->enclave = o.enclave;
 	if (o.key_id[0] != '\0')
 		metrics_key_request(g->metrics, o.key_id, st == POOL_OK);

@@ -8,6 +8,8 @@
  *   400  missing_fields, invalid_field, invalid_hex, invalid_ciphertext,
  *        invalid_json, unknown_type (the request is malformed), unknown_key
  *        (it names a key the enclave does not hold, nor the gateway)
+ *   403  grant_required, grant_invalid (the result key is not the input's
+ *        and the input key's holder did not allow it: docs/protocol.md)
  *   413  too_large
  *   422  decrypt_failed, step_failed (well formed, but the ciphertext does
  *        not authenticate under the TSK with this aad, or the step refused

@@ -612,11 +612,10 @@ gateway_has_key(struct pool *p, const char *key_id)
 }
 
 enum pool_status
-pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
-    const char *key_id, const char *result_key_id, struct pool_outcome *out)
+pool_process(struct pool *p, const char *hex, size_t hex_len,
+    const struct enclave_process_options *req, struct pool_outcome *out)
 {
-	struct enclave_process_options po = { .aad = aad,
-	    .result_key_id = result_key_id };
+	struct enclave_process_options po = *req;
 	long long deadline = clock_monotonic_ms() + p->cfg.timeout_ms;
 	int attempts = 0, max_attempts = (int)p->n + 2;
 	int reconfigured = 0, stale_retry = 0, reused, rc;
@@ -626,7 +625,7 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 
 	memset(out, 0, sizeof(*out));
 	out->enclave = -1;
-	resolve_key_id(p, key_id, out->key_id, sizeof(out->key_id));
+	resolve_key_id(p, req->key_id, out->key_id, sizeof(out->key_id));
 	po.key_id = out->key_id;
 	for (;;) {
 		if (attempts > 0)
@@ -657,7 +656,7 @@ pool_process(struct pool *p, const char *hex, size_t hex_len, const char *aad,
 			    WIRE_NOT_CONFIGURED) || (wire_error_is(code,
 			    WIRE_UNKNOWN_KEY) &&
 			    (gateway_has_key(p, out->key_id) ||
-			    gateway_has_key(p, result_key_id)))) &&
+			    gateway_has_key(p, req->result_key_id)))) &&
 			    gateway_has_any_key(p)) {
 				reconfigured = 1;
 				if (pool_reconfigure(p, l.e, l.s->client,

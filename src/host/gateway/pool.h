@@ -61,13 +61,12 @@ void pool_shutdown(struct pool *p);
 void pool_free(struct pool *p);
 
 /*
- * One process request, with the retries the pool's rules allow. key_id
- * NULL: the keyring's default (none: the enclave's own); result_key_id
- * NULL: the same key.
+ * One process request, with the retries the pool's rules allow. The
+ * request's aad, keys and grant go to the enclave as they are, except a
+ * NULL key_id: the keyring's default (none: the enclave's own).
  */
 enum pool_status pool_process(struct pool *p, const char *hex, size_t hex_len,
-    const char *aad, const char *key_id, const char *result_key_id,
-    struct pool_outcome *out);
+    const struct enclave_process_options *req, struct pool_outcome *out);
 /*
  * New keys (a reference is taken): every enclave is brought to them by
  * the probe thread (configure what was added or changed, forget what was
