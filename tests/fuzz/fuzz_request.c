@@ -10,7 +10,10 @@
  * as "default" (keystore_install()) before every input, so process can
  * decrypt and no input inherits another's key ids or counts. Inputs may
  * name keys (key_id, result_key_id), forget them and pass an
- * encryption_context: every key the enclave can hold is that one key.
+ * encryption_context: every key configure can install is that one key.
+ * A second, different key is held as "other": a result may go out under
+ * it only with a grant made with the fixed key (common/grant.h), which no
+ * input can forge, so every ok result must still open under the fixed key.
  *
  * Each input is used twice:
  *  1. as one protocol message: every reply must be a JSON object with a
@@ -19,7 +22,10 @@
  *     key and aad (and, with the echo step, give back the plaintext);
  *  2. as the plaintext (and aad) of a process request this harness seals
  *     itself: it must be answered `ok` (or step_failed / key_exhausted for
- *     the reasons the spec gives) and the result must open; with
+ *     the reasons the spec gives) and the result must open; by the
+ *     plaintext's length, a third of them ask for "other" with a grant
+ *     this harness makes (the result opens under "other" only) and a
+ *     third without one (grant_required, nothing sealed); with
  *     --bind-direction (half the inputs) sealed under "request\0" + aad,
  *     the result opening under "result\0" + aad and not as a request;
  *  3. when it is a JSON object, behind a long sealed "ciphertext" member
@@ -39,6 +45,7 @@
 #include "common/buf.h"
 #include "common/direction.h"
 #include "common/frame.h"
+#include "common/grant.h"
 #include "common/hex.h"
 #include "common/json_parse.h"
 #include "common/json_scan.h"
@@ -58,6 +65,14 @@ static const uint8_t fixed_key[AEAD_KEY_LEN] = {
 	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
 	0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+};
+
+/* The second key held, as "other": only a grant lets results reach it. */
+static const uint8_t other_key[AEAD_KEY_LEN] = {
+	0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7,
+	0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+	0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+	0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff,
 };
 
 static struct options opt;
@@ -142,6 +157,8 @@ install_key(void)
 
 	keystore_wipe();
 	FUZZ_CHECK(keystore_init(4) == 0);
+	FUZZ_CHECK(secret_dup(&k, other_key, sizeof(other_key)) == 0);
+	FUZZ_CHECK(keystore_install("other", &k) == KEYSTORE_OK);
 	FUZZ_CHECK(secret_dup(&k, fixed_key, sizeof(fixed_key)) == 0);
 	FUZZ_CHECK(keystore_install(KEY_ID_DEFAULT, &k) == KEYSTORE_OK);
 	FUZZ_CHECK(k.data == NULL);
@@ -158,6 +175,8 @@ check_no_key_material(const struct reply *r)
 	    sizeof(hex)) == NULL);
 	FUZZ_CHECK(fuzz_memmem(r->body.data, r->body.len, fixed_key,
 	    sizeof(fixed_key)) == NULL);
+	FUZZ_CHECK(fuzz_memmem(r->body.data, r->body.len, other_key,
+	    sizeof(other_key)) == NULL);
 }
 
 /* The reply body as a parsed JSON object; checks the spec's shapes. */
@@ -192,8 +211,8 @@ check_reply(const struct reply *r)
 
 /* An ok process reply's result opened; NULL when it does not authenticate. */
 static uint8_t *
-try_open_result(const cJSON *o, const uint8_t *aad, size_t aad_len,
-    size_t *pt_len)
+try_open_result(const cJSON *o, const uint8_t *key, const uint8_t *aad,
+    size_t aad_len, size_t *pt_len)
 {
 	const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "result");
 	size_t hlen, n;
@@ -211,7 +230,7 @@ try_open_result(const cJSON *o, const uint8_t *aad, size_t aad_len,
 	pt = malloc(n - AEAD_OVERHEAD + 1);
 	FUZZ_CHECK(raw && pt);
 	FUZZ_CHECK(hex_decode(raw, res->valuestring, hlen) == 0);
-	rc = aead_open(fixed_key, aad, aad_len, raw, n, pt);
+	rc = aead_open(key, aad, aad_len, raw, n, pt);
 	*pt_len = n - AEAD_OVERHEAD;
 	free(raw);
 	if (rc < 0) {
@@ -221,11 +240,12 @@ try_open_result(const cJSON *o, const uint8_t *aad, size_t aad_len,
 	return pt;
 }
 
-/* Open an ok process reply's result; returns the plaintext (malloc'd). */
+/* Open an ok process reply's result under the fixed key; returns the
+ * plaintext (malloc'd). */
 static uint8_t *
 open_result(const cJSON *o, const uint8_t *aad, size_t aad_len, size_t *pt_len)
 {
-	uint8_t *pt = try_open_result(o, aad, aad_len, pt_len);
+	uint8_t *pt = try_open_result(o, fixed_key, aad, aad_len, pt_len);
 
 	FUZZ_CHECK(pt != NULL);
 	return pt;
@@ -366,6 +386,25 @@ run_message(const uint8_t *data, size_t size)
 	reply_free(&reply);
 }
 
+/* Where phase 2 asks the result to go. */
+enum sealed_mode { SAME_KEY, TO_OTHER, TO_OTHER_UNGRANTED };
+
+/* ,"grant":"<hex>": the fixed key's holder lets results reach "other". */
+static void
+append_grant(struct buf *msg)
+{
+	uint8_t commitment[GRANT_COMMITMENT_LEN], grant[GRANT_LEN];
+	char hex[GRANT_HEX_LEN];
+
+	FUZZ_CHECK(grant_commitment(other_key, commitment) == 0);
+	FUZZ_CHECK(grant_make(fixed_key, commitment, (uint64_t)time(NULL) +
+	    3600, grant) == 0);
+	hex_encode(hex, grant, sizeof(grant));
+	FUZZ_CHECK(buf_append_str(msg, ",\"grant\":\"", SIZE_MAX) == 0);
+	FUZZ_CHECK(buf_append(msg, hex, sizeof(hex), SIZE_MAX) == 0);
+	FUZZ_CHECK(buf_append_str(msg, "\"", SIZE_MAX) == 0);
+}
+
 /*
  * Phase 2: the input is aad (byte 0 says how long) and plaintext of a
  * request sealed here, as a data owner's client would.
@@ -383,6 +422,7 @@ run_sealed(const uint8_t *data, size_t size)
 	cJSON *o;
 	const char *status, *code;
 	int aad_has_nul;
+	enum sealed_mode mode;
 
 	if (size == 0)
 		return;
@@ -391,6 +431,7 @@ run_sealed(const uint8_t *data, size_t size)
 	aad = data + 1;
 	pt = data + 1 + aad_len;
 	pt_len = size - 1 - aad_len;
+	mode = (enum sealed_mode)(pt_len % 3);
 	aad_has_nul = memchr(aad, 0, aad_len) != NULL;
 	directed_aad(&request_aad, DIRECTION_REQUEST, aad, aad_len);
 	directed_aad(&result_aad, DIRECTION_RESULT, aad, aad_len);
@@ -410,6 +451,11 @@ run_sealed(const uint8_t *data, size_t size)
 		FUZZ_CHECK(buf_append_str(&msg, ",\"aad\":", SIZE_MAX) == 0);
 		FUZZ_CHECK(json_append_string(&msg, aad, aad_len, SIZE_MAX) == 0);
 	}
+	if (mode != SAME_KEY)
+		FUZZ_CHECK(buf_append_str(&msg, ",\"result_key_id\":\"other\"",
+		    SIZE_MAX) == 0);
+	if (mode == TO_OTHER)
+		append_grant(&msg);
 	FUZZ_CHECK(buf_append_str(&msg, "}", SIZE_MAX) == 0);
 	free(sealed);
 	free(hex);
@@ -432,14 +478,22 @@ run_sealed(const uint8_t *data, size_t size)
 	if (strcmp(status, "ok") == 0) {
 		/* Bound: a result never opens as a request (finding F20). */
 		if (opt.bind_direction)
-			FUZZ_CHECK(try_open_result(o, request_aad.data,
+			FUZZ_CHECK(try_open_result(o, fixed_key, request_aad.data,
 			    request_aad.len, &got_len) == NULL);
-		got = open_result(o, result_aad.data, result_aad.len, &got_len);
+		/* Under "other" exactly when asked for with the grant. */
+		FUZZ_CHECK(try_open_result(o, mode == TO_OTHER ? fixed_key :
+		    other_key, result_aad.data, result_aad.len, &got_len) ==
+		    NULL);
+		got = try_open_result(o, mode == TO_OTHER ? other_key :
+		    fixed_key, result_aad.data, result_aad.len, &got_len);
+		FUZZ_CHECK(got != NULL);
 		if (ctx.step == &step_echo)
 			FUZZ_CHECK(got_len == pt_len && memcmp(got, pt, pt_len) == 0);
 		else
 			check_agent_state(got, got_len);
 		free(got);
+	} else if (strcmp(code, "grant_required") == 0) {
+		FUZZ_CHECK(mode == TO_OTHER_UNGRANTED);
 	} else if (strcmp(code, "decrypt_failed") == 0) {
 		/*
 		 * Finding F1 (fixed): an aad holding U+0000 was cut at the

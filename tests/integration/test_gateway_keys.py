@@ -15,8 +15,8 @@ import time
 import pytest
 
 from helpers import harness
-from helpers.harness import (ENV_AWS, REGION, binary, clean_env, genkey, open_sealed,
-                             seal)
+from helpers.harness import (ENV_AWS, REGION, binary, clean_env, genkey,
+                             make_grant, open_sealed, seal)
 
 
 def write(path, text):
@@ -26,12 +26,15 @@ def write(path, text):
     os.replace(tmp, str(path))
 
 
-def process(g, key, pt, key_id=None, result_key_id=None, conn=None):
+def process(g, key, pt, key_id=None, result_key_id=None, conn=None,
+            grant=None):
     body = {"ciphertext": seal(key, pt)}
     if key_id is not None:
         body["key_id"] = key_id
     if result_key_id is not None:
         body["result_key_id"] = result_key_id
+    if grant is not None:
+        body["grant"] = grant
     status, _, data = g.request("POST", "/v1/process", body, conn=conn)
     return status, json.loads(data) if data else None
 
@@ -69,7 +72,7 @@ def test_two_keys_and_result_key_through_the_gateway(gateway_bin, gateways,
     status, body = process(g, kb, b"no id")
     assert status == 200 and open_sealed(kb, body["result"]) == b"no id"
     status, body = process(g, ka, b"hand over", key_id="tenant-a",
-                           result_key_id="tenant-b")
+                           result_key_id="tenant-b", grant=make_grant(ka, kb))
     assert status == 200, body
     assert open_sealed(kb, body["result"]) == b"hand over"
     status, body = process(g, ka, b"x", key_id="tenant-c")

@@ -14,17 +14,20 @@ import time
 import pytest
 
 from helpers.harness import (CREDS, REGION, assert_error, genkey,
-                             open_sealed, parse_kmstool_output, process_memory,
+                             make_grant, open_sealed, parse_kmstool_output, process_memory,
                              run_kmstool_dev, seal, skip_memory_scan_under_asan)
 from cryptography.exceptions import InvalidTag
 
 
-def process(d, key, pt, key_id=None, result_key_id=None, aad=None):
+def process(d, key, pt, key_id=None, result_key_id=None, aad=None,
+            grant=None):
     msg = {"type": "process", "ciphertext": seal(key, pt, aad)}
     if key_id is not None:
         msg["key_id"] = key_id
     if result_key_id is not None:
         msg["result_key_id"] = result_key_id
+    if grant is not None:
+        msg["grant"] = grant
     if aad is not None:
         msg["aad"] = aad
     return d.request(msg)
@@ -97,7 +100,8 @@ def test_result_sealed_under_result_key_opens_only_with_it(daemon):
     daemon.configure(t1, key_id="upstream")
     daemon.configure(t2, key_id="downstream")
     resp = process(daemon, k1, b"re-encrypt me", key_id="upstream",
-                   result_key_id="downstream", aad="rec-7")
+                   result_key_id="downstream", aad="rec-7",
+                   grant=make_grant(k1, k2))
     assert resp["status"] == "ok", resp
     assert open_sealed(k2, resp["result"], "rec-7") == b"re-encrypt me"
     with pytest.raises(InvalidTag):
@@ -405,6 +409,7 @@ def test_enclavectl_key_lifecycle(daemon, enclavectl_bin, tmp_path):
     assert rc == 0, (out, err)
     rc, out, err = _ctl(enclavectl_bin, daemon, "process", "--key-id", "up",
                         "--result-key-id", "down", "--aad", "r1",
+                        "--grant", make_grant(k1, k2),
                         input=seal(k1, b"hand over", "r1").encode())
     assert rc == 0, err
     assert open_sealed(k2, out, "r1") == b"hand over"

@@ -20,7 +20,7 @@ static const char usage_text[] =
 "TSK.\n"
 "\n"
 "  POST /v1/process  {\"ciphertext\": HEX, \"aad\"?: STRING, \"key_id\"?: ID,\n"
-"                    \"result_key_id\"?: ID} -> {\"result\": HEX}\n"
+"                    \"result_key_id\"?: ID, \"grant\"?: HEX} -> {\"result\": HEX}\n"
 "  GET  /healthz     200 when at least one enclave is configured, else 503\n"
 "  GET  /metrics     Prometheus text format\n"
 "\n"

@@ -22,6 +22,8 @@ Pieces:
 import base64
 import datetime
 import errno
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -185,6 +187,29 @@ def open_sealed(key, hexstr, aad=None):
     """Inverse of seal(); raises cryptography's InvalidTag on a bad tag."""
     raw = bytes.fromhex(hexstr)
     return AESGCM(key).decrypt(raw[:12], raw[12:], _aad_bytes(aad))
+
+
+# --- re-encryption grants, from docs/protocol.md ("process") ---------------
+
+def key_commitment(key):
+    """The public name of a key: HMAC-SHA256(key, label)."""
+    return hmac.new(key, b"confidential-enclave key commitment v1",
+                    hashlib.sha256).digest()
+
+
+def make_grant(input_key, result_key=None, expires_at=None, valid_for=3600,
+               commitment=None, version=1):
+    """hex of the grant letting results of data under input_key be sealed
+    under result_key (or the key whose `commitment` is given), written
+    from the protocol's table, not from the daemon's code."""
+    if expires_at is None:
+        expires_at = int(time.time()) + valid_for
+    if commitment is None:
+        commitment = key_commitment(result_key)
+    g = hmac.new(input_key, b"confidential-enclave re-encryption grant key v1",
+                 hashlib.sha256).digest()
+    body = bytes([version]) + struct.pack(">Q", expires_at) + commitment
+    return (body + hmac.new(g, body, hashlib.sha256).digest()).hex()
 
 
 # --- response checks -------------------------------------------------------
