@@ -712,7 +712,7 @@ test_key_lifecycle_requests(void **state)
 	struct enclave_configure_options co = { .key_id = "acme.v2",
 	    .context_keys = keys, .context_values = values, .context_len = 2 };
 	struct enclave_process_options po = { .key_id = "up",
-	    .result_key_id = "down" };
+	    .result_key_id = "down", .grant = "01ab" };
 	struct fixture *f = pair(ENCLAVE_FRAMING_LEN);
 	char resp[256], *result = NULL;
 	const cJSON *ec;
@@ -741,6 +741,7 @@ test_key_lifecycle_requests(void **state)
 	req = peer_request_json(f->peer, FRAME_LENGTH);
 	assert_string_equal(str_member(req, "key_id"), "up");
 	assert_string_equal(str_member(req, "result_key_id"), "down");
+	assert_string_equal(str_member(req, "grant"), "01ab");
 	assert_null(cJSON_GetObjectItemCaseSensitive(req, "aad"));
 	cJSON_Delete(req);
 
