@@ -1,33 +1,60 @@
 #!/usr/bin/env bash
 # setup-kms.sh - the KMS key, its enclave-only policy, and the encrypted TSK.
 #
-# usage: scripts/setup-kms.sh --parent-role-arn ARN [options]
+# usage: scripts/setup-kms.sh --parent-role-arn ARN --admin-arn ARN [options]
+#
+# Who runs it: the key's ADMINISTRATOR (--admin-arn, e.g. the data owner's
+# role), with that principal's credentials, on the administrator's machine:
+# never on the parent instance, never as the parent role (refused). The
+# administrator administers the key and generates the TSKs; the parent role
+# only ever gets kms:Decrypt from inside the measured enclave.
 #
 # Idempotent; run it again after every rebuild that changes PCR0:
-#   1. finds the key by its alias (kms list-aliases); creates the key, the
+#   1. checks the caller (sts get-caller-identity) is not the parent role;
+#      finds the key by its alias (kms list-aliases); creates the key, the
 #      alias and yearly key-material rotation only if the alias is missing;
-#   2. applies the key policy: the key's other statements (the account's
-#      administration statement included) are kept; this script's own
-#      statements are replaced:
+#   2. applies the key policy: the key's other statements are kept, KMS's
+#      default "Enable IAM User Permissions" (account root) is added when no
+#      kept statement administers the key; this script's statements replace
+#      their previous versions:
 #        - Allow kms:Decrypt to the parent role only when the request carries
 #          an attestation document of the measured image:
 #          StringEqualsIgnoreCase kms:RecipientAttestation:ImageSha384 = PCR0
 #          (and kms:RecipientAttestation:PCR8 with --pcr8);
 #        - Deny the parent role kms:Decrypt without that attestation (an IAM
-#          policy granting kms:Decrypt cannot open a way around the enclave),
-#          and deny it kms:ReEncrypt* and kms:CreateGrant;
-#      With --encryption-context the Allow statement also requires
+#          policy granting kms:Decrypt cannot open a way around the enclave);
+#        - Deny the parent role every way to learn or make a TSK (kms:Encrypt,
+#          kms:GenerateDataKey*, kms:ReEncrypt*, kms:CreateGrant), every
+#          key-administration action (kms:PutKeyPolicy, kms:ScheduleKeyDeletion,
+#          kms:DisableKey, aliases, tags, rotation, ...), and, as a catch-all,
+#          every KMS action but kms:Decrypt: an explicit Deny beats the
+#          account root statement and any IAM policy of the role (kms:*
+#          included);
+#        - Allow the administrator (--admin-arn) to administer the key, to
+#          generate TSKs (kms:GenerateDataKeyWithoutPlaintext) and to decrypt
+#          them (the data owner seals data with the TSK);
+#      With --encryption-context the parent's Allow statement also requires
 #      StringEquals kms:EncryptionContext:KEY = VALUE for every pair, so
 #      KMS releases the TSK only to a configure that names that context
 #      (enclaved's configure "encryption_context", docs/operations.md);
-#   3. generates the TSK with generate-data-key-without-plaintext and writes
+#   3. prints the key ARN to pin in the image (enclaved --kms-key-id ARN);
+#   4. generates the TSK with generate-data-key-without-plaintext and writes
 #      only its KMS ciphertext, base64, to the --tsk-out file (mode 0600). No
 #      plaintext key ever reaches this machine. An existing file is kept
-#      (data is sealed under it) unless --rotate-tsk.
+#      (data is sealed under it) unless --rotate-tsk. When the key already
+#      existed but the --tsk-out file does not, nothing is changed and the
+#      script stops (exit 1): a new TSK would silently replace the one the
+#      data is sealed under. Say what you mean: --policy-only (update the
+#      policy, no TSK) or --rotate-tsk (a new TSK), or name the existing
+#      file with --tsk-out.
 #
 # Options:
 #   --parent-role-arn ARN  IAM role of the parent instance (required), e.g.
 #                          arn:aws:iam::111122223333:role/enclave-parent
+#   --admin-arn ARN        the key's administrator and TSK maker (required):
+#                          an IAM role or user ARN, or an account's root
+#                          (arn:aws:iam::<account>:root), not the parent role;
+#                          e.g. arn:aws:iam::111122223333:role/data-owner
 #   --region R             AWS region (default ap-southeast-1)
 #   --alias NAME           key alias (default alias/confidential-enclave-tsk)
 #   --measurements FILE    PCRs from scripts/build-enclave.sh
@@ -41,13 +68,14 @@
 #   --tsk-out FILE         encrypted TSK output (default build/encrypted-tsk.b64)
 #   --rotate-tsk           generate a new TSK; the old file is kept as
 #                          FILE.<UTC time> (docs/operations.md, 'Rotating')
+#   --policy-only          steps 1 to 3 only: no TSK is generated or written
 #   --dry-run              print every AWS call and the policy; call nothing,
 #                          write nothing
 #   -h, --help             this help
 #
 # AWS credentials and profile come from the usual AWS CLI sources
-# (AWS_PROFILE, instance role, ...); they must be allowed to administer the
-# key. Exit status: 0 done; 1 a step failed; 2 bad usage.
+# (AWS_PROFILE, ...): the administrator's. Exit status: 0 done; 1 a step
+# failed or was refused; 2 bad usage.
 set -euo pipefail
 
 usage() {
@@ -68,6 +96,7 @@ need_arg() {
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 role_arn=
+admin_arn=
 region=ap-southeast-1
 alias_name=alias/confidential-enclave-tsk
 measurements=$repo/build/measurements.json
@@ -76,10 +105,12 @@ pcr8=
 tsk_out=$repo/build/encrypted-tsk.b64
 contexts=()
 rotate=0
+policy_only=0
 dry_run=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--parent-role-arn) need_arg "$1" $#; role_arn=$2; shift 2 ;;
+	--admin-arn) need_arg "$1" $#; admin_arn=$2; shift 2 ;;
 	--region) need_arg "$1" $#; region=$2; shift 2 ;;
 	--alias) need_arg "$1" $#; alias_name=$2; shift 2 ;;
 	--measurements) need_arg "$1" $#; measurements=$2; shift 2 ;;
@@ -88,6 +119,7 @@ while [ $# -gt 0 ]; do
 	--encryption-context) need_arg "$1" $#; contexts+=("$2"); shift 2 ;;
 	--tsk-out) need_arg "$1" $#; tsk_out=$2; shift 2 ;;
 	--rotate-tsk) rotate=1; shift ;;
+	--policy-only) policy_only=1; shift ;;
 	--dry-run) dry_run=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage_error "unknown argument '$1'" ;;
@@ -101,6 +133,13 @@ if [[ $role_arn =~ ^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role/[A-Za-z0-9
 else
 	usage_error "--parent-role-arn must be an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>), not '$role_arn'"
 fi
+role_name=${role_arn##*/}
+[ -n "$admin_arn" ] || usage_error "--admin-arn is required: the principal that administers the key and generates TSKs (e.g. the data owner's role), never the parent role"
+if ! [[ $admin_arn =~ ^arn:$partition:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$ ]]; then
+	usage_error "--admin-arn must be an IAM role or user ARN, or arn:$partition:iam::<12 digits>:root, in the parent role's partition, not '$admin_arn'"
+fi
+[ "$admin_arn" != "$role_arn" ] || usage_error "--admin-arn must not be the parent role: the parent role may only decrypt from the enclave"
+[ "$rotate" = 0 ] || [ "$policy_only" = 0 ] || usage_error "--rotate-tsk and --policy-only exclude each other"
 [[ $region =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || usage_error "--region '$region' is not an AWS region name"
 [[ $alias_name == alias/* ]] || alias_name=alias/$alias_name
 if ! [[ $alias_name =~ ^alias/[A-Za-z0-9/_-]+$ ]] || [[ $alias_name == alias/aws/* ]]; then
@@ -117,7 +156,41 @@ HEX96 = re.compile(r"[0-9a-fA-F]{96}")
 OURS = ("EnclaveDecryptWithAttestation",
         "DenyParentDecryptWithoutAttestation",
         "DenyParentDecryptWithoutSignedImage",
-        "DenyParentReEncryptAndGrants")
+        "DenyParentReEncryptAndGrants",        # before issue 20; replaced
+        "DenyParentTskMaterial",
+        "DenyParentKeyAdministration",
+        "DenyParentAllButDecrypt",
+        "KeyAdministrator")
+
+# Every way for the parent role to obtain a TSK it knows under this key, or
+# to let another principal do it: a data key in plaintext (GenerateDataKey),
+# its own key wrapped by this KMS key (Encrypt), a ciphertext moved to or
+# from another key (ReEncryptFrom/To), a grant (CreateGrant).
+TSK_MATERIAL = ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*",
+                "kms:CreateGrant"]
+# The key-administration actions on a KMS key: the Write, Permissions
+# management and Tagging actions on the "key" resource in the Service
+# Authorization Reference for AWS KMS (docs.aws.amazon.com/service-
+# authorization/latest/reference/list_kms.html), less the cryptographic ones
+# (Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*, Sign, Verify, *Mac,
+# DeriveSharedSecret) and CreateGrant above; the same set AWS's default key
+# policy gives "key administrators" (KMS Developer Guide, "Default key
+# policy": kms:Create*, Put*, Update*, Delete*, Enable*, Disable*, Revoke*,
+# TagResource, UntagResource, ScheduleKeyDeletion, CancelKeyDeletion,
+# RotateKeyOnDemand), spelled out action by action.
+KEY_ADMIN = ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
+             "kms:CancelKeyDeletion", "kms:DisableKey", "kms:EnableKey",
+             "kms:DisableKeyRotation", "kms:EnableKeyRotation",
+             "kms:RotateKeyOnDemand", "kms:UpdateKeyDescription",
+             "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias",
+             "kms:TagResource", "kms:UntagResource", "kms:RetireGrant",
+             "kms:RevokeGrant", "kms:ImportKeyMaterial",
+             "kms:DeleteImportedKeyMaterial", "kms:ReplicateKey",
+             "kms:UpdatePrimaryRegion", "kms:SynchronizeMultiRegionKey"]
+# What the administrator reads the key with.
+KEY_READ = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+            "kms:ListResourceTags", "kms:ListGrants", "kms:ListKeyPolicies",
+            "kms:ListKeyRotations"]
 
 def fail(msg):
     sys.stderr.write("setup-kms: %s\n" % msg)
@@ -186,7 +259,7 @@ elif cmd == "context":
         ec[key] = value
     print(json.dumps(ec, separators=(",", ":"), sort_keys=True) if ec else "")
 elif cmd == "policy":
-    role, account, partition, pcr0, pcr8, context = args
+    role, admin, account, partition, pcr0, pcr8, context = args
     existing = os.environ.get("EXISTING_POLICY") or ""
     root = "arn:%s:iam::%s:root" % (partition, account)
     if existing:
@@ -203,8 +276,11 @@ elif cmd == "policy":
             fnmatch.fnmatchcase("kms:putkeypolicy", a.lower()) for a in acts)
     if not any(administers(s) for s in kept):
         # KMS's own default statement: the account (through IAM policies)
-        # administers the key. Without an administration statement nobody
-        # could ever change this policy again.
+        # may administer the key. Kept on purpose (docs/operations.md, Key
+        # custody): were the administrator's role deleted, nobody could
+        # ever change this policy again, and the data sealed under the
+        # TSKs would be lost. It cannot help the parent role: the explicit
+        # Deny statements below beat this Allow and any IAM policy.
         kept.insert(0, {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
                         "Principal": {"AWS": root}, "Action": "kms:*",
                         "Resource": "*"})
@@ -234,10 +310,21 @@ elif cmd == "policy":
              "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*",
              "Condition": {"StringNotEqualsIgnoreCase":
                            {"kms:RecipientAttestation:PCR8": pcr8}}})
-    ours.append(
-        {"Sid": "DenyParentReEncryptAndGrants", "Effect": "Deny",
-         "Principal": {"AWS": role},
-         "Action": ["kms:ReEncrypt*", "kms:CreateGrant"], "Resource": "*"})
+    ours += [
+        {"Sid": "DenyParentTskMaterial", "Effect": "Deny",
+         "Principal": {"AWS": role}, "Action": TSK_MATERIAL, "Resource": "*"},
+        {"Sid": "DenyParentKeyAdministration", "Effect": "Deny",
+         "Principal": {"AWS": role}, "Action": KEY_ADMIN, "Resource": "*"},
+        # The catch-all: an action KMS adds later is denied too.
+        {"Sid": "DenyParentAllButDecrypt", "Effect": "Deny",
+         "Principal": {"AWS": role}, "NotAction": "kms:Decrypt",
+         "Resource": "*"},
+        {"Sid": "KeyAdministrator", "Effect": "Allow",
+         "Principal": {"AWS": admin},
+         "Action": KEY_ADMIN + KEY_READ + [
+             "kms:GenerateDataKeyWithoutPlaintext", "kms:Decrypt"],
+         "Resource": "*"},
+    ]
     print(json.dumps({"Version": version, "Id": pid, "Statement": kept + ours},
                      separators=(",", ":")))
 elif cmd == "same-policy":
@@ -310,15 +397,33 @@ if [ "$dry_run" = 1 ]; then
 	echo "setup-kms: DRY RUN: these are the AWS calls a real run makes; none is made, no file is written." >&2
 fi
 
-# 1. The key, found by alias; created only when the alias does not exist.
+# 1. The caller: the administrator, never the parent role (on the parent
+# instance the CLI finds the role's credentials by itself). The policy
+# denies the role all of this anyway; this says so before anything changes.
+caller=$(aws_call sts get-caller-identity --region "$region" --output json)
+if [ "$dry_run" = 0 ]; then
+	caller=$(printf '%s' "$caller" | js field Arn)
+	if [[ $caller == "arn:$partition:sts::$account:assumed-role/$role_name/"* ]] || [ "$caller" = "$role_arn" ]; then
+		die "running as the parent role ($caller): run this as the key's administrator ($admin_arn), with its credentials and not on the parent instance; the parent role may only decrypt from the enclave"
+	fi
+fi
+
+# The key, found by alias; created only when the alias does not exist.
 key_id=
+key_arn=
 existing_policy=
 aliases=$(aws_call kms list-aliases --region "$region" --output json)
 if [ "$dry_run" = 0 ]; then
 	key_id=$(printf '%s' "$aliases" | js alias-target "$alias_name")
 fi
+# A key that exists protects data under the TSK it was used for: without
+# that file, say what to do rather than silently making another TSK.
+if [ "$dry_run" = 0 ] && [ -n "$key_id" ] && [ ! -e "$tsk_out" ] && [ "$rotate" = 0 ] && [ "$policy_only" = 0 ]; then
+	die "$alias_name exists (key $key_id) but $tsk_out does not; nothing changed. A new TSK would not open the data sealed under the existing one. Name the existing encrypted TSK with --tsk-out FILE, update only the policy with --policy-only, or generate a new TSK on purpose with --rotate-tsk"
+fi
 if [ "$dry_run" = 1 ]; then
 	key_id='<key-id>'
+	key_arn='<key-arn>'
 	echo "setup-kms: if $alias_name does not exist yet:" >&2
 	aws_call kms create-key --region "$region" --output json \
 		--description "confidential-enclave TSK wrapping key" \
@@ -327,6 +432,9 @@ if [ "$dry_run" = 1 ]; then
 	aws_call kms create-alias --region "$region" --alias-name "$alias_name" --target-key-id "$key_id"
 	aws_call kms enable-key-rotation --region "$region" --key-id "$key_id"
 	echo "setup-kms: if it exists:" >&2
+	if [ "$rotate" = 0 ] && [ "$policy_only" = 0 ] && [ ! -e "$tsk_out" ]; then
+		echo "setup-kms:   $tsk_out does not exist: a real run stops here (exit 1), nothing changed; name the existing TSK with --tsk-out, or pass --policy-only or --rotate-tsk" >&2
+	fi
 	aws_call kms describe-key --region "$region" --output json --key-id "$key_id"
 	aws_call kms get-key-policy --region "$region" --output json --key-id "$key_id" --policy-name default
 	echo "setup-kms: then (the policy keeps the key's other statements; a new key's is KMS's default):" >&2
@@ -337,6 +445,7 @@ elif [ -z "$key_id" ]; then
 		--key-usage ENCRYPT_DECRYPT --key-spec SYMMETRIC_DEFAULT \
 		--tags TagKey=project,TagValue=confidential-enclave)
 	key_id=$(printf '%s' "$created" | js field KeyMetadata.KeyId)
+	key_arn=$(printf '%s' "$created" | js field KeyMetadata.Arn)
 	aws_call kms create-alias --region "$region" --alias-name "$alias_name" --target-key-id "$key_id" >/dev/null
 	aws_call kms enable-key-rotation --region "$region" --key-id "$key_id" >/dev/null
 	echo "setup-kms: created key $key_id as $alias_name" >&2
@@ -350,6 +459,7 @@ else
 	Disabled) die "key $key_id is disabled: aws kms enable-key --key-id $key_id --region $region" ;;
 	*) die "key $key_id is in state $state, not Enabled" ;;
 	esac
+	key_arn=$(printf '%s' "$described" | js field KeyMetadata.Arn)
 fi
 if [ "$dry_run" = 0 ]; then
 	current=$(aws_call kms get-key-policy --region "$region" --output json --key-id "$key_id" --policy-name default)
@@ -357,7 +467,7 @@ if [ "$dry_run" = 0 ]; then
 fi
 
 # 2. The policy.
-policy=$(EXISTING_POLICY=$existing_policy js policy "$role_arn" "$account" "$partition" "$pcr0" "$pcr8" "$context")
+policy=$(EXISTING_POLICY=$existing_policy js policy "$role_arn" "$admin_arn" "$account" "$partition" "$pcr0" "$pcr8" "$context")
 if [ "$dry_run" = 0 ] && js same-policy "$policy" "$existing_policy"; then
 	echo "setup-kms: the key policy already pins this PCR0; not changed" >&2
 else
@@ -367,7 +477,14 @@ fi
 echo "Key policy:"
 printf '%s' "$policy" | js pretty
 
-# 3. The TSK: KMS generates it and returns only its ciphertext.
+# 3. The key to pin: a TSK from any other KMS key is then refused.
+echo "setup-kms: the TSK's KMS key is $key_arn: pin it in the image's command with enclaved --kms-key-id $key_arn (a measured option: docs/operations.md)" >&2
+
+# 4. The TSK: KMS generates it and returns only its ciphertext.
+if [ "$policy_only" = 1 ]; then
+	echo "setup-kms: --policy-only: no TSK generated or written" >&2
+	exit 0
+fi
 if [ -e "$tsk_out" ] && [ "$rotate" = 0 ]; then
 	echo "setup-kms: keeping the existing encrypted TSK $tsk_out (--rotate-tsk replaces it)" >&2
 	[ -z "$context" ] || echo "setup-kms: note: a TSK made without this encryption context no longer decrypts under the new policy; --rotate-tsk makes one bound to it" >&2

@@ -1,4 +1,5 @@
 """scripts/setup-kms.sh against the aws stand-in: calls, policy, files."""
+import fnmatch
 import json
 import os
 import stat
@@ -9,6 +10,21 @@ from deploykit import PCR0, PCR8, REPO, ROLE
 
 SCRIPT = REPO / "scripts/setup-kms.sh"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_ARN = "arn:aws:kms:ap-southeast-1:111122223333:key/" + KEY_ID
+ADMIN = "arn:aws:iam::111122223333:role/data-owner"
+# What the parent role must never do with the key (issue 20, F28): learn or
+# make a TSK, or administer the key. Written out here, not read from the
+# script, so a name dropped from the script fails the test.
+TSK_MATERIAL = ["kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext",
+                "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant"]
+KEY_ADMIN = ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+             "kms:DisableKey", "kms:EnableKey", "kms:DisableKeyRotation",
+             "kms:EnableKeyRotation", "kms:RotateKeyOnDemand", "kms:UpdateKeyDescription",
+             "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "kms:TagResource",
+             "kms:UntagResource", "kms:RetireGrant", "kms:RevokeGrant",
+             "kms:ImportKeyMaterial", "kms:DeleteImportedKeyMaterial", "kms:ReplicateKey",
+             "kms:UpdatePrimaryRegion", "kms:SynchronizeMultiRegionKey"]
 CIPHERTEXT = "AQIDAHhTZXN0YW5kaW4tY2lwaGVydGV4dC1ibG9iLW5vdC1yZWFs"
 ALIAS = "alias/confidential-enclave-tsk"
 EXISTING_ALIAS = {"kms list-aliases": {"stdout": {"Aliases": [
@@ -27,9 +43,16 @@ def measured(sandbox):
 
 def run_setup(sandbox, measured, *extra, env=None):
     tsk = sandbox.tmp / "out/encrypted-tsk.b64"
-    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--measurements", measured,
-                    "--tsk-out", tsk, *extra, env=env)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN,
+                    "--measurements", measured, "--tsk-out", tsk, *extra, env=env)
     return r, tsk
+
+
+def existing_tsk(sandbox):
+    tsk = sandbox.tmp / "out/encrypted-tsk.b64"
+    tsk.parent.mkdir(exist_ok=True)
+    tsk.write_text("OLDBLOB==\n")
+    return tsk
 
 
 def applied_policy(sandbox):
@@ -59,8 +82,27 @@ def assert_enclave_only(policy, pcr0=PCR0, pcr8=None):
     assert deny["Action"] == "kms:Decrypt"
     assert deny["Condition"] == {"StringNotEqualsIgnoreCase":
                                  {"kms:RecipientAttestation:ImageSha384": pcr0}}
-    other = s["DenyParentReEncryptAndGrants"]
-    assert other["Effect"] == "Deny" and set(other["Action"]) == {"kms:ReEncrypt*", "kms:CreateGrant"}
+    assert "DenyParentReEncryptAndGrants" not in s      # the pre-issue-20 statement
+    # Every action that yields or makes a TSK, and every administration
+    # action, is denied to the parent role by an explicit statement naming it,
+    # unconditionally: an explicit Deny beats the account root statement and
+    # any IAM policy (kms:* included).
+    for action in TSK_MATERIAL + KEY_ADMIN:
+        assert named_deny(policy, ROLE, action), action
+    # The catch-all denies everything else, an action KMS may add later too,
+    # and not kms:Decrypt.
+    for action in TSK_MATERIAL + KEY_ADMIN + ["kms:GenerateMac", "kms:Sign",
+                                             "kms:DescribeKey", "kms:SomeFutureAction"]:
+        assert denied(policy, ROLE, action), action
+    assert not denied(policy, ROLE, "kms:Decrypt")
+    # The administrator administers the key and makes TSKs; the parent
+    # role is denied all of it.
+    adm = s["KeyAdministrator"]
+    assert adm["Effect"] == "Allow" and adm["Principal"] == {"AWS": ADMIN}
+    assert "Condition" not in adm
+    for action in KEY_ADMIN + ["kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]:
+        assert action in adm["Action"], action
+    assert "kms:Encrypt" not in adm["Action"] and "kms:GenerateDataKey" not in adm["Action"]
     # The parent role is allowed nothing else, and nothing without the condition.
     for st in policy["Statement"]:
         if st["Effect"] == "Allow" and ROLE in json.dumps(st.get("Principal")):
@@ -71,10 +113,42 @@ def assert_enclave_only(policy, pcr0=PCR0, pcr8=None):
     assert policy["Version"] == "2012-10-17"
 
 
+def principals(st):
+    p = st.get("Principal", {})
+    p = p.get("AWS", []) if isinstance(p, dict) else p
+    return [p] if isinstance(p, str) else p
+
+
+def actions(st, field):
+    a = st.get(field, [])
+    return [a] if isinstance(a, str) else a
+
+
+def named_deny(policy, who, action):
+    """An unconditional Deny for `who` whose Action list matches `action`."""
+    return any(st["Effect"] == "Deny" and who in principals(st) and "Condition" not in st
+               and any(fnmatch.fnmatchcase(action, a) for a in actions(st, "Action"))
+               for st in policy["Statement"])
+
+
+def denied(policy, who, action):
+    """Denied unconditionally, by Action or by NotAction (as IAM evaluates)."""
+    for st in policy["Statement"]:
+        if st["Effect"] != "Deny" or who not in principals(st) or "Condition" in st:
+            continue
+        if "NotAction" in st:
+            if not any(fnmatch.fnmatchcase(action, a) for a in actions(st, "NotAction")):
+                return True
+        elif any(fnmatch.fnmatchcase(action, a) for a in actions(st, "Action")):
+            return True
+    return False
+
+
 def test_fresh_account_creates_key_alias_policy_and_tsk(sandbox, measured):
     r, tsk = run_setup(sandbox, measured)
     assert r.returncode == 0, r.stderr
     assert sandbox.aws_ops() == [
+        "sts get-caller-identity",
         "kms list-aliases", "kms create-key", "kms create-alias", "kms enable-key-rotation",
         "kms get-key-policy", "kms put-key-policy", "kms generate-data-key-without-plaintext"]
     calls = {" ".join(c["argv"][:2]): c["argv"] for c in sandbox.calls("aws")}
@@ -90,6 +164,7 @@ def test_fresh_account_creates_key_alias_policy_and_tsk(sandbox, measured):
     admin = by_sid(policy)["Enable IAM User Permissions"]       # KMS's default, kept
     assert admin["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
     assert admin["Action"] == "kms:*"
+    assert "enclaved --kms-key-id " + KEY_ARN in r.stderr       # the key to pin
     # The printed policy is the applied one.
     printed = json.loads(r.stdout[r.stdout.index("{"):])
     assert printed == policy
@@ -122,13 +197,19 @@ def test_existing_key_keeps_other_statements_and_replaces_ours(sandbox, measured
         {"Sid": "EnclaveDecryptWithAttestation", "Effect": "Allow", "Principal": {"AWS": ROLE},
          "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEqualsIgnoreCase": {
              "kms:RecipientAttestation:ImageSha384": "0f" * 48}}}]}
+    old["Statement"].append(
+        {"Sid": "DenyParentReEncryptAndGrants", "Effect": "Deny", "Principal": {"AWS": ROLE},
+         "Action": ["kms:ReEncrypt*", "kms:CreateGrant"], "Resource": "*"})
     responses = dict(EXISTING_ALIAS)
     responses["kms get-key-policy"] = {"stdout": {"PolicyName": "default", "Policy": json.dumps(old)}}
     sandbox.aws_responses(responses)
+    existing_tsk(sandbox)
     r, tsk = run_setup(sandbox, measured)
     assert r.returncode == 0, r.stderr
-    assert sandbox.aws_ops() == ["kms list-aliases", "kms describe-key", "kms get-key-policy",
-                                 "kms put-key-policy", "kms generate-data-key-without-plaintext"]
+    assert sandbox.aws_ops() == ["sts get-caller-identity", "kms list-aliases",
+                                 "kms describe-key", "kms get-key-policy", "kms put-key-policy"]
+    assert tsk.read_text() == "OLDBLOB==\n"
+    assert "enclaved --kms-key-id " + KEY_ARN in r.stderr
     policy = applied_policy(sandbox)
     assert_enclave_only(policy)
     assert policy["Id"] == "key-consolepolicy-3"
@@ -149,7 +230,8 @@ def test_rerun_is_idempotent(sandbox, measured):
     sandbox.aws_responses(responses)
     r2, _ = run_setup(sandbox, measured)
     assert r2.returncode == 0, r2.stderr
-    assert sandbox.aws_ops() == ["kms list-aliases", "kms describe-key", "kms get-key-policy"]
+    assert sandbox.aws_ops() == ["sts get-caller-identity", "kms list-aliases",
+                                 "kms describe-key", "kms get-key-policy"]
     assert "not changed" in r2.stderr
     assert "keeping the existing encrypted TSK" in r2.stderr
     assert tsk.read_text() == CIPHERTEXT + "\n"
@@ -171,7 +253,8 @@ def test_rotate_keeps_the_old_tsk(sandbox, measured):
 def test_pcr0_option_and_pcr8(sandbox):
     upper = PCR0.upper()
     tsk = sandbox.tmp / "tsk.b64"
-    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--pcr0", upper, "--pcr8", PCR8,
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--pcr0", upper,
+                    "--pcr8", PCR8,
                     "--measurements", sandbox.tmp / "absent.json", "--tsk-out", tsk,
                     "--region", "eu-west-1", "--alias", "my-tsk")
     assert r.returncode == 0, r.stderr
@@ -193,13 +276,80 @@ def test_dry_run_calls_nothing_and_prints_everything(sandbox, measured):
     for op in ("list-aliases", "create-key", "create-alias", "describe-key", "get-key-policy",
                "put-key-policy", "generate-data-key-without-plaintext"):
         assert "+ aws kms " + op in r.stderr, op
+    assert "+ aws sts get-caller-identity" in r.stderr
     policy = json.loads(r.stdout[r.stdout.index("{"):])
     assert_enclave_only(policy)
     assert "DRY RUN" in r.stderr
+    # It says what a real run does when the key exists and the file does not.
+    assert "a real run stops here" in r.stderr and "--rotate-tsk" in r.stderr
+    assert "enclaved --kms-key-id <key-arn>" in r.stderr
+
+
+def test_dry_run_policy_only(sandbox, measured):
+    r, tsk = run_setup(sandbox, measured, "--dry-run", "--policy-only")
+    assert r.returncode == 0, r.stderr
+    assert sandbox.calls() == []
+    assert "+ aws kms put-key-policy" in r.stderr
+    assert "generate-data-key" not in r.stderr
+    assert "a real run stops here" not in r.stderr
+    assert_enclave_only(json.loads(r.stdout[r.stdout.index("{"):]))
+
+
+def test_existing_key_without_tsk_file_refused(sandbox, measured):
+    # The key exists, the file with its TSK is not where --tsk-out says: a
+    # new TSK would silently orphan the data sealed under the old one.
+    sandbox.aws_responses(EXISTING_ALIAS)
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 1, r.stderr
+    assert "exists (key %s) but %s does not" % (KEY_ID, tsk) in r.stderr
+    assert "--policy-only" in r.stderr and "--rotate-tsk" in r.stderr
+    assert sandbox.aws_ops() == ["sts get-caller-identity", "kms list-aliases"]
+    assert not tsk.exists() and not tsk.parent.exists()
+
+
+def test_policy_only_updates_policy_and_makes_no_tsk(sandbox, measured):
+    sandbox.aws_responses(EXISTING_ALIAS)
+    r, tsk = run_setup(sandbox, measured, "--policy-only")
+    assert r.returncode == 0, r.stderr
+    assert sandbox.aws_ops() == ["sts get-caller-identity", "kms list-aliases",
+                                 "kms describe-key", "kms get-key-policy", "kms put-key-policy"]
+    assert_enclave_only(applied_policy(sandbox))
+    assert "enclaved --kms-key-id " + KEY_ARN in r.stderr
+    assert not tsk.exists()
+
+
+def test_rotate_with_missing_file_on_existing_key(sandbox, measured):
+    # --rotate-tsk says "a new TSK" on purpose: allowed without an old file.
+    sandbox.aws_responses(EXISTING_ALIAS)
+    r, tsk = run_setup(sandbox, measured, "--rotate-tsk")
+    assert r.returncode == 0, r.stderr
+    assert sandbox.aws_ops()[-1] == "kms generate-data-key-without-plaintext"
+    assert tsk.read_text() == CIPHERTEXT + "\n"
+
+
+@pytest.mark.parametrize("caller", [
+    "arn:aws:sts::111122223333:assumed-role/enclave-parent/i-0abc123def4567890",
+    ROLE])
+def test_running_as_the_parent_role_refused(sandbox, measured, caller):
+    sandbox.aws_responses({"sts get-caller-identity": {"stdout": {
+        "UserId": "AROAEXAMPLE:i-0abc", "Account": "111122223333", "Arn": caller}}})
+    r, tsk = run_setup(sandbox, measured)
+    assert r.returncode == 1, r.stderr
+    assert "running as the parent role" in r.stderr and ADMIN in r.stderr
+    assert sandbox.aws_ops() == ["sts get-caller-identity"]
+    assert not tsk.exists()
+
+
+def test_another_role_of_the_same_name_prefix_is_not_the_parent(sandbox, measured):
+    sandbox.aws_responses({"sts get-caller-identity": {"stdout": {
+        "UserId": "AROAEXAMPLE:s", "Account": "111122223333",
+        "Arn": "arn:aws:sts::111122223333:assumed-role/enclave-parent-admin/alice"}}})
+    r, _ = run_setup(sandbox, measured)
+    assert r.returncode == 0, r.stderr
 
 
 def test_missing_measurements_stop_before_aws(sandbox):
-    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--measurements",
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--measurements",
                     sandbox.tmp / "build/measurements.json", "--tsk-out", sandbox.tmp / "t.b64")
     assert r.returncode == 1
     assert "measurements.json" in r.stderr and "build-enclave.sh" in r.stderr
@@ -210,8 +360,8 @@ def test_missing_measurements_stop_before_aws(sandbox):
 @pytest.mark.parametrize("pcr0,msg", [("00" * 48, "all zeros"), ("ab" * 47, "96 hex digits"),
                                       ("zz" * 48, "96 hex digits")])
 def test_bad_pcr0_refused(sandbox, pcr0, msg):
-    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--pcr0", pcr0, "--tsk-out",
-                    sandbox.tmp / "t.b64")
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--pcr0", pcr0,
+                    "--tsk-out", sandbox.tmp / "t.b64")
     assert r.returncode == 1
     assert msg in r.stderr
     assert sandbox.calls() == []
@@ -220,7 +370,7 @@ def test_bad_pcr0_refused(sandbox, pcr0, msg):
 def test_measurements_with_debug_pcrs_refused(sandbox):
     path = sandbox.tmp / "m.json"
     path.write_text(json.dumps({"Measurements": {"PCR0": "0" * 96}}))
-    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--measurements", path)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--measurements", path)
     assert r.returncode == 1 and "debug-mode" in r.stderr
     assert sandbox.calls() == []
 
@@ -230,10 +380,12 @@ AWS_ERR = ("\nAn error occurred (AccessDeniedException) when calling the {op} op
 
 
 @pytest.mark.parametrize("failing,ops_before", [
-    ("kms list-aliases", ["kms list-aliases"]),
-    ("kms create-key", ["kms list-aliases", "kms create-key"]),
-    ("kms put-key-policy", ["kms list-aliases", "kms create-key", "kms create-alias",
-                            "kms enable-key-rotation", "kms get-key-policy", "kms put-key-policy"]),
+    ("sts get-caller-identity", ["sts get-caller-identity"]),
+    ("kms list-aliases", ["sts get-caller-identity", "kms list-aliases"]),
+    ("kms create-key", ["sts get-caller-identity", "kms list-aliases", "kms create-key"]),
+    ("kms put-key-policy", ["sts get-caller-identity", "kms list-aliases", "kms create-key",
+                            "kms create-alias", "kms enable-key-rotation", "kms get-key-policy",
+                            "kms put-key-policy"]),
     ("kms generate-data-key-without-plaintext", None),
 ])
 def test_aws_failure_stops_and_writes_nothing(sandbox, measured, failing, ops_before):
@@ -255,11 +407,12 @@ def test_key_pending_deletion(sandbox, measured):
     responses["kms describe-key"] = {"stdout": {"KeyMetadata": {"KeyId": KEY_ID,
                                                                 "KeyState": "PendingDeletion"}}}
     sandbox.aws_responses(responses)
+    existing_tsk(sandbox)
     r, tsk = run_setup(sandbox, measured)
     assert r.returncode == 1
     assert "cancel-key-deletion" in r.stderr
     assert "kms put-key-policy" not in sandbox.aws_ops()
-    assert not tsk.exists()
+    assert tsk.read_text() == "OLDBLOB==\n"
 
 
 def test_unparseable_aws_output(sandbox, measured):
@@ -267,7 +420,7 @@ def test_unparseable_aws_output(sandbox, measured):
     r, _ = run_setup(sandbox, measured)
     assert r.returncode == 1
     assert "not JSON" in r.stderr
-    assert sandbox.aws_ops() == ["kms list-aliases"]
+    assert sandbox.aws_ops() == ["sts get-caller-identity", "kms list-aliases"]
 
 
 def test_bad_ciphertext_blob_not_written(sandbox, measured):
@@ -281,11 +434,35 @@ def test_bad_ciphertext_blob_not_written(sandbox, measured):
 @pytest.mark.parametrize("args", [
     [], ["--parent-role-arn", "arn:aws:iam::111122223333:user/bob"],
     ["--parent-role-arn", "enclave-parent"], ["--parent-role-arn", ROLE, "--region", "Mars"],
-    ["--parent-role-arn", ROLE, "--alias", "alias/aws/kms"], ["--parent-role-arn", ROLE, "--x"]])
+    ["--parent-role-arn", ROLE, "--alias", "alias/aws/kms"], ["--parent-role-arn", ROLE, "--x"],
+    ["--parent-role-arn", ROLE, "--admin-arn", ROLE],
+    ["--parent-role-arn", ROLE, "--admin-arn", "data-owner"],
+    ["--parent-role-arn", ROLE, "--admin-arn", "arn:aws-cn:iam::111122223333:role/owner"],
+    ["--parent-role-arn", ROLE, "--admin-arn", "arn:aws:iam::111122223333:group/admins"],
+    ["--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--rotate-tsk", "--policy-only"]])
 def test_bad_usage_exits_2(sandbox, args):
+    if "--admin-arn" not in args and args[:1] == ["--parent-role-arn"] and len(args) > 2:
+        args = args + ["--admin-arn", ADMIN]
     r = sandbox.run(SCRIPT, *args)
     assert r.returncode == 2, r.stderr
     assert sandbox.calls() == []
+
+
+def test_admin_arn_is_required(sandbox, measured):
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--measurements", measured)
+    assert r.returncode == 2
+    assert "--admin-arn is required" in r.stderr
+    assert sandbox.calls() == []
+
+
+@pytest.mark.parametrize("admin", ["arn:aws:iam::111122223333:root",
+                                   "arn:aws:iam::444455556666:user/owner"])
+def test_admin_may_be_an_account_or_a_user(sandbox, measured, admin):
+    tsk = sandbox.tmp / "t.b64"
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", admin,
+                    "--measurements", measured, "--tsk-out", tsk)
+    assert r.returncode == 0, r.stderr
+    assert by_sid(applied_policy(sandbox))["KeyAdministrator"]["Principal"] == {"AWS": admin}
 
 
 def test_no_aws_cli(sandbox, measured, tmp_path):
