@@ -27,7 +27,8 @@ def _longest(prefix, n):
 
 def _maximal_creds(i):
     return {
-        "aws_access_key_id": _longest("AKIA%03d" % i, ACCESS_KEY_ID_MAX),
+        # an access key id is uppercase letters and digits (F32)
+        "aws_access_key_id": _longest("AKIA%03d" % i, ACCESS_KEY_ID_MAX).upper(),
         "aws_secret_access_key": _longest("secret%03d" % i, SECRET_ACCESS_KEY_MAX),
         "aws_session_token": _longest("token%03d" % i, SESSION_TOKEN_MAX),
     }

@@ -66,7 +66,7 @@ def test_configure_replaces_key(daemon, kmstool_dev_bin):
 
 def test_kmstool_dev_denied_is_kms_decrypt_failed(daemon, dev_key):
     tsk, _ = dev_key
-    creds = dict(CREDS, aws_access_key_id="DEV-DENY")
+    creds = dict(CREDS, aws_access_key_id="DEVDENY")
     resp = daemon.configure(tsk, creds=creds)
     assert_error(resp, "kms_decrypt_failed",
                  mentions="Got non-200 answer from KMS: 400")
@@ -77,7 +77,7 @@ def test_kmstool_dev_denied_is_kms_decrypt_failed(daemon, dev_key):
 
 def test_kmstool_dev_denied_keeps_earlier_key(configured_daemon, dev_key):
     tsk, key = dev_key
-    creds = dict(CREDS, aws_access_key_id="DEV-DENY")
+    creds = dict(CREDS, aws_access_key_id="DEVDENY")
     assert_error(configured_daemon.configure(tsk, creds=creds), "kms_decrypt_failed")
     assert configured_daemon.request({"type": "health"})["configured"] is True
     assert _works_with(configured_daemon, key)
@@ -118,11 +118,11 @@ def test_request_region_overrides_default(fake_daemon, fake_kms):
 
 
 def test_credentials_passed_verbatim_without_shell(fake_daemon, fake_kms, tmp_path):
-    marker = tmp_path / "pwned"
+    """Every character base64 credentials may hold reaches the tool as is."""
     creds = {
-        "aws_access_key_id": "AKIA with spaces",
-        "aws_secret_access_key": "s3cr'et\"$(touch %s);`touch %s` *" % (marker, marker),
-        "aws_session_token": "tok;en|&>x\\",
+        "aws_access_key_id": "ASIAQNZGKIQY56JQ7WML",
+        "aws_secret_access_key": "wJalrXUtnFEMI/K7+MDENG=bPxRfiCY/secret==",
+        "aws_session_token": "IQoJb3JpZ2luX2VjEJr//////////wEa+/A==",
     }
     resp = fake_daemon.configure(fake_kms.token("key1"), creds=creds)
     assert resp["status"] == "ok", resp
@@ -131,6 +131,30 @@ def test_credentials_passed_verbatim_without_shell(fake_daemon, fake_kms, tmp_pa
     assert opts["--aws-access-key-id"] == creds["aws_access_key_id"]
     assert opts["--aws-secret-access-key"] == creds["aws_secret_access_key"]
     assert opts["--aws-session-token"] == creds["aws_session_token"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("aws_access_key_id", "AKIAXX\r\nX-Evil: 1"),
+    ("aws_access_key_id", "AKIA with spaces"),
+    ("aws_secret_access_key", "s3cr'et\"$(touch MARKER);`touch MARKER` *"),
+    ("aws_session_token", "tok;en|&>x\\"),
+    ("aws_session_token", "FwoG\r\nX-Evil: 1"),
+])
+def test_credentials_outside_their_alphabet_are_invalid_field(
+        fake_daemon, fake_kms, tmp_path, field, value):
+    """F32: a CR/LF in the access key id reached the KMS request's
+    Authorization header; in the token it gave internal_error. Now each
+    credential must be in the alphabet AWS issues it in; the answer names
+    the field, never quotes the value, and the tool never runs."""
+    marker = tmp_path / "pwned"
+    value = value.replace("MARKER", str(marker))
+    before = fake_kms.calls()
+    resp = fake_daemon.configure(fake_kms.token("key1"),
+                                 creds=dict(CREDS, **{field: value}))
+    assert_error(resp, "invalid_field", mentions=field)
+    assert value not in resp["details"]
+    assert "Evil" not in resp["details"]
+    assert fake_kms.calls() == before
     assert not marker.exists()
 
 

@@ -56,7 +56,7 @@ def _full_session(d, tsk, key):
                       "aad": "y"}), "decrypt_failed")
     assert_error(req({"type": "process",
                       "ciphertext": seal(os.urandom(32), PLAINTEXT)}), "decrypt_failed")
-    bad = dict(cfg, aws_access_key_id="DEV-DENY")
+    bad = dict(cfg, aws_access_key_id="DEVDENY")
     assert_error(req(bad), "kms_decrypt_failed")
     missing = dict(cfg)
     del missing["encrypted_tsk"]
@@ -166,7 +166,7 @@ def test_credentials_do_not_linger_in_daemon_memory(start_daemon, kmstool_dev_bi
         assert c.request(cfg)["status"] == "ok"
         # the same connection stays open: its input buffer is still there
         assert c.request({"type": "ping"})["msg"] == "pong"
-        assert_error(c.request(dict(cfg, aws_access_key_id="DEV-DENY"), "len"),
+        assert_error(c.request(dict(cfg, aws_access_key_id="DEVDENY"), "len"),
                      "kms_decrypt_failed")
         # a configure cut off mid-message by its client
         with d.connect() as cut:
@@ -187,7 +187,9 @@ def _fresh_creds():
     unmistakable, with the session token last in the message."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     rnd = lambda n: "".join(secrets.choice(alphabet) for _ in range(n))
-    return {"aws_access_key_id": "AKIA" + rnd(16),
+    upper = lambda n: "".join(secrets.choice(alphabet[:26] + alphabet[52:])
+                              for _ in range(n))
+    return {"aws_access_key_id": "AKIA" + upper(16),
             "aws_secret_access_key": rnd(40),
             "aws_session_token": "FwoG" + rnd(296)}
 

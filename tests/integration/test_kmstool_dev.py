@@ -162,7 +162,7 @@ def test_help(kmstool_dev_bin):
         assert "FOR DEMOS AND TESTS" in out
         assert "NEVER put it into the" in out and "enclave image" in out
         assert "INSECURE" in out
-        for hook in ("DEV-DENY", "hook/deny", "DEV-HANG", "DEV-SLOW"):
+        for hook in ("DEVDENY", "hook/deny", "DEVHANG", "DEVSLOW"):
             assert hook in out
 
 
@@ -305,21 +305,21 @@ def test_master_key_file(kmstool_dev_bin, tmp_path):
 
 def test_deny_hook(kmstool_dev_bin):
     blob, _ = genkey(kmstool_dev_bin)
-    assert_failed(*decrypt(kmstool_dev_bin, blob, akid="DEV-DENY"))
-    assert_failed(*run(kmstool_dev_bin, "genkey", *creds_args(akid="DEV-DENY"),
+    assert_failed(*decrypt(kmstool_dev_bin, blob, akid="DEVDENY"))
+    assert_failed(*run(kmstool_dev_bin, "genkey", *creds_args(akid="DEVDENY"),
                        "--key-id", "k", "--key-spec", "AES-256"))
     assert_failed(*run(kmstool_dev_bin, "genrandom",
-                       *creds_args(akid="DEV-DENY"), "--length", "4"))
+                       *creds_args(akid="DEVDENY"), "--length", "4"))
 
 
 def test_deny_hook_still_checks_arguments(kmstool_dev_bin):
-    assert_usage(*run(kmstool_dev_bin, "decrypt", *creds_args(akid="DEV-DENY")))
+    assert_usage(*run(kmstool_dev_bin, "decrypt", *creds_args(akid="DEVDENY")))
 
 
 @pytest.mark.parametrize("akid,key_id,reason", [
-    ("DEV-DENY", "hook/deny", REASON_400),
-    ("DEV-INTERNAL", "hook/internal", REASON_500),
-    ("DEV-UNAVAILABLE", "hook/unavailable", REASON_500),
+    ("DEVDENY", "hook/deny", REASON_400),
+    ("DEVINTERNAL", "hook/internal", REASON_500),
+    ("DEVUNAVAILABLE", "hook/unavailable", REASON_500),
 ])
 def test_failure_hooks(kmstool_dev_bin, akid, key_id, reason):
     blob, _ = genkey(kmstool_dev_bin)
@@ -331,7 +331,7 @@ def test_failure_hooks(kmstool_dev_bin, akid, key_id, reason):
 
 def test_hook_names_are_exact(kmstool_dev_bin):
     blob, key = genkey(kmstool_dev_bin)
-    for akid in ("dev-deny", "DEV-DENYX", "XDEV-DENY"):
+    for akid in ("devdeny", "DEVDENYX", "XDEVDENY"):
         rc, out, _ = decrypt(kmstool_dev_bin, blob, akid=akid)
         assert rc == 0 and plaintext_of(out) == key
 
@@ -339,20 +339,20 @@ def test_hook_names_are_exact(kmstool_dev_bin):
 def test_slow_hook(kmstool_dev_bin):
     blob, key = genkey(kmstool_dev_bin)
     t0 = time.monotonic()
-    rc, out, _ = decrypt(kmstool_dev_bin, blob, akid="DEV-SLOW")
+    rc, out, _ = decrypt(kmstool_dev_bin, blob, akid="DEVSLOW")
     assert time.monotonic() - t0 >= 1.9
     assert rc == 0 and plaintext_of(out) == key
 
 
 def test_output_hooks(kmstool_dev_bin):
     blob, _ = genkey(kmstool_dev_bin)
-    rc, out, _ = decrypt(kmstool_dev_bin, blob, akid="DEV-NO-OUTPUT")
+    rc, out, _ = decrypt(kmstool_dev_bin, blob, akid="DEVNOOUTPUT")
     assert (rc, out) == (0, "")
-    rc, out, _ = decrypt(kmstool_dev_bin, blob, akid="DEV-BAD-OUTPUT")
+    rc, out, _ = decrypt(kmstool_dev_bin, blob, akid="DEVBADOUTPUT")
     assert rc == 0 and out.startswith("PLAINTEXT: ")
     with pytest.raises(ValueError):
         base64.b64decode(out.split(": ", 1)[1].strip(), validate=True)
-    rc, out, err = decrypt(kmstool_dev_bin, blob, akid="DEV-FLOOD")
+    rc, out, err = decrypt(kmstool_dev_bin, blob, akid="DEVFLOOD")
     assert rc == 255
     assert len(out) >= 1 << 20 and len(err) >= 1 << 20
     assert "PLAINTEXT" not in out
@@ -360,7 +360,7 @@ def test_output_hooks(kmstool_dev_bin):
 
 def test_killed_hook(kmstool_dev_bin):
     blob, _ = genkey(kmstool_dev_bin)
-    rc, out, _ = decrypt(kmstool_dev_bin, blob, akid="DEV-KILLED")
+    rc, out, _ = decrypt(kmstool_dev_bin, blob, akid="DEVKILLED")
     assert rc == -signal.SIGKILL and out == ""
     hooked, _ = genkey(kmstool_dev_bin, key_id="hook/killed")
     rc, out, _ = decrypt(kmstool_dev_bin, hooked)
@@ -368,11 +368,11 @@ def test_killed_hook(kmstool_dev_bin):
 
 
 def test_hang_hook_and_argv_wiped(kmstool_dev_bin):
-    """DEV-HANG never answers; while it waits, its argv no longer shows
+    """DEVHANG never answers; while it waits, its argv no longer shows
     the secret key or the token (they are wiped after parsing)."""
     blob, _ = genkey(kmstool_dev_bin)
     p = subprocess.Popen([kmstool_dev_bin, "decrypt",
-                          *creds_args(akid="DEV-HANG"), "--ciphertext", blob],
+                          *creds_args(akid="DEVHANG"), "--ciphertext", blob],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL, env={})
     try:
@@ -402,7 +402,7 @@ def test_credentials_never_printed(kmstool_dev_bin, tmp_path):
     decrypt(kmstool_dev_bin, "%%%")
     decrypt(kmstool_dev_bin, blob, "--key-id", "alias/other")
     run(kmstool_dev_bin, "genrandom", *creds_args(), "--length", "16")
-    run(kmstool_dev_bin, "genrandom", *creds_args(akid="DEV-DENY"),
+    run(kmstool_dev_bin, "genrandom", *creds_args(akid="DEVDENY"),
         "--length", "16")
     run(kmstool_dev_bin, "genrandom", *creds_args(), "--length", "0")
     run(kmstool_dev_bin, "bogus", *creds_args())

@@ -96,16 +96,15 @@ repeat(char c, size_t n)
 	return s;
 }
 
-/* Run one configure with these credentials; returns the reply body. */
+/* Run one configure with these credentials (JSON string contents). */
 static char *
-configure(size_t akid_len, size_t secret_len, size_t token_len)
+configure_text(const char *akid, const char *secret, const char *token)
 {
-	char *akid = repeat('A', akid_len), *secret = repeat('s', secret_len);
-	char *token = repeat('t', token_len), *msg, *body;
+	char *msg, *body;
 	struct buf in = BUF_INIT;
 	struct request *req;
 	struct reply reply;
-	size_t n = akid_len + secret_len + token_len + 256;
+	size_t n = strlen(akid) + strlen(secret) + strlen(token) + 256;
 
 	msg = malloc(n);
 	assert_non_null(msg);
@@ -130,6 +129,17 @@ configure(size_t akid_len, size_t secret_len, size_t token_len)
 	assert_null(strstr(body, "tttt"));
 	reply_free(&reply);
 	buf_free(&in, 0);
+	return body;
+}
+
+/* Run one configure with credentials of these lengths. */
+static char *
+configure(size_t akid_len, size_t secret_len, size_t token_len)
+{
+	char *akid = repeat('A', akid_len), *secret = repeat('s', secret_len);
+	char *token = repeat('t', token_len), *body;
+
+	body = configure_text(akid, secret, token);
 	free(akid);
 	free(secret);
 	free(token);
@@ -193,6 +203,53 @@ test_longer_credential_is_invalid_field(void **state)
 		expect_msg(body, "error", "invalid_field");
 	}
 	assert_int_equal(kms_calls, 0);
+}
+
+/*
+ * F32: each credential in the alphabet AWS issues it in. A CR/LF in the
+ * access key id reached the Authorization header (header injection), in
+ * the token it gave internal_error; now every such value is
+ * invalid_field naming the field, its value never echoed, KMS never asked.
+ */
+static void
+test_credential_alphabet(void **state)
+{
+	static const struct {
+		const char *akid, *secret, *token, *field;
+	} bad[] = {
+		{ "AKIAXX\\r\\nX-Evil: 1", "ssss", "tttt", "aws_access_key_id" },
+		{ "AKIAXX\\nXX", "ssss", "tttt", "aws_access_key_id" },
+		{ "AKIA XX", "ssss", "tttt", "aws_access_key_id" },
+		{ "AKIA/XX", "ssss", "tttt", "aws_access_key_id" },
+		{ "AKIA,XX", "ssss", "tttt", "aws_access_key_id" },
+		{ "akiaxx", "ssss", "tttt", "aws_access_key_id" },
+		{ "AKIAXX", "ss\\r\\nss", "tttt", "aws_secret_access_key" },
+		{ "AKIAXX", "ss ss", "tttt", "aws_secret_access_key" },
+		{ "AKIAXX", "ssss", "tt\\r\\nX-Evil: 1", "aws_session_token" },
+		{ "AKIAXX", "ssss", "tt\\ttt", "aws_session_token" },
+		{ "AKIAXX", "ssss", "tt;tt", "aws_session_token" },
+		{ "AKIAXX", "ssss", "tt\\u00e9tt", "aws_session_token" },
+	};
+	size_t i;
+
+	(void)state;
+	kms_calls = 0;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *body = configure_text(bad[i].akid, bad[i].secret,
+		    bad[i].token);
+
+		assert_non_null(strstr(body, bad[i].field));
+		assert_null(strstr(body, "Evil"));
+		assert_null(strstr(body, "AKIAXX"));
+		expect_msg(body, "error", "invalid_field");
+	}
+	assert_int_equal(kms_calls, 0);
+	/* What AWS issues passes. */
+	expect_msg(configure_text("ASIAQNZGKIQY56JQ7WML",
+	    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+	    "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH+/A=="),
+	    "ok", "configured");
+	assert_int_equal(kms_calls, 1);
 }
 
 /*
@@ -266,6 +323,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_longest_credentials_accepted),
 		cmocka_unit_test(test_longer_credential_is_invalid_field),
+		cmocka_unit_test(test_credential_alphabet),
 		cmocka_unit_test(test_heap_fits_every_running_configure),
 		cmocka_unit_test(test_heap_used_up_is_busy),
 	};

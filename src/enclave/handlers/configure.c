@@ -46,6 +46,7 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 	const cJSON *region;
 	const char *region_text;
 	char missing[128] = "";
+	struct reason why;
 	size_t i;
 
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
@@ -99,6 +100,10 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 			return -1;
 		}
 		c->region = region->valuestring;
+	}
+	if (kms_credentials_check(value[1], value[2], value[3], &why) < 0) {
+		reply_error_reason(reply, WIRE_INVALID_FIELD, &why);
+		return -1;
 	}
 	c->encrypted_tsk = value[0];
 	c->access_key_id = value[1];

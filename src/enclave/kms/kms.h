@@ -89,6 +89,13 @@ struct kms_backend {
 void kms_credentials_free(struct kms_credentials *creds);
 /* 1 when `key` may name an EncryptionContext pair (see above). */
 int  kms_context_key_valid(const char *key, size_t len);
+/*
+ * -1 with a reason naming the field (never its value) unless each
+ * credential is in the alphabet AWS issues it in (credentials.c).
+ */
+int  kms_credentials_check(const char *access_key_id,
+    const char *secret_access_key, const char *session_token,
+    struct reason *why);
 /* The credential strings as a NULL-terminated list, to scrub from reasons. */
 void kms_credentials_list(const struct kms_credentials *creds,
     const char *list[4]);

@@ -21,15 +21,15 @@ static const struct {
 	const char  *access_key_id;
 	const char  *key_id;
 } hook_table[] = {
-	{ KT_HOOK_DENY, "DEV-DENY", "hook/deny" },
-	{ KT_HOOK_INTERNAL, "DEV-INTERNAL", "hook/internal" },
-	{ KT_HOOK_UNAVAILABLE, "DEV-UNAVAILABLE", "hook/unavailable" },
-	{ KT_HOOK_SLOW, "DEV-SLOW", "hook/slow" },
-	{ KT_HOOK_HANG, "DEV-HANG", "hook/hang" },
-	{ KT_HOOK_NO_OUTPUT, "DEV-NO-OUTPUT", "hook/no-output" },
-	{ KT_HOOK_BAD_OUTPUT, "DEV-BAD-OUTPUT", "hook/bad-output" },
-	{ KT_HOOK_FLOOD, "DEV-FLOOD", "hook/flood" },
-	{ KT_HOOK_KILLED, "DEV-KILLED", "hook/killed" },
+	{ KT_HOOK_DENY, "DEVDENY", "hook/deny" },
+	{ KT_HOOK_INTERNAL, "DEVINTERNAL", "hook/internal" },
+	{ KT_HOOK_UNAVAILABLE, "DEVUNAVAILABLE", "hook/unavailable" },
+	{ KT_HOOK_SLOW, "DEVSLOW", "hook/slow" },
+	{ KT_HOOK_HANG, "DEVHANG", "hook/hang" },
+	{ KT_HOOK_NO_OUTPUT, "DEVNOOUTPUT", "hook/no-output" },
+	{ KT_HOOK_BAD_OUTPUT, "DEVBADOUTPUT", "hook/bad-output" },
+	{ KT_HOOK_FLOOD, "DEVFLOOD", "hook/flood" },
+	{ KT_HOOK_KILLED, "DEVKILLED", "hook/killed" },
 };
 
 /* Exact matches only: a real access key id can never select a hook. */

@@ -6,16 +6,16 @@
  * sealed inside a blob (decrypt only; genkey mints such blobs normally):
  *
  *   access key id    blob key id        effect
- *   DEV-DENY         hook/deny          exit 255, `Got non-200 answer from
+ *   DEVDENY         hook/deny          exit 255, `Got non-200 answer from
  *                                       KMS: 400` (AccessDeniedException)
- *   DEV-INTERNAL     hook/internal      exit 255, ... 500 (KMSInternal...)
- *   DEV-UNAVAILABLE  hook/unavailable   exit 255, ... 500 (KeyUnavailable...)
- *   DEV-SLOW         hook/slow          sleep 2 s, then answer normally
- *   DEV-HANG         hook/hang          never answer (until killed)
- *   DEV-NO-OUTPUT    hook/no-output     exit 0 with nothing on stdout
- *   DEV-BAD-OUTPUT   hook/bad-output    exit 0, `PLAINTEXT: ` + non-base64
- *   DEV-FLOOD        hook/flood         1 MiB on stdout and stderr, exit 255
- *   DEV-KILLED       hook/killed        die by SIGKILL, no output
+ *   DEVINTERNAL     hook/internal      exit 255, ... 500 (KMSInternal...)
+ *   DEVUNAVAILABLE  hook/unavailable   exit 255, ... 500 (KeyUnavailable...)
+ *   DEVSLOW         hook/slow          sleep 2 s, then answer normally
+ *   DEVHANG         hook/hang          never answer (until killed)
+ *   DEVNOOUTPUT    hook/no-output     exit 0 with nothing on stdout
+ *   DEVBADOUTPUT   hook/bad-output    exit 0, `PLAINTEXT: ` + non-base64
+ *   DEVFLOOD        hook/flood         1 MiB on stdout and stderr, exit 255
+ *   DEVKILLED       hook/killed        die by SIGKILL, no output
  *
  * No hook ever prints a credential.
  */
@@ -38,7 +38,7 @@ enum kt_hook {
 	KT_HOOK_KILLED,
 };
 
-/* How long DEV-SLOW / hook/slow waits before answering. */
+/* How long DEVSLOW / hook/slow waits before answering. */
 #define KT_HOOK_SLOW_SECONDS 2
 
 enum kt_hook kt_hook_by_access_key(const char *access_key_id);
