@@ -564,6 +564,27 @@ def test_wrong_secret_is_not_taken_for_skew(start_daemon, make_sims):
     assert _outcomes(sims) == ["InvalidSignatureException"]
 
 
+def test_far_date_never_becomes_the_offset(start_daemon, make_sims):
+    """F31: a skew refusal dated Fri, 31 Dec 9999 23:59:59 GMT. Before the
+    bound the daemon kept that as its clock offset, could not sign the
+    retry (internal_error) nor any later request until restarted. Now the
+    Date is ignored with a log line: this configure fails with KMS's
+    refusal, the next one (KMS answering normally) succeeds."""
+    sims = make_sims(sim_args=["--far-date", "1"])
+    d = start_daemon(*sims.daemon_options())
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert_error(resp, "kms_decrypt_failed", "Signature expired")
+    assert _outcomes(sims) == ["InvalidSignatureException"]
+    assert "not a clock drift, ignored" in d.log()
+    assert not SKEW_RE.search(d.log())
+    key = os.urandom(32)
+    resp = configure(d, tsk_blob(key))
+    assert resp.get("status") == "ok", resp
+    assert _outcomes(sims) == ["InvalidSignatureException", "ok"]
+    out = d.process(seal(key, b"after 9999"))
+    assert open_sealed(key, out["result"]) == b"after 9999"
+
+
 # --- throttling and transient failures (issue 14) ------------------------------
 
 @pytest.mark.parametrize("fault,outcome", [

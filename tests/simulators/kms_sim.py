@@ -28,7 +28,9 @@ TrentService.GenerateDataKey) the way enclaved --kms native needs it:
   * faults on demand, each for the first N requests, in this order:
     --throttle N (400 ThrottlingException), --fail-5xx N (500
     KMSInternalException), --reset N (part of a response, then a TCP
-    reset), --eof N (part of a response, then the connection closed);
+    reset), --eof N (part of a response, then the connection closed),
+    --far-date N (a clock-skew refusal, InvalidSignatureException
+    "Signature expired", dated FAR_DATE, the year 9999);
     --answer-delay SECONDS waits before every answer.
 
 Ciphertext blobs are this simulator's own: 0x01 | len(key id) | key id |
@@ -78,6 +80,8 @@ from sim_pki import TlsServerPki  # noqa: E402
 
 BODY_MAX = 256 * 1024
 ACCOUNT = "111122223333"
+#: The Date of a --far-date answer: the latest an HTTP date can say.
+FAR_DATE = "Fri, 31 Dec 9999 23:59:59 GMT"
 
 
 class KmsError(Exception):
@@ -226,7 +230,8 @@ class Sim:
         self.answer_delay = args.answer_delay
         # Faults still to inject, consumed in this order.
         self.faults = [["throttle", args.throttle], ["5xx", args.fail_5xx],
-                       ["reset", args.reset], ["eof", args.eof]]
+                       ["reset", args.reset], ["eof", args.eof],
+                       ["far-date", args.far_date]]
 
     def now(self):
         """The simulator's clock: the real one moved by --clock-skew."""
@@ -412,7 +417,12 @@ class Sim:
             "x-amz-target", "")
         entry = {"op": target, "principal": None, "recipient": None,
                  "time": time.time()}
-        if fault == "throttle":
+        if fault == "far-date":
+            kind, status = "InvalidSignatureException", 400
+            message = ("Signature expired: %s is now earlier than "
+                       "99991231T235459Z (99991231T235959Z - 5 min.)"
+                       % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        elif fault == "throttle":
             kind, status, message = "ThrottlingException", 400, "Rate exceeded"
         elif fault == "5xx":
             kind, status, message = "KMSInternalException", 500, \
@@ -432,7 +442,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def date_time_string(self, timestamp=None):
-        """The Date header, from the simulator's (maybe skewed) clock."""
+        """The Date header, from the simulator's (maybe skewed) clock, or
+        FAR_DATE for a --far-date answer."""
+        if getattr(self, "far_date", False):
+            return FAR_DATE
         return email.utils.formatdate(
             self.server.sim.now() if timestamp is None else timestamp,
             usegmt=True)
@@ -468,6 +481,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             body = self.rfile.read(n)
             fault = sim.next_fault()
+            self.far_date = fault == "far-date"
             if fault is not None:
                 status, out = sim.fault_answer(fault,
                                                list(self.headers.items()))
@@ -550,6 +564,9 @@ def main():
                    help="then reset N connections mid-response")
     p.add_argument("--eof", type=int, default=0, metavar="N",
                    help="then close N connections mid-response")
+    p.add_argument("--far-date", type=int, default=0, metavar="N",
+                   help="then refuse N as signed too far from a clock in "
+                        "the year 9999 (Date: %s)" % FAR_DATE)
     p.add_argument("--answer-delay", type=float, default=0.0,
                    metavar="SECONDS", help="wait before every answer")
     p.add_argument("--cms-form", choices=("openssl", "kms"),

@@ -302,6 +302,62 @@ test_offset_shared_with_children(void **state)
 	clock_offset_set(0);
 }
 
+/*
+ * F31: a Date far from our clock never becomes the offset. Before the
+ * bound, `Fri, 31 Dec 9999 23:59:59 GMT` left an offset after which no
+ * request could be signed. Within the bound the correction is taken.
+ */
+static void
+test_offset_bounded(void **state)
+{
+	static const char *const far[] = {
+		"Fri, 31 Dec 9999 23:59:59 GMT",
+		"Thu, 01 Jan 1970 00:00:00 GMT",
+	};
+	struct kms_credentials creds;
+	struct buf body = BUF_INIT, http = BUF_INIT;
+	struct reason why;
+	long long skew = 12345;
+	time_t t;
+	size_t i;
+
+	(void)state;
+	memset(&creds, 0, sizeof(creds));
+	assert_int_equal(clock_offset_set(-754), 0);
+	for (i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		assert_int_equal(http_date(far[i], &t), 0);
+		assert_int_equal(clock_offset_correct(t, &skew, &why), -1);
+		assert_non_null(strstr(why.text, "ignored"));
+		assert_int_equal(skew, 12345);
+		assert_int_equal(clock_offset_get(), -754);
+	}
+	/* The edges: a day either way is taken, a second more is not. */
+	assert_int_equal(clock_offset_set(CLOCK_OFFSET_MAX_S + 1), -1);
+	assert_int_equal(clock_offset_set(-CLOCK_OFFSET_MAX_S - 1), -1);
+	assert_int_equal(clock_offset_get(), -754);
+	assert_int_equal(clock_offset_correct(time(NULL) + 600, &skew, &why),
+	    0);
+	assert_true(skew >= 599 && skew <= 600);
+	assert_true(clock_offset_get() == skew);
+	assert_int_equal(clock_offset_correct(time(NULL) -
+	    CLOCK_OFFSET_MAX_S + 5, &skew, &why), 0);
+	/* Whatever was offered, a request can still be signed. */
+	assert_int_equal(buf_append_str(&body, "{}", 16), 0);
+	assert_int_equal(secret_dup(&creds.access_key_id,
+	    "AKIDEXAMPLE", 12), 0);
+	assert_int_equal(secret_dup(&creds.secret_access_key,
+	    "wJalrXUtnFEMI", 14), 0);
+	assert_int_equal(secret_dup(&creds.session_token,
+	    "", 1), 0);
+	assert_int_equal(kms_http_request("kms.us-east-1.amazonaws.com",
+	    "us-east-1", "TrentService.Decrypt", &body, &creds,
+	    clock_offset_now(), &http), 0);
+	kms_credentials_free(&creds);
+	buf_free(&body, 0);
+	buf_free(&http, 1);
+	assert_int_equal(clock_offset_set(0), 0);
+}
+
 int
 main(void)
 {
@@ -314,6 +370,7 @@ main(void)
 		cmocka_unit_test(test_permanent_answers),
 		cmocka_unit_test(test_backoff_grows_with_jitter),
 		cmocka_unit_test(test_offset_shared_with_children),
+		cmocka_unit_test(test_offset_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,14 @@
  * children, so the value is a lock-free atomic (lock-free atomics are
  * address-free and so work across processes); each store is a whole
  * measurement, and the last one wins.
+ *
+ * The correction is bounded (F31): at most CLOCK_OFFSET_MAX_S either way.
+ * Drift is seconds a week, and an enclave's clock starts from the
+ * parent's; a Date further off than a day is not our drift but a wrong
+ * answer, and taking it would do harm: `Fri, 31 Dec 9999 23:59:59 GMT`
+ * left an offset after which no request could be signed (SigV4 dates
+ * have four-digit years), so every later configure failed until restart.
+ * Such a Date is ignored with a log line, and the kept offset stays.
  */
 #include "enclave/kms/native/native_internal.h"
 
@@ -49,10 +57,30 @@ clock_offset_get(void)
 	return atomic_load(offset);
 }
 
-void
+int
 clock_offset_set(long long seconds)
 {
+	if (seconds > CLOCK_OFFSET_MAX_S || seconds < -CLOCK_OFFSET_MAX_S)
+		return -1;
 	atomic_store(offset, seconds);
+	return 0;
+}
+
+/*
+ * Measured against our clock at the moment the answer is read; a Date
+ * beyond the bound is refused before any arithmetic can overflow.
+ */
+int
+clock_offset_correct(time_t kms_date, long long *skew, struct reason *why)
+{
+	long long now = (long long)time(NULL), date = (long long)kms_date;
+
+	if (date > now + CLOCK_OFFSET_MAX_S || date < now - CLOCK_OFFSET_MAX_S)
+		return reason_fail(why, "KMS's Date is %s our clock by more "
+		    "than %d s: not a clock drift, ignored",
+		    date > now ? "ahead of" : "behind", CLOCK_OFFSET_MAX_S);
+	*skew = date - now;
+	return clock_offset_set(*skew);
 }
 
 time_t

@@ -98,19 +98,25 @@ sleep_ms(unsigned ms)
 
 /*
  * KMS's clock from a skew refusal's Date header; kept for every later
- * request. The log says by how much, never anything secret.
+ * request. The log says by how much, never anything secret. A Date past
+ * the bound (clock_offset.c) is ignored: -1, and the refusal stands.
  */
-static void
+static int
 correct_clock(const struct http_response *resp)
 {
-	long long before = clock_offset_get();
-	long long skew = (long long)resp->date - (long long)time(NULL);
+	long long before = clock_offset_get(), skew;
+	struct reason why;
 
-	clock_offset_set(skew);
+	if (clock_offset_correct(resp->date, &skew, &why) < 0) {
+		log_warn("KMS refused a request as signed too far from its "
+		    "clock, but %s (offset stays %+lld s)", why.text, before);
+		return -1;
+	}
 	log_warn("KMS refused a request as signed too far from its clock: "
 	    "KMS's clock is %lld s %s ours (offset was %+lld s); re-signing "
 	    "and keeping the offset for later requests",
 	    skew < 0 ? -skew : skew, skew < 0 ? "behind" : "ahead of", before);
+	return 0;
 }
 
 /* The attestation document binding our fresh public key. */
@@ -196,8 +202,7 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 			    resp->body.len, redact, reason.text,
 			    sizeof(reason.text));
 			if (kind == KMS_ANSWER_CLOCK_SKEW && !skew_retried &&
-			    resp->has_date) {
-				correct_clock(resp);
+			    resp->has_date && correct_clock(resp) == 0) {
 				skew_retried = 1;
 				last = reason;
 				continue;
