@@ -18,6 +18,7 @@ struct api_reply {
 	int         retry_after;	/* seconds; 0: no header */
 	char        error[64];		/* the error code, "" on success */
 	int         enclave;		/* index of the enclave used, or -1 */
+	int         close;		/* 1: close the connection after it */
 };
 
 void api_reply_init(struct api_reply *r);

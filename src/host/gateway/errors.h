@@ -21,7 +21,8 @@
  *        gateway does not know
  *
  * The gateway's own codes: 400 invalid_json / missing_fields /
- * invalid_field (its own parse of the body), 404 not_found, 405
+ * invalid_field (its own parse of the body), 400 ambiguous_framing (both
+ * Content-Length and Transfer-Encoding; closed), 404 not_found, 405
  * method_not_allowed, 408 request_timeout (the body did not arrive whole
  * within --timeout, deadline.c), 413 too_large, 503 unavailable (no
  * enclave is up),

@@ -148,7 +148,7 @@ send_reply(struct gateway_ctx *g, struct MHD_Connection *c,
 		snprintf(ra, sizeof(ra), "%d", rep->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
-	if (atomic_load(&g->draining))
+	if (rep->close || atomic_load(&g->draining))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
 	ret = MHD_queue_response(c, (unsigned)rep->status, resp);
@@ -235,24 +235,38 @@ declared_too_large(const char *content_length, size_t max_body)
 }
 
 /*
- * 413 at once when Content-Length says the body is too large: MHD reads
- * none of it and closes the connection after the answer.
+ * An answer before any of the body (413 when Content-Length says it is
+ * too large, 400 for ambiguous framing): MHD reads none of the body and
+ * closes the connection after the answer, and so that no byte of it can
+ * be read as a next request, the answer says so (Connection: close).
  */
 static enum MHD_Result
-reject_too_large(struct http_front *h, struct MHD_Connection *c,
-    const char *url, const char *method, struct request *r)
+reject_at_once(struct http_front *h, struct MHD_Connection *c,
+    const char *url, const char *method, struct request *r,
+    struct api_reply *rep)
 {
-	struct api_reply rep;
 	enum MHD_Result ret;
 
-	api_reply_init(&rep);
-	api_wire_error(&rep, WIRE_TOO_LARGE,
-	    "the body is larger than --max-body");
-	account(h->g, url, method, &rep, r->start_ms);
-	ret = send_reply(h->g, c, &rep);
-	api_reply_free(&rep);
+	rep->close = 1;
+	account(h->g, url, method, rep, r->start_ms);
+	ret = send_reply(h->g, c, rep);
+	api_reply_free(rep);
 	r->answered = 1;
 	return ret;
+}
+
+/*
+ * RFC 9112 6.1: a message with both Transfer-Encoding and Content-Length
+ * may be read two ways (a front end counting Content-Length, the gateway
+ * the chunks), so the bytes one counts as body the other could run as a
+ * second request. Such a request is refused and its connection closed,
+ * whatever the Transfer-Encoding says (F33).
+ */
+static int
+framing_ambiguous(struct MHD_Connection *c, const char *content_length)
+{
+	return content_length != NULL && MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
 }
 
 static enum MHD_Result
@@ -278,10 +292,20 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		api_reply_init(&rep);
+		if (framing_ambiguous(c, cl)) {
+			api_error(&rep, 400, "ambiguous_framing", "a request "
+			    "must not carry both Content-Length and "
+			    "Transfer-Encoding (RFC 9112 6.1)");
+			return reject_at_once(h, c, url, method, r, &rep);
+		}
 		if (declared_too_large(cl, h->g->opts->max_body)) {
 			r->too_large = 1;
-			return reject_too_large(h, c, url, method, r);
+			api_wire_error(&rep, WIRE_TOO_LARGE,
+			    "the body is larger than --max-body");
+			return reject_at_once(h, c, url, method, r, &rep);
 		}
+		api_reply_free(&rep);
 		return MHD_YES;
 	}
 	if (r->answered) {
