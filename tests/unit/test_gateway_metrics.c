@@ -153,11 +153,15 @@ test_error_labels_bounded(void **state)
 	metrics_destroy(&m);
 }
 
-/* Key ids label requests: bounded like error codes, then "other". */
+/*
+ * Only held key ids get a label (F34): junk ids, "other" and ids the
+ * gateway dropped all count in key_id="", which no key id can be; 100
+ * junk ids sent first do not keep a held key from its own series.
+ */
 static void
-test_key_labels_bounded(void **state)
+test_key_labels_only_for_held_keys(void **state)
 {
-	const char *loaded[] = { "v1", "tenant-a.2" };
+	const char *loaded[] = { "v1", "tenant-a.2" }, *later[] = { "v2" };
 	struct metrics m;
 	struct buf b = BUF_INIT;
 	char id[32];
@@ -166,27 +170,75 @@ test_key_labels_bounded(void **state)
 
 	(void)state;
 	assert_int_equal(metrics_init(&m), 0);
-	metrics_key_request(&m, "v1", 1);
-	metrics_key_request(&m, "v1", 0);
+	metrics_keys_loaded(&m, loaded, 2, 1);
 	for (i = 0; i < 100; i++) {
 		snprintf(id, sizeof(id), "k%d", i);
-		metrics_key_request(&m, id, 1);
+		metrics_key_request(&m, id, 0);
 	}
-	metrics_keys_loaded(&m, loaded, 2, 1);
+	metrics_key_request(&m, "other", 1);
+	metrics_key_request(&m, "v1", 1);
+	metrics_key_request(&m, "v1", 0);
+	metrics_key_request(&m, "tenant-a.2", 1);
 	metrics_keys_loaded(&m, NULL, 0, 0);
 	t = format(&m, NULL, 0, NULL, &b);
 	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"v1\","
 	    "result=\"ok\"} 1");
 	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"v1\","
 	    "result=\"error\"} 1");
-	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"k61\","
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"tenant-a.2\","
 	    "result=\"ok\"} 1");
-	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"other\","
-	    "result=\"ok\"} 38");
-	assert_null(strstr(t, "\"k62\""));
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"\","
+	    "result=\"ok\"} 1");
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"\","
+	    "result=\"error\"} 100");
+	assert_null(strstr(t, "\"k0\""));
+	assert_null(strstr(t, "\"other\""));
 	assert_line(t, "enclave_gateway_key_loaded{key_id=\"tenant-a.2\"} 1");
 	assert_line(t, "enclave_gateway_key_reloads_total{result=\"ok\"} 1");
 	assert_line(t, "enclave_gateway_key_reloads_total{result=\"error\"} 1");
+	/* After a reload without v1, v1 is no longer labelled. */
+	metrics_keys_loaded(&m, later, 1, 1);
+	metrics_key_request(&m, "v1", 1);
+	metrics_key_request(&m, "v2", 1);
+	t = format(&m, NULL, 0, NULL, &b);
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"\","
+	    "result=\"ok\"} 2");
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"v2\","
+	    "result=\"ok\"} 1");
+	buf_free(&b, 0);
+	metrics_destroy(&m);
+}
+
+/* 64 held keys each get a series even when dropped keys filled the slots. */
+static void
+test_key_slots_follow_the_held_keys(void **state)
+{
+	const char *ids[64];
+	char names[2][64][8];
+	struct metrics m;
+	struct buf b = BUF_INIT;
+	const char *t;
+	int round, i;
+
+	(void)state;
+	assert_int_equal(metrics_init(&m), 0);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 64; i++) {
+			snprintf(names[round][i], sizeof(names[round][i]),
+			    "r%dk%d", round, i);
+			ids[i] = names[round][i];
+		}
+		metrics_keys_loaded(&m, ids, 64, 1);
+		for (i = 0; i < 64; i++)
+			metrics_key_request(&m, ids[i], 1);
+	}
+	t = format(&m, NULL, 0, NULL, &b);
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"r1k0\","
+	    "result=\"ok\"} 1");
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"r1k63\","
+	    "result=\"ok\"} 1");
+	assert_line(t, "enclave_gateway_key_requests_total{key_id=\"\","
+	    "result=\"ok\"} 0");
 	buf_free(&b, 0);
 	metrics_destroy(&m);
 }
@@ -219,7 +271,8 @@ main(void)
 		cmocka_unit_test(test_requests_and_histogram),
 		cmocka_unit_test(test_enclaves_and_queue),
 		cmocka_unit_test(test_error_labels_bounded),
-		cmocka_unit_test(test_key_labels_bounded),
+		cmocka_unit_test(test_key_labels_only_for_held_keys),
+		cmocka_unit_test(test_key_slots_follow_the_held_keys),
 		cmocka_unit_test(test_status_table),
 	};
 

@@ -140,26 +140,59 @@ metrics_credentials(struct metrics *m, int ok, time_t expiration)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* 1 when key_id is one the gateway holds (its last reading of the files). */
+static int
+key_loaded(const struct metrics *m, const char *key_id)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_loaded; i++)
+		if (strcmp(m->loaded[i], key_id) == 0)
+			return 1;
+	return 0;
+}
+
 /*
- * Key ids come from requests: like error codes, a fixed number of labels,
- * then "other". They are valid key ids ([A-Za-z0-9._-]), safe in a label.
+ * Key ids come from requests, so only the ids the gateway holds get a
+ * label of their own: any other id counts in the one series labelled
+ * key_id="", which no key id can be ([A-Za-z0-9._-]{1,64}). A client can
+ * then neither squat the label slots (held keys would go unlabelled) nor
+ * name its own series, nor learn from /metrics an id it did not know
+ * (F34, F35). A slot whose key is no longer held is taken over when a
+ * held key needs one; there are as many slots as keys a gateway holds.
  */
 void
 metrics_key_request(struct metrics *m, const char *key_id, int ok)
 {
-	size_t i;
+	size_t i, free_slot = METRICS_MAX_KEYS;
 
 	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->n_keys; i++)
+	if (!key_loaded(m, key_id)) {
+		if (ok)
+			m->unheld_ok++;
+		else
+			m->unheld_error++;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	for (i = 0; i < m->n_keys; i++) {
 		if (strcmp(m->key_id[i], key_id) == 0)
 			break;
+		if (free_slot == METRICS_MAX_KEYS &&
+		    !key_loaded(m, m->key_id[i]))
+			free_slot = i;
+	}
 	if (i == m->n_keys) {
-		if (m->n_keys == METRICS_MAX_KEYS)
-			i = METRICS_MAX_KEYS - 1;
-		else
+		if (m->n_keys < METRICS_MAX_KEYS)
 			m->n_keys++;
-		snprintf(m->key_id[i], sizeof(m->key_id[i]), "%s",
-		    i == METRICS_MAX_KEYS - 1 ? "other" : key_id);
+		else
+			i = free_slot;	/* found: at most 64 keys are held */
+		if (i == METRICS_MAX_KEYS) {
+			pthread_mutex_unlock(&m->lock);
+			return;
+		}
+		snprintf(m->key_id[i], sizeof(m->key_id[i]), "%s", key_id);
+		m->key_ok[i] = m->key_error[i] = 0;
 	}
 	if (ok)
 		m->key_ok[i]++;
@@ -249,7 +282,8 @@ format_keys(const struct metrics *m, struct buf *out)
 	size_t i;
 
 	GUARD(header(out, "enclave_gateway_key_requests_total", "counter",
-	    "Process requests, by the key id that opens them and result."));
+	    "Process requests, by the key id that opens them and result "
+	    "(key_id=\"\": an id the gateway does not hold)."));
 	for (i = 0; i < m->n_keys; i++) {
 		GUARD(put(out, "enclave_gateway_key_requests_total{key_id=\"%s\","
 		    "result=\"ok\"} %llu\n", m->key_id[i],
@@ -258,6 +292,10 @@ format_keys(const struct metrics *m, struct buf *out)
 		    "result=\"error\"} %llu\n", m->key_id[i],
 		    (unsigned long long)m->key_error[i]));
 	}
+	GUARD(put(out, "enclave_gateway_key_requests_total{key_id=\"\","
+	    "result=\"ok\"} %llu\n", (unsigned long long)m->unheld_ok));
+	GUARD(put(out, "enclave_gateway_key_requests_total{key_id=\"\","
+	    "result=\"error\"} %llu\n", (unsigned long long)m->unheld_error));
 	GUARD(header(out, "enclave_gateway_key_loaded", "gauge",
 	    "1 for each key id the gateway configures its enclaves with."));
 	for (i = 0; i < m->n_loaded; i++)

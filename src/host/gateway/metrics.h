@@ -19,7 +19,7 @@
 #define METRICS_BUCKETS    14
 #define METRICS_MAX_CODES  32	/* distinct error codes kept; then "other" */
 #define METRICS_CODE_MAX   40
-#define METRICS_MAX_KEYS   64	/* distinct key ids counted; then "other" */
+#define METRICS_MAX_KEYS   64	/* key ids labelled: as many as are held */
 #define METRICS_KEY_ID_MAX 65	/* common/key_id.h, with its NUL */
 #define METRICS_HTTP_MIN   100
 #define METRICS_HTTP_MAX   599
@@ -35,10 +35,12 @@ struct metrics {
 	uint64_t latency_count;
 	int64_t  in_flight;
 	uint64_t retries;		/* requests sent to an enclave again */
-	/* Requests by the key id they named (or the gateway's default). */
+	/* Requests by the key id they named (or the gateway's default),
+	 * when the gateway holds it; any other id counts in unheld_*. */
 	char     key_id[METRICS_MAX_KEYS][METRICS_KEY_ID_MAX];
 	uint64_t key_ok[METRICS_MAX_KEYS], key_error[METRICS_MAX_KEYS];
 	size_t   n_keys;
+	uint64_t unheld_ok, unheld_error;
 	/* The keys the gateway configures enclaves with, and its reloads. */
 	char     loaded[METRICS_MAX_KEYS][METRICS_KEY_ID_MAX];
 	size_t   n_loaded;
@@ -81,7 +83,8 @@ void metrics_in_flight(struct metrics *m, int delta);
 int64_t metrics_in_flight_now(struct metrics *m);
 void metrics_retry(struct metrics *m);
 void metrics_credentials(struct metrics *m, int ok, time_t expiration);
-/* One process request that named key_id (a valid key id), and its end. */
+/* One process request that named key_id (a valid key id), and its end:
+ * labelled by its id only when the last metrics_keys_loaded listed it. */
 void metrics_key_request(struct metrics *m, const char *key_id, int ok);
 /* The key ids now loaded (ok), or a reload that failed (ok 0, ids NULL). */
 void metrics_keys_loaded(struct metrics *m, const char *const *ids, size_t n,
