@@ -7,11 +7,18 @@ enclave-gateway and what its callers may learn or squat (issue 20):
   "other" (or "") names no series of its own.
 * F35: /metrics and /healthz name only the ids the gateway holds, never an
   id a client made up.
+* F36: --tsk-dir and --tsk read only regular files, opened non-blocking,
+  and never on the signal thread: a FIFO named x.b64 is skipped (logged)
+  and SIGTERM is heard.
 """
 
 import json
+import os
+import signal
+import subprocess
+import time
 
-from helpers.harness import REGION, genkey, open_sealed, seal
+from helpers.harness import REGION, free_tcp_port, genkey, open_sealed, seal
 
 
 def post(g, body):
@@ -50,3 +57,61 @@ def test_junk_key_ids_cannot_squat_or_duplicate_metric_series(
         for i in ("held", "") for r in ("ok", "error"))
     status, _, hz = g.request("GET", "/healthz")
     assert status == 200 and b"junk" not in hz and b"other" not in hz, hz
+
+
+def wait_for(pred, what, g, timeout=15):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, what + ":\n" + g.log()[-3000:]
+        time.sleep(0.05)
+
+
+def test_fifo_in_tsk_dir_is_skipped_and_sigterm_still_heard(
+        gateway_bin, gateways, start_daemon, tmp_path):
+    """F36: a FIFO named like a key file blocked the signal thread on
+    SIGHUP (SIGTERM then went unheard until a writer came). Only regular
+    files are read, and not on the signal thread."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    tsk, k = genkey()
+    (keys / "good.b64").write_text(tsk + "\n")
+    d = start_daemon(unix=False)
+    g = gateways([d.tcp], "--tsk-dir", str(keys), "--region", REGION)
+    g.wait_up([d.tcp])
+    os.mkfifo(str(keys / "x.b64"))
+    g.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "x.b64: not a regular file; skipped" in g.log(),
+             "the FIFO was not reported", g)
+    # The reading went on without it: good is still held, x is not.
+    wait_for(lambda: g.metrics().get(
+        'enclave_gateway_key_reloads_total{result="ok"}') == 2,
+        "the reload did not finish", g)
+    status, body = post(g, {"ciphertext": seal(k, b"still"), "key_id": "good"})
+    assert status == 200 and open_sealed(k, body["result"]) == b"still"
+    g.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = g.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    assert rc == 0, "the gateway did not stop on SIGTERM:\n" + g.log()[-3000:]
+
+
+def test_sigterm_heard_while_a_reading_is_pending(gateway_bin, gateways, tmp_path):
+    """The signal thread never reads: SIGHUP then SIGTERM at once, with a
+    FIFO as an explicit --tsk file (refused, the keys kept), still exits 0."""
+    tsk, _ = genkey()
+    good = tmp_path / "good.b64"
+    good.write_text(tsk + "\n")
+    g = gateways(["tcp:127.0.0.1:%d" % free_tcp_port()],
+                 "--tsk", "good=%s" % good, "--region", REGION)
+    good.unlink()
+    os.mkfifo(str(good))
+    g.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "is not a regular file" in g.log(),
+             "the FIFO --tsk was not refused", g)
+    g.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = g.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    assert rc == 0, g.log()[-3000:]

@@ -3,11 +3,15 @@
  */
 #include "host/gateway/keyring.h"
 
+#include <sys/stat.h>
+
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/base64.h"
 #include "common/buf.h"
@@ -16,9 +20,42 @@
 
 #define TSK_FILE_MAX ((size_t)1 << 20)
 
+/*
+ * Opened non-blocking and checked with fstat before any read: a FIFO or a
+ * device named like a key file would otherwise block the reading thread
+ * until a writer appears (F36). Symbolic links are followed (secret
+ * mounts and systemd credentials use them); what they lead to must be a
+ * regular file too. *not_regular says why NULL came back, for a
+ * directory's files, which are skipped rather than fatal.
+ */
+static FILE *
+open_regular(const char *path, int *not_regular)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	*not_regular = 0;
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) <
+	    0) {
+		log_error("cannot open the TSK file %s: %m", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*not_regular = 1;
+		close(fd);
+		return NULL;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		log_error("cannot read the TSK file %s: %m", path);
+		close(fd);
+	}
+	return f;
+}
+
 /* The base64 KMS blob, whitespace around it dropped, checked, NUL-ended. */
 static char *
-read_tsk(const char *path)
+read_tsk(const char *path, int *not_regular)
 {
 	struct buf b = BUF_INIT;
 	char chunk[4096], *out = NULL;
@@ -27,10 +64,8 @@ read_tsk(const char *path)
 	FILE *f;
 	size_t n;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		log_error("cannot open the TSK file %s: %m", path);
+	if ((f = open_regular(path, not_regular)) == NULL)
 		return NULL;
-	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_append(&b, chunk, n, TSK_FILE_MAX) < 0) {
 			log_error("the TSK file %s is too large", path);
@@ -57,11 +92,16 @@ done:
 	return out;
 }
 
-/* Add one key; -1 (logged) when its file is bad or its id is taken. */
+/*
+ * Add one key; -1 (logged) when its file is bad or its id is taken. A
+ * file that is not a regular one is an error for --tsk (named on purpose)
+ * and skipped, with a log line, in a directory (`in_dir`).
+ */
 static int
-add_key(struct keyring *k, const char *key_id, const char *path)
+add_key(struct keyring *k, const char *key_id, const char *path, int in_dir)
 {
 	struct gateway_key *key = &k->key[k->n];
+	int not_regular;
 
 	if (k->n == GATEWAY_MAX_KEYS) {
 		log_error("more than %d keys", GATEWAY_MAX_KEYS);
@@ -73,8 +113,15 @@ add_key(struct keyring *k, const char *key_id, const char *path)
 		    path);
 		return -1;
 	}
-	if ((key->tsk = read_tsk(path)) == NULL)
+	if ((key->tsk = read_tsk(path, &not_regular)) == NULL) {
+		if (not_regular && in_dir) {
+			log_warn("%s: not a regular file; skipped", path);
+			return 0;
+		}
+		if (not_regular)
+			log_error("the TSK file %s is not a regular file", path);
 		return -1;
+	}
 	snprintf(key->key_id, sizeof(key->key_id), "%s", key_id);
 	k->n++;
 	return 0;
@@ -124,7 +171,7 @@ add_dir(struct keyring *k, const char *dir)
 			memcpy(id, names[i], len);
 			id[len] = '\0';
 			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-			rc = add_key(k, id, path);
+			rc = add_key(k, id, path, 1);
 		}
 		free(names[i]);
 	}
@@ -143,7 +190,7 @@ keyring_load(const struct gateway_tsk *tsks, size_t n, const char *dir,
 		return NULL;
 	atomic_init(&k->refs, 1);
 	for (i = 0; i < n; i++)
-		if (add_key(k, tsks[i].key_id, tsks[i].path) < 0)
+		if (add_key(k, tsks[i].key_id, tsks[i].path, 0) < 0)
 			goto fail;
 	if (dir != NULL && add_dir(k, dir) < 0)
 		goto fail;

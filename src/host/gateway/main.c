@@ -4,7 +4,8 @@
  * Order at start: harden the process and set up locked memory, read the
  * TSK files, get credentials (environment: read and wiped from it), start
  * the pool's probe thread (which configures every enclave at once), then
- * serve HTTP. SIGHUP: read the TSK files again (keyring.h). SIGTERM or
+ * serve HTTP. SIGHUP: read the TSK files again, on reload.c's thread
+ * (this one only waits for signals, so SIGTERM is always heard). SIGTERM or
  * SIGINT: stop accepting, let requests in flight finish (up to
  * --timeout), wake anything still waiting, close, wipe.
  */
@@ -29,69 +30,7 @@
 #include "host/gateway/keyring.h"
 #include "host/gateway/metrics.h"
 #include "host/gateway/pool.h"
-
-/* The keyring of the --tsk files, its ids in the metrics; NULL: none. */
-static int
-load_keys(const struct gateway_options *o, struct metrics *m,
-    struct keyring **out)
-{
-	const char *ids[GATEWAY_MAX_KEYS];
-	struct keyring *k;
-	size_t i;
-	int empty;
-
-	*out = NULL;
-	if (o->n_tsks == 0 && o->tsk_dir == NULL)
-		return 0;
-	if ((k = keyring_load(o->tsks, o->n_tsks, o->tsk_dir, &empty)) ==
-	    NULL) {
-		if (empty) {
-			/* An empty directory: no key (yet), not an error. */
-			log_warn("the key directory %s holds no ID.b64 file",
-			    o->tsk_dir);
-			metrics_keys_loaded(m, NULL, 0, 1);
-			return 0;
-		}
-		metrics_keys_loaded(m, NULL, 0, 0);
-		return -1;
-	}
-	for (i = 0; i < k->n; i++)
-		ids[i] = k->key[i].key_id;
-	metrics_keys_loaded(m, ids, k->n, 1);
-	*out = k;
-	return 0;
-}
-
-/*
- * SIGHUP: read the key files again. A file that cannot be read keeps
- * every key as it was (nothing half-applied); otherwise the pool brings
- * each enclave to the new keys while requests go on.
- */
-static void
-reload_keys(const struct gateway_options *o, struct metrics *m,
-    struct pool *pool)
-{
-	struct keyring *k;
-
-	if (o->n_tsks == 0 && o->tsk_dir == NULL) {
-		log_info("SIGHUP: no --tsk files to read again");
-		return;
-	}
-	if (load_keys(o, m, &k) < 0) {
-		log_error("SIGHUP: the key files could not all be read: "
-		    "keeping the keys as they were");
-		return;
-	}
-	if (k == NULL) {
-		log_error("SIGHUP: no key left: keeping the keys as they were "
-		    "(the enclaves would hold none)");
-		return;
-	}
-	log_info("SIGHUP: %zu keys read; bringing every enclave to them",
-	    k->n);
-	pool_set_keys(pool, k);
-	keyring_unref(k);
-}
+#include "host/gateway/reload.h"
 
 /* Requests in flight finish, up to the request timeout. */
 static void
@@ -114,12 +53,13 @@ run(const struct gateway_options *o, sigset_t *sigs)
 	struct creds_cache cc;
 	struct metrics m;
 	struct http_front *h = NULL;
+	struct reloader *reloader = NULL;
 	struct keyring *keys = NULL;
 	int sig = 0, rc = 1;
 
 	if (metrics_init(&m) < 0)
 		return 1;
-	if (load_keys(o, &m, &keys) < 0)
+	if (reload_load_keys(o, &m, &keys) < 0)
 		goto out_metrics;
 	if (creds_init(&cc, o->creds, &m) < 0)
 		goto out_metrics;
@@ -140,17 +80,20 @@ run(const struct gateway_options *o, sigset_t *sigs)
 	g.metrics = &m;
 	if (keys == NULL)
 		log_warn("no --tsk: enclaves are never configured by the gateway");
-	if (pool_start(g.pool) < 0 || (h = http_start(&g)) == NULL)
+	if (pool_start(g.pool) < 0 || (h = http_start(&g)) == NULL ||
+	    (reloader = reloader_start(o, &m, g.pool)) == NULL)
 		goto out_pool;
+	/* This thread only waits for signals: a reading is done elsewhere. */
 	while (sigwait(sigs, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
 		if (sig == SIGHUP)
-			reload_keys(o, &m, g.pool);
+			reloader_request(reloader);
 	log_info("signal %d: stopping (finishing requests in flight)", sig);
 	atomic_store(&g.draining, 1);
 	http_quiesce(h);
 	drain(&m, o->timeout_ms);
 	rc = 0;
 out_pool:
+	reloader_stop(reloader);
 	pool_shutdown(g.pool);
 	http_stop(h);
 	pool_free(g.pool);
