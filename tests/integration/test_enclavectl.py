@@ -14,6 +14,7 @@ enclavectl: the host's and the data owner's command line.
 """
 
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -212,13 +213,43 @@ def test_bad_key_files(ctl, tmp_path, data):
         expect(ctl(cmd, "--key-file", k, input=b"x"), 2, "key file")
 
 
-def test_thirty_two_ascii_bytes_are_a_raw_key(ctl, tmp_path):
-    # Exactly 32 bytes is always the raw key, even when it looks like text.
-    text = b"0123456789abcdef0123456789abcdef"
+@pytest.mark.parametrize("text", [
+    b"0123456789abcdef0123456789abcdef",    # an AES-128 key in hex: 32 characters
+    b"correct horse battery staple 31\n",   # 31 characters and a newline
+    b"\t \r\n" * 8,                          # whitespace only
+    b"~" * 32,                              # the last printable byte
+])
+def test_thirty_two_bytes_of_text_are_refused(ctl, tmp_path, text):
+    # Issue 20, F37: a 32-byte file that is all text was taken as a raw key
+    # made of its ASCII codes. It is ambiguous, so it is refused, and
+    # nothing is sealed or opened with it.
+    assert len(text) == 32
     k = tmp_path / "k"
     k.write_bytes(text)
-    out = expect(ctl("seal", "--key-file", k, input=b"p"), 0).stdout
-    assert py_open(text, out.decode().strip()) == b"p"
+    for cmd in ("seal", "open", "commitment"):
+        r = expect(ctl(cmd, "--key-file", k, input=b"p"), 2, "32 bytes of text, not a key")
+        assert r.stdout == b""
+        assert b"xxd -p -c 64" in r.stderr
+
+
+def test_raw_random_keys_still_work(ctl, tmp_path):
+    # 32 random bytes are raw keys; one byte outside text is enough.
+    keys = [hashlib.sha256(b"raw key %d" % i).digest() for i in range(8)]
+    keys.append(b"0123456789abcdef0123456789abcde\x80")
+    keys.append(b"\x00" + b"A" * 31)
+    for i, key in enumerate(keys):
+        assert any(b < 0x20 and b not in b" \t\r\n" or b > 0x7e for b in key)
+        k = tmp_path / ("k%d" % i)
+        k.write_bytes(key)
+        out = expect(ctl("seal", "--key-file", k, input=b"p"), 0).stdout
+        assert py_open(key, out.decode().strip()) == b"p"
+
+
+def test_aes128_hex_key_with_newline_refused(ctl, tmp_path):
+    # The same AES-128 hex key as `openssl rand -hex 16` writes it (33 bytes).
+    k = tmp_path / "k"
+    k.write_bytes(b"0123456789abcdef0123456789abcdef\n")
+    expect(ctl("seal", "--key-file", k, input=b"p"), 2, "64 hex characters")
 
 
 def test_missing_key_file(ctl, tmp_path):

@@ -34,7 +34,7 @@ static const char grant_help[] =
 "involved.\n"
 "\n"
 "  --key-file K            the key that opens the input (base64, 64 hex\n"
-"                          characters, or raw)\n"
+"                          characters, or 32 raw bytes not all text)\n"
 "  --result-key-file K2    the key results may be sealed under\n"
 "  --result-commitment HEX that key's commitment, from its holder's\n"
 "                          `enclavectl commitment --key-file K2`\n"
@@ -53,7 +53,8 @@ static const char commitment_help[] =
 "to the holder of an input key, who makes a grant for it with\n"
 "`enclavectl grant --result-commitment`. No daemon is involved.\n"
 "\n"
-"  --key-file K  the key (base64, 64 hex characters, or raw)\n"
+"  --key-file K  the key (base64, 64 hex characters, or 32 raw bytes not\n"
+"                all text)\n"
 "  --out FILE    where the commitment goes (default: standard output)\n"
 "  --help        print this help\n";
 
