@@ -316,10 +316,10 @@ box-deps:
 	@./scripts/install-deps.sh --box
 
 # PID 1 runs before anything else: linked statically, needing nothing.
-$(BOX)/init: src/box/init.c
+$(BOX)/init: src/box/init.c src/box/boot.c src/box/boot.h
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $(filter %.c,$^)
 
 # Downloaded once, kept in $(BOX)/kernel (make clean removes it).
 $(BOX)/kernel/vmlinuz:

@@ -6,7 +6,8 @@
  * driver and starts the image's CMD. The box has no Nitro init, so this
  * small one plays its part, in the same order:
  *
- *   1. mount /proc, /sys, /dev, /run and /tmp on the image's mount points;
+ *   1. mount /proc, /sys, /dev, /run and /tmp on the image's mount points
+ *      (a failure is fatal: a message, then power off);
  *   2. put the console on stdin, stdout and stderr;
  *   3. load the vsock modules (the box's stand-in for Nitro's transport:
  *      loopback, so a client in the same guest reaches CID 1);
@@ -21,7 +22,11 @@
  *
  * It prints `box: ...` lines on the console; the last one before the
  * power off names the run program's exit status, which the host reads.
- * Linked statically: it runs before anything else and needs nothing.
+ * Whatever it cannot do (a mount, a fork, reading the kernel command
+ * line) ends the box with a message, never a hang or a half-set-up boot.
+ * The decisions a test can check on the host (the command line, the stop
+ * deadline) are in boot.c. Linked statically: it runs before anything
+ * else and needs nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,10 +45,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "box/boot.h"
+
 #define CMD_FILE     "/box/enclaved.cmd"
 #define CMD_MAX_ARGS 64
 #define CMD_MAX_TEXT 4096
-/* How long enclaved may take to finish its requests when stopped. */
+/* How long enclaved may take to finish its requests when stopped, in seconds. */
 #define STOP_GRACE_S 10
 
 /* The order matters: each module needs the ones before it. */
@@ -87,28 +94,6 @@ power_off(void)
 		pause();
 }
 
-/* The mount points exist in the image (enclave/stage-rootfs.sh). */
-static void
-mount_pseudo_filesystems(void)
-{
-	static const struct {
-		const char *type, *dir, *opts;
-		unsigned long flags;
-	} mounts[] = {
-		{ "proc", "/proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
-		{ "sysfs", "/sys", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
-		{ "devtmpfs", "/dev", "mode=0755", MS_NOSUID },
-		{ "tmpfs", "/run", "mode=0755", MS_NOSUID | MS_NODEV },
-		{ "tmpfs", "/tmp", "mode=1777", MS_NOSUID | MS_NODEV },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++)
-		if (mount(mounts[i].type, mounts[i].dir, mounts[i].type,
-		    mounts[i].flags, mounts[i].opts) < 0 && errno != EBUSY)
-			say("mount %s on %s: %s", mounts[i].type, mounts[i].dir,
-			    strerror(errno));
-}
 
 /*
  * The kernel opens /dev/console for init only if the initramfs holds
@@ -126,6 +111,41 @@ attach_console(void)
 	dup2(fd, 2);
 	close(fd);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/*
+ * The mount points exist in the image (enclave/stage-rootfs.sh). Without
+ * any of these file systems the enclave would run wrong, not fail (no
+ * /dev/nsm, no /proc for the daemon's checks, /tmp in the read-only
+ * image), so a failure is fatal. EBUSY is "already mounted": fine.
+ */
+static int
+mount_pseudo_filesystems(void)
+{
+	static const struct {
+		const char *type, *dir, *opts;
+		unsigned long flags;
+	} mounts[] = {
+		{ "proc", "/proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "sysfs", "/sys", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "devtmpfs", "/dev", "mode=0755", MS_NOSUID },
+		{ "tmpfs", "/run", "mode=0755", MS_NOSUID | MS_NODEV },
+		{ "tmpfs", "/tmp", "mode=1777", MS_NOSUID | MS_NODEV },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++)
+		if (mount(mounts[i].type, mounts[i].dir, mounts[i].type,
+		    mounts[i].flags, mounts[i].opts) < 0 && errno != EBUSY) {
+			int err = errno;
+
+			/* /dev may be up already: let the message be seen. */
+			attach_console();
+			say("cannot mount %s on %s: %s; cannot boot without it",
+			    mounts[i].type, mounts[i].dir, strerror(err));
+			return -1;
+		}
+	return 0;
 }
 
 /* finit_module: the kernel reads the module from the file itself. */
@@ -192,39 +212,55 @@ read_daemon_argv(char **argv)
 	return 0;
 }
 
+static char cmdline[BOOT_CMDLINE_MAX];
+static size_t cmdline_len;
+
 /*
- * The value of `box.NAME=` on the kernel command line, or NULL. The
- * kernel keeps parameters with a dot for modules, so they reach only
- * /proc/cmdline, not init's environment.
+ * The kernel keeps parameters with a dot for modules, so `box.NAME=`
+ * reaches only /proc/cmdline, not init's environment. Read whole, once; a
+ * line that cannot be read, or is longer than any real one, ends the box.
+ */
+static int
+load_cmdline(void)
+{
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC), rc, err;
+
+	if (fd < 0) {
+		say("cannot open /proc/cmdline: %s", strerror(errno));
+		return -1;
+	}
+	rc = boot_read_cmdline(fd, cmdline, sizeof(cmdline), &cmdline_len);
+	err = errno;
+	close(fd);
+	if (rc < 0 && err == E2BIG)
+		say("the kernel command line is longer than %d bytes: refused",
+		    BOOT_CMDLINE_MAX - 1);
+	else if (rc < 0)
+		say("cannot read /proc/cmdline: %s", strerror(err));
+	return rc;
+}
+
+/*
+ * The value of `box.NAME=`, or NULL when absent. A value too long for out
+ * ends the box: cut, it would name another program or file.
  */
 static const char *
 cmdline_value(const char *name, char *out, size_t size)
 {
-	static char line[2048];
-	char key[64], *p;
-	int fd;
-	ssize_t n;
+	int rc = boot_cmdline_value(cmdline, cmdline_len, name, out, size);
 
-	if ((fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC)) < 0)
-		return NULL;
-	n = read(fd, line, sizeof(line) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	line[n] = '\0';
-	snprintf(key, sizeof(key), "box.%s=", name);
-	for (p = strtok(line, " \n"); p != NULL; p = strtok(NULL, " \n"))
-		if (strncmp(p, key, strlen(key)) == 0 &&
-		    strlen(p + strlen(key)) < size) {
-			strcpy(out, p + strlen(key));
-			return out;
-		}
-	return NULL;
+	if (rc < 0) {
+		say("box.%s= on the kernel command line is longer than %zu "
+		    "bytes: refused", name, size - 1);
+		power_off();
+	}
+	return rc == 1 ? out : NULL;
 }
 
 /*
  * Children start with default signal handling and nothing blocked. The
- * environment is what a Docker image without ENV gets: PATH alone.
+ * environment is what a Docker image without ENV gets: PATH alone. -1
+ * (errno set) when fork fails: the caller ends the box.
  */
 static pid_t
 spawn(char *const argv[], const char *log_path, int own_console)
@@ -298,15 +334,27 @@ reap(int *daemon_ended, int *run_ended)
 static void
 stop_everything(const sigset_t *set)
 {
-	struct timespec wait = { 1, 0 };
-	int daemon_ended = 0, run_ended = 0, i;
+	struct timespec now, deadline, left;
+	int daemon_ended = 0, run_ended = 0;
 
 	if (run_pid > 0)
 		kill(-run_pid, SIGTERM);
 	if (daemon_pid > 0)
 		kill(daemon_pid, SIGTERM);
-	for (i = 0; i < STOP_GRACE_S && (daemon_pid > 0 || run_pid > 0); i++) {
-		sigtimedwait(set, NULL, &wait);
+	/*
+	 * The grace period is seconds on the monotonic clock: every signal
+	 * (another child's SIGCHLD, a second SIGTERM) ends a wait early, and
+	 * counting waits would cut the grace short.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = boot_deadline(&now, STOP_GRACE_S);
+	while (daemon_pid > 0 || run_pid > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!boot_time_left(&now, &deadline, &left)) {
+			say("still running after %d s: killed", STOP_GRACE_S);
+			break;
+		}
+		sigtimedwait(set, NULL, &left);
 		reap(&daemon_ended, &run_ended);
 	}
 	kill(-1, SIGKILL);
@@ -317,19 +365,22 @@ int
 main(void)
 {
 	char *daemon_argv[CMD_MAX_ARGS + 1];
-	char run_path[256], log_path[256];
-	const char *log_to;
+	char run_path[256], log_path[256], tty[8];
+	const char *log_to, *run_to;
 	sigset_t set;
-	int daemon_ended = 0, run_ended = 0;
+	int daemon_ended = 0, run_ended = 0, own_tty;
 
 	if (getpid() != 1) {
 		fputs("box init: not PID 1; this is the box's init "
 		    "(docs/box.md)\n", stderr);
 		return 2;
 	}
-	mount_pseudo_filesystems();
+	if (mount_pseudo_filesystems() < 0)
+		power_off();
 	attach_console();
 	say("init started");
+	if (load_cmdline() < 0)
+		power_off();
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -345,23 +396,32 @@ main(void)
 	}
 	/* box.log=PATH: enclaved's stderr to a file, not the slow console. */
 	log_to = cmdline_value("log", log_path, sizeof(log_path));
-	daemon_pid = spawn(daemon_argv, log_to, 0);
+	run_to = cmdline_value("run", run_path, sizeof(run_path));
+	/*
+	 * box.tty=1 (a shell) makes the console its controlling terminal, for
+	 * Ctrl-C. Not for the flow: when a session leader exits, the kernel
+	 * hangs its terminal up and drops what it has not yet written, and
+	 * the emulated serial port is slow.
+	 */
+	own_tty = cmdline_value("tty", tty, sizeof(tty)) != NULL &&
+	    strcmp(tty, "1") == 0;
+
+	if ((daemon_pid = spawn(daemon_argv, log_to, 0)) < 0) {
+		say("cannot start enclaved: fork: %s", strerror(errno));
+		power_off();
+	}
 	say("enclaved started (pid %d)%s%s", (int)daemon_pid,
 	    log_to ? ", log in " : "", log_to ? log_to : "");
 
-	if (cmdline_value("run", run_path, sizeof(run_path)) != NULL) {
+	if (run_to != NULL) {
 		char *run_argv[] = { run_path, NULL };
-		char tty[8];
 
-		/*
-		 * box.tty=1 (a shell) makes the console its controlling
-		 * terminal, for Ctrl-C. Not for the flow: when a session leader
-		 * exits, the kernel hangs its terminal up and drops what it has
-		 * not yet written, and the emulated serial port is slow.
-		 */
-		run_pid = spawn(run_argv, NULL,
-		    cmdline_value("tty", tty, sizeof(tty)) != NULL &&
-		    strcmp(tty, "1") == 0);
+		if ((run_pid = spawn(run_argv, NULL, own_tty)) < 0) {
+			say("cannot start %s: fork: %s", run_path,
+			    strerror(errno));
+			stop_everything(&set);
+			power_off();
+		}
 		say("run %s started (pid %d)", run_path, (int)run_pid);
 	}
 
