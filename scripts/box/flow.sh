@@ -93,7 +93,7 @@ memory started
 # --- 2. the data owner's key: a TSK from the KMS stand-in ----------------
 kmstool_enclave_cli genkey --key-id box --key-spec AES-256 \
 	--region ap-southeast-1 --proxy-port 8000 --aws-access-key-id AKIDBOX \
-	--aws-secret-access-key box-secret --aws-session-token box-token \
+	--aws-secret-access-key boxSecretKey0 --aws-session-token boxSessionToken0 \
 	>"$T/genkey" 2>"$T/genkey.err" || fail "genkey: $(cat "$T/genkey.err")"
 sed -n 's/^CIPHERTEXT: //p' "$T/genkey" >"$T/tsk.b64"
 sed -n 's/^PLAINTEXT: //p' "$T/genkey" >"$T/key.b64"
@@ -102,8 +102,8 @@ if [ ! -s "$T/tsk.b64" ] || [ ! -s "$T/key.b64" ]; then
 fi
 
 # --- 3. configure, seal, process, open (both framings) -------------------
-AWS_ACCESS_KEY_ID=AKIDBOX AWS_SECRET_ACCESS_KEY=box-secret \
-AWS_SESSION_TOKEN=box-token ctl configure --tsk "$T/tsk.b64" \
+AWS_ACCESS_KEY_ID=AKIDBOX AWS_SECRET_ACCESS_KEY=boxSecretKey0 \
+AWS_SESSION_TOKEN=boxSessionToken0 ctl configure --tsk "$T/tsk.b64" \
 	>"$T/configure" 2>&1 || fail "configure: $(cat "$T/configure")"
 grep -q '"configured"' "$T/configure" || fail "configure: $(cat "$T/configure")"
 say "configure ok answer=$(cat "$T/configure")"
@@ -127,8 +127,8 @@ say "health $(cat "$T/health")"
 # on the guest's loopback in, its pool of vsock connections out.
 if [ "$flow" = all ]; then
 	ip link set lo up
-	AWS_ACCESS_KEY_ID=AKIDBOX AWS_SECRET_ACCESS_KEY=box-secret \
-	AWS_SESSION_TOKEN=box-token enclave-gateway --listen 127.0.0.1:8080 \
+	AWS_ACCESS_KEY_ID=AKIDBOX AWS_SECRET_ACCESS_KEY=boxSecretKey0 \
+	AWS_SESSION_TOKEN=boxSessionToken0 enclave-gateway --listen 127.0.0.1:8080 \
 		--enclave "$EP" --tsk "$T/tsk.b64" --credentials env \
 		--log-level warn 2>"$T/gateway.log" &
 	gateway=$!
