@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/guard.h"
 #include "common/json_parse.h"
 #include "common/json_scan.h"
 #include "common/json_text.h"
@@ -279,6 +280,33 @@ done:
 	cJSON_Delete(root);
 }
 
+/*
+ * ,"failing_keys":[{"key_id":ID,"error":CODE,"failures":N}...] for the
+ * keys enclave i refused: a held id and a wire code, nothing the enclave
+ * or KMS said (no credential, no blob can reach a caller: F35).
+ */
+static int
+failing_keys(struct gateway_ctx *g, size_t i, struct buf *out)
+{
+	struct pool_key_trouble t[GATEWAY_MAX_KEYS];
+	size_t n, k;
+
+	n = pool_key_troubles(g->pool, i, t, GATEWAY_MAX_KEYS);
+	if (n == 0)
+		return 0;
+	GUARD(buf_append_str(out, ",\"failing_keys\":[", REPLY_MAX));
+	for (k = 0; k < n; k++) {
+		GUARD(buf_append_str(out, k ? ",{\"key_id\":" : "{\"key_id\":",
+		    REPLY_MAX));
+		GUARD(json_append_cstring(out, t[k].key_id, REPLY_MAX));
+		GUARD(buf_append_str(out, ",\"error\":", REPLY_MAX));
+		GUARD(json_append_cstring(out, t[k].code, REPLY_MAX));
+		GUARD(buf_printf(out, REPLY_MAX, ",\"failures\":%llu}",
+		    (unsigned long long)t[k].failures));
+	}
+	return buf_append_str(out, "]", REPLY_MAX);
+}
+
 void
 api_healthz(struct gateway_ctx *g, struct api_reply *r)
 {
@@ -307,7 +335,9 @@ api_healthz(struct gateway_ctx *g, struct api_reply *r)
 		    buf_append_str(&r->body, ",\"state\":\"", REPLY_MAX) < 0 ||
 		    buf_append_str(&r->body, names[enc[i].state],
 		    REPLY_MAX) < 0 ||
-		    buf_append_str(&r->body, "\"}", REPLY_MAX) < 0)
+		    buf_append_str(&r->body, "\"", REPLY_MAX) < 0 ||
+		    failing_keys(g, i, &r->body) < 0 ||
+		    buf_append_str(&r->body, "}", REPLY_MAX) < 0)
 			goto nomem;
 	if (buf_append_str(&r->body, "]}\n", REPLY_MAX) == 0)
 		return;

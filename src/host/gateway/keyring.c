@@ -210,6 +210,32 @@ fail:
 }
 
 struct keyring *
+keyring_new(void)
+{
+	struct keyring *k;
+
+	if ((k = calloc(1, sizeof(*k))) != NULL)
+		atomic_init(&k->refs, 1);
+	return k;
+}
+
+/* What an enclave holds is built key by key (pool.c): copies, own TSKs. */
+int
+keyring_add(struct keyring *k, const struct gateway_key *key)
+{
+	struct gateway_key *to;
+
+	if (k->n == GATEWAY_MAX_KEYS)
+		return -1;
+	to = &k->key[k->n];
+	if ((to->tsk = strdup(key->tsk)) == NULL)
+		return -1;
+	memcpy(to->key_id, key->key_id, sizeof(to->key_id));
+	k->n++;
+	return 0;
+}
+
+struct keyring *
 keyring_ref(struct keyring *k)
 {
 	if (k != NULL)

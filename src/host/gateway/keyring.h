@@ -31,12 +31,17 @@ struct keyring {
 
 /*
  * Read every --tsk file, then every ID.b64 in `dir` (NULL: none; names
- * sorted; other files are skipped). NULL, logged, when one cannot be
+ * sorted; other names, and anything not a regular file, are skipped with
+ * a log line). NULL, logged, when one cannot be
  * read or is not base64, or an id comes twice; a keyring with no key is
  * NULL too (with *empty set) when `dir` holds none.
  */
 struct keyring *keyring_load(const struct gateway_tsk *tsks, size_t n,
     const char *dir, int *empty);
+/* An empty keyring to fill with keyring_add (NULL: out of memory). */
+struct keyring *keyring_new(void);
+/* A copy of `key` added to k (not yet shared); -1 when full or no memory. */
+int             keyring_add(struct keyring *k, const struct gateway_key *key);
 struct keyring *keyring_ref(struct keyring *k);	/* NULL is allowed */
 void            keyring_unref(struct keyring *k);	/* NULL is allowed */
 /* The key named `key_id` in k (NULL when k is NULL or lacks it). */

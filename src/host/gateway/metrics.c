@@ -153,6 +153,7 @@ key_loaded(const struct metrics *m, const char *key_id)
 }
 
 /*
+ * The slot of a held key (taken on first use), or -1 for any other id.
  * Key ids come from requests, so only the ids the gateway holds get a
  * label of their own: any other id counts in the one series labelled
  * key_id="", which no key id can be ([A-Za-z0-9._-]{1,64}). A client can
@@ -161,43 +162,56 @@ key_loaded(const struct metrics *m, const char *key_id)
  * (F34, F35). A slot whose key is no longer held is taken over when a
  * held key needs one; there are as many slots as keys a gateway holds.
  */
-void
-metrics_key_request(struct metrics *m, const char *key_id, int ok)
+static long
+key_slot_locked(struct metrics *m, const char *key_id)
 {
 	size_t i, free_slot = METRICS_MAX_KEYS;
 
-	pthread_mutex_lock(&m->lock);
-	if (!key_loaded(m, key_id)) {
-		if (ok)
-			m->unheld_ok++;
-		else
-			m->unheld_error++;
-		pthread_mutex_unlock(&m->lock);
-		return;
-	}
+	if (!key_loaded(m, key_id))
+		return -1;
 	for (i = 0; i < m->n_keys; i++) {
 		if (strcmp(m->key_id[i], key_id) == 0)
-			break;
+			return (long)i;
 		if (free_slot == METRICS_MAX_KEYS &&
 		    !key_loaded(m, m->key_id[i]))
 			free_slot = i;
 	}
-	if (i == m->n_keys) {
-		if (m->n_keys < METRICS_MAX_KEYS)
-			m->n_keys++;
+	if (m->n_keys < METRICS_MAX_KEYS)
+		i = m->n_keys++;
+	else if ((i = free_slot) == METRICS_MAX_KEYS)
+		return -1;	/* cannot be: at most 64 keys are held */
+	snprintf(m->key_id[i], sizeof(m->key_id[i]), "%s", key_id);
+	m->key_ok[i] = m->key_error[i] = m->key_configure_failed[i] = 0;
+	return (long)i;
+}
+
+void
+metrics_key_request(struct metrics *m, const char *key_id, int ok)
+{
+	long i;
+
+	pthread_mutex_lock(&m->lock);
+	if ((i = key_slot_locked(m, key_id)) < 0) {
+		if (ok)
+			m->unheld_ok++;
 		else
-			i = free_slot;	/* found: at most 64 keys are held */
-		if (i == METRICS_MAX_KEYS) {
-			pthread_mutex_unlock(&m->lock);
-			return;
-		}
-		snprintf(m->key_id[i], sizeof(m->key_id[i]), "%s", key_id);
-		m->key_ok[i] = m->key_error[i] = 0;
-	}
-	if (ok)
+			m->unheld_error++;
+	} else if (ok) {
 		m->key_ok[i]++;
-	else
+	} else {
 		m->key_error[i]++;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_key_configure_failed(struct metrics *m, const char *key_id)
+{
+	long i;
+
+	pthread_mutex_lock(&m->lock);
+	if ((i = key_slot_locked(m, key_id)) >= 0)
+		m->key_configure_failed[i]++;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -296,6 +310,13 @@ format_keys(const struct metrics *m, struct buf *out)
 	    "result=\"ok\"} %llu\n", (unsigned long long)m->unheld_ok));
 	GUARD(put(out, "enclave_gateway_key_requests_total{key_id=\"\","
 	    "result=\"error\"} %llu\n", (unsigned long long)m->unheld_error));
+	GUARD(header(out, "enclave_gateway_key_configure_failures_total",
+	    "counter", "Configures of the key an enclave refused (KMS refused "
+	    "it, the blob is not one, the enclave holds too many keys)."));
+	for (i = 0; i < m->n_keys; i++)
+		GUARD(put(out, "enclave_gateway_key_configure_failures_total"
+		    "{key_id=\"%s\"} %llu\n", m->key_id[i],
+		    (unsigned long long)m->key_configure_failed[i]));
 	GUARD(header(out, "enclave_gateway_key_loaded", "gauge",
 	    "1 for each key id the gateway configures its enclaves with."));
 	for (i = 0; i < m->n_loaded; i++)
@@ -361,6 +382,12 @@ format_enclaves(const struct metrics_enclave *enc, size_t n, struct buf *out)
 	for (i = 0; i < n; i++)
 		GUARD(put(out, "enclave_gateway_enclave_keys_current"
 		    "{enclave=\"%s\"} %d\n", enc[i].name, enc[i].keys_current));
+	GUARD(header(out, "enclave_gateway_enclave_keys_failing", "gauge",
+	    "Keys the enclave refused to configure and has not taken since "
+	    "(tried again with backoff; its other keys serve)."));
+	for (i = 0; i < n; i++)
+		GUARD(put(out, "enclave_gateway_enclave_keys_failing"
+		    "{enclave=\"%s\"} %d\n", enc[i].name, enc[i].keys_failing));
 	return 0;
 }
 

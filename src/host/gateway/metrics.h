@@ -39,6 +39,7 @@ struct metrics {
 	 * when the gateway holds it; any other id counts in unheld_*. */
 	char     key_id[METRICS_MAX_KEYS][METRICS_KEY_ID_MAX];
 	uint64_t key_ok[METRICS_MAX_KEYS], key_error[METRICS_MAX_KEYS];
+	uint64_t key_configure_failed[METRICS_MAX_KEYS];
 	size_t   n_keys;
 	uint64_t unheld_ok, unheld_error;
 	/* The keys the gateway configures enclaves with, and its reloads. */
@@ -64,6 +65,7 @@ struct metrics_enclave {
 	time_t             last_configure;	/* 0: never */
 	uint64_t           failures;	/* times taken out */
 	int                keys_current;	/* has every key of the last load */
+	int                keys_failing;	/* keys it refused (pool.c) */
 };
 
 /* Also describes the queue at scrape time. */
@@ -86,6 +88,8 @@ void metrics_credentials(struct metrics *m, int ok, time_t expiration);
 /* One process request that named key_id (a valid key id), and its end:
  * labelled by its id only when the last metrics_keys_loaded listed it. */
 void metrics_key_request(struct metrics *m, const char *key_id, int ok);
+/* An enclave refused to configure key_id (a held key; others not counted). */
+void metrics_key_configure_failed(struct metrics *m, const char *key_id);
 /* The key ids now loaded (ok), or a reload that failed (ok 0, ids NULL). */
 void metrics_keys_loaded(struct metrics *m, const char *const *ids, size_t n,
     int ok);

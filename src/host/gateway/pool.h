@@ -30,6 +30,15 @@ struct pool_config {
 	struct metrics     *metrics;
 };
 
+#define POOL_CODE_MAX 48
+
+/* A key an enclave refused, as /healthz shows it: id, wire code, count. */
+struct pool_key_trouble {
+	char     key_id[GATEWAY_KEY_ID_MAX + 1];
+	char     code[POOL_CODE_MAX];
+	uint64_t failures;
+};
+
 enum pool_status {
 	POOL_OK,		/* result holds the enclave's answer */
 	POOL_REMOTE,		/* the enclave refused: code, details */
@@ -73,8 +82,15 @@ enum pool_status pool_process(struct pool *p, const char *hex, size_t hex_len,
  * removed) while requests go on with the keys it already holds.
  */
 void pool_set_keys(struct pool *p, struct keyring *keys);
-/* 1 when at least one enclave is up (reachable and configured). */
+/* 1 when at least one enclave is up (reachable, holding a key). */
 int  pool_ready(struct pool *p);
+/*
+ * The keys enclave i refused and has not taken since (up to max; the
+ * count). Only the id and the wire code: never the enclave's details,
+ * which may quote KMS (F35).
+ */
+size_t pool_key_troubles(struct pool *p, size_t i, struct pool_key_trouble *out,
+    size_t max);
 /* The endpoint of enclave i (as pool_outcome.enclave names it). */
 const char *pool_enclave_name(const struct pool *p, int i);
 /* The per-enclave view for /metrics (names valid while the pool is). */

@@ -26,6 +26,22 @@
 #define PROBE_DOWN_MAX_MS 2000
 #define PROBE_TICK_MS     50
 #define POOL_CONNECT_TIMEOUT_MS 2000
+/* A key an enclave refused is tried again after MIN, doubling to MAX. */
+#define KEY_RETRY_MIN_MS  1000
+#define KEY_RETRY_MAX_MS  60000
+
+/*
+ * A key an enclave would not take (KMS refused it, the blob is too long,
+ * the enclave holds too many keys): the enclave goes on with its other
+ * keys, and this one is tried again on its own schedule (F29).
+ */
+struct key_trouble {
+	char      key_id[GATEWAY_KEY_ID_MAX + 1];
+	uint8_t   tsk_hash[32];	/* which version of the file failed */
+	char      code[POOL_CODE_MAX];	/* the enclave's wire code */
+	uint64_t  failures;	/* in a row */
+	long long retry_ms;	/* not before (monotonic) */
+};
 
 struct slot {
 	struct enclave_client *client;
@@ -49,6 +65,9 @@ struct enclave {
 	uint64_t keys_gen;
 	int      configuring;
 	uint64_t configure_ok, configure_failed, failures;
+	/* Keys this enclave refused, each with its own retry time. */
+	struct key_trouble trouble[GATEWAY_MAX_KEYS];
+	size_t   n_trouble;
 	time_t   last_configure;
 	/* The probe thread's own connection and schedule. */
 	struct enclave_client *probe;
@@ -88,6 +107,8 @@ void pool_mark_down_locked(struct pool *p, struct enclave *e, const char *why);
  */
 int  pool_configure(struct pool *p, struct enclave *e,
     struct enclave_client *c, uint64_t seen_gen);
+/* 1 when some key e refused is due for another try. Lock held. */
+int  pool_trouble_due_locked(struct enclave *e, long long now);
 /* The same after the enclave lost its keys (restarted): all of them. */
 int  pool_reconfigure(struct pool *p, struct enclave *e,
     struct enclave_client *c, uint64_t seen_gen);

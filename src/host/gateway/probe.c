@@ -6,9 +6,10 @@
  * PROBE_DOWN_MAX_MS, and any at once when a request saw it fail. An
  * enclave that answers `configured: false` restarted (or never was
  * configured): its old connections are dropped and it is configured with
- * every key. One that lacks a key of the gateway's in its health `keys`
- * gets them all again; one that has not seen the latest reading of the
- * key files (SIGHUP) gets what changed. The same thread keeps the
+ * every key. One that lacks a key it took in its health `keys` gets them
+ * all again; one that has not seen the latest reading of the key files
+ * (SIGHUP) gets what changed; a key it refused is tried again when its
+ * own retry time comes (pool.c), the others serving meanwhile. The same thread keeps the
  * credentials fresh, so requests never wait on IMDS.
  */
 #include "host/gateway/pool_internal.h"
@@ -21,7 +22,8 @@
 #include "common/reason.h"
 #include "common/timefmt.h"
 
-/* 1 when health's "keys" lists every key id of `want`. */
+/* 1 when health's "keys" lists every key id of `want` (what the enclave
+ * took from us: a key it refused is not looked for). */
 static int
 holds_every_key(const cJSON *root, const struct keyring *want)
 {
@@ -113,7 +115,7 @@ probe_one(struct pool *p, struct enclave *e)
 	int configured, ok, behind;
 
 	pthread_mutex_lock(&p->lock);
-	want = keyring_ref(p->keys);
+	want = keyring_ref(e->synced);
 	pthread_mutex_unlock(&p->lock);
 	configured = health(e, want, &why);
 	keyring_unref(want);
@@ -126,7 +128,16 @@ probe_one(struct pool *p, struct enclave *e)
 		return;
 	}
 	behind = p->keys != NULL && (configured == 2 || e->synced == NULL ||
-	    e->keys_gen != p->keys_gen);
+	    e->keys_gen != p->keys_gen ||
+	    pool_trouble_due_locked(e, clock_monotonic_ms()));
+	/* Holding none of the gateway's keys (each refused, waiting for its
+	 * retry) is not up, however the enclave answers. */
+	if (configured && !behind && p->keys != NULL && e->synced->n == 0) {
+		e->state = ENCLAVE_UNCONFIGURED;
+		schedule_down(e, clock_monotonic_ms());
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
 	if (configured && (!behind || e->state == ENCLAVE_UP)) {
 		if (e->state != ENCLAVE_UP) {
 			log_info("enclave %s is up", e->endpoint);
@@ -137,7 +148,7 @@ probe_one(struct pool *p, struct enclave *e)
 		e->next_probe_ms = clock_monotonic_ms() + PROBE_UP_MS;
 		gen = e->config_gen;
 		if (configured == 2 && e->synced != NULL) {
-			log_warn("enclave %s lacks some of the gateway's keys: "
+			log_warn("enclave %s lacks some of the keys it took: "
 			    "configuring all of them", e->endpoint);
 			keyring_unref(e->synced);
 			e->synced = NULL;
