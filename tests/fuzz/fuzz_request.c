@@ -12,7 +12,7 @@
  * name keys (key_id, result_key_id), forget them and pass an
  * encryption_context: every key configure can install is that one key.
  * A second, different key is held as "other": a result may go out under
- * it only with a grant made with the fixed key (common/grant.h), which no
+ * it only with a grant made with both keys (common/grant.h), which no
  * input can forge, so every ok result must still open under the fixed key.
  *
  * Each input is used twice:
@@ -389,7 +389,8 @@ run_message(const uint8_t *data, size_t size)
 /* Where phase 2 asks the result to go. */
 enum sealed_mode { SAME_KEY, TO_OTHER, TO_OTHER_UNGRANTED };
 
-/* ,"grant":"<hex>": the fixed key's holder lets results reach "other". */
+/* ,"grant":"<hex>": the fixed key's holder releases results to "other",
+ * whose holder accepts them. */
 static void
 append_grant(struct buf *msg)
 {
@@ -397,8 +398,9 @@ append_grant(struct buf *msg)
 	char hex[GRANT_HEX_LEN];
 
 	FUZZ_CHECK(grant_commitment(other_key, commitment) == 0);
-	FUZZ_CHECK(grant_make(fixed_key, commitment, (uint64_t)time(NULL) +
+	FUZZ_CHECK(grant_release(fixed_key, commitment, (uint64_t)time(NULL) +
 	    3600, grant) == 0);
+	FUZZ_CHECK(grant_accept(other_key, grant, NULL) == 0);
 	hex_encode(hex, grant, sizeof(grant));
 	FUZZ_CHECK(buf_append_str(msg, ",\"grant\":\"", SIZE_MAX) == 0);
 	FUZZ_CHECK(buf_append(msg, hex, sizeof(hex), SIZE_MAX) == 0);

@@ -1,13 +1,15 @@
 """
-Re-encryption needs the input key holder's grant (issue 20 items 1 and 2,
+Re-encryption needs a grant from both key holders (issue 20 items 1 and 2,
 docs/security.md F26, docs/protocol.md "process").
 
 The attacks, replayed as the red team ran them: a hostile host configures a
 key it knows and asks for an owner's record sealed under it; a gateway
 caller holding tenant B's key asks for tenant A's record sealed under B.
-Both must get an error with nothing sealed. Grants are made here from the
-protocol's table (helpers.harness.make_grant), independently of the C code,
-and by `enclavectl grant`, which must agree with them byte for byte.
+Both must get an error with nothing sealed. And the other way round: the
+host must not get data of its choosing (sealed under its own key) sealed
+under an owner's key. Grants are made here from the protocol's table
+(helpers.harness.make_grant), independently of the C code, and by
+`enclavectl grant`, which must agree with them byte for byte.
 """
 
 import json
@@ -64,11 +66,18 @@ def test_host_cannot_reseal_an_owners_record_under_its_own_key(owner_and_host,
     assert "result" not in resp
     # Nothing was sealed under either key.
     assert encryptions(d) == {"default": 0, "evil": 0}
-    # The host's own forgery: a grant made with the key it knows.
+    # The host's own forgeries: a grant made with the key it knows, for
+    # its own key's data, or claiming to be for the owner's.
     resp = d.request({"type": "process", "ciphertext": record, "aad": aad,
                       "key_id": "default", "result_key_id": "evil",
                       "grant": make_grant(k_evil, k_evil)})
-    assert_error(resp, "grant_invalid", "not made with the key that opens")
+    assert_error(resp, "grant_invalid", "for data under another key")
+    resp = d.request({"type": "process", "ciphertext": record, "aad": aad,
+                      "key_id": "default", "result_key_id": "evil",
+                      "grant": make_grant(
+                          k_evil, k_evil,
+                          input_commitment=key_commitment(k_owner))})
+    assert_error(resp, "grant_invalid", "not released with the key that opens")
     assert encryptions(d) == {"default": 0, "evil": 0}
     # The owner's own records still work as before, without any grant.
     resp = d.request({"type": "process", "ciphertext": record, "aad": aad,
@@ -76,6 +85,29 @@ def test_host_cannot_reseal_an_owners_record_under_its_own_key(owner_and_host,
     assert resp["status"] == "ok", resp
     result_aad = ("result\0" + aad) if options else aad
     assert open_sealed(k_owner, resp["result"], result_aad) == b"owner's secret"
+
+
+def test_host_cannot_seal_its_own_data_under_an_owners_key(owner_and_host):
+    """The write side: data the host sealed under its own key must not come
+    out under the owner's key, even with a grant the host made naming the
+    owner's key by its commitment (public: it is in every grant)."""
+    d, k_owner, k_evil = owner_and_host()
+    forged = seal(k_evil, b'{"agent_id":"mallory","data":"injected"}')
+    resp = d.request({"type": "process", "ciphertext": forged,
+                      "key_id": "evil", "result_key_id": "default"})
+    assert_error(resp, "grant_required")
+    # Released by the host, never accepted by the owner.
+    released = make_grant(k_evil, commitment=key_commitment(k_owner))
+    resp = d.request({"type": "process", "ciphertext": forged,
+                      "key_id": "evil", "result_key_id": "default",
+                      "grant": released})
+    assert_error(resp, "grant_invalid", "has not accepted")
+    # An acceptance the host made with its own key in the owner's slot.
+    resp = d.request({"type": "process", "ciphertext": forged,
+                      "key_id": "evil", "result_key_id": "default",
+                      "grant": make_grant(k_evil, k_owner, accept_key=k_evil)})
+    assert_error(resp, "grant_invalid", "has not accepted")
+    assert encryptions(d) == {"default": 0, "evil": 0}
 
 
 def test_grant_checked_before_anything_is_decrypted(owner_and_host):
@@ -145,13 +177,14 @@ def test_a_grant_given_is_always_checked(owner_and_host):
 
 
 BAD_GRANTS = [
-    ("", "146 hex characters"),
-    ("ab" * 72, "146 hex characters"),
-    ("ab" * 74, "146 hex characters"),
-    ("zz" * 73, "non-hex"),
+    ("", "274 hex characters"),
+    ("ab" * 136, "274 hex characters"),
+    ("ab" * 138, "274 hex characters"),
+    ("ab" * 73, "274 hex characters"),     # the length of a draft's grant
+    ("zz" * 137, "non-hex"),
     (7, "hex string"),
     (["00"], "hex string"),
-    ("\u0000" * 146, "hex string"),
+    ("\u0000" * 274, "hex string"),
 ]
 
 
@@ -162,6 +195,17 @@ def test_malformed_grant_is_invalid_field(owner_and_host, bad, says):
                    grant=bad)
     assert_error(resp, "invalid_field", ["grant", says])
     assert encryptions(d) == {"default": 0, "evil": 0}
+
+
+def test_released_but_not_accepted_is_refused(owner_and_host):
+    d, k_owner, k_evil = owner_and_host()
+    t_v2, k_v2 = genkey()
+    d.configure(t_v2, key_id="v2")
+    released = make_grant(k_owner, commitment=key_commitment(k_v2))
+    resp = process(d, k_owner, b"x", key_id="default", result_key_id="v2",
+                   grant=released)
+    assert_error(resp, "grant_invalid", "has not accepted")
+    assert encryptions(d) == {"default": 0, "evil": 0, "v2": 0}
 
 
 def test_unknown_grant_version_refused(owner_and_host):
@@ -199,14 +243,25 @@ def test_enclavectl_grant_matches_the_protocol(tmp_path):
             "--expires-at", expires)
     assert p.returncode == 0, p.stderr
     assert p.stdout.decode() == make_grant(k_in, k_out, expires_at=expires) + "\n"
-    # The result key's holder hands over only its commitment.
+    # Downstream: the result key's holder hands over only its commitment,
+    # the input key's holder releases, the result key's holder accepts.
     p = ctl("commitment", "--key-file", f_out)
     assert p.returncode == 0, p.stderr
     commitment = p.stdout.decode().strip()
     assert commitment == key_commitment(k_out).hex()
     p = ctl("grant", "--key-file", f_in, "--result-commitment", commitment,
             "--expires-at", expires)
+    assert p.returncode == 0, p.stderr
+    released = p.stdout.decode().strip()
+    assert released == make_grant(k_in, commitment=bytes.fromhex(commitment),
+                                  expires_at=expires)
+    assert "--accept" in p.stderr.decode()
+    p = ctl("grant", "--accept", released, "--key-file", f_out)
+    assert p.returncode == 0, p.stderr
     assert p.stdout.decode() == make_grant(k_in, k_out, expires_at=expires) + "\n"
+    # Only the named result key can accept.
+    p = ctl("grant", "--accept", released, "--key-file", f_in)
+    assert p.returncode == 2 and b"names another result key" in p.stderr
     # --valid-for: an expiry that far from now.
     p = ctl("grant", "--key-file", f_in, "--result-key-file", f_out,
             "--valid-for", 90)
@@ -226,6 +281,8 @@ def test_enclavectl_grant_matches_the_protocol(tmp_path):
     (["--result-key-file", "K", "--expires-at", "soon"], "not a time"),
     (["--result-key-file", "K", "--valid-for", "5", "--expires-at",
       "2099-01-01T00:00:00Z"], "not both"),
+    (["--accept", "00" * 73], "274 hex"),
+    (["--accept", "00" * 137, "--valid-for", "5"], "only --key-file"),
 ], ids=repr)
 def test_enclavectl_grant_usage_errors(tmp_path, args, says):
     f = write_key_file(tmp_path, genkey()[1])

@@ -3,9 +3,10 @@
  * The ciphertext opens under "key_id" (default: the key configured
  * last) and the result is sealed under "result_key_id" (default: the
  * same key). A result goes out under another key than the input's only
- * with a "grant" made by the input key's holder (common/grant.h), checked
- * before anything is decrypted: the host can configure keys it knows,
- * so a key id alone must never choose who can read a result.
+ * with a "grant" made by the holders of both keys (common/grant.h),
+ * checked before anything is decrypted: the host can configure keys it
+ * knows, so a key id alone must never choose who reads a result, nor
+ * whose key seals data the host chose.
  *
  * The ciphertext's hex is decoded in place inside the parsed request, the
  * plaintext is decrypted in place behind the nonce, and an unchanged
@@ -164,28 +165,29 @@ reply_result(struct reply *reply, const uint8_t *sealed, size_t n)
 /*
  * Whether the result may be sealed under `result_key`: always under the
  * input's own key (the same bytes, whatever the id), under another only
- * with the input key holder's grant naming it (common/grant.h). A grant
- * given is always checked, so a caller's mistake shows.
+ * with a grant its two holders made (common/grant.h). A grant given is
+ * always checked, so a caller's mistake shows.
  */
 static int
 authorize_result_key(const struct process_request *p, struct tsk *key,
     struct tsk *result_key, struct reply *reply)
 {
 	struct reason why = { .text = "" };
-	int same = CRYPTO_memcmp(tsk_commitment(key),
-	    tsk_commitment(result_key), GRANT_COMMITMENT_LEN) == 0;
+	struct grant_key in = { tsk_bytes(key), tsk_commitment(key) };
+	struct grant_key out = { tsk_bytes(result_key),
+	    tsk_commitment(result_key) };
 
 	if (!p->has_grant) {
-		if (same)
+		if (CRYPTO_memcmp(in.commitment, out.commitment,
+		    GRANT_COMMITMENT_LEN) == 0)
 			return 0;
 		reply_error(reply, WIRE_GRANT_REQUIRED, "key \"%s\" may seal the "
-		    "result of data under key \"%s\" only with a grant made with "
-		    "the key \"%s\" (enclavectl grant)", tsk_id(result_key),
-		    tsk_id(key), tsk_id(key));
+		    "result of data under key \"%s\" only with a grant that the "
+		    "holders of both keys made (enclavectl grant)",
+		    tsk_id(result_key), tsk_id(key));
 		return -1;
 	}
-	if (grant_check(tsk_bytes(key), tsk_commitment(result_key), time(NULL),
-	    p->grant, &why) == GRANT_VALID)
+	if (grant_check(in, out, time(NULL), p->grant, &why) == GRANT_VALID)
 		return 0;
 	reply_error(reply, WIRE_GRANT_INVALID, "%s", why.text);
 	return -1;

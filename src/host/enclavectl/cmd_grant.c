@@ -1,11 +1,13 @@
 /*
- * cmd_grant.c - the data owner's permission to re-encrypt: `grant` makes
- * one from the input key's file, `commitment` prints a key's public name
- * so its holder can ask for a grant without handing the key over.
+ * cmd_grant.c - permission to re-encrypt, made by the two key holders:
+ * `grant` releases data under the input key to a result key (and, given
+ * that key's file too, accepts it at once), `grant --accept` is the
+ * result key holder's half, and `commitment` prints a key's public name
+ * so its holder can be named in a grant without handing the key over.
  *
  * The enclave seals a result under a key other than the one that opened
- * the input only with such a grant (common/grant.h, docs/protocol.md).
- * No daemon is involved: only the input key's holder can make one.
+ * the input only with a grant both halves are in (common/grant.h,
+ * docs/protocol.md). No daemon is involved.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,19 +27,27 @@
 static const char grant_help[] =
 "usage: enclavectl grant --key-file K (--result-key-file K2 | --result-commitment HEX)\n"
 "                        [--valid-for SECONDS | --expires-at TIME] [--out FILE]\n"
+"       enclavectl grant --accept GRANT --key-file K2 [--out FILE]\n"
 "\n"
-"Allow the enclave to seal the results of data under key K with another key\n"
+"Allow the enclave to seal the results of data under key K with key K2\n"
 "(process --key-id A --result-key-id B --grant HEX): rotation to a new key,\n"
-"or a release to a downstream party. Only the holder of K can make a grant;\n"
-"without one the enclave refuses to seal under any other key. Prints the\n"
-"grant (146 hex characters) and a newline; it is not secret. No daemon is\n"
-"involved.\n"
+"or a release to a downstream party. A grant needs both holders: the holder\n"
+"of K releases the data, the holder of K2 accepts it; without a complete\n"
+"grant the enclave refuses to seal under any other key. With both key files\n"
+"(rotation) one command makes it. Otherwise the holder of K2 sends its\n"
+"commitment, the holder of K makes the grant with --result-commitment, and\n"
+"the holder of K2 completes it with --accept. Prints the grant (274 hex\n"
+"characters) and a newline; it is not secret. No daemon is involved.\n"
 "\n"
-"  --key-file K            the key that opens the input (base64, 64 hex\n"
-"                          characters, or 32 raw bytes not all text)\n"
-"  --result-key-file K2    the key results may be sealed under\n"
+"  --key-file K            your key: the input's, or with --accept the\n"
+"                          result's (base64, 64 hex characters, or 32 raw\n"
+"                          bytes not all text)\n"
+"  --result-key-file K2    the key results may be sealed under: accepted too\n"
 "  --result-commitment HEX that key's commitment, from its holder's\n"
-"                          `enclavectl commitment --key-file K2`\n"
+"                          `enclavectl commitment --key-file K2`: released\n"
+"                          only, to be completed with --accept\n"
+"  --accept GRANT          accept a released grant with the result key\n"
+"                          (--key-file); prints the complete grant\n"
 "  --valid-for SECONDS     how long the grant holds (default 3600, at most\n"
 "                          366 days)\n"
 "  --expires-at TIME       when it stops holding: 2026-12-31T00:00:00Z or Unix\n"
@@ -50,8 +60,9 @@ static const char commitment_help[] =
 "\n"
 "Print the commitment of key K: 64 hex characters that name the key\n"
 "without revealing it (HMAC-SHA256 of a fixed label under the key). Give it\n"
-"to the holder of an input key, who makes a grant for it with\n"
-"`enclavectl grant --result-commitment`. No daemon is involved.\n"
+"to the holder of an input key, who releases data to your key with\n"
+"`enclavectl grant --result-commitment`; you complete that grant with\n"
+"`enclavectl grant --accept`. No daemon is involved.\n"
 "\n"
 "  --key-file K  the key (base64, 64 hex characters, or 32 raw bytes not\n"
 "                all text)\n"
@@ -59,7 +70,7 @@ static const char commitment_help[] =
 "  --help        print this help\n";
 
 enum { OPT_KEY_FILE = 256, OPT_RESULT_KEY_FILE, OPT_RESULT_COMMITMENT,
-	OPT_VALID_FOR, OPT_EXPIRES_AT, OPT_OUT, OPT_HELP };
+	OPT_VALID_FOR, OPT_EXPIRES_AT, OPT_OUT, OPT_HELP, OPT_ACCEPT };
 
 static const struct option grant_options[] = {
 	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
@@ -67,6 +78,7 @@ static const struct option grant_options[] = {
 	{ "result-commitment", required_argument, NULL, OPT_RESULT_COMMITMENT },
 	{ "valid-for", required_argument, NULL, OPT_VALID_FOR },
 	{ "expires-at", required_argument, NULL, OPT_EXPIRES_AT },
+	{ "accept", required_argument, NULL, OPT_ACCEPT },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -85,6 +97,7 @@ struct grant_args {
 	const char *result_commitment;
 	const char *valid_for;
 	const char *expires_at;
+	const char *accept;
 	const char *out;
 };
 
@@ -112,6 +125,9 @@ parse(const char *cmd, const char *help, const struct option *options,
 			break;
 		case OPT_EXPIRES_AT:
 			a->expires_at = optarg;
+			break;
+		case OPT_ACCEPT:
+			a->accept = optarg;
 			break;
 		case OPT_OUT:
 			a->out = optarg;
@@ -218,12 +234,69 @@ write_hex(const char *cmd, const char *path, const uint8_t *bytes, size_t n)
 	return rc;
 }
 
+/* --accept: the result key holder completes a released grant. */
+static int
+accept_grant(const struct grant_args *a)
+{
+	struct reason why = { .text = "" };
+	struct secret key = SECRET_INIT;
+	uint8_t grant[GRANT_LEN];
+	size_t n = strlen(a->accept);
+	int rc;
+
+	if (a->result_key_file != NULL || a->result_commitment != NULL ||
+	    a->valid_for != NULL || a->expires_at != NULL)
+		return ctl_usage_error("grant", "--accept takes only --key-file "
+		    "(the result key) and --out: the rest is in the grant");
+	if (n != GRANT_HEX_LEN || !ctl_is_hex((const uint8_t *)a->accept, n) ||
+	    hex_decode(grant, a->accept, n) < 0)
+		return ctl_usage_error("grant", "--accept takes a grant of %d hex "
+		    "characters", GRANT_HEX_LEN);
+	if (ctl_load_key("grant", a->key_file, &key) < 0)
+		return CTL_EXIT_USAGE;
+	rc = grant_accept(key.data, grant, &why);
+	secret_free(&key);
+	if (rc < 0)
+		return ctl_usage_error("grant", "cannot accept: %s", why.text);
+	return write_hex("grant", a->out, grant, sizeof(grant));
+}
+
+/* Release with the input key; accept too when the result key is at hand. */
+static int
+make_grant(const struct grant_args *a, const uint8_t *commitment,
+    uint64_t expires_at, uint8_t grant[GRANT_LEN])
+{
+	struct reason why = { .text = "" };
+	struct secret key = SECRET_INIT;
+	int rc;
+
+	if (ctl_load_key("grant", a->key_file, &key) < 0)
+		return CTL_EXIT_USAGE;
+	rc = grant_release(key.data, commitment, expires_at, grant);
+	secret_free(&key);
+	if (rc == 0 && a->result_key_file != NULL) {
+		if (ctl_load_key("grant", a->result_key_file, &key) < 0)
+			return CTL_EXIT_USAGE;
+		rc = grant_accept(key.data, grant, &why);
+		secret_free(&key);
+	}
+	if (rc < 0) {
+		ctl_error("grant", "cannot make the grant%s%s",
+		    why.text[0] ? ": " : "", why.text);
+		return CTL_EXIT_USAGE;
+	}
+	if (a->result_key_file == NULL)
+		fprintf(stderr, "enclavectl grant: released; the result key's "
+		    "holder completes it with: enclavectl grant --accept GRANT "
+		    "--key-file THEIR_KEY\n");
+	return 0;
+}
+
 ctl_command_fn cmd_grant;
 int
 cmd_grant(const struct ctl_global *g, int argc, char **argv)
 {
 	struct grant_args a;
-	struct secret key = SECRET_INIT;
 	uint8_t commitment[GRANT_COMMITMENT_LEN], grant[GRANT_LEN];
 	uint64_t expires_at = 0;
 	int rc;
@@ -232,17 +305,12 @@ cmd_grant(const struct ctl_global *g, int argc, char **argv)
 	if ((rc = parse("grant", grant_help, grant_options, argc, argv,
 	    &a)) >= 0)
 		return rc;
+	if (a.accept != NULL)
+		return accept_grant(&a);
 	if ((rc = result_commitment(&a, commitment)) != 0 ||
-	    (rc = expiry(&a, &expires_at)) != 0)
+	    (rc = expiry(&a, &expires_at)) != 0 ||
+	    (rc = make_grant(&a, commitment, expires_at, grant)) != 0)
 		return rc;
-	if (ctl_load_key("grant", a.key_file, &key) < 0)
-		return CTL_EXIT_USAGE;
-	rc = grant_make(key.data, commitment, expires_at, grant);
-	secret_free(&key);
-	if (rc < 0) {
-		ctl_error("grant", "cannot make the grant");
-		return CTL_EXIT_USAGE;
-	}
 	return write_hex("grant", a.out, grant, sizeof(grant));
 }
 

@@ -197,19 +197,32 @@ def key_commitment(key):
                     hashlib.sha256).digest()
 
 
+def _grant_tag(key, side, body):
+    derived = hmac.new(key, b"confidential-enclave grant %s key v1" % side,
+                       hashlib.sha256).digest()
+    return hmac.new(derived, body, hashlib.sha256).digest()
+
+
 def make_grant(input_key, result_key=None, expires_at=None, valid_for=3600,
-               commitment=None, version=1):
+               commitment=None, version=1, accept_key=None,
+               input_commitment=None):
     """hex of the grant letting results of data under input_key be sealed
-    under result_key (or the key whose `commitment` is given), written
-    from the protocol's table, not from the daemon's code."""
+    under result_key, written from the protocol's table, not from the
+    daemon's code. `commitment` names the result key instead of
+    result_key; the accept tag is made with accept_key (default
+    result_key; zero when neither is given: released only)."""
     if expires_at is None:
         expires_at = int(time.time()) + valid_for
     if commitment is None:
         commitment = key_commitment(result_key)
-    g = hmac.new(input_key, b"confidential-enclave re-encryption grant key v1",
-                 hashlib.sha256).digest()
-    body = bytes([version]) + struct.pack(">Q", expires_at) + commitment
-    return (body + hmac.new(g, body, hashlib.sha256).digest()).hex()
+    if input_commitment is None:
+        input_commitment = key_commitment(input_key)
+    body = (bytes([version]) + struct.pack(">Q", expires_at) +
+            input_commitment + commitment)
+    accept_key = accept_key if accept_key is not None else result_key
+    accept = (_grant_tag(accept_key, b"accept", body)
+              if accept_key is not None else bytes(32))
+    return (body + _grant_tag(input_key, b"release", body) + accept).hex()
 
 
 # --- response checks -------------------------------------------------------
