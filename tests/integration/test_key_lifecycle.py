@@ -2,8 +2,8 @@
 enclaved: several named TSKs (docs/protocol.md, "Keys"): configure with
 key_id, process with key_id and result_key_id, forget, health's key list,
 --max-keys, the nonce budget counted per key identity (docs/security.md
-F11), and configure's encryption_context through the kmstool backend
-(kmstool-dev enforces it; a fake tool shows the exact command line).
+F11), and configure's encryption_context, which the kmstool backend
+refuses (F39: the real tool cannot send one; --kms native does).
 """
 
 import base64
@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from helpers.harness import (CREDS, REGION, assert_error, genkey,
-                             make_grant, open_sealed, parse_kmstool_output, process_memory,
-                             run_kmstool_dev, seal, skip_memory_scan_under_asan)
+from helpers.harness import (CREDS, assert_error, genkey,
+                             make_grant, open_sealed, process_memory,
+                             seal, skip_memory_scan_under_asan)
 from cryptography.exceptions import InvalidTag
 
 
@@ -31,18 +31,6 @@ def process(d, key, pt, key_id=None, result_key_id=None, aad=None,
     if aad is not None:
         msg["aad"] = aad
     return d.request(msg)
-
-
-def genkey_ctx(context):
-    args = ["genkey", "--key-id", "alias/ctx", "--key-spec", "AES-256",
-            "--region", REGION, "--proxy-port", "8000",
-            "--aws-access-key-id", CREDS["aws_access_key_id"],
-            "--aws-secret-access-key", CREDS["aws_secret_access_key"],
-            "--aws-session-token", CREDS["aws_session_token"]]
-    for k, v in context.items():
-        args += ["--encryption-context", "%s=%s" % (k, v)]
-    out = parse_kmstool_output(run_kmstool_dev(*args).stdout)
-    return out["CIPHERTEXT"], base64.b64decode(out["PLAINTEXT"])
 
 
 def keys_of(d):
@@ -301,37 +289,21 @@ def test_reconfiguring_the_same_key_does_not_reset_its_budget(start_daemon):
     assert keys_of(d) == {"third": 3, "default": 1}
 
 
-# --- encryption_context through the kmstool backend ---------------------------------
+# --- encryption_context needs --kms native (F39) ----------------------------------
 
-def test_encryption_context_enforced_by_kmstool_dev(daemon):
-    ctx = {"tenant": "acme", "purpose": "enclave-tsk"}
-    tsk, key = genkey_ctx(ctx)
-    assert_error(daemon.configure(tsk), "kms_decrypt_failed")
-    assert_error(daemon.configure(tsk, encryption_context={"tenant": "acme"}),
-                 "kms_decrypt_failed")
-    assert_error(daemon.configure(tsk, encryption_context=dict(
-        ctx, tenant="evil")), "kms_decrypt_failed")
-    assert daemon.request({"type": "health"})["configured"] is False
-    r = daemon.configure(tsk, encryption_context=ctx, key_id="acme")
-    assert r["status"] == "ok", r
-    resp = process(daemon, key, b"ctx ok", key_id="acme")
-    assert open_sealed(key, resp["result"]) == b"ctx ok"
-    # A blob made without a context opens only without one.
-    t0, _ = genkey()
-    assert_error(daemon.configure(t0, encryption_context={"a": "b"}),
-                 "kms_decrypt_failed")
-
-
-def test_encryption_context_on_the_kms_tool_command_line(fake_daemon, fake_kms):
+def test_encryption_context_refused_by_the_kmstool_backend(fake_daemon, fake_kms):
+    """kmstool_enclave_cli has no --encryption-context (v0.4.4 exits 1 with
+    its usage on any option it lacks), so the kmstool backend refuses a
+    context before running the tool, naming --kms native. Before F39 it
+    passed --encryption-context KEY=VALUE, which only kmstool-dev took."""
     r = fake_daemon.configure(fake_kms.token("key1"), encryption_context={
         "tenant": "acme", "path": "a=b c"})
-    assert r["status"] == "ok", r
-    args = fake_kms.last_args()
-    i = [n for n, a in enumerate(args) if a == "--encryption-context"]
-    assert [args[n + 1] for n in i] == ["tenant=acme", "path=a=b c"], args
+    assert_error(r, "invalid_field", ["encryption_context", "--kms native"])
+    assert fake_kms.calls() == 0
     # Without a context, the command line is the original design's.
-    fake_daemon.configure(fake_kms.token("key1"))
+    assert fake_daemon.configure(fake_kms.token("key1"))["status"] == "ok"
     assert "--encryption-context" not in fake_kms.last_args()
+    assert fake_kms.calls() == 1
 
 
 # --- bad key ids and contexts ------------------------------------------------------
@@ -393,7 +365,7 @@ def _ctl(enclavectl_bin, d, *args, input=b""):
 
 def test_enclavectl_key_lifecycle(daemon, enclavectl_bin, tmp_path):
     (t1, k1) = genkey()
-    (t2, k2) = genkey_ctx({"tenant": "acme"})
+    (t2, k2) = genkey()
     f1, f2 = tmp_path / "t1", tmp_path / "t2"
     f1.write_text(t1)
     f2.write_text(t2)
@@ -401,11 +373,12 @@ def test_enclavectl_key_lifecycle(daemon, enclavectl_bin, tmp_path):
                         "--key-id", "up")
     assert rc == 0 and out["key_id"] == "up", (out, err)
     rc, out, err = _ctl(enclavectl_bin, daemon, "configure", "--tsk", f2,
-                        "--key-id", "down")
-    assert rc == 1 and "kms_decrypt_failed" in err, (out, err)
-    rc, out, err = _ctl(enclavectl_bin, daemon, "configure", "--tsk", f2,
                         "--key-id", "down", "--encryption-context",
                         "tenant=acme")
+    assert rc == 1 and "invalid_field" in err and "--kms native" in err, \
+        (out, err)
+    rc, out, err = _ctl(enclavectl_bin, daemon, "configure", "--tsk", f2,
+                        "--key-id", "down")
     assert rc == 0, (out, err)
     rc, out, err = _ctl(enclavectl_bin, daemon, "process", "--key-id", "up",
                         "--result-key-id", "down", "--aad", "r1",

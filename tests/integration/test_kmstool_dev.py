@@ -37,9 +37,11 @@ def creds_args(akid=AKID, secret=SECRET, token=TOKEN):
             "--aws-session-token", token]
 
 
-def run(binary, *args, timeout=20):
-    """Run the tool as the daemon does: argv only, empty environment."""
-    p = subprocess.run([binary] + list(args), capture_output=True, env={},
+def run(binary, *args, timeout=20, env=None):
+    """Run the tool as the daemon does: argv only, empty environment
+    (`env`: kmstool-dev's own variables, for a test that needs them)."""
+    p = subprocess.run([binary] + list(args), capture_output=True,
+                       env=dict(env or {}),
                        stdin=subprocess.DEVNULL, timeout=timeout)
     out, err = p.stdout.decode(), p.stderr.decode()
     for secret in LEAKS:
@@ -48,9 +50,10 @@ def run(binary, *args, timeout=20):
     return p.returncode, out, err
 
 
-def genkey(binary, key_id="alias/dev-it", spec="AES-256", extra=(), **kw):
+def genkey(binary, key_id="alias/dev-it", spec="AES-256", extra=(), env=None,
+           **kw):
     rc, out, err = run(binary, "genkey", *creds_args(**kw), "--key-id", key_id,
-                       "--key-spec", spec, *extra)
+                       "--key-spec", spec, *extra, env=env)
     assert rc == 0, err
     m = re.fullmatch(r"CIPHERTEXT: (%s)\nPLAINTEXT: (%s)\n" % (B64_RE, B64_RE),
                      out)
@@ -58,9 +61,9 @@ def genkey(binary, key_id="alias/dev-it", spec="AES-256", extra=(), **kw):
     return m.group(1), base64.b64decode(m.group(2), validate=True)
 
 
-def decrypt(binary, blob, *extra, **kw):
+def decrypt(binary, blob, *extra, env=None, **kw):
     return run(binary, "decrypt", *creds_args(**kw), "--ciphertext", blob,
-               *extra)
+               *extra, env=env)
 
 
 def plaintext_of(out):
@@ -145,13 +148,11 @@ def test_defaults_for_region_and_port(kmstool_dev_bin):
     assert "us-east-1" in err and "8000" in err
 
 
-def test_equals_form_of_options(kmstool_dev_bin):
-    rc, out, _ = run(kmstool_dev_bin, "genrandom", "--length=4",
-                     "--aws-access-key-id=" + AKID,
-                     "--aws-secret-access-key=" + SECRET,
-                     "--aws-session-token=" + TOKEN)
-    assert rc == 0
-    assert len(plaintext_of(out)) == 4
+def test_equals_form_is_not_an_option(kmstool_dev_bin):
+    """The real tool's parser (aws_cli_getopt_long) matches a long option's
+    whole name: --length=4 is an unknown option there, so here too."""
+    assert_usage(*run(kmstool_dev_bin, "genrandom", "--length=4",
+                      *creds_args()))
 
 
 def test_help(kmstool_dev_bin):
@@ -167,6 +168,85 @@ def test_help(kmstool_dev_bin):
 
 
 # --- bad arguments: exit 1, usage on stderr -----------------------------------
+
+#: Every option of kmstool_enclave_cli at v0.4.4 (bin/kmstool-enclave-cli/
+#: main.c; docs: the spec's section 6), by the command that takes it.
+REAL_OPTIONS = {
+    "region": "all", "proxy-port": "all", "aws-access-key-id": "all",
+    "aws-secret-access-key": "all", "aws-session-token": "all",
+    "help": "all", "ciphertext": "decrypt", "key-id": "decrypt genkey",
+    "encryption-algorithm": "decrypt", "key-spec": "genkey",
+    "length": "genrandom",
+}
+
+
+def options_in_help(binary):
+    """The option table as kmstool-dev prints it: the lines of --help's
+    options section, which usage.c writes from args.c's one table."""
+    rc, out, _ = run(binary, "--help")
+    assert rc == 0
+    section = out.split("Options (exactly the real tool's")[1].split("\n\n")[0]
+    return re.findall(r"^  --([a-z-]+)", section, re.M)
+
+
+def test_options_are_exactly_the_real_tools(kmstool_dev_bin):
+    """F39: the table kmstool-dev parses with is the real tool's, no more:
+    no --encryption-context (the real tool has none), no --master-key-file
+    (the master key comes from KMSTOOL_DEV_MASTER_KEY_FILE)."""
+    assert sorted(options_in_help(kmstool_dev_bin)) == sorted(REAL_OPTIONS)
+
+
+@pytest.mark.parametrize("unknown", [
+    "--encryption-context", "--master-key-file", "--context", "--key",
+    "--key_id", "--keyid", "--cipher", "--len", "--regio", "--help-me",
+    "--grant-tokens", "--dry-run", "--profile", "--endpoint-url",
+])
+@pytest.mark.parametrize("cmd", ["decrypt", "genkey", "genrandom"])
+def test_unknown_options_exit_1_with_usage(kmstool_dev_bin, cmd, unknown):
+    """Every option outside the table (found from --help, so from the
+    table itself), abbreviations included, is usage and exit 1, as the real
+    tool does, whether it comes first, last, or takes a value."""
+    assert unknown[2:] not in options_in_help(kmstool_dev_bin)
+    base = {"decrypt": ["--ciphertext", "AAAA"],
+            "genkey": ["--key-id", "alias/x", "--key-spec", "AES-256"],
+            "genrandom": ["--length", "4"]}[cmd]
+    for args in ([unknown, "k=v"] + base, base + [unknown, "k=v"],
+                 base + [unknown], base + [unknown + "=k=v"]):
+        rc, out, err = run(kmstool_dev_bin, cmd, *creds_args(), *args)
+        assert_usage(rc, out, err)
+        assert unknown in err
+
+
+def test_every_table_option_belongs_to_its_commands(kmstool_dev_bin):
+    """Each option of the table is accepted by the commands the real tool
+    takes it for (with a valid value), refused with usage by the others."""
+    good = {"region": "eu-west-1", "proxy-port": "8001",
+            "ciphertext": "AAAA", "key-id": "alias/x",
+            "encryption-algorithm": "SYMMETRIC_DEFAULT",
+            "key-spec": "AES-256", "length": "4"}
+    for name in options_in_help(kmstool_dev_bin):
+        if name in ("help",) or name.startswith("aws-"):
+            continue
+        for cmd in ("decrypt", "genkey", "genrandom"):
+            takes = REAL_OPTIONS[name] == "all" or cmd in REAL_OPTIONS[name]
+            if takes:
+                continue
+            rc, out, err = run(kmstool_dev_bin, cmd, *creds_args(),
+                               "--" + name, good[name])
+            assert_usage(rc, out, err)
+
+
+def test_key_id_needs_encryption_algorithm(kmstool_dev_bin):
+    """The real tool: "--encryption-algorithm must be set if key-id
+    exists" (exit 1); with both, the key must be the blob's."""
+    blob, key = genkey(kmstool_dev_bin, key_id="alias/one")
+    rc, out, err = decrypt(kmstool_dev_bin, blob, "--key-id", "alias/one")
+    assert_usage(rc, out, err)
+    assert "--encryption-algorithm must be set" in err
+    rc, out, _ = decrypt(kmstool_dev_bin, blob, "--key-id", "alias/one",
+                         "--encryption-algorithm", "SYMMETRIC_DEFAULT")
+    assert rc == 0 and plaintext_of(out) == key
+
 
 @pytest.mark.parametrize("args", [
     [],
@@ -208,6 +288,9 @@ def test_missing_pieces_exit_1(kmstool_dev_bin, args):
     ("genrandom", ["--length", "5", "--proxy-port", "65536"]),
     ("genrandom", ["--length", "5", "--region", "EU WEST"]),
     ("genrandom", ["--length", "5", "--no-such-option"]),
+    ("decrypt", ["--ciphertext", "AAAA", "--encryption-context", "a=b"]),
+    ("genkey", ["--key-id", "alias/x", "--key-spec", "AES-256",
+                "--encryption-context", "a=b"]),
     ("genrandom", ["--length", "5", "stray"]),
     ("genrandom", ["--length"]),                              # value missing
 ])
@@ -217,14 +300,15 @@ def test_bad_arguments_exit_1(kmstool_dev_bin, cmd, extra):
 
 def test_unreadable_master_key_file_exit_1(kmstool_dev_bin, tmp_path):
     rc, out, err = run(kmstool_dev_bin, "genkey", *creds_args(), "--key-id",
-                       "alias/x", "--key-spec", "AES-256", "--master-key-file",
-                       str(tmp_path / "missing.key"))
+                       "alias/x", "--key-spec", "AES-256",
+                       env={"KMSTOOL_DEV_MASTER_KEY_FILE":
+                            str(tmp_path / "missing.key")})
     assert rc == 1 and out == ""
     bad = tmp_path / "short.key"
     bad.write_bytes(b"0123")
     rc, out, err = run(kmstool_dev_bin, "genkey", *creds_args(), "--key-id",
-                       "alias/x", "--key-spec", "AES-256", "--master-key-file",
-                       str(bad))
+                       "alias/x", "--key-spec", "AES-256",
+                       env={"KMSTOOL_DEV_MASTER_KEY_FILE": str(bad)})
     assert rc == 1 and out == ""
     assert "0123" not in err
 
@@ -270,11 +354,35 @@ def test_not_base64_fails_255(kmstool_dev_bin):
         assert err.splitlines()[-1] == "Ciphertext not a valid base64 string"
 
 
+SYM = ("--encryption-algorithm", "SYMMETRIC_DEFAULT")
+KEY_UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_ARN = "arn:aws:kms:eu-central-1:111122223333:key/" + KEY_UUID
+
+
 def test_key_id_mismatch_and_rsa_algorithm_are_400(kmstool_dev_bin):
     blob, _ = genkey(kmstool_dev_bin, key_id="alias/one")
-    assert_failed(*decrypt(kmstool_dev_bin, blob, "--key-id", "alias/two"))
+    assert_failed(*decrypt(kmstool_dev_bin, blob, "--key-id", "alias/two",
+                           *SYM))
     assert_failed(*decrypt(kmstool_dev_bin, blob, "--key-id", "alias/one",
                            "--encryption-algorithm", "RSAES_OAEP_SHA_256"))
+
+
+def test_key_arn_and_its_key_id_name_the_same_key(kmstool_dev_bin):
+    """As KMS: a Decrypt's KeyId may be the key's ARN or its bare id; a key
+    other than the blob's (another id, the same id in another account or
+    Region) is IncorrectKeyException, HTTP 400."""
+    for made, asked in ((KEY_ARN, KEY_UUID), (KEY_UUID, KEY_ARN),
+                        (KEY_ARN, KEY_ARN), (KEY_UUID, KEY_UUID)):
+        blob, key = genkey(kmstool_dev_bin, key_id=made)
+        rc, out, err = decrypt(kmstool_dev_bin, blob, "--key-id", asked, *SYM)
+        assert rc == 0, (made, asked, err)
+        assert plaintext_of(out) == key
+    blob, _ = genkey(kmstool_dev_bin, key_id=KEY_ARN)
+    for other in (KEY_UUID.replace("1234abcd", "ffffffff"),
+                  KEY_ARN.replace("111122223333", "444455556666"),
+                  KEY_ARN.replace("eu-central-1", "us-east-1")):
+        assert_failed(*decrypt(kmstool_dev_bin, blob, "--key-id", other,
+                               *SYM))
 
 
 def test_master_key_file(kmstool_dev_bin, tmp_path):
@@ -283,22 +391,20 @@ def test_master_key_file(kmstool_dev_bin, tmp_path):
              "b64.key": base64.b64encode(raw) + b"\n"}
     for name, content in forms.items():
         (tmp_path / name).write_bytes(content)
-    opt = ["--master-key-file", str(tmp_path / "raw.key")]
-    blob, key = genkey(kmstool_dev_bin, extra=opt)
+    env = lambda name: {"KMSTOOL_DEV_MASTER_KEY_FILE": str(tmp_path / name)}
+    blob, key = genkey(kmstool_dev_bin, env=env("raw.key"))
     # the same key in every file form opens it ...
     for name in forms:
-        rc, out, err = decrypt(kmstool_dev_bin, blob, "--master-key-file",
-                               str(tmp_path / name))
+        rc, out, err = decrypt(kmstool_dev_bin, blob, env=env(name))
         assert rc == 0, err
         assert plaintext_of(out) == key
     # ... the built-in key does not, nor does another key
     assert_failed(*decrypt(kmstool_dev_bin, blob))
     (tmp_path / "other.key").write_bytes(os.urandom(32))
-    assert_failed(*decrypt(kmstool_dev_bin, blob, "--master-key-file",
-                           str(tmp_path / "other.key")))
+    assert_failed(*decrypt(kmstool_dev_bin, blob, env=env("other.key")))
     # and a blob under the built-in key does not open under the file's key
     blob2, _ = genkey(kmstool_dev_bin)
-    assert_failed(*decrypt(kmstool_dev_bin, blob2, *opt))
+    assert_failed(*decrypt(kmstool_dev_bin, blob2, env=env("raw.key")))
 
 
 # --- hooks -------------------------------------------------------------------
@@ -400,14 +506,14 @@ def test_credentials_never_printed(kmstool_dev_bin, tmp_path):
     decrypt(kmstool_dev_bin, blob)
     decrypt(kmstool_dev_bin, flip(blob, 10))
     decrypt(kmstool_dev_bin, "%%%")
-    decrypt(kmstool_dev_bin, blob, "--key-id", "alias/other")
+    decrypt(kmstool_dev_bin, blob, "--key-id", "alias/other", *SYM)
     run(kmstool_dev_bin, "genrandom", *creds_args(), "--length", "16")
     run(kmstool_dev_bin, "genrandom", *creds_args(akid="DEVDENY"),
         "--length", "16")
     run(kmstool_dev_bin, "genrandom", *creds_args(), "--length", "0")
     run(kmstool_dev_bin, "bogus", *creds_args())
-    run(kmstool_dev_bin, "decrypt", *creds_args(), "--master-key-file",
-        str(tmp_path / "none"), "--ciphertext", blob)
+    run(kmstool_dev_bin, "decrypt", *creds_args(), "--ciphertext", blob,
+        env={"KMSTOOL_DEV_MASTER_KEY_FILE": str(tmp_path / "none")})
     # mistyped options around the secrets: neither value may be echoed
     run(kmstool_dev_bin, "decrypt", "--aws-secret-acess-key=" + SECRET,
         "--aws-session-tokn", TOKEN, "--ciphertext", blob)

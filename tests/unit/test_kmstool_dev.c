@@ -22,7 +22,6 @@
 #include "common/base64.h"
 #include "common/hex.h"
 #include "standins/kmstool-dev/blob.c"
-#include "standins/kmstool-dev/context.c"
 #include "standins/kmstool-dev/hooks.c"
 #include "standins/kmstool-dev/master_key.c"
 #include "standins/kmstool-dev/report.c"
@@ -321,48 +320,6 @@ test_hook_selection(void **state)
 	assert_int_equal(kt_hook_run(KT_HOOK_NONE), -1);
 }
 
-/* A blob bound to a context opens with that context only, in any order. */
-static void
-test_blob_encryption_context(void **state)
-{
-	const char *ctx[] = { "tenant=acme", "purpose=tsk" };
-	const char *swapped[] = { "purpose=tsk", "tenant=acme" };
-	const char *wrong[] = { "tenant=evil", "purpose=tsk" };
-	struct buf enc = BUF_INIT, blob = BUF_INIT;
-	struct secret m = SECRET_INIT, pt = SECRET_INIT;
-	struct kt_blob b;
-
-	(void)state;
-	assert_int_equal(secret_dup(&m, data_key, 32), 0);
-	assert_int_equal(kt_context_encode(ctx, 2, &enc), 0);
-	assert_int_equal(kt_blob_seal_ctx(&m, "k", &(struct slice){ enc.data,
-	    enc.len }, data_key, 32, &blob), 0);
-	assert_int_equal(kt_blob_parse(&b, blob.data, blob.len), 0);
-	assert_int_equal(kt_blob_open(&b, &m, &pt), -1);	/* no context */
-	enc.len = 0;
-	assert_int_equal(kt_context_encode(wrong, 2, &enc), 0);
-	assert_int_equal(kt_blob_open_ctx(&b, &m, &(struct slice){ enc.data,
-	    enc.len }, &pt), -1);
-	enc.len = 0;
-	assert_int_equal(kt_context_encode(ctx, 1, &enc), 0);	/* a subset */
-	assert_int_equal(kt_blob_open_ctx(&b, &m, &(struct slice){ enc.data,
-	    enc.len }, &pt), -1);
-	enc.len = 0;
-	assert_int_equal(kt_context_encode(swapped, 2, &enc), 0);
-	assert_int_equal(kt_blob_open_ctx(&b, &m, &(struct slice){ enc.data,
-	    enc.len }, &pt), 0);
-	assert_memory_equal(pt.data, data_key, 32);
-	assert_false(kt_context_arg_valid("novalue"));
-	assert_false(kt_context_arg_valid("=v"));
-	assert_true(kt_context_arg_valid("k="));
-	assert_true(kt_context_same_key("k=1", "k=2"));
-	assert_false(kt_context_same_key("k=1", "kk=1"));
-	secret_free(&pt);
-	secret_free(&m);
-	buf_free(&enc, 0);
-	buf_free(&blob, 0);
-}
-
 int
 main(void)
 {
@@ -376,7 +333,6 @@ main(void)
 		cmocka_unit_test(test_key_id_valid),
 		cmocka_unit_test(test_master_key_file),
 		cmocka_unit_test(test_hook_selection),
-		cmocka_unit_test(test_blob_encryption_context),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

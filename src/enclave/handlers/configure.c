@@ -92,6 +92,14 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 	if (c->key_id == NULL)
 		c->key_id = KEY_ID_DEFAULT;
 	GUARD(request_encryption_context(req, &c->context, reply));
+	/* kmstool_enclave_cli has no option to send one (F39). */
+	if (c->context.n > 0 && ctx->opt->kms_backend != NULL &&
+	    strcmp(ctx->opt->kms_backend, "native") != 0) {
+		reply_error(reply, WIRE_INVALID_FIELD, "encryption_context "
+		    "needs enclaved --kms native: kmstool_enclave_cli (--kms "
+		    "kmstool) has no option to send one to KMS");
+		return -1;
+	}
 	c->region = ctx->opt->region;
 	if (cJSON_IsString(region) && region->valuestring[0] != '\0') {
 		if (!options_region_valid(region->valuestring)) {

@@ -6,9 +6,9 @@
 #include <string.h>
 
 /*
- * The KMS tool splits each --encryption-context argument at its first
- * '=', so a key holding one would change meaning on the way; a NUL would
- * cut it short.
+ * KEY=VALUE (enclavectl's --encryption-context, setup-kms.sh) splits at
+ * the first '=', so a key holding one would change meaning on the way; a
+ * NUL would cut it short.
  */
 int
 kms_context_key_valid(const char *key, size_t len)

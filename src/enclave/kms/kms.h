@@ -37,10 +37,11 @@ struct kms_credentials {
 
 /*
  * KMS's EncryptionContext: string pairs bound to the ciphertext, which
- * Decrypt must repeat exactly. Bounded so a broker message stays small:
- * keys are 1..KMS_CONTEXT_KEY_MAX bytes without '=' (the KMS tool takes
- * each pair as one KEY=VALUE argument), all keys and values together at
- * most KMS_CONTEXT_BYTES_MAX.
+ * Decrypt must repeat exactly; only the native backend can send one (the
+ * KMS tool has no option for it). Bounded so a broker message stays
+ * small: keys are 1..KMS_CONTEXT_KEY_MAX bytes without '=' (KEY=VALUE
+ * stays unambiguous in logs and enclavectl's syntax), all keys and values
+ * together at most KMS_CONTEXT_BYTES_MAX.
  */
 #define KMS_CONTEXT_PAIRS_MAX  16
 #define KMS_CONTEXT_KEY_MAX    128
@@ -59,6 +60,7 @@ struct kms_context {
 struct kms_decrypt_request {
 	const char             *ciphertext_b64;
 	const char             *region;
+	const char             *key_id;	/* the KMS key to name, or NULL */
 	struct kms_credentials *creds;
 	struct kms_context      context;	/* n == 0: none */
 };

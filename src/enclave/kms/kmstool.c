@@ -40,18 +40,19 @@ struct child {
 };
 
 /*
- * The tool's argv: the original design's arguments, then one
- * --encryption-context KEY=VALUE per pair (kmstool_enclave_cli 0.4.2 and
- * later). `pairs` holds the KEY=VALUE strings, freed by the caller.
+ * The tool's argv: the original design's arguments, and with a pinned
+ * KMS key `--key-id KEY --encryption-algorithm SYMMETRIC_DEFAULT` (the
+ * real tool refuses --key-id alone). Nothing else: kmstool_enclave_cli
+ * (v0.4.4) has no other option and exits 1 on any, so an encryption
+ * context cannot be sent this way (configure refuses one first).
  */
-#define ARGV_FIXED 14
-#define ARGV_MAX   (ARGV_FIXED + 2 * KMS_CONTEXT_PAIRS_MAX + 1)
+#define ARGV_MAX 19
 
-static int
+static void
 tool_argv(const struct kms_backend *kms, const struct kms_decrypt_request *req,
-    char *port, char *argv[ARGV_MAX], char *pairs[KMS_CONTEXT_PAIRS_MAX])
+    char *port, char *argv[ARGV_MAX])
 {
-	char *const fixed[ARGV_FIXED] = {
+	char *const fixed[] = {
 		(char *)kms->tool_path, "decrypt",
 		"--region", (char *)req->region,
 		"--proxy-port", port,
@@ -60,32 +61,16 @@ tool_argv(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 		"--aws-session-token", (char *)req->creds->session_token.data,
 		"--ciphertext", (char *)req->ciphertext_b64,
 	};
-	size_t i, n = ARGV_FIXED;
+	size_t n = ARRAY_LEN(fixed);
 
 	memcpy(argv, fixed, sizeof(fixed));
-	for (i = 0; i < req->context.n && i < KMS_CONTEXT_PAIRS_MAX; i++) {
-		const struct kms_context_pair *p = &req->context.pair[i];
-
-		if (asprintf(&pairs[i], "%s=%s", p->key, p->value) < 0) {
-			pairs[i] = NULL;
-			return -1;
-		}
-		argv[n++] = "--encryption-context";
-		argv[n++] = pairs[i];
+	if (req->key_id != NULL) {
+		argv[n++] = "--key-id";
+		argv[n++] = (char *)req->key_id;
+		argv[n++] = "--encryption-algorithm";
+		argv[n++] = "SYMMETRIC_DEFAULT";
 	}
 	argv[n] = NULL;
-	return 0;
-}
-
-static void
-pairs_free(char *pairs[KMS_CONTEXT_PAIRS_MAX])
-{
-	size_t i;
-
-	for (i = 0; i < KMS_CONTEXT_PAIRS_MAX; i++) {
-		free(pairs[i]);
-		pairs[i] = NULL;
-	}
 }
 
 static int
@@ -94,7 +79,6 @@ spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 {
 	char port[16];
 	char *argv[ARGV_MAX];
-	char *pairs[KMS_CONTEXT_PAIRS_MAX] = { NULL };
 	char *const envp[] = { NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -102,11 +86,7 @@ spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc = -1;
 
 	snprintf(port, sizeof(port), "%u", kms->proxy_port);
-	if (tool_argv(kms, req, port, argv, pairs) < 0) {
-		pairs_free(pairs);
-		errno = ENOMEM;
-		return -1;
-	}
+	tool_argv(kms, req, port, argv);
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		goto fail_pipes;
 	posix_spawn_file_actions_init(&fa);
@@ -125,7 +105,6 @@ spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
 	errno = posix_spawn(&c->pid, kms->tool_path, &fa, &attr, argv, envp);
-	pairs_free(pairs);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (errno != 0)
@@ -138,7 +117,6 @@ spawn_tool(const struct kms_backend *kms, const struct kms_decrypt_request *req,
 	return 0;
 fail_pipes:
 	rc = errno;
-	pairs_free(pairs);
 	if (out[0] >= 0) { close(out[0]); close(out[1]); }
 	if (err[0] >= 0) { close(err[0]); close(err[1]); }
 	errno = rc;
@@ -234,6 +212,13 @@ kmstool_decrypt(const struct kms_backend *kms,
 
 	memset(res, 0, sizeof(*res));
 	kms_credentials_list(req->creds, redact);
+	/* configure refuses this first; never drop a context silently. */
+	if (req->context.n > 0) {
+		res->status = KMS_INTERNAL;
+		reason_fail(&res->reason, "kmstool_enclave_cli cannot send an "
+		    "encryption context; it needs --kms native");
+		return;
+	}
 	if (spawn_tool(kms, req, &c) < 0) {
 		res->status = KMS_INTERNAL;
 		reason_fail(&res->reason,

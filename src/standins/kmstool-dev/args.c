@@ -3,7 +3,6 @@
  */
 #include "standins/kmstool-dev/args.h"
 
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,28 +15,37 @@
 #include "standins/kmstool-dev/blob.h"
 #include "standins/kmstool-dev/usage.h"
 
-enum {
-	OPT_REGION = 256, OPT_PROXY_PORT, OPT_ACCESS_KEY_ID, OPT_SECRET_KEY,
-	OPT_SESSION_TOKEN, OPT_CIPHERTEXT, OPT_KEY_ID, OPT_ALGORITHM,
-	OPT_KEY_SPEC, OPT_LENGTH, OPT_MASTER_KEY_FILE, OPT_HELP, OPT_CONTEXT,
+/*
+ * Every option the real tool has, and no other: the parser accepts what
+ * is here and the usage text lists what is here, so the two cannot drift.
+ */
+const struct kt_option kt_options[] = {
+	{ "region", KT_OPT_REGION, "REGION", KT_FOR_ALL,
+	  "AWS region to use for KMS (default us-east-1; only logged)" },
+	{ "proxy-port", KT_OPT_PROXY_PORT, "PORT", KT_FOR_ALL,
+	  "connect to the KMS proxy on PORT (default 8000; only logged)" },
+	{ "aws-access-key-id", KT_OPT_ACCESS_KEY_ID, "ID", KT_FOR_ALL,
+	  "required; never printed" },
+	{ "aws-secret-access-key", KT_OPT_SECRET_KEY, "KEY", KT_FOR_ALL,
+	  "required; never printed" },
+	{ "aws-session-token", KT_OPT_SESSION_TOKEN, "TOKEN", KT_FOR_ALL,
+	  "required; never printed" },
+	{ "ciphertext", KT_OPT_CIPHERTEXT, "B64", KT_FOR_DECRYPT,
+	  "decrypt: a blob from `kmstool-dev genkey` (required)" },
+	{ "key-id", KT_OPT_KEY_ID, "ID", KT_FOR_DECRYPT | KT_FOR_GENKEY,
+	  "genkey: the key to seal under (required); decrypt: the key the "
+	  "blob must be from (with --encryption-algorithm)" },
+	{ "encryption-algorithm", KT_OPT_ALGORITHM, "ALG", KT_FOR_DECRYPT,
+	  "decrypt: SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1 or "
+	  "RSAES_OAEP_SHA_256 (required with --key-id)" },
+	{ "key-spec", KT_OPT_KEY_SPEC, "SPEC", KT_FOR_GENKEY,
+	  "genkey: AES-256 or AES-128 (required)" },
+	{ "length", KT_OPT_LENGTH, "N", KT_FOR_GENRANDOM,
+	  "genrandom: 1..1024 bytes (required)" },
+	{ "help", KT_OPT_HELP, NULL, KT_FOR_ALL,
+	  "print this help and exit 0" },
 };
-
-static const struct option long_options[] = {
-	{ "region", required_argument, NULL, OPT_REGION },
-	{ "proxy-port", required_argument, NULL, OPT_PROXY_PORT },
-	{ "aws-access-key-id", required_argument, NULL, OPT_ACCESS_KEY_ID },
-	{ "aws-secret-access-key", required_argument, NULL, OPT_SECRET_KEY },
-	{ "aws-session-token", required_argument, NULL, OPT_SESSION_TOKEN },
-	{ "ciphertext", required_argument, NULL, OPT_CIPHERTEXT },
-	{ "key-id", required_argument, NULL, OPT_KEY_ID },
-	{ "encryption-algorithm", required_argument, NULL, OPT_ALGORITHM },
-	{ "encryption-context", required_argument, NULL, OPT_CONTEXT },
-	{ "key-spec", required_argument, NULL, OPT_KEY_SPEC },
-	{ "length", required_argument, NULL, OPT_LENGTH },
-	{ "master-key-file", required_argument, NULL, OPT_MASTER_KEY_FILE },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
-};
+const size_t kt_n_options = ARRAY_LEN(kt_options);
 
 static const char *const algorithms[] = {
 	"SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256",
@@ -56,7 +64,8 @@ kt_command_name(enum kt_command c)
 }
 
 /*
- * Every argument error ends here. The message is fixed text plus at most
+ * Every argument error ends here: the reason, then the usage on stderr,
+ * exit 1, as the real tool does. The message is fixed text plus at most
  * an option name: an argument's value is never echoed, since it could be
  * a credential typed in the wrong place.
  */
@@ -112,40 +121,40 @@ parse_command(struct kt_args *a, const char *word)
 	return -1;
 }
 
-/* One option; -1 after reporting what was wrong. */
+/* One option's value; -1 after reporting what was wrong. */
 static int
-take_option(struct kt_args *a, int opt, char *arg)
+take_option(struct kt_args *a, enum kt_option_id id, char *arg)
 {
 	uint64_t v;
 	size_t i;
 
-	switch (opt) {
-	case OPT_REGION:
+	switch (id) {
+	case KT_OPT_REGION:
 		if (!region_valid(arg))
 			return bad("bad --region: expected e.g. us-east-1", NULL);
 		a->region = arg;
 		return 0;
-	case OPT_PROXY_PORT:
+	case KT_OPT_PROXY_PORT:
 		if (number_parse(arg, 1, 65535, &v) < 0)
 			return bad("bad --proxy-port: expected 1..65535", NULL);
 		a->proxy_port = (unsigned)v;
 		return 0;
-	case OPT_ACCESS_KEY_ID:
+	case KT_OPT_ACCESS_KEY_ID:
 		return take_credential(&a->access_key_id, arg);
-	case OPT_SECRET_KEY:
+	case KT_OPT_SECRET_KEY:
 		return take_credential(&a->secret_access_key, arg);
-	case OPT_SESSION_TOKEN:
+	case KT_OPT_SESSION_TOKEN:
 		return take_credential(&a->session_token, arg);
-	case OPT_CIPHERTEXT:
+	case KT_OPT_CIPHERTEXT:
 		a->ciphertext = arg;
 		return 0;
-	case OPT_KEY_ID:
+	case KT_OPT_KEY_ID:
 		if (!kt_key_id_valid(arg, strlen(arg)))
 			return bad("bad --key-id: 1..255 printable characters, "
 			    "no spaces", NULL);
 		a->key_id = arg;
 		return 0;
-	case OPT_ALGORITHM:
+	case KT_OPT_ALGORITHM:
 		for (i = 0; i < ARRAY_LEN(algorithms); i++)
 			if (strcmp(arg, algorithms[i]) == 0) {
 				a->encryption_algorithm = algorithms[i];
@@ -153,19 +162,7 @@ take_option(struct kt_args *a, int opt, char *arg)
 			}
 		return bad("bad --encryption-algorithm: SYMMETRIC_DEFAULT, "
 		    "RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256", NULL);
-	case OPT_CONTEXT:
-		if (!kt_context_arg_valid(arg))
-			return bad("bad --encryption-context: expected KEY=VALUE",
-			    NULL);
-		if (a->n_context == KT_CONTEXT_PAIRS_MAX)
-			return bad("too many --encryption-context pairs", NULL);
-		for (i = 0; i < a->n_context; i++)
-			if (kt_context_same_key(a->context[i], arg))
-				return bad("--encryption-context names a key "
-				    "twice", NULL);
-		a->context[a->n_context++] = arg;
-		return 0;
-	case OPT_KEY_SPEC:
+	case KT_OPT_KEY_SPEC:
 		if (strcmp(arg, "AES-256") == 0)
 			a->key_len = 32;
 		else if (strcmp(arg, "AES-128") == 0)
@@ -173,25 +170,38 @@ take_option(struct kt_args *a, int opt, char *arg)
 		else
 			return bad("bad --key-spec: AES-256 or AES-128", NULL);
 		return 0;
-	case OPT_LENGTH:
+	case KT_OPT_LENGTH:
 		if (number_parse(arg, 1, KT_RANDOM_MAX, &v) < 0)
 			return bad("bad --length: expected 1..1024", NULL);
 		a->length = (size_t)v;
 		return 0;
-	case OPT_MASTER_KEY_FILE:
-		a->master_key_file = arg;
-		return 0;
-	case OPT_HELP:
+	case KT_OPT_HELP:
 		a->help = 1;
 		return 0;
-	default:
-		return -1;
 	}
+	return -1;
 }
 
 /*
- * The name of an unknown long option, cut at '=' so no value comes with it;
- * anything else might be a stray value, so it is not quoted at all.
+ * The table's row for `arg`, matched as the real tool matches: the whole
+ * name after "--", nothing more, nothing less.
+ */
+static const struct kt_option *
+find_option(const char *arg)
+{
+	size_t i;
+
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	for (i = 0; i < kt_n_options; i++)
+		if (strcmp(arg + 2, kt_options[i].name) == 0)
+			return &kt_options[i];
+	return NULL;
+}
+
+/*
+ * The name of an unknown long option, cut at '=' so no value comes with
+ * it; anything else might be a stray value, so it is not quoted at all.
  */
 static int
 bad_option(const char *arg)
@@ -200,16 +210,15 @@ bad_option(const char *arg)
 	size_t n = strcspn(arg, "=");
 
 	if (strncmp(arg, "--", 2) != 0)
-		return bad("unknown option or missing value", NULL);
-
+		return bad("unknown option or unexpected argument", NULL);
 	if (n >= sizeof(name))
 		n = sizeof(name) - 1;
 	memcpy(name, arg, n);
 	name[n] = '\0';
-	return bad("unknown option or missing value: ", name);
+	return bad("unknown option: ", name);
 }
 
-/* Which options each command takes, checked once everything is read. */
+/* What each command needs, checked once everything is read. */
 static int
 check_command(const struct kt_args *a)
 {
@@ -226,27 +235,20 @@ check_command(const struct kt_args *a)
 	case KT_CMD_DECRYPT:
 		if (a->ciphertext == NULL || a->ciphertext[0] == '\0')
 			return bad("--ciphertext must be set", NULL);
-		if (a->key_len != 0 || a->length != 0)
-			return bad("decrypt takes neither --key-spec nor --length",
-			    NULL);
+		/* The real tool's own rule. */
+		if (a->key_id != NULL && a->encryption_algorithm == NULL)
+			return bad("--encryption-algorithm must be set if "
+			    "key-id exists", NULL);
 		return 0;
 	case KT_CMD_GENKEY:
 		if (a->key_id == NULL)
 			return bad("--key-id must be set", NULL);
 		if (a->key_len == 0)
 			return bad("--key-spec must be set", NULL);
-		if (a->ciphertext != NULL || a->encryption_algorithm != NULL ||
-		    a->length != 0)
-			return bad("genkey takes only --key-id, --key-spec and "
-			    "--encryption-context", NULL);
 		return 0;
 	case KT_CMD_GENRANDOM:
 		if (a->length == 0)
 			return bad("--length must be set", NULL);
-		if (a->ciphertext != NULL || a->key_id != NULL ||
-		    a->encryption_algorithm != NULL || a->key_len != 0 ||
-		    a->n_context != 0)
-			return bad("genrandom takes only --length", NULL);
 		return 0;
 	case KT_CMD_NONE:
 		break;
@@ -255,34 +257,38 @@ check_command(const struct kt_args *a)
 }
 
 /*
- * getopt_long does the work; the checks that depend on the command wait
- * until every option is read, so options may come in any order.
+ * One pass over argv against the table; the checks that depend on the
+ * command wait until every option is read, so options may come in any
+ * order.
  */
 int
 kt_args_parse(struct kt_args *a, int argc, char **argv)
 {
-	int opt, i;
+	const struct kt_option *o;
+	int i = 1;
 
 	memset(a, 0, sizeof(*a));
 	a->region = KT_DEFAULT_REGION;
 	a->proxy_port = KT_DEFAULT_PROXY_PORT;
-	if (argc >= 2 && argv[1][0] != '-' && parse_command(a, argv[1]) < 0)
-		return bad("unknown command (decrypt, genkey or genrandom)",
-		    NULL);
-	/* getopt sees the command word as its argv[0]. */
-	i = a->command != KT_CMD_NONE ? 1 : 0;
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc - i, argv + i, "", long_options,
-	    NULL)) != -1) {
-		if (opt == '?' || opt == ':')
-			return bad_option(argv[i + optind - 1]);
-		GUARD(take_option(a, opt, optarg));
+	if (argc >= 2 && argv[1][0] != '-') {
+		if (parse_command(a, argv[1]) < 0)
+			return bad("unknown command (decrypt, genkey or "
+			    "genrandom)", NULL);
+		i = 2;
+	}
+	for (; i < argc; i++) {
+		if ((o = find_option(argv[i])) == NULL)
+			return bad_option(argv[i]);
+		if (o->id != KT_OPT_HELP && a->command != KT_CMD_NONE &&
+		    (o->commands & (1u << a->command)) == 0)
+			return bad("not an option of this command: ",
+			    argv[i]);
+		if (o->arg != NULL && i + 1 >= argc)
+			return bad("missing value of ", argv[i]);
+		GUARD(take_option(a, o->id, o->arg != NULL ? argv[++i] : NULL));
 	}
 	if (a->help)
 		return 0;
-	if (optind < argc - i)
-		return bad("unexpected argument (not an option)", NULL);
 	return check_command(a);
 }
 

@@ -15,10 +15,8 @@
  *
  * The associated data is the whole header (bytes 0 .. 6+L), so the key id
  * and the version are authenticated with the data key: a blob whose key id
- * was edited does not open. When the blob was made with an encryption
- * context, the associated data goes on with the context's encoding
- * (context.h); like KMS's, the blob does not carry it, and it opens only
- * with exactly that context.
+ * was edited does not open. (There is no encryption context: the real
+ * kmstool_enclave_cli cannot send one.)
  */
 #ifndef KMSTOOL_DEV_BLOB_H
 #define KMSTOOL_DEV_BLOB_H
@@ -37,8 +35,6 @@
 /* KMS limits: Decrypt plaintext up to 4096 bytes, CiphertextBlob 6144. */
 #define KT_PLAINTEXT_MAX   4096
 #define KT_BLOB_MAX        6144
-/* The largest encoded encryption context (context.h). */
-#define KT_CONTEXT_MAX     16384
 
 /* A parsed blob: views into the caller's bytes. */
 struct kt_blob {
@@ -56,16 +52,10 @@ int kt_key_id_valid(const char *id, size_t len);
 /* Seal n bytes (1..KT_PLAINTEXT_MAX) under `master` for `key_id` into out. */
 int kt_blob_seal(const struct secret *master, const char *key_id,
     const uint8_t *pt, size_t n, struct buf *out);
-/* The same, bound to an encoded encryption context (context.h). */
-int kt_blob_seal_ctx(const struct secret *master, const char *key_id,
-    const struct slice *context, const uint8_t *pt, size_t n,
-    struct buf *out);
 /* Check the layout (magic, version, key id, sizes); -1 when malformed. */
 int kt_blob_parse(struct kt_blob *b, const uint8_t *data, size_t n);
 /* Authenticate and decrypt into a fresh secret; -1 when it does not verify. */
 int kt_blob_open(const struct kt_blob *b, const struct secret *master,
     struct secret *pt);
-int kt_blob_open_ctx(const struct kt_blob *b, const struct secret *master,
-    const struct slice *context, struct secret *pt);
 
 #endif

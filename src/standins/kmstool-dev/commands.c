@@ -10,6 +10,7 @@
 
 #include "common/base64.h"
 #include "common/buf.h"
+#include "common/kms_key_ref.h"
 #include "standins/kmstool-dev/blob.h"
 #include "standins/kmstool-dev/hooks.h"
 #include "standins/kmstool-dev/kmstool_dev.h"
@@ -35,7 +36,7 @@ kt_decrypt(const struct kt_args *a, const struct secret *master)
 {
 	uint8_t blob[BASE64_DECODED_MAX(KT_CIPHERTEXT_B64_MAX)];
 	struct secret pt = SECRET_INIT;
-	struct buf context = BUF_INIT;
+	char blob_key[KT_KEY_ID_MAX + 1];
 	struct kt_blob b;
 	size_t n = 0;
 	int rc;
@@ -52,18 +53,15 @@ kt_decrypt(const struct kt_args *a, const struct secret *master)
 	    (const char *)b.key_id);
 	if ((rc = kt_hook_run(kt_hook_by_key_id(b.key_id, b.key_id_len))) >= 0)
 		return rc;
-	if (a->key_id != NULL && (strlen(a->key_id) != b.key_id_len ||
-	    memcmp(a->key_id, b.key_id, b.key_id_len) != 0))
+	/* KMS: a KeyId that names another key than the blob's is refused. */
+	memcpy(blob_key, b.key_id, b.key_id_len);
+	blob_key[b.key_id_len] = '\0';
+	if (a->key_id != NULL && !kms_key_ref_same(a->key_id, blob_key))
 		return refuse("IncorrectKeyException");
 	if (a->encryption_algorithm != NULL &&
 	    strcmp(a->encryption_algorithm, "SYMMETRIC_DEFAULT") != 0)
 		return refuse("InvalidKeyUsageException");
-	/* KMS's answer to a context that is not the blob's: the same. */
-	if (kt_context_encode(a->context, a->n_context, &context) < 0)
-		return kt_fail("Could not encode the encryption context");
-	rc = kt_blob_open_ctx(&b, master, &(struct slice){ context.data,
-	    context.len }, &pt);
-	buf_free(&context, 0);
+	rc = kt_blob_open(&b, master, &pt);
 	if (rc < 0)
 		return refuse("InvalidCiphertextException");
 	rc = kt_print_fields(&(struct kt_field){ "PLAINTEXT", pt.data, pt.len },
@@ -79,7 +77,7 @@ int
 kt_genkey(const struct kt_args *a, const struct secret *master)
 {
 	struct secret key = SECRET_INIT;
-	struct buf blob = BUF_INIT, context = BUF_INIT;
+	struct buf blob = BUF_INIT;
 	int rc = KT_EXIT_FAILED;
 
 	kt_info("genkey: key id %s, %zu-bit data key", a->key_id,
@@ -89,9 +87,7 @@ kt_genkey(const struct kt_args *a, const struct secret *master)
 		rc = kt_fail("Could not generate a data key");
 		goto done;
 	}
-	if (kt_context_encode(a->context, a->n_context, &context) < 0 ||
-	    kt_blob_seal_ctx(master, a->key_id, &(struct slice){ context.data,
-	    context.len }, key.data, key.len, &blob) < 0) {
+	if (kt_blob_seal(master, a->key_id, key.data, key.len, &blob) < 0) {
 		rc = kt_fail("Could not seal the data key");
 		goto done;
 	}
@@ -105,7 +101,6 @@ kt_genkey(const struct kt_args *a, const struct secret *master)
 done:
 	secret_free(&key);
 	buf_free(&blob, 0);
-	buf_free(&context, 0);
 	return rc;
 }
 

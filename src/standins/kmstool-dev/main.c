@@ -5,6 +5,7 @@
  * kmstool_dev.h for what it is and usage.c for the whole contract.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common/secret.h"
 #include "standins/kmstool-dev/args.h"
@@ -18,22 +19,26 @@
 /* Enough secure heap for credentials, the master key and a 4 KiB answer. */
 #define SECURE_HEAP_SIZE (64 * 1024)
 
-/* The built-in key unless a file names another; either way, say which. */
+/*
+ * The built-in key unless KMSTOOL_DEV_MASTER_KEY_FILE names another (the
+ * environment, as the real tool has no option for it); say which.
+ */
 static int
-load_master_key(const struct kt_args *a, struct secret *master)
+load_master_key(struct secret *master)
 {
+	const char *file = getenv(KT_MASTER_KEY_ENV);
 	struct reason why;
 
-	if (a->master_key_file == NULL) {
+	if (file == NULL || file[0] == '\0') {
 		kt_info("master key: BUILT-IN INSECURE DEVELOPMENT KEY "
 		    "(demos and tests only)");
 		return kt_master_key_builtin(master);
 	}
-	if (kt_master_key_load(master, a->master_key_file, &why) < 0) {
+	if (kt_master_key_load(master, file, &why) < 0) {
 		fprintf(stderr, "kmstool-dev: %s\n", why.text);
 		return -1;
 	}
-	kt_info("master key: loaded from --master-key-file");
+	kt_info("master key: loaded from " KT_MASTER_KEY_ENV);
 	return 0;
 }
 
@@ -55,7 +60,7 @@ run(const struct kt_args *a)
 		return rc;
 	if (a->command == KT_CMD_GENRANDOM)
 		return kt_genrandom(a);
-	if (load_master_key(a, &master) < 0)
+	if (load_master_key(&master) < 0)
 		return KT_EXIT_USAGE;
 	rc = a->command == KT_CMD_DECRYPT ? kt_decrypt(a, &master) :
 	    kt_genkey(a, &master);

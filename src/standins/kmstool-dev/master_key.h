@@ -11,6 +11,9 @@
 #ifndef KMSTOOL_DEV_MASTER_KEY_H
 #define KMSTOOL_DEV_MASTER_KEY_H
 
+/* The environment variable naming a master key file (main.c). */
+#define KT_MASTER_KEY_ENV "KMSTOOL_DEV_MASTER_KEY_FILE"
+
 #include "common/reason.h"
 #include "common/secret.h"
 

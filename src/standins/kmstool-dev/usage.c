@@ -3,15 +3,16 @@
  */
 #include "standins/kmstool-dev/usage.h"
 
+#include "standins/kmstool-dev/args.h"
 #include "standins/kmstool-dev/master_key.h"
 
 static const char usage_line[] =
-"usage: kmstool-dev {decrypt|genkey|genrandom} --region REGION\n"
-"           --proxy-port PORT --aws-access-key-id ID\n"
+"usage: kmstool-dev {decrypt|genkey|genrandom} [--region REGION]\n"
+"           [--proxy-port PORT] --aws-access-key-id ID\n"
 "           --aws-secret-access-key KEY --aws-session-token TOKEN\n"
-"           [command options] [--master-key-file FILE]\n";
+"           [command options]\n";
 
-static const char usage_body[] =
+static const char usage_intro[] =
 "\n"
 "DEVELOPMENT STAND-IN for AWS's kmstool_enclave_cli, FOR DEMOS AND TESTS\n"
 "ONLY. It never contacts AWS KMS and proves nothing about an enclave: it\n"
@@ -19,37 +20,30 @@ static const char usage_body[] =
 "enclave image and never protect real data with it.\n"
 "\n"
 "Commands:\n"
-"  decrypt    --ciphertext B64       a blob from `kmstool-dev genkey`\n"
-"             [--key-id ID]          must match the blob's key id\n"
-"             [--encryption-algorithm SYMMETRIC_DEFAULT|RSAES_OAEP_SHA_1|\n"
-"                                     RSAES_OAEP_SHA_256]\n"
-"             [--encryption-context KEY=VALUE]...  must be the blob's\n"
-"                                     context, every pair, any order\n"
-"             prints PLAINTEXT: <base64>\n"
-"  genkey     --key-id ID --key-spec AES-256|AES-128\n"
-"             [--encryption-context KEY=VALUE]...  binds the blob to it\n"
-"             prints CIPHERTEXT: <base64 blob> and PLAINTEXT: <base64 key>\n"
-"  genrandom  --length 1..1024\n"
-"             prints PLAINTEXT: <base64 random bytes>\n"
+"  decrypt    prints PLAINTEXT: <base64>\n"
+"  genkey     prints CIPHERTEXT: <base64 blob> and PLAINTEXT: <base64 key>\n"
+"  genrandom  prints PLAINTEXT: <base64 random bytes>\n"
 "\n"
-"Common options (as the real tool's):\n"
-"  --region REGION               default us-east-1 (only logged)\n"
-"  --proxy-port PORT             default 8000 (only logged)\n"
-"  --aws-access-key-id ID        required; never printed\n"
-"  --aws-secret-access-key KEY   required; never printed\n"
-"  --aws-session-token TOKEN     required; never printed\n"
-"  --help                        print this help and exit 0\n"
+"Options (exactly the real tool's, v0.4.4; anything else prints this\n"
+"usage on stderr and exits 1):\n";
+
+static const char usage_body[] =
 "\n"
-"Master key (kmstool-dev only):\n"
-"  --master-key-file FILE        32 bytes: raw, 64 hex characters or base64.\n"
-"  Without it the BUILT-IN INSECURE DEVELOPMENT KEY is used: SHA-256 of\n"
-"  \"" KT_DEV_MASTER_LABEL "\".\n"
+"A decrypt naming --key-id opens only a blob sealed for that key, as KMS\n"
+"does (IncorrectKeyException): the same id, or a key ARN and its bare key\n"
+"id (arn:...:key/ID and ID). There is no --encryption-context: the real\n"
+"tool has none (an encryption context needs enclaved --kms native).\n"
+"\n"
+"Master key (kmstool-dev only, from the environment, as the real tool\n"
+"has no such option):\n"
+"  KMSTOOL_DEV_MASTER_KEY_FILE=FILE  32 bytes: raw, 64 hex characters or\n"
+"  base64. Without it the BUILT-IN INSECURE DEVELOPMENT KEY is used:\n"
+"  SHA-256 of \"" KT_DEV_MASTER_LABEL "\".\n"
 "  It is public; anyone can open blobs made with it.\n"
 "\n"
 "Blob format v1 (base64): \"KTDV\" | 0x01 | key id length | key id |\n"
 "  nonce(12) | AES-256-GCM(master key, data key) | tag(16); the header up\n"
-"  to the key id is the associated data, followed by the encryption\n"
-"  context's encoding when there is one (sorted pairs, u16 lengths).\n"
+"  to the key id is the associated data.\n"
 "\n"
 "Exit status: 0 success (answer on stdout); 1 bad arguments (usage on\n"
 "stderr); 255 the operation failed (reason as the last stderr line, e.g.\n"
@@ -83,10 +77,27 @@ kt_usage_short(FILE *to)
 	fputs("Try 'kmstool-dev --help'.\n", to);
 }
 
+/* One line per row of the option table (args.c): what the parser takes. */
+static void
+usage_options(FILE *to)
+{
+	char head[64];
+	size_t i;
+
+	for (i = 0; i < kt_n_options; i++) {
+		snprintf(head, sizeof(head), "--%s%s%s", kt_options[i].name,
+		    kt_options[i].arg ? " " : "",
+		    kt_options[i].arg ? kt_options[i].arg : "");
+		fprintf(to, "  %-30s %s\n", head, kt_options[i].help);
+	}
+}
+
 /* --help goes to stdout, so it can be paged; errors go to stderr. */
 void
 kt_usage(FILE *to)
 {
 	fputs(usage_line, to);
+	fputs(usage_intro, to);
+	usage_options(to);
 	fputs(usage_body, to);
 }
