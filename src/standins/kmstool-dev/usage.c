@@ -3,7 +3,9 @@
  */
 #include "standins/kmstool-dev/usage.h"
 
-#include "standins/kmstool-dev/args.h"
+#include <stdio.h>
+
+#include "standins/kmstool-dev/options.h"
 #include "standins/kmstool-dev/master_key.h"
 
 static const char usage_line[] =
