@@ -121,7 +121,7 @@ main(int argc, char **argv)
 	sigset_t set;
 	int rc;
 
-	if ((rc = options_parse(&opt, argc, argv)) != 0)
+	if ((rc = options_parse(&opt, argc, argv, step_names())) != 0)
 		return rc > 0 ? 0 : 2;
 	log_set_level(opt.log_level);
 	if (setup_context(&ctx, &opt) < 0)

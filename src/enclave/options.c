@@ -21,7 +21,8 @@
 
 #define MIB ((size_t)1 << 20)
 
-static const char usage_text[] =
+/* The help, around the one line that names the steps linked in. */
+static const char usage_head[] =
 "usage: enclaved [options]\n"
 "\n"
 "The trusted daemon of confidential-enclave: decrypts data under the TSK that\n"
@@ -48,7 +49,8 @@ static const char usage_text[] =
 "                         daemon's life, configuring it again does not reset\n"
 "  --max-keys N           keys held at once, by key id (default 16, at most\n"
 "                         256); past it configure answers too_many_keys\n"
-"  --step NAME            workflow step: echo (default) or agent\n"
+"  --step NAME            workflow step (default echo), one of:\n";
+static const char usage_tail[] =
 "  --agent-id NAME        the agent step's agent_id (default enclave-agent)\n"
 "  --bind-direction       open inputs under aad \"request\\0\"+aad and seal\n"
 "                         results under \"result\\0\"+aad, so a result cannot\n"
@@ -182,7 +184,7 @@ options_defaults(struct options *opt)
 }
 
 int
-options_parse(struct options *opt, int argc, char **argv)
+options_parse(struct options *opt, int argc, char **argv, const char *steps)
 {
 	unsigned long long n;
 	struct reason why;
@@ -324,7 +326,8 @@ options_parse(struct options *opt, int argc, char **argv)
 			printf("enclaved %s\n", ENCLAVED_VERSION);
 			return 1;
 		case OPT_HELP:
-			fputs(usage_text, stdout);
+			printf("%s                         %s\n%s", usage_head,
+			    steps, usage_tail);
 			return 1;
 		default:
 			return usage_error("unknown or incomplete option '%s'",

@@ -42,9 +42,11 @@ struct options {
 
 /*
  * Fill `opt` from argv. Returns 0 to run, 1 when --help or --version was
- * printed (exit 0), -1 after printing a usage error (exit 2).
+ * printed (exit 0), -1 after printing a usage error (exit 2). `steps`
+ * names the workflow steps linked in, for --help (steps/step.h).
  */
-int  options_parse(struct options *opt, int argc, char **argv);
+int  options_parse(struct options *opt, int argc, char **argv,
+    const char *steps);
 void options_log(const struct options *opt);
 
 /* A region name safe to pass on: letters, digits and '-', 1..32 chars. */

@@ -3,6 +3,8 @@ enclaved: command line, startup, SIGTERM.
 """
 
 import os
+import pathlib
+import re
 import signal
 import subprocess
 import threading
@@ -10,7 +12,7 @@ import time
 
 import pytest
 
-from helpers.harness import Conn, free_tcp_port
+from helpers.harness import REPO_ROOT, Conn, free_tcp_port
 
 PING = {"type": "ping"}
 
@@ -51,6 +53,27 @@ def test_help_exits_0(enclaved_bin):
                 "--step", "--agent-id", "--max-message", "--idle-timeout",
                 "--read-timeout", "--max-connections", "--memory-limit"):
         assert opt in out, opt
+
+
+def registered_steps():
+    """The step names the source registers (src/enclave/steps/, step.h)."""
+    steps = set()
+    for path in (pathlib.Path(REPO_ROOT) / "src" / "enclave" / "steps").glob("*.c"):
+        text = path.read_text()
+        if "STEP_REGISTER(" in text:
+            steps.update(re.findall(r'\.name\s*=\s*"([^"]+)"', text))
+    return steps
+
+
+def test_help_lists_the_registered_steps(enclaved_bin):
+    """--help names every step linked in, not a list written by hand
+    (issue 25 item 7): a new step file shows up by itself."""
+    out = _run(enclaved_bin, "--help").stdout
+    lines = out.splitlines()
+    at = [i for i, l in enumerate(lines) if l.lstrip().startswith("--step")]
+    assert len(at) == 1, out
+    listed = {s.strip() for s in lines[at[0] + 1].split(",")}
+    assert listed == registered_steps() and "echo" in listed, (listed, out)
 
 
 def test_listening_line_per_listener(daemon):
