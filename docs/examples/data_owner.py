@@ -1,8 +1,10 @@
 """
 data_owner.py - sealing inputs for the enclave and opening its results, as
-the data owner does it (the orchestrator never holds the key).
+the data owner does it (the orchestrator never holds the key), and granting
+a re-encryption to another key.
 
-    pip install cryptography
+Needs Python's `cryptography`: on Debian and Ubuntu `apt-get install
+python3-cryptography`; elsewhere `pip install cryptography`.
 
 The layout is hex of nonce(12) || AES-256-GCM ciphertext || tag(16) under
 the TSK, the data owner's key (docs/protocol.md, "process"). With
@@ -12,20 +14,56 @@ is sealed under b"request\\0" + aad and a result opens under
 b"result\\0" + aad, so a result handed back as an input (or an input
 handed back as a result) fails to authenticate (docs/security.md).
 
-    key = bytes.fromhex(open("tsk.hex").read().strip())
+    key = load_key("tsk.key")   # base64, as every documented way gives it
+                                # (aws kms generate-data-key's Plaintext,
+                                # kmstool-dev genkey), or 64 hex digits
     ct = seal_request(key, b'{"task": 1}', aad="tenant-7/workflow-42/step-1",
                       bind_direction=True)
     # ... POST {"ciphertext": ct, "aad": "tenant-7/workflow-42/step-1"} to
     # the gateway; the aad travels as it is, without the label ...
     plaintext = open_result(key, result_hex, aad="tenant-7/workflow-42/step-1",
                             bind_direction=True)
+
+Rotation to a new key (or a release to a downstream party, who sends you
+`commitment(their_key)` instead of the key): the enclave seals a result
+under another key only with a grant made with the input's key
+(docs/protocol.md, "process"):
+
+    g = grant(old_key, commitment(new_key), valid_for=3600)
+    # ... POST {"ciphertext": ct, "key_id": "v1", "result_key_id": "v2",
+    #           "grant": g} ...
 """
 
+import base64
+import binascii
+import hashlib
+import hmac
 import os
+import string
+import struct
+import time
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 REQUEST_LABEL = b"request\0"
+COMMITMENT_LABEL = b"confidential-enclave key commitment v1"
+GRANT_KEY_LABEL = b"confidential-enclave re-encryption grant key v1"
+
+
+def load_key(path):
+    """The 32-byte key in a text file: base64 (with padding) or 64 hex
+    digits, whitespace around it ignored. Anything else is refused."""
+    text = open(path, "rb").read().strip()
+    if len(text) == 64 and all(c in string.hexdigits.encode() for c in text):
+        return bytes.fromhex(text.decode())
+    try:
+        key = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        key = b""
+    if len(key) != 32:
+        raise ValueError("%s: not a 32-byte key as base64 or 64 hex digits"
+                         % path)
+    return key
 RESULT_LABEL = b"result\0"
 
 
@@ -52,3 +90,19 @@ def open_result(key, result_hex, aad="", bind_direction=False):
     raw = bytes.fromhex(result_hex)
     return AESGCM(key).decrypt(raw[:12], raw[12:],
                                _aad(RESULT_LABEL, aad, bind_direction))
+
+
+def commitment(key):
+    """A key's public name: lets its holder ask for a grant without
+    handing the key over."""
+    return hmac.new(key, COMMITMENT_LABEL, hashlib.sha256).digest()
+
+
+def grant(input_key, result_commitment, valid_for=3600):
+    """hex of the grant that lets the enclave seal results of data under
+    input_key with the key whose commitment is given, for valid_for
+    seconds (the enclave's clock decides)."""
+    g = hmac.new(input_key, GRANT_KEY_LABEL, hashlib.sha256).digest()
+    body = (b"\x01" + struct.pack(">Q", int(time.time()) + valid_for) +
+            result_commitment)
+    return (body + hmac.new(g, body, hashlib.sha256).digest()).hex()

@@ -364,3 +364,44 @@ def test_tenant_cannot_read_another_tenants_record_through_the_gateway(
     h = d.request({"type": "health"})
     assert {k["key_id"]: k["encryptions"] for k in h["keys"]} == \
         {"tenant-a": 0, "tenant-b": 1}
+
+
+# --- the data owner's Python example (docs/examples/data_owner.py) ---------
+
+def _example():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                        "docs", "examples", "data_owner.py")
+    spec = importlib.util.spec_from_file_location("data_owner", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_python_example_reads_base64_and_hex_keys(tmp_path):
+    """Every documented way of getting a key gives base64 (issue 25 item 7:
+    the example read hex only); 64 hex digits work too, anything else is
+    refused."""
+    ex = _example()
+    key = genkey()[1]
+    for form in ("base64", "hex"):
+        assert ex.load_key(write_key_file(tmp_path, key, form=form)) == key
+    for bad in (b"short", key.hex()[:32].encode(), b"A" * 45, key):
+        path = tmp_path / "bad"
+        path.write_bytes(bad)
+        with pytest.raises(ValueError):
+            ex.load_key(str(path))
+
+
+def test_python_example_grant_is_accepted(start_daemon):
+    ex = _example()
+    d = start_daemon()
+    (t1, k1), (t2, k2) = genkey(), genkey()
+    d.configure(t1, key_id="v1")
+    d.configure(t2, key_id="v2")
+    g = ex.grant(k1, ex.commitment(k2), valid_for=60)
+    assert ex.commitment(k2) == key_commitment(k2)
+    resp = process(d, k1, b"moved", key_id="v1", result_key_id="v2", grant=g)
+    assert resp["status"] == "ok", resp
+    assert open_sealed(k2, resp["result"]) == b"moved"
