@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -301,6 +302,16 @@ connect_or_close(int fd, const struct sockaddr *sa, socklen_t len,
 }
 
 int
+endpoint_vsock_connect_timeout(int fd, int timeout_ms)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+	    .tv_usec = (timeout_ms % 1000) * 1000 };
+
+	return setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
+	    sizeof(tv));
+}
+
+int
 endpoint_connect(const struct endpoint *ep, int timeout_ms)
 {
 	const int one = 1;
@@ -330,5 +341,10 @@ endpoint_connect(const struct endpoint *ep, int timeout_ms)
 	len = local_sockaddr(ep, &ss);
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
+	if (ep->kind == ENDPOINT_VSOCK && timeout_ms > 0 &&
+	    endpoint_vsock_connect_timeout(fd, timeout_ms) < 0) {
+		close(fd);
+		return -1;
+	}
 	return connect_or_close(fd, (struct sockaddr *)&ss, len, timeout_ms);
 }

@@ -49,5 +49,10 @@ int  endpoint_listen(const struct endpoint *ep, int backlog);
  * timeout_ms bounds the connect (0: the kernel's own timeout).
  */
 int  endpoint_connect(const struct endpoint *ep, int timeout_ms);
+/*
+ * Make an AF_VSOCK socket's connect wait timeout_ms (> 0): the kernel
+ * gives up after its own 2 s otherwise, whatever the caller polls for.
+ */
+int  endpoint_vsock_connect_timeout(int fd, int timeout_ms);
 
 #endif

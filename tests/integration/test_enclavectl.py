@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import socket
 import stat
 import struct
@@ -267,7 +268,8 @@ def test_seal_needs_no_daemon(ctl, tmp_path):
 
 # --- usage ------------------------------------------------------------------------
 
-COMMANDS = ["ping", "health", "configure", "process", "seal", "open"]
+COMMANDS = ["ping", "health", "configure", "process", "seal", "open", "grant",
+            "commitment", "forget", "attest", "verify-attestation"]
 
 
 def test_help_lists_commands(ctl):
@@ -277,6 +279,17 @@ def test_help_lists_commands(ctl):
     for c in COMMANDS:
         assert c in text
     assert p.stderr == b""
+
+
+def test_usage_line_names_every_global_option(ctl):
+    """The usage line and the option list agree (--retry was missing)."""
+    text = expect(ctl("--help"), 0).stdout.decode()
+    usage = text.split("\n\n")[0]
+    options = text.split("global options:")[1]
+    names = set(re.findall(r"^  (--[a-z-]+)", options, re.M)) - {"--help"}
+    assert names >= {"--enclave", "--framing", "--timeout", "--retry"}, names
+    for name in names:
+        assert name in usage, (name, usage)
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

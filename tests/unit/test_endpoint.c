@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -314,6 +315,35 @@ test_tcp_listen_connect(void **state)
 	assert_int_equal(errno, ECONNREFUSED);
 }
 
+/*
+ * The caller's connect timeout reaches the vsock transport, which would
+ * otherwise give up after its own 2 s (enclavectl --timeout, issue 25).
+ */
+static void
+test_vsock_connect_timeout_set(void **state)
+{
+	struct timeval tv = { 0 };
+	socklen_t len = sizeof(tv);
+	int fd;
+
+	(void)state;
+	if ((fd = socket(AF_VSOCK, SOCK_STREAM, 0)) < 0) {
+		fprintf(stderr, "no AF_VSOCK sockets here (%s): skipped\n",
+		    strerror(errno));
+		skip();
+	}
+	assert_int_equal(getsockopt(fd, AF_VSOCK,
+	    SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, &len), 0);
+	assert_int_equal(tv.tv_sec, 2);		/* the kernel's default */
+	assert_int_equal(endpoint_vsock_connect_timeout(fd, 12500), 0);
+	len = sizeof(tv);
+	assert_int_equal(getsockopt(fd, AF_VSOCK,
+	    SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, &len), 0);
+	assert_int_equal(tv.tv_sec, 12);
+	assert_int_equal(tv.tv_usec, 500000);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -327,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_unix_listen_connect),
 		cmocka_unit_test(test_tcp_listen_connect),
+		cmocka_unit_test(test_vsock_connect_timeout_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

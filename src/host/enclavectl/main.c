@@ -2,7 +2,7 @@
  * main.c - enclavectl: the host's and the data owner's command line.
  *
  *   enclavectl [--enclave ENDPOINT] [--framing raw|len] [--timeout SECONDS]
- *              COMMAND [options]
+ *              [--retry N] COMMAND [options]
  *
  * Global options are parsed here; everything after the command name
  * belongs to the command. To add a command, write its file (see
@@ -55,7 +55,7 @@ usage(FILE *out)
 
 	fprintf(out,
 "usage: enclavectl [--enclave ENDPOINT] [--framing raw|len] [--timeout SECONDS]\n"
-"                  COMMAND [options]\n"
+"                  [--retry N] COMMAND [options]\n"
 "\n"
 "Talks to the confidential-enclave daemon (protocol v1), and seals and opens\n"
 "data for it with the data owner's key.\n"
