@@ -37,15 +37,17 @@ CLONE_IN_CHROOT=$HOME_IN_CHROOT/confidential-enclave
 
 die() { echo "fresh-machine-check: $*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+# Usage errors exit 2, as every command of the project's does.
+usage_error() { echo "fresh-machine-check: $*" >&2; echo "Try '$0 --help'." >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--keep) KEEP=1 ;;
-	--mirror) [ $# -ge 2 ] || die "--mirror needs a URL"; MIRROR=$2; shift ;;
-	--dir) [ $# -ge 2 ] || die "--dir needs a folder"; PARENT=$2; shift ;;
+	--mirror) [ $# -ge 2 ] || usage_error "--mirror needs a URL"; MIRROR=$2; shift ;;
+	--dir) [ $# -ge 2 ] || usage_error "--dir needs a folder"; PARENT=$2; shift ;;
 	--print-steps) PRINT=1 ;;
 	-h | --help) usage; exit 0 ;;
-	*) usage >&2; die "unknown option $1" ;;
+	*) usage_error "unknown option $1" ;;
 	esac
 	shift
 done

@@ -2,6 +2,8 @@
 # Install the Debian packages this project builds and tests with, if any
 # are missing. Safe to run again: it does nothing when all are present.
 #
+#   usage: scripts/install-deps.sh [--box]
+#
 #   --box   also what the enclave box needs (docs/box.md): QEMU, cpio and a
 #           static busybox (its kernel is downloaded, never installed:
 #           scripts/box/fetch-kernel.sh)
@@ -15,7 +17,15 @@ PACKAGES=(
 	python3 python3-pytest python3-cryptography python3-cbor2 python3-yaml
 	clang libclang-rt-14-dev valgrind shellcheck
 )
-if [ "${1:-}" = --box ]; then
+box=0
+for arg in "$@"; do
+	case $arg in
+	--box) box=1 ;;
+	-h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	*) printf 'install-deps: unknown option %s (try --help)\n' "$arg" >&2; exit 2 ;;
+	esac
+done
+if [ "$box" = 1 ]; then
 	PACKAGES+=(qemu-system-x86 cpio busybox-static)
 fi
 

@@ -67,3 +67,20 @@ def test_shellcheck_clean():
     r = subprocess.run(["shellcheck", "--severity=style", str(SCRIPT)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("script,args", [
+    ("fresh-machine-check.sh", ["--bogus"]),
+    ("fresh-machine-check.sh", ["--mirror"]),
+    ("install-deps.sh", ["--bogus"]),
+    ("install-deps.sh", ["--box", "--bogus"]),
+])
+def test_usage_errors_exit_2(script, args):
+    """A usage error is exit 2 with a message, as for every other command
+    (issue 25 item 7: fresh-machine-check exited 1, install-deps ignored
+    unknown options). Neither gets as far as root, apt or debootstrap."""
+    r = subprocess.run([str(REPO / "scripts" / script)] + args,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert args[-1] in r.stderr or "needs" in r.stderr, r.stderr
+    assert r.stdout == ""
