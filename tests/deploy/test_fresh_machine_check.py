@@ -58,7 +58,7 @@ def test_help_and_bad_usage():
     r = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage:" in r.stdout and "--print-steps" in r.stdout
     r = subprocess.run([str(SCRIPT), "--no-such-option"], capture_output=True, text=True)
-    assert r.returncode == 1 and "no-such-option" in r.stderr
+    assert r.returncode == 2 and "no-such-option" in r.stderr
 
 
 def test_shellcheck_clean():
