@@ -25,6 +25,49 @@ def _works_with(d, key, aad=None):
     return open_sealed(key, resp["result"], aad) == pt
 
 
+def _process_tree(root):
+    """{pid: (state, ppid, name)} of root and all its descendants."""
+    procs = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        procs[int(entry)] = (fields[0], int(fields[1]), name)
+    tree, grew = {root}, True
+    while grew:
+        more = {p for p, (_, ppid, _) in procs.items() if ppid in tree}
+        grew = not more <= tree
+        tree |= more
+    return {p: procs[p] for p in tree if p in procs}
+
+
+def test_no_zombie_left_after_a_configure(daemon, dev_key):
+    """The KMS broker's per-call child is reaped when it ends, not at the
+    next configure (issue 25 item 7: an `[enclaved-kms] <defunct>` stayed
+    after each configure)."""
+    tsk, _ = dev_key
+    for _ in range(2):
+        assert daemon.configure(tsk)["status"] == "ok"
+    deadline = time.monotonic() + 5
+    while True:
+        zombies = {p: v for p, v in _process_tree(daemon.pid).items()
+                   if v[0] == "Z"}
+        if not zombies or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert zombies == {}, zombies
+    # The broker itself is still there and serves the next configure.
+    names = [v[2] for v in _process_tree(daemon.pid).values()]
+    assert "enclaved-kms" in names, names
+    assert daemon.configure(tsk)["status"] == "ok"
+
+
 # --- with kmstool-dev -----------------------------------------------------------------
 
 def test_configure_with_kmstool_dev_then_process(daemon, dev_key):

@@ -128,6 +128,9 @@ broker_main(int ctl)
 	signal(SIGTERM, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "enclaved-kms");
+	/* A finished call's child is reaped by the kernel at once, not left
+	 * a zombie until the next call comes to reap it. */
+	signal(SIGCHLD, SIG_IGN);
 	for (;;) {
 		int ch = recv_fd(ctl);
 		pid_t pid;
@@ -138,16 +141,16 @@ broker_main(int ctl)
 			continue;
 		pid = fork();
 		if (pid == 0) {
+			/* The KMS tool's exit status must reach its waitpid. */
+			signal(SIGCHLD, SIG_DFL);
 			close(ctl);
 			serve_channel(ch);
 			_exit(0);
 		}
 		close(ch);
-		/* Reap whoever has finished; children never outlive their call. */
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
 	}
-	while (wait(NULL) > 0)
+	/* Children never outlive their call: wait for those still running. */
+	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	_exit(0);
 }
