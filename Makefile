@@ -9,7 +9,7 @@
 #   make install-client PREFIX=...   the client library for other programs
 #   make SAN=1      the same tree built with ASan + UBSan into build-san/
 #
-# Sources are found by directory, so a new file in a room joins its binary
+# Sources are found by directory, so a new file in a folder joins its binary
 # without touching this file.
 
 # --- compiler, flags and Debian packages ----------------------------------
@@ -252,7 +252,7 @@ fuzz-smoke: fuzz-build
 # --- enclave-gateway and the host's credentials (libhost, libgateway) ------
 # libhost.a: IMDSv2 / environment credentials, linked by enclavectl and the
 # gateway. The gateway's sources but main.c go to libgateway.a so the unit
-# tests (tests/unit/test_gateway_*.c) link its modules. libmicrohttpd and
+# tests (tests/unit/test_gateway_*.c, test_host_*.c) link its modules. libmicrohttpd and
 # libcurl come through pkg-config and only into the host binaries.
 HOST_PKGS      := libmicrohttpd libcurl
 HOST_PKG_CFLAGS := $(shell pkg-config --cflags $(HOST_PKGS) 2>/dev/null)
@@ -272,6 +272,11 @@ $(BUILD)/enclave-gateway: $(call obj,src/host/gateway/main.c) $(LIBGATEWAY) $(LI
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HOST_PKG_LIBS)
 .SECONDARY: $(call obj,$(wildcard tests/unit/test_gateway_*.c))
 $(BUILD)/tests/test_gateway_%: $(call obj,tests/unit/test_gateway_%.c) $(LIBGATEWAY) $(LIBHOST) $(LIBCLIENT) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HOST_PKG_LIBS) -lcmocka
+.SECONDARY: $(call obj,$(wildcard tests/unit/test_host_*.c))
+$(BUILD)/tests/test_host_%: $(call obj,tests/unit/test_host_%.c) $(LIBHOST) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HOST_PKG_LIBS) -lcmocka

@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
 """
-check-cycles.py - dependencies in src/ go one way.
+check-cycles.py - dependencies in src/ and bench/ go one way.
 
 Usage: scripts/check-cycles.py [BUILD_DIR]
 
 Two graphs, both of which must be free of loops:
 
-1. Includes. A node is a file of src/ or include/; an edge is an
+1. Includes. A node is a file of src/, include/ or bench/; an edge is an
    #include "..." that resolves to another of them (beside the file, then
    src/, then include/, as the Makefile's -I flags do). Any cycle fails:
    header <-> header, and also a pair of modules whose .c files include
    each other's headers (a.c reaches b.h and b.c reaches a.h).
 
-2. Calls. A node is an object file of src/ in BUILD_DIR/obj (default
-   build/); an edge a -> b means a.o uses a symbol that b.o defines (nm).
+2. Calls. A node is an object file of src/ or bench/ in BUILD_DIR/obj
+   (default build/); an edge a -> b means a.o uses a symbol that b.o defines (nm).
    This catches the loops a shared internal header hides: three files
    declared in one client_internal.h that call each other round.
 
@@ -30,6 +30,8 @@ import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 INCLUDE_ROOTS = ["src", "include"]
+# Where the sources are: the include roots, and the benchmark's own C.
+SOURCE_ROOTS = INCLUDE_ROOTS + ["bench"]
 
 # Loops known when the check was written, each a set of object names
 # (paths below obj/ without .o). They shrink; none may be added.
@@ -83,7 +85,7 @@ def strongly_connected(graph):
 
 def source_files():
     out = []
-    for base in INCLUDE_ROOTS:
+    for base in SOURCE_ROOTS:
         for d, _, names in os.walk(os.path.join(ROOT, base)):
             for n in names:
                 if n.endswith((".c", ".h")):
@@ -141,7 +143,8 @@ def include_problems(graph):
 def call_graph(build):
     objdir = os.path.join(build, "obj")
     objects = []
-    for d, _, names in os.walk(os.path.join(objdir, "src")):
+    for d, _, names in [w for base in SOURCE_ROOTS
+                        for w in os.walk(os.path.join(objdir, base))]:
         for n in names:
             o = os.path.join(d, n)
             # an object whose source is gone (moved, removed) is stale

@@ -48,7 +48,6 @@
 #include <fcntl.h>
 
 #include "loadgen.h"
-#include "common/base64.h"
 #include "common/hex.h"
 #include "common/number.h"
 
@@ -111,15 +110,6 @@ struct window {
 
 static int epfd = -1;
 
-long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void *
 xmalloc(size_t n)
 {
@@ -130,31 +120,6 @@ xmalloc(size_t n)
 		exit(2);
 	}
 	return p;
-}
-
-void
-die(const char *what)
-{
-	fprintf(stderr, "loadgen: %s\n", what);
-	exit(2);
-}
-
-void
-parse_endpoint(const char *text, struct endpoint *ep)
-{
-	if (endpoint_parse(ep, text, 0, NULL) < 0)
-		die("--connect wants tcp:HOST:PORT or vsock:CID:PORT");
-}
-
-uint64_t
-parse_count(const char *option, const char *text, uint64_t min, uint64_t max)
-{
-	struct reason why;
-	uint64_t v;
-
-	if (number_option(option, text, min, max, &v, &why) < 0)
-		die(why.text);
-	return v;
 }
 
 /* Seconds with an optional fraction, up to a day, as a double. */
@@ -168,26 +133,6 @@ parse_seconds(const char *option, const char *text, uint64_t min_ms)
 	    &why) < 0)
 		die(why.text);
 	return (double)ms / 1000;
-}
-
-int
-parse_framing(const char *text)
-{
-	if (strcmp(text, "raw") != 0 && strcmp(text, "len") != 0)
-		die("--framing wants raw or len");
-	return strcmp(text, "len") == 0;
-}
-
-int
-common_option(int ch, const char *arg, struct common_opts *co)
-{
-	switch (ch) {
-	case 'c': co->connect_to = arg; return 1;
-	case 'k': co->key_file = arg; return 1;
-	case 'f': co->framing_len = parse_framing(arg); return 1;
-	case 'l': co->label = arg; return 1;
-	default: return 0;
-	}
 }
 
 /* tcp:HOST:PORT with a numeric IPv4 host, or vsock:CID:PORT. */
@@ -207,29 +152,6 @@ parse_connect(const char *text, struct opts *o)
 	if (inet_pton(AF_INET, strcmp(o->ep.host, "localhost") == 0 ?
 	    "127.0.0.1" : o->ep.host, &sa->sin_addr) != 1)
 		die("--connect wants a numeric IPv4 host");
-}
-
-void
-load_key(const char *path, uint8_t key[AEAD_KEY_LEN])
-{
-	char text[256];
-	uint8_t raw[BASE64_DECODED_MAX(sizeof(text))];
-	size_t n, got;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		die("cannot open the key file");
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
-	    text[n - 1] == ' '))
-		n--;
-	text[n] = '\0';
-	if (n == 2 * AEAD_KEY_LEN && hex_decode(key, text, n) == 0)
-		return;
-	if (base64_decode(raw, &got, text, n) < 0 || got != AEAD_KEY_LEN)
-		die("the key file holds neither 32 bytes of base64 nor of hex");
-	memcpy(key, raw, AEAD_KEY_LEN);
 }
 
 /*

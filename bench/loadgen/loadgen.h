@@ -1,5 +1,6 @@
 /*
- * loadgen.h - what the load generator's commands share (loadgen.c).
+ * loadgen.h - what the load generator's commands share (options.c), and
+ * the stream command (stream.c) that loadgen.c's main dispatches to.
  */
 #ifndef BENCH_LOADGEN_H
 #define BENCH_LOADGEN_H

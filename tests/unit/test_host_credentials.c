@@ -1,5 +1,5 @@
 /*
- * test_gateway_imds.c - host/credentials: reading IMDSv2's answers (the
+ * test_host_credentials.c - host/credentials: reading IMDSv2's answers (the
  * credentials document, the role listing), the endpoint override, the
  * environment source and the copies the gateway hands out.
  */
