@@ -24,14 +24,17 @@ handed back as a result) fails to authenticate (docs/security.md).
     plaintext = open_result(key, result_hex, aad="tenant-7/workflow-42/step-1",
                             bind_direction=True)
 
-Rotation to a new key (or a release to a downstream party, who sends you
-`commitment(their_key)` instead of the key): the enclave seals a result
-under another key only with a grant made with the input's key
-(docs/protocol.md, "process"):
+Rotation to a new key: the enclave seals a result under another key only
+with a grant that the holders of both keys made (docs/protocol.md,
+"process"); the owner of both makes it whole:
 
-    g = grant(old_key, commitment(new_key), valid_for=3600)
+    g = accept(new_key, release(old_key, commitment(new_key), valid_for=3600))
     # ... POST {"ciphertext": ct, "key_id": "v1", "result_key_id": "v2",
     #           "grant": g} ...
+
+Between two parties, the downstream one sends `commitment(their_key)`, the
+upstream one sends back `release(...)`, and the downstream one completes
+it with `accept(their_key, released)`.
 """
 
 import base64
@@ -47,7 +50,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 REQUEST_LABEL = b"request\0"
 COMMITMENT_LABEL = b"confidential-enclave key commitment v1"
-GRANT_KEY_LABEL = b"confidential-enclave re-encryption grant key v1"
+RELEASE_LABEL = b"confidential-enclave grant release key v1"
+ACCEPT_LABEL = b"confidential-enclave grant accept key v1"
 
 
 def load_key(path):
@@ -93,16 +97,31 @@ def open_result(key, result_hex, aad="", bind_direction=False):
 
 
 def commitment(key):
-    """A key's public name: lets its holder ask for a grant without
+    """A key's public name: lets its holder be named in a grant without
     handing the key over."""
     return hmac.new(key, COMMITMENT_LABEL, hashlib.sha256).digest()
 
 
-def grant(input_key, result_commitment, valid_for=3600):
-    """hex of the grant that lets the enclave seal results of data under
-    input_key with the key whose commitment is given, for valid_for
-    seconds (the enclave's clock decides)."""
-    g = hmac.new(input_key, GRANT_KEY_LABEL, hashlib.sha256).digest()
+def _tag(key, label, body):
+    side_key = hmac.new(key, label, hashlib.sha256).digest()
+    return hmac.new(side_key, body, hashlib.sha256).digest()
+
+
+def release(input_key, result_commitment, valid_for=3600):
+    """hex of a grant, released by the holder of input_key, letting the
+    enclave seal results of data under it with the key whose commitment is
+    given, for valid_for seconds (the enclave's clock decides); its accept
+    tag is zero until the result key's holder accept()s it."""
     body = (b"\x01" + struct.pack(">Q", int(time.time()) + valid_for) +
-            result_commitment)
-    return (body + hmac.new(g, body, hashlib.sha256).digest()).hex()
+            commitment(input_key) + result_commitment)
+    return (body + _tag(input_key, RELEASE_LABEL, body) + bytes(32)).hex()
+
+
+def accept(result_key, released_hex):
+    """The complete grant: the result key's holder accepts a release that
+    names its key (ValueError when it names another)."""
+    raw = bytes.fromhex(released_hex)
+    body = raw[:73]
+    if not hmac.compare_digest(body[41:73], commitment(result_key)):
+        raise ValueError("the grant names another result key")
+    return (body + raw[73:105] + _tag(result_key, ACCEPT_LABEL, body)).hex()

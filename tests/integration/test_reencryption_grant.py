@@ -400,8 +400,14 @@ def test_python_example_grant_is_accepted(start_daemon):
     (t1, k1), (t2, k2) = genkey(), genkey()
     d.configure(t1, key_id="v1")
     d.configure(t2, key_id="v2")
-    g = ex.grant(k1, ex.commitment(k2), valid_for=60)
+    released = ex.release(k1, ex.commitment(k2), valid_for=60)
+    with pytest.raises(ValueError):
+        ex.accept(k1, released)
+    g = ex.accept(k2, released)
     assert ex.commitment(k2) == key_commitment(k2)
+    resp = process(d, k1, b"not yet", key_id="v1", result_key_id="v2",
+                   grant=released)
+    assert_error(resp, "grant_invalid", "has not accepted")
     resp = process(d, k1, b"moved", key_id="v1", result_key_id="v2", grant=g)
     assert resp["status"] == "ok", resp
     assert open_sealed(k2, resp["result"]) == b"moved"
