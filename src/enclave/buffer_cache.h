@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "enclave/memory_budget.h"
+#include "common/memory_budget.h"
 
 #define BUFFER_CACHE_SLOTS 4
 /* Smaller blocks come from the heap, cheaply: not worth keeping. */

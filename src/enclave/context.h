@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "enclave/kms/kms.h"
-#include "enclave/memory_budget.h"
+#include "common/memory_budget.h"
 #include "enclave/options.h"
 #include "enclave/steps/step.h"
 

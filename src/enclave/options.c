@@ -16,7 +16,7 @@
 #include "common/frame.h"
 #include "common/number.h"
 #include "enclave/keystore.h"
-#include "enclave/memory_budget.h"
+#include "common/memory_budget.h"
 #include "enclave/version.h"
 
 #define MIB ((size_t)1 << 20)

@@ -1,5 +1,5 @@
 /*
- * test_memory_budget.c - enclave/memory_budget: claims stop at the limit
+ * test_memory_budget.c - common/memory_budget: claims stop at the limit
  * (exactly, and without wrapping), forced claims count what is already
  * held, releases give it back, and two threads claiming at once never
  * pass the limit together.
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "enclave/memory_budget.h"
+#include "common/memory_budget.h"
 
 static void
 test_claims_stop_at_the_limit(void **state)
@@ -53,6 +53,11 @@ test_default_is_half_of_memory(void **state)
 {
 	(void)state;
 	assert_true(memory_budget_default() >= (size_t)16 << 20);
+	/* The gateway's default (--memory-limit) is a quarter of it. */
+	assert_true(memory_budget_share(4) <= memory_budget_default());
+	assert_true(memory_budget_share(4) >= memory_budget_default() / 2 -
+	    4096);
+	assert_true(memory_budget_share(0) >= memory_budget_default());
 }
 
 #define ROUNDS 200000

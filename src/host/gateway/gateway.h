@@ -45,6 +45,7 @@ struct gateway_options {
 	int         conns_per_enclave;
 	int         queue;
 	size_t      max_body;
+	size_t      memory_limit;		/* all bodies buffered at once */
 	int         timeout_ms;
 	int         max_connections;		/* HTTP connections at once */
 	enum log_level log_level;

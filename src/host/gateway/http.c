@@ -6,7 +6,9 @@
  * nothing here parses HTTP. The listening socket comes from
  * common/endpoint, so HOST:PORT means what it means everywhere else.
  * Bodies are collected up to --max-body; a longer one gets 413 (at once
- * when Content-Length says so). A request must arrive whole within
+ * when Content-Length says so). Every body, and room for its answer,
+ * is claimed from one budget (--memory-limit): past it 503 `overloaded`
+ * and a close, at once for a declared length. A request must arrive whole within
  * --timeout (deadline.c). Logs name the method, path, status, error code,
  * time and enclave: never a body.
  */
@@ -24,6 +26,7 @@
 #include "common/buf.h"
 #include "common/endpoint.h"
 #include "common/log.h"
+#include "common/memory_budget.h"
 #include "common/number.h"
 #include "common/timefmt.h"
 #include "host/gateway/api.h"
@@ -38,6 +41,8 @@ struct http_front {
 	struct MHD_Daemon  *d;
 	struct gateway_ctx *g;
 	struct deadlines   *deadlines;
+	/* --memory-limit: every request body and its answer (F30). */
+	struct memory_budget memory;
 	int                 fd;
 };
 
@@ -46,8 +51,10 @@ struct request {
 	struct buf body;
 	long long  start_ms;
 	int        too_large;
+	int        over_memory;	/* the memory limit refused its body */
 	int        answered;	/* a reply is queued already */
 	size_t     dropped;	/* body bytes read past the limit */
+	size_t     claimed;	/* of the memory budget: body and answer */
 };
 
 static void
@@ -116,6 +123,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)enter_phase(cls, c, DEADLINE_HEADERS);
 	if (r == NULL)
 		return;
+	memory_budget_release(&((struct http_front *)cls)->memory, r->claimed);
 	buf_free(&r->body, 0);
 	free(r);
 	*con_cls = NULL;
@@ -156,6 +164,49 @@ send_reply(struct gateway_ctx *g, struct MHD_Connection *c,
 	return ret;
 }
 
+/* The memory limit's answer: the daemon's `busy` and close, in HTTP. */
+static void
+overloaded(struct api_reply *rep)
+{
+	api_error(rep, 503, "overloaded", "the gateway's memory limit "
+	    "(--memory-limit) is reached");
+	rep->close = 1;
+}
+
+/*
+ * Claim room for a body of `len` bytes and an answer as large (the
+ * result of a process request is about its ciphertext's size), on top of
+ * what the request holds: -1 (nothing claimed) past --memory-limit.
+ */
+static int
+claim_body(struct http_front *h, struct request *r, size_t len)
+{
+	size_t want;
+
+	if (len > SIZE_MAX / 2)
+		return -1;
+	want = 2 * len;
+	if (want <= r->claimed)
+		return 0;
+	if (memory_budget_claim(&h->memory, want - r->claimed) < 0)
+		return -1;
+	r->claimed = want;
+	return 0;
+}
+
+/* An answer larger than the room claimed for it is counted anyway. */
+static void
+count_answer(struct http_front *h, struct request *r, size_t answer)
+{
+	size_t room = r->claimed - (r->claimed < r->body.len ? r->claimed :
+	    r->body.len);
+
+	if (answer > room) {
+		memory_budget_force(&h->memory, answer - room);
+		r->claimed += answer - room;
+	}
+}
+
 static void
 route(struct gateway_ctx *g, const char *url, const char *method,
     struct request *r, struct api_reply *rep)
@@ -172,6 +223,8 @@ route(struct gateway_ctx *g, const char *url, const char *method,
 		else if (r->too_large)
 			api_wire_error(rep, WIRE_TOO_LARGE, "the body is "
 			    "larger than --max-body");
+		else if (r->over_memory)
+			overloaded(rep);
 		else
 			api_process(g, (const char *)r->body.data, r->body.len,
 			    rep);
@@ -279,6 +332,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	struct api_reply rep;
 	const char *cl;
 	enum MHD_Result ret;
+	uint64_t declared;
 	int counted;
 
 	(void)version;
@@ -305,6 +359,14 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 			    "the body is larger than --max-body");
 			return reject_at_once(h, c, url, method, r, &rep);
 		}
+		/* A declared body is claimed whole before any of it is read,
+		 * so uploads held one byte short cannot pass the limit. */
+		if (cl != NULL && (number_parse(cl, 0, h->g->opts->max_body,
+		    &declared) < 0 || claim_body(h, r, (size_t)declared) < 0)) {
+			r->over_memory = 1;
+			overloaded(&rep);
+			return reject_at_once(h, c, url, method, r, &rep);
+		}
 		api_reply_free(&rep);
 		return MHD_YES;
 	}
@@ -319,15 +381,21 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		 * bounded) and 413 follows; a sender that goes on past twice
 		 * the limit loses the connection instead.
 		 */
-		if (r->too_large) {
+		if (r->too_large || r->over_memory) {
 			r->dropped += *upload_data_size;
 			*upload_data_size = 0;
 			return r->dropped > h->g->opts->max_body ? MHD_NO :
 			    MHD_YES;
 		}
-		if (buf_append(&r->body, upload_data, *upload_data_size,
+		/* A chunked body claims as it grows; past the memory limit
+		 * it is dropped like one past --max-body, then 503. */
+		if (*upload_data_size > h->g->opts->max_body - r->body.len ||
+		    buf_append(&r->body, upload_data, *upload_data_size,
 		    h->g->opts->max_body) < 0) {
 			r->too_large = 1;
+			buf_free(&r->body, 0);
+		} else if (claim_body(h, r, r->body.len) < 0) {
+			r->over_memory = 1;
 			buf_free(&r->body, 0);
 		}
 		*upload_data_size = 0;
@@ -342,6 +410,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		metrics_in_flight(h->g->metrics, 1);
 	api_reply_init(&rep);
 	route(h->g, url, method, r, &rep);
+	count_answer(h, r, rep.body.len);
 	account(h->g, url, method, &rep, r->start_ms);
 	ret = send_reply(h->g, c, &rep);
 	api_reply_free(&rep);
@@ -362,6 +431,7 @@ http_start(struct gateway_ctx *g)
 		return NULL;
 	h->g = g;
 	h->fd = -1;
+	memory_budget_init(&h->memory, g->opts->memory_limit);
 	if ((h->deadlines = deadlines_start(g->opts->timeout_ms,
 	    g->metrics)) == NULL)
 		goto fail;

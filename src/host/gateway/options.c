@@ -9,6 +9,7 @@
 
 #include "common/endpoint.h"
 #include "common/key_id.h"
+#include "common/memory_budget.h"
 #include "common/number.h"
 #include "host/gateway/gateway.h"
 
@@ -49,6 +50,10 @@ static const char usage_text[] =
 "  --queue N                     requests that may wait for a connection;\n"
 "                                past it: 503 + Retry-After (default 64)\n"
 "  --max-body BYTES              largest request body (default 16777216)\n"
+"  --memory-limit BYTES          request and answer bodies of all connections\n"
+"                                together; past it: 503 overloaded +\n"
+"                                Retry-After and a close (default: a quarter\n"
+"                                of the machine's memory, MemTotal / 4)\n"
 "  --timeout SECONDS             limit for a client to send a whole request\n"
 "                                (else 408), for its wait in the queue, and\n"
 "                                for each exchange with an enclave (default 30)\n"
@@ -94,7 +99,7 @@ take_number(const char *option, const char *arg, uint64_t min, uint64_t max,
 enum {
 	OPT_LISTEN = 256, OPT_ENCLAVE, OPT_TSK, OPT_REGION, OPT_CREDENTIALS,
 	OPT_CONNS, OPT_QUEUE, OPT_MAX_BODY, OPT_TIMEOUT, OPT_MAX_CONNS,
-	OPT_LOG_LEVEL, OPT_HELP, OPT_TSK_DIR,
+	OPT_LOG_LEVEL, OPT_HELP, OPT_TSK_DIR, OPT_MEMORY_LIMIT,
 };
 
 static const struct option long_options[] = {
@@ -107,6 +112,7 @@ static const struct option long_options[] = {
 	{ "connections-per-enclave", required_argument, NULL, OPT_CONNS },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -204,6 +210,12 @@ apply(int opt, const char *arg, struct gateway_options *o)
 			return rc;
 		o->max_body = (size_t)v;
 		return -1;
+	case OPT_MEMORY_LIMIT:
+		if ((rc = take_number("--memory-limit", arg, (uint64_t)1 << 16,
+		    SIZE_MAX, &v)) >= 0)
+			return rc;
+		o->memory_limit = (size_t)v;
+		return -1;
 	case OPT_TIMEOUT:
 		if (number_option_seconds("--timeout", arg, 1, 3600 * 1000, &v,
 		    &why) < 0)
@@ -237,6 +249,7 @@ gateway_options_parse(int argc, char **argv, struct gateway_options *o)
 	o->conns_per_enclave = 4;
 	o->queue = 64;
 	o->max_body = (size_t)16 << 20;
+	o->memory_limit = memory_budget_share(4);
 	o->timeout_ms = 30000;
 	o->max_connections = 1024;
 	o->log_level = LOG_INFO;

@@ -1,7 +1,7 @@
 /*
  * memory_budget.c - one limit on all connections' buffers (see the header).
  */
-#include "enclave/memory_budget.h"
+#include "common/memory_budget.h"
 
 #include <unistd.h>
 
@@ -43,12 +43,21 @@ memory_budget_used(struct memory_budget *b)
 	return atomic_load(&b->used);
 }
 
+/* _SC_PHYS_PAGES x page size is /proc/meminfo's MemTotal. */
 size_t
-memory_budget_default(void)
+memory_budget_share(unsigned divisor)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
 
+	if (divisor == 0)
+		divisor = 1;
 	if (pages <= 0 || size <= 0)
-		return (size_t)1 << 30;
-	return (size_t)pages / 2 * (size_t)size;
+		return ((size_t)1 << 30) / divisor;
+	return (size_t)pages / divisor * (size_t)size;
+}
+
+size_t
+memory_budget_default(void)
+{
+	return memory_budget_share(2);
 }

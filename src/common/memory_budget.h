@@ -7,10 +7,11 @@
  * end every request in flight. Each connection claims what its buffers
  * hold (and, before it reads a request in, room for an answer as large);
  * a claim that would pass the limit is refused, and that request is
- * answered `busy` instead of taking the daemon down.
+ * answered `busy` instead of taking the daemon down. The gateway bounds
+ * its HTTP bodies the same way (503 `overloaded`).
  */
-#ifndef ENCLAVE_MEMORY_BUDGET_H
-#define ENCLAVE_MEMORY_BUDGET_H
+#ifndef COMMON_MEMORY_BUDGET_H
+#define COMMON_MEMORY_BUDGET_H
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -29,5 +30,7 @@ void   memory_budget_release(struct memory_budget *b, size_t bytes);
 size_t memory_budget_used(struct memory_budget *b);
 /* The default limit: half the machine's memory (an enclave's, inside one). */
 size_t memory_budget_default(void);
+/* 1/divisor of the machine's memory (1 GiB / divisor when unknown). */
+size_t memory_budget_share(unsigned divisor);
 
 #endif
