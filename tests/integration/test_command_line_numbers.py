@@ -93,6 +93,9 @@ def test_range_ends_are_inclusive():
             "--max-encryptions", "4294967297", 1, 4294967296, "enclaved")
     refused([binary("enclave-gateway"), "--connections-per-enclave", "0"],
             "--connections-per-enclave", "0", 1, 256, "enclave-gateway")
+    refused([binary("enclave-gateway"), "--memory-limit", "65535"],
+            "--memory-limit", "65535", 65536, 18446744073709551615,
+            "enclave-gateway")
 
 
 def test_endpoint_ports_follow_the_rule():

@@ -26,7 +26,9 @@
  * method_not_allowed, 408 request_timeout (the body did not arrive whole
  * within --timeout, deadline.c), 413 too_large, 503 unavailable (no
  * enclave is up),
- * 503 overloaded (the queue is full), 503 shutting_down, 504 timeout,
+ * 503 overloaded (the queue is full, or --memory-limit is reached: then
+ * closed), 503 not_configured (the enclave refused the key the request
+ * names, pool.c), 503 shutting_down, 504 timeout,
  * 502 enclave_failed (the enclave connection broke on every attempt).
  */
 #ifndef GATEWAY_ERRORS_H

@@ -5,8 +5,8 @@
  * (the command line), http.c (libmicrohttpd: connections, bodies,
  * routing), api.c (the three endpoints' answers), pool.c (connections to
  * the enclaves, balancing, retries), probe.c (health checks, configure,
- * the background thread), keyring.c (the TSK files, read at start and on
- * SIGHUP), creds.c (the credential cache and its refresh), deadline.c
+ * the background thread), keyring.c (the TSK files), reload.c (reading
+ * them at start and, on its own thread, on SIGHUP), creds.c (the credential cache and its refresh), deadline.c
  * (the whole-request deadline against slow clients), metrics.c, errors.c
  * (error codes to HTTP statuses).
  */
