@@ -216,7 +216,7 @@ int  enclave_process_ex(struct enclave_client *c, const char *hex,
  * nonce (hex of 1..512 bytes) and the optional user_data (NULL or "" for
  * none). On ENCLAVE_OK *document_b64 is NUL-terminated, *document_len
  * characters (may be NULL), to be freed with enclave_free(). The document
- * is not verified here: common/attestation.h does that (enclavectl attest
+ * is not verified here: verify/attestation.h does that (enclavectl attest
  * --verify). Without an NSM the enclave answers ENCLAVE_ERR_REMOTE with
  * code "attestation_unavailable".
  */

@@ -1,6 +1,6 @@
 /*
  * fuzz_attestation.c - Nitro attestation documents: the COSE_Sign1 and
- * payload parsers and the verifier (src/common/cose_sign1.c,
+ * payload parsers and the verifier (src/verify/cose_sign1.c,
  * attestation_doc.c, attestation_verify.c), and the NSM response decoder
  * (nsm_cbor.c), all of which read bytes another party produced.
  *

@@ -1,312 +1,192 @@
 /*
- * cmd_attest.c - verify-attestation: check a saved Nitro attestation
- * document offline (common/attestation.h does the work).
+ * cmd_attest.c - attest: ask the enclave for a fresh attestation
+ * document binding a nonce, and with --verify check it on the spot with
+ * verify/attestation.h (the same verifier as verify-attestation): the
+ * COSE_Sign1 ES384 signature, the chain to the pinned AWS Nitro root (or
+ * --root), our nonce echoed, and PCR0 when --expect-pcr0 is given.
  *
- * Exit 0 only when every check passes: the COSE_Sign1 ES384 signature,
- * the certificate chain to the pinned root at the chosen moment, and the
- * expected nonce and PCRs when given. Exit 1 with the reason otherwise;
- * 2 for bad usage or an unreadable file.
+ * The nonce is fresh random (32 bytes) unless --nonce gives one, so a
+ * document cannot be replayed from an earlier run. Exit 0 only when every
+ * check passes; 1 with the reason otherwise (or the enclave's error);
+ * 2 bad usage; 3 the enclave could not be reached.
  */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "verify/attestation.h"
-#include "common/guard.h"
 #include "common/hex.h"
-#include "common/number.h"
 #include "common/timefmt.h"
 #include "host/enclavectl/ctl.h"
 
-#define ROOT_PEM_MAX   ((size_t)64 << 10)
-#define DOC_FILE_MAX   ((size_t)4 * ATT_DOC_MAX)
-#define PCR_HEX_MAX    (2 * ATT_PCR_MAX_LEN)
+#define NONCE_DEFAULT_LEN 32
+#define FIELD_MAX_BYTES   512
+#define ROOT_PEM_MAX      ((size_t)64 << 10)
 
-static const char verify_help[] =
-"usage: enclavectl verify-attestation [--at TIME] [--expect-pcr0 HEX]\n"
-"           [--expect-pcr N=HEX]... [--expect-nonce HEX] [--root PEM]\n"
-"           [--allow-debug] FILE\n"
+static const char attest_help[] =
+"usage: enclavectl [global options] attest [--nonce HEX] [--user-data HEX]\n"
+"           [--verify] [--expect-pcr0 HEX] [--root PEM] [--at TIME]\n"
+"           [--allow-debug]\n"
 "\n"
-"Verify a saved AWS Nitro attestation document: the COSE_Sign1 ES384\n"
-"signature, the certificate chain from its leaf through its cabundle to\n"
-"the pinned root, and the expected PCRs and nonce when given. FILE ('-'\n"
-"for standard input) holds the document as base64 (as `attest` returns\n"
-"it) or raw CBOR. Prints the document's fields; exit status 0 only when\n"
-"every check passes, else 1 and the reason. A document whose PCR0, PCR1\n"
-"and PCR2 are all zero comes from an enclave run with --debug-mode (the\n"
-"parent instance can read its memory): 'debug mode: yes' is printed and\n"
-"it fails unless --allow-debug is given.\n"
+"Ask the enclave for a fresh AWS Nitro attestation document that binds a\n"
+"nonce (default: 32 random bytes). Without --verify, print the document as\n"
+"base64 (what verify-attestation reads). With --verify, check it here: the\n"
+"COSE_Sign1 ES384 signature, the certificate chain to the AWS Nitro root,\n"
+"the nonce echoed, and PCR0; print what was checked. Exit 0 only when every\n"
+"check passes, else 1 and the reason. A debug-mode document (PCR0, PCR1\n"
+"and PCR2 all zero: the parent can read the enclave's memory) prints\n"
+"'debug mode: yes' and fails unless --allow-debug is given.\n"
 "\n"
-"  --at TIME           verify the chain as of TIME: 2024-11-14T23:46:27Z,\n"
-"                      seconds since the epoch, or 'document' for the\n"
-"                      document's own timestamp (default: now)\n"
-"  --expect-pcr0 HEX   PCR0 (the image hash, 96 hex characters) must match\n"
-"  --expect-pcr N=HEX  PCR N must match (repeatable)\n"
-"  --expect-nonce HEX  the nonce must match\n"
-"  --root PEM          trust this root certificate (PEM file) instead of\n"
+"  --nonce HEX         the nonce to bind (1..512 bytes of hex)\n"
+"  --user-data HEX     user data to bind (1..512 bytes of hex)\n"
+"  --verify            verify the document (else just print it)\n"
+"  --expect-pcr0 HEX   with --verify: PCR0 (the image hash) must match\n"
+"  --root PEM          with --verify: trust this root (PEM file) instead of\n"
 "                      the built-in AWS Nitro Enclaves root G1\n"
-"  --allow-debug       accept a debug-mode document (for development)\n"
+"  --at TIME           with --verify: check the chain as of TIME\n"
+"                      (2024-11-14T23:46:27Z or seconds; default now)\n"
+"  --allow-debug       with --verify: accept a debug-mode document\n"
 "  --help              print this help\n";
 
 enum {
-	OPT_AT = 256, OPT_EXPECT_PCR0, OPT_EXPECT_PCR, OPT_EXPECT_NONCE,
-	OPT_ROOT, OPT_ALLOW_DEBUG, OPT_HELP,
+	OPT_NONCE = 256, OPT_USER_DATA, OPT_VERIFY, OPT_EXPECT_PCR0, OPT_ROOT,
+	OPT_AT, OPT_ALLOW_DEBUG, OPT_HELP,
 };
 
-static const struct option verify_options[] = {
-	{ "at", required_argument, NULL, OPT_AT },
+static const struct option attest_options[] = {
+	{ "nonce", required_argument, NULL, OPT_NONCE },
+	{ "user-data", required_argument, NULL, OPT_USER_DATA },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "expect-pcr0", required_argument, NULL, OPT_EXPECT_PCR0 },
-	{ "expect-pcr", required_argument, NULL, OPT_EXPECT_PCR },
-	{ "expect-nonce", required_argument, NULL, OPT_EXPECT_NONCE },
 	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "at", required_argument, NULL, OPT_AT },
 	{ "allow-debug", no_argument, NULL, OPT_ALLOW_DEBUG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
-struct verify_args {
-	const char            *file;
-	const char            *root_file;
-	int                    at_document;
-	int                    allow_debug;
-	struct att_verify_opts opts;
-	struct att_expect_pcr  pcrs[ATT_PCR_COUNT];
-	uint8_t                pcr_values[ATT_PCR_COUNT][ATT_PCR_MAX_LEN];
-	uint8_t                nonce[ATT_NONCE_MAX];
+struct attest_args {
+	char        nonce_hex[2 * FIELD_MAX_BYTES + 1];
+	uint8_t     nonce[FIELD_MAX_BYTES];
+	size_t      nonce_len;
+	const char *user_data_hex;
+	int         verify;
+	uint8_t     pcr0[ATT_PCR_MAX_LEN];
+	size_t      pcr0_len;
+	const char *root_file;
+	int         at_set;
+	time_t      at;
+	int         allow_debug;
+	char       *document;	/* the answer: base64, enclave_free() it */
 };
-
-/* Hex of at most `max` bytes into dst; the decoded length in *len. */
-static int
-parse_hex(const char *s, uint8_t *dst, size_t max, size_t *len)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n % 2 != 0 || n / 2 > max)
-		return -1;
-	GUARD(hex_decode(dst, s, n));
-	*len = n / 2;
-	return 0;
-}
-
-static int
-add_pcr(const char *cmd, struct verify_args *a, unsigned index,
-    const char *hex)
-{
-	size_t i, len;
-
-	if (index >= ATT_PCR_COUNT)
-		return ctl_usage_error(cmd, "PCR index %u is out of range "
-		    "(0..%d)", index, ATT_PCR_COUNT - 1);
-	for (i = 0; i < a->opts.nexpected_pcrs; i++)
-		if (a->pcrs[i].index == index)
-			return ctl_usage_error(cmd, "PCR%u given twice", index);
-	i = a->opts.nexpected_pcrs;
-	if (parse_hex(hex, a->pcr_values[i], ATT_PCR_MAX_LEN, &len) < 0)
-		return ctl_usage_error(cmd, "PCR%u must be hex (96 characters "
-		    "for SHA-384), not '%s'", index, hex);
-	a->pcrs[i].index = index;
-	a->pcrs[i].value = a->pcr_values[i];
-	a->pcrs[i].len = len;
-	a->opts.nexpected_pcrs++;
-	a->opts.expected_pcrs = a->pcrs;
-	return 0;
-}
-
-/* "N=HEX" */
-static int
-add_pcr_arg(const char *cmd, struct verify_args *a, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	uint64_t idx;
-
-	if (eq == NULL || number_parse_span(arg, (size_t)(eq - arg), 0,
-	    ATT_PCR_COUNT - 1, &idx) < 0)
-		return ctl_usage_error(cmd, "--expect-pcr takes N=HEX with N "
-		    "in 0..%d, not '%s'", ATT_PCR_COUNT - 1, arg);
-	return add_pcr(cmd, a, (unsigned)idx, eq + 1);
-}
 
 /* Returns -1 to go on, or the exit status. */
 static int
-parse(const char *cmd, int argc, char **argv, struct verify_args *a)
+parse(const char *cmd, int argc, char **argv, struct attest_args *a)
 {
-	size_t len;
-	int opt;
+	int opt, need_verify = 0;
 
-	memset(a, 0, sizeof(*a));
 	ctl_getopt_reset();
-	while ((opt = ctl_getopt(cmd, argc, argv, verify_options)) != -1) {
+	while ((opt = ctl_getopt(cmd, argc, argv, attest_options)) != -1) {
 		switch (opt) {
-		case OPT_AT:
-			if (strcmp(optarg, "document") == 0) {
-				a->at_document = 1;
-				break;
-			}
-			if (ctl_parse_time(optarg, &a->opts.at) < 0)
-				return ctl_usage_error(cmd, "--at takes "
-				    "YYYY-MM-DDTHH:MM:SSZ, seconds or "
-				    "'document', not '%s'", optarg);
-			a->opts.at_set = 1;
+		case OPT_NONCE:
+			if (ctl_hex_arg(optarg, a->nonce, FIELD_MAX_BYTES,
+			    &a->nonce_len) < 0)
+				return ctl_usage_error(cmd, "--nonce takes hex "
+				    "of 1..%d bytes", FIELD_MAX_BYTES);
+			hex_encode(a->nonce_hex, a->nonce, a->nonce_len);
+			a->nonce_hex[2 * a->nonce_len] = '\0';
+			break;
+		case OPT_USER_DATA:
+			if (ctl_hex_arg(optarg, NULL, FIELD_MAX_BYTES, NULL) < 0)
+				return ctl_usage_error(cmd, "--user-data takes "
+				    "hex of 1..%d bytes", FIELD_MAX_BYTES);
+			a->user_data_hex = optarg;
+			break;
+		case OPT_VERIFY:
+			a->verify = 1;
 			break;
 		case OPT_EXPECT_PCR0:
-			if (add_pcr(cmd, a, 0, optarg) != 0)
-				return CTL_EXIT_USAGE;
-			break;
-		case OPT_EXPECT_PCR:
-			if (add_pcr_arg(cmd, a, optarg) != 0)
-				return CTL_EXIT_USAGE;
-			break;
-		case OPT_EXPECT_NONCE:
-			if (parse_hex(optarg, a->nonce, sizeof(a->nonce),
-			    &len) < 0)
-				return ctl_usage_error(cmd, "--expect-nonce "
-				    "takes hex of at most %d bytes",
-				    ATT_NONCE_MAX);
-			a->opts.expected_nonce = a->nonce;
-			a->opts.expected_nonce_len = len;
+			if (ctl_hex_arg(optarg, a->pcr0, ATT_PCR_MAX_LEN,
+			    &a->pcr0_len) < 0)
+				return ctl_usage_error(cmd, "--expect-pcr0 takes "
+				    "hex (96 characters for SHA-384)");
+			need_verify = 1;
 			break;
 		case OPT_ROOT:
 			a->root_file = optarg;
+			need_verify = 1;
+			break;
+		case OPT_AT:
+			if (ctl_parse_time(optarg, &a->at) < 0)
+				return ctl_usage_error(cmd, "--at takes "
+				    "YYYY-MM-DDTHH:MM:SSZ or seconds, not '%s'",
+				    optarg);
+			a->at_set = 1;
+			need_verify = 1;
 			break;
 		case OPT_ALLOW_DEBUG:
 			a->allow_debug = 1;
+			need_verify = 1;
 			break;
 		case 'h':
 		case OPT_HELP:
-			fputs(verify_help, stdout);
+			fputs(attest_help, stdout);
 			return CTL_EXIT_OK;
 		default:
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
-		return ctl_usage_error(cmd, "no document FILE given");
-	a->file = argv[optind++];
 	if (ctl_no_operands(cmd, argc, argv) != 0)
 		return CTL_EXIT_USAGE;
+	if (need_verify && !a->verify)
+		return ctl_usage_error(cmd, "--expect-pcr0, --root, --at and "
+		    "--allow-debug check a document: add --verify");
 	return -1;
 }
 
-static void
-print_hex_line(const char *label, const uint8_t *p, size_t n)
-{
-	char hex[2 * ATT_PCR_MAX_LEN + 1];
-
-	if (n > ATT_PCR_MAX_LEN) {
-		printf("%s: %zu bytes\n", label, n);
-		return;
-	}
-	hex_encode(hex, p, n);
-	hex[2 * n] = '\0';
-	printf("%s: %s\n", label, hex);
-}
-
-static void
-print_opt(const char *label, const struct att_opt_bytes *b)
-{
-	if (!b->present)
-		printf("%s: null\n", label);
-	else
-		printf("%s: %zu bytes\n", label, b->v.len);
-}
-
-static void
-print_doc(const struct attestation_doc *d, time_t at)
-{
-	char when[TIMEFMT_RFC3339_LEN + 1], label[16];
-	size_t i;
-
-	timefmt_rfc3339(when, (time_t)(d->timestamp_ms / 1000));
-	printf("verified: yes\n");
-	ctl_print_debug_mode(d);
-	printf("module_id: %s\n", d->module_id);
-	printf("timestamp: %s (%llu ms)\n", when,
-	    (unsigned long long)d->timestamp_ms);
-	timefmt_rfc3339(when, at);
-	printf("checked_at: %s\n", when);
-	printf("digest: %s\n", d->digest);
-	for (i = 0; i < ATT_PCR_COUNT; i++) {
-		if (!d->pcrs[i].present)
-			continue;
-		snprintf(label, sizeof(label), "PCR%zu", i);
-		print_hex_line(label, d->pcrs[i].value, d->pcrs[i].len);
-	}
-	printf("cabundle: %zu certificates\n", d->ncabundle);
-	print_opt("public_key", &d->public_key);
-	print_opt("user_data", &d->user_data);
-	print_opt("nonce", &d->nonce);
-}
-
-/* --at document: the chain is checked as of the payload's timestamp. */
 static int
-document_time(const struct buf *doc, time_t *out, struct reason *reason)
+verify(const char *cmd, const struct attest_args *a, const char *b64)
 {
-	struct cose_sign1 c;
+	struct att_verify_opts o;
+	struct att_expect_pcr pcr0;
 	struct attestation_doc d;
-
-	GUARD(cose_sign1_parse(&c, doc->data, doc->len, reason));
-	if (attestation_doc_parse(&d, c.payload.data, c.payload.len,
-	    reason) < 0) {
-		cose_sign1_free(&c);
-		return -1;
-	}
-	*out = (time_t)(d.timestamp_ms / 1000);
-	attestation_doc_free(&d);
-	cose_sign1_free(&c);
-	return 0;
-}
-
-ctl_command_fn cmd_verify_attestation;
-int
-cmd_verify_attestation(const struct ctl_global *g, int argc, char **argv)
-{
-	static const char cmd[] = "verify-attestation";
-	struct verify_args *a;
-	struct buf file = BUF_INIT, doc = BUF_INIT, root = BUF_INIT;
-	struct attestation_doc d;
+	struct buf doc = BUF_INIT, root = BUF_INIT;
 	struct reason reason;
-	int rc;
+	char hex[2 * ATT_PCR_MAX_LEN + 1];
+	char when[TIMEFMT_RFC3339_LEN + 1];
+	int rc = CTL_EXIT_REMOTE;
 
-	(void)g;
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		ctl_error(cmd, "out of memory");
-		return CTL_EXIT_REMOTE;
-	}
-	if ((rc = parse(cmd, argc, argv, a)) >= 0)
-		goto out;
-	rc = CTL_EXIT_USAGE;
+	memset(&o, 0, sizeof(o));
 	if (a->root_file != NULL) {
-		if (ctl_read_input(cmd, a->root_file, ROOT_PEM_MAX, &root) < 0)
-			goto out;
-		if (buf_append(&root, "", 1, ROOT_PEM_MAX + 1) < 0) {
-			ctl_error(cmd, "out of memory");
-			goto out;
-		}
-		a->opts.root_pem = (const char *)root.data;
-	}
-	if (ctl_read_input(cmd, a->file, DOC_FILE_MAX, &file) < 0)
-		goto out;
-
-	rc = CTL_EXIT_REMOTE;
-	if (attestation_decode_input(file.data, file.len, &doc) < 0) {
-		ctl_error(cmd, "verification failed: %s is neither base64 nor "
-		    "CBOR of at most %d bytes", a->file, ATT_DOC_MAX);
-		goto out;
-	}
-	if (a->at_document) {
-		if (document_time(&doc, &a->opts.at, &reason) < 0) {
-			ctl_error(cmd, "verification failed: %s", reason.text);
+		if (ctl_read_input(cmd, a->root_file, ROOT_PEM_MAX, &root) < 0 ||
+		    buf_append(&root, "", 1, ROOT_PEM_MAX + 1) < 0) {
+			rc = CTL_EXIT_USAGE;
 			goto out;
 		}
-		a->opts.at_set = 1;
+		o.root_pem = (const char *)root.data;
 	}
-	if (!a->opts.at_set) {
-		a->opts.at = time(NULL);
-		a->opts.at_set = 1;
+	o.at_set = 1;
+	o.at = a->at_set ? a->at : time(NULL);
+	o.expected_nonce = a->nonce;
+	o.expected_nonce_len = a->nonce_len;
+	if (a->pcr0_len > 0) {
+		pcr0.index = 0;
+		pcr0.value = a->pcr0;
+		pcr0.len = a->pcr0_len;
+		o.expected_pcrs = &pcr0;
+		o.nexpected_pcrs = 1;
 	}
-	if (attestation_verify(doc.data, doc.len, &a->opts, &d, &reason) < 0) {
+	if (attestation_decode_input((const uint8_t *)b64, strlen(b64),
+	    &doc) < 0) {
+		ctl_error(cmd, "verification failed: the enclave's document is "
+		    "not base64 of at most %d bytes", ATT_DOC_MAX);
+		goto out;
+	}
+	if (attestation_verify(doc.data, doc.len, &o, &d, &reason) < 0) {
 		ctl_report_debug_mode(&doc);
 		ctl_error(cmd, "verification failed: %s", reason.text);
 		goto out;
@@ -315,13 +195,74 @@ cmd_verify_attestation(const struct ctl_global *g, int argc, char **argv)
 		attestation_doc_free(&d);
 		goto out;
 	}
-	print_doc(&d, a->opts.at);
+	printf("verified: yes\n");
+	ctl_print_debug_mode(&d);
+	printf("module_id: %s\n", d.module_id);
+	timefmt_rfc3339(when, (time_t)(d.timestamp_ms / 1000));
+	printf("timestamp: %s\n", when);
+	printf("nonce: echoed (%zu bytes)\n", a->nonce_len);
+	if (d.pcrs[0].present && d.pcrs[0].len <= ATT_PCR_MAX_LEN) {
+		hex_encode(hex, d.pcrs[0].value, d.pcrs[0].len);
+		hex[2 * d.pcrs[0].len] = '\0';
+		printf("PCR0: %s%s\n", hex, a->pcr0_len ? " (as expected)" : "");
+	}
+	printf("root: %s\n", a->root_file ? a->root_file :
+	    "AWS Nitro Enclaves root G1 (built in)");
 	attestation_doc_free(&d);
 	rc = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_REMOTE;
 out:
-	buf_free(&file, 0);
 	buf_free(&doc, 0);
 	buf_free(&root, 0);
+	return rc;
+}
+
+static int
+send_attest(struct enclave_client *c, void *arg)
+{
+	struct attest_args *a = arg;
+
+	enclave_free(a->document);
+	a->document = NULL;
+	return enclave_attest(c, a->nonce_hex, a->user_data_hex, &a->document,
+	    NULL);
+}
+
+ctl_command_fn cmd_attest;
+int
+cmd_attest(const struct ctl_global *g, int argc, char **argv)
+{
+	static const char cmd[] = "attest";
+	struct attest_args *a;
+	char *b64 = NULL;
+	int rc;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		ctl_error(cmd, "out of memory");
+		return CTL_EXIT_REMOTE;
+	}
+	if ((rc = parse(cmd, argc, argv, a)) >= 0)
+		goto out;
+	if (a->nonce_len == 0) {
+		a->nonce_len = NONCE_DEFAULT_LEN;
+		if (RAND_bytes(a->nonce, (int)a->nonce_len) != 1) {
+			ctl_error(cmd, "cannot make a random nonce");
+			rc = CTL_EXIT_REMOTE;
+			goto out;
+		}
+		hex_encode(a->nonce_hex, a->nonce, a->nonce_len);
+		a->nonce_hex[2 * a->nonce_len] = '\0';
+	}
+	rc = ctl_call(g, cmd, send_attest, a, 0);
+	b64 = a->document;
+	if (rc != CTL_EXIT_OK)
+		goto out;
+	if (a->verify)
+		rc = verify(cmd, a, b64);
+	else
+		rc = printf("%s\n", b64) > 0 && fflush(stdout) == 0 ?
+		    CTL_EXIT_OK : CTL_EXIT_REMOTE;
+out:
+	enclave_free(b64);
 	free(a);
 	return rc;
 }

@@ -199,6 +199,21 @@ read_tsk(const char *path, struct buf *b, char **tsk)
 	return 0;
 }
 
+/* What a configure sends, for ctl_call. */
+struct configure_call {
+	const char                        *tsk;
+	const struct enclave_credentials  *creds;
+	struct enclave_configure_options   options;
+};
+
+static int
+send_configure(struct enclave_client *c, void *arg)
+{
+	struct configure_call *req = arg;
+
+	return enclave_configure_ex(c, req->tsk, req->creds, &req->options);
+}
+
 ctl_command_fn cmd_configure;
 int
 cmd_configure(const struct ctl_global *g, int argc, char **argv)
@@ -206,8 +221,7 @@ cmd_configure(const struct ctl_global *g, int argc, char **argv)
 	struct configure_args a;
 	struct host_credentials hc = HOST_CREDENTIALS_INIT;
 	struct enclave_credentials cr;
-	struct enclave_configure_options co;
-	struct enclave_client *c;
+	struct configure_call req;
 	struct buf tsk_buf = BUF_INIT;
 	char *tsk = NULL;
 	int rc;
@@ -219,20 +233,12 @@ cmd_configure(const struct ctl_global *g, int argc, char **argv)
 	host_credentials_view(&hc, &cr);
 	if ((rc = read_tsk(a.tsk_path, &tsk_buf, &tsk)) != 0)
 		goto done;
-	if ((c = ctl_connect(g, "configure", &rc)) == NULL)
-		goto done;
-	co = (struct enclave_configure_options){ .region = a.region,
+	req.tsk = tsk;
+	req.creds = &cr;
+	req.options = (struct enclave_configure_options){ .region = a.region,
 	    .key_id = a.key_id, .context_keys = a.context_keys,
 	    .context_values = a.context_values, .context_len = a.context_len };
-	while ((rc = enclave_configure_ex(c, tsk, &cr, &co)) < 0 &&
-	    ctl_retry(g, "configure", c, rc) &&
-	    (rc = ctl_reconnect(g, "configure", c)) == 0)
-		;
-	if (rc < 0)
-		rc = ctl_client_failure("configure", c, rc);
-	else
-		rc = ctl_print_response("configure", c);
-	enclave_client_free(c);
+	rc = ctl_call(g, "configure", send_configure, &req, 1);
 done:
 	host_credentials_clear(&hc);
 	buf_free(&tsk_buf, 0);

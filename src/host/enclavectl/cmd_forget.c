@@ -58,26 +58,22 @@ parse(int argc, char **argv, const char **key_id)
 	return -1;
 }
 
+static int
+send_forget(struct enclave_client *c, void *arg)
+{
+	const char *const *key_id = arg;
+
+	return enclave_forget(c, *key_id);
+}
+
 ctl_command_fn cmd_forget;
 int
 cmd_forget(const struct ctl_global *g, int argc, char **argv)
 {
-	struct enclave_client *c;
 	const char *key_id;
 	int rc;
 
 	if ((rc = parse(argc, argv, &key_id)) >= 0)
 		return rc;
-	if ((c = ctl_connect(g, "forget", &rc)) == NULL)
-		return rc;
-	while ((rc = enclave_forget(c, key_id)) < 0 &&
-	    ctl_retry(g, "forget", c, rc) &&
-	    (rc = ctl_reconnect(g, "forget", c)) == 0)
-		;
-	if (rc < 0)
-		rc = ctl_client_failure("forget", c, rc);
-	else
-		rc = ctl_print_response("forget", c);
-	enclave_client_free(c);
-	return rc;
+	return ctl_call(g, "forget", send_forget, &key_id, 1);
 }

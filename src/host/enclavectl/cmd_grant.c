@@ -179,8 +179,7 @@ result_commitment(const struct grant_args *a,
 		return commitment_of_file("grant", a->result_key_file, out) < 0 ?
 		    CTL_EXIT_USAGE : 0;
 	if (strlen(hex) != 2 * GRANT_COMMITMENT_LEN ||
-	    !ctl_is_hex((const uint8_t *)hex, strlen(hex)) ||
-	    hex_decode(out, hex, strlen(hex)) < 0)
+	    ctl_hex_arg(hex, out, GRANT_COMMITMENT_LEN, NULL) < 0)
 		return ctl_usage_error("grant", "--result-commitment takes %d hex "
 		    "characters (enclavectl commitment prints them)",
 		    2 * GRANT_COMMITMENT_LEN);
@@ -248,8 +247,8 @@ accept_grant(const struct grant_args *a)
 	    a->valid_for != NULL || a->expires_at != NULL)
 		return ctl_usage_error("grant", "--accept takes only --key-file "
 		    "(the result key) and --out: the rest is in the grant");
-	if (n != GRANT_HEX_LEN || !ctl_is_hex((const uint8_t *)a->accept, n) ||
-	    hex_decode(grant, a->accept, n) < 0)
+	if (n != GRANT_HEX_LEN || ctl_hex_arg(a->accept, grant, GRANT_LEN,
+	    NULL) < 0)
 		return ctl_usage_error("grant", "--accept takes a grant of %d hex "
 		    "characters", GRANT_HEX_LEN);
 	if (ctl_load_key("grant", a->key_file, &key) < 0)

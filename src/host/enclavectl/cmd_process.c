@@ -112,16 +112,32 @@ write_result(const char *path, const char *hex, size_t len)
 	return rc;
 }
 
+/* What a process sends and gets back, for ctl_call. */
+struct process_call {
+	const char                    *hex;
+	size_t                         hex_len;
+	struct enclave_process_options options;
+	char                          *result;
+	size_t                         result_len;
+};
+
+static int
+send_process(struct enclave_client *c, void *arg)
+{
+	struct process_call *req = arg;
+
+	return enclave_process_ex(c, req->hex, req->hex_len, &req->options,
+	    &req->result, &req->result_len);
+}
+
 ctl_command_fn cmd_process;
 int
 cmd_process(const struct ctl_global *g, int argc, char **argv)
 {
 	struct process_args a;
-	struct enclave_process_options po;
-	struct enclave_client *c;
+	struct process_call req = { 0 };
 	struct buf in = BUF_INIT;
-	char *result = NULL;
-	size_t start = 0, end, result_len = 0;
+	size_t start = 0, end;
 	int rc;
 
 	if ((rc = parse(argc, argv, &a)) >= 0)
@@ -136,22 +152,15 @@ cmd_process(const struct ctl_global *g, int argc, char **argv)
 		rc = ctl_usage_error("process", "no ciphertext on the input");
 		goto done;
 	}
-	if ((c = ctl_connect(g, "process", &rc)) == NULL)
-		goto done;
-	po = (struct enclave_process_options){ .aad = a.aad,
+	req.hex = (const char *)in.data + start;
+	req.hex_len = end - start;
+	req.options = (struct enclave_process_options){ .aad = a.aad,
 	    .key_id = a.key_id, .result_key_id = a.result_key_id,
 	    .grant = a.grant };
-	while ((rc = enclave_process_ex(c, (const char *)in.data + start,
-	    end - start, &po, &result, &result_len)) < 0 &&
-	    ctl_retry(g, "process", c, rc) &&
-	    (rc = ctl_reconnect(g, "process", c)) == 0)
-		;
-	if (rc < 0)
-		rc = ctl_client_failure("process", c, rc);
-	else
-		rc = write_result(a.out, result, result_len);
-	enclave_free(result);
-	enclave_client_free(c);
+	rc = ctl_call(g, "process", send_process, &req, 0);
+	if (rc == CTL_EXIT_OK)
+		rc = write_result(a.out, req.result, req.result_len);
+	enclave_free(req.result);
 done:
 	buf_free(&in, 0);
 	return rc;

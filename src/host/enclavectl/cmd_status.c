@@ -42,26 +42,22 @@ static const char ping_help[] =
 "\n"
 "Send {\"type\":\"ping\"} and print the answer, {\"status\":\"ok\",\"msg\":\"pong\"}.\n";
 
+static int
+send_ping(struct enclave_client *c, void *arg)
+{
+	(void)arg;
+	return enclave_ping(c);
+}
+
 ctl_command_fn cmd_ping;
 int
 cmd_ping(const struct ctl_global *g, int argc, char **argv)
 {
-	struct enclave_client *c;
 	int rc;
 
 	if ((rc = parse("ping", ping_help, argc, argv)) >= 0)
 		return rc;
-	if ((c = ctl_connect(g, "ping", &rc)) == NULL)
-		return rc;
-	while ((rc = enclave_ping(c)) < 0 && ctl_retry(g, "ping", c, rc) &&
-	    (rc = ctl_reconnect(g, "ping", c)) == 0)
-		;
-	if (rc < 0)
-		rc = ctl_client_failure("ping", c, rc);
-	else
-		rc = ctl_print_response("ping", c);
-	enclave_client_free(c);
-	return rc;
+	return ctl_call(g, "ping", send_ping, NULL, 1);
 }
 
 static const char health_help[] =
@@ -71,25 +67,20 @@ static const char health_help[] =
 "it is configured, its time, the counters it keeps, and the keys it holds\n"
 "(\"keys\": each key id with the messages sealed under it; never a key).\n";
 
+static int
+send_health(struct enclave_client *c, void *arg)
+{
+	(void)arg;
+	return enclave_health(c, NULL, NULL);
+}
+
 ctl_command_fn cmd_health;
 int
 cmd_health(const struct ctl_global *g, int argc, char **argv)
 {
-	struct enclave_client *c;
 	int rc;
 
 	if ((rc = parse("health", health_help, argc, argv)) >= 0)
 		return rc;
-	if ((c = ctl_connect(g, "health", &rc)) == NULL)
-		return rc;
-	while ((rc = enclave_health(c, NULL, NULL)) < 0 &&
-	    ctl_retry(g, "health", c, rc) &&
-	    (rc = ctl_reconnect(g, "health", c)) == 0)
-		;
-	if (rc < 0)
-		rc = ctl_client_failure("health", c, rc);
-	else
-		rc = ctl_print_response("health", c);
-	enclave_client_free(c);
-	return rc;
+	return ctl_call(g, "health", send_health, NULL, 1);
 }

@@ -1,6 +1,8 @@
 /*
  * conn.c - enclavectl's side of the client library: connect per the global
- * options, and turn a failed call into a message and an exit status.
+ * options, send a command's request with --retry's retries, and turn a
+ * failed call into a message and an exit status. Every command that talks
+ * to the enclave goes through ctl_call.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +20,13 @@
  */
 static int retries_used;
 
-struct enclave_client *
+static int ctl_retry(const struct ctl_global *g, const char *cmd,
+    struct enclave_client *c, int rc);
+static int ctl_client_failure(const char *cmd, struct enclave_client *c,
+    int rc);
+
+/* A connected client per the global options, or NULL (*status says why). */
+static struct enclave_client *
 ctl_connect(const struct ctl_global *g, const char *cmd, int *status)
 {
 	struct enclave_client_options opts;
@@ -53,7 +61,7 @@ ctl_connect(const struct ctl_global *g, const char *cmd, int *status)
  * (fix the request or configure it), 2 fix the command line, 3 the
  * enclave could not be reached or the exchange broke (retry later).
  */
-int
+static int
 ctl_client_failure(const char *cmd, struct enclave_client *c, int rc)
 {
 	switch (rc) {
@@ -73,7 +81,8 @@ ctl_client_failure(const char *cmd, struct enclave_client *c, int rc)
 	}
 }
 
-int
+/* Print the last response JSON and a newline on stdout. */
+static int
 ctl_print_response(const char *cmd, struct enclave_client *c)
 {
 	size_t len;
@@ -101,7 +110,7 @@ transient(struct enclave_client *c, int rc)
  * quarter taken off at random, so many clients retrying after one outage
  * do not arrive together.
  */
-int
+static int
 ctl_retry(const struct ctl_global *g, const char *cmd,
     struct enclave_client *c, int rc)
 {
@@ -131,7 +140,7 @@ ctl_retry(const struct ctl_global *g, const char *cmd,
 }
 
 /* Connect again after a broken call, retrying the connect as well. */
-int
+static int
 ctl_reconnect(const struct ctl_global *g, const char *cmd,
     struct enclave_client *c)
 {
@@ -139,5 +148,25 @@ ctl_reconnect(const struct ctl_global *g, const char *cmd,
 
 	while ((rc = enclave_client_reconnect(c)) < 0 && ctl_retry(g, cmd, c, rc))
 		;
+	return rc;
+}
+
+int
+ctl_call(const struct ctl_global *g, const char *cmd, ctl_request_fn *request,
+    void *arg, int print)
+{
+	struct enclave_client *c;
+	int rc;
+
+	if ((c = ctl_connect(g, cmd, &rc)) == NULL)
+		return rc;
+	while ((rc = request(c, arg)) < 0 && ctl_retry(g, cmd, c, rc) &&
+	    (rc = ctl_reconnect(g, cmd, c)) == 0)
+		;
+	if (rc < 0)
+		rc = ctl_client_failure(cmd, c, rc);
+	else
+		rc = print ? ctl_print_response(cmd, c) : CTL_EXIT_OK;
+	enclave_client_free(c);
 	return rc;
 }

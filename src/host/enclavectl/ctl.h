@@ -52,13 +52,15 @@ void ctl_report_debug_mode(const struct buf *doc);
 int  ctl_refuse_debug(const char *cmd, const struct attestation_doc *d,
     int allow_debug);
 
-/* util.c */
+/* messages.c */
 /* Print "enclavectl CMD: message" on stderr; returns CTL_EXIT_USAGE. */
 int  ctl_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Print "enclavectl CMD: message" on stderr. */
 void ctl_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* options.c */
 /*
  * getopt_long over a command's own arguments (only long options, and -h);
  * cmd NULL: the global options, which stop at the command name. Returns
@@ -71,6 +73,27 @@ int  ctl_getopt(const char *cmd, int argc, char **argv,
     const struct option *longopts);
 /* After the options: no positional arguments are taken. */
 int  ctl_no_operands(const char *cmd, int argc, char **argv);
+/* A moment as 2024-11-14T23:46:27Z or as Unix seconds (for --at). */
+int  ctl_parse_time(const char *s, time_t *out);
+/*
+ * An option's hex: an even number of hex digits for 1..max bytes, decoded
+ * into dst (NULL: only checked) with the byte count in *len (may be
+ * NULL). -1, and nothing decoded, for anything else. The one rule every
+ * hex option follows (nonces, user data, PCRs, commitments).
+ */
+int  ctl_hex_arg(const char *s, uint8_t *dst, size_t max, size_t *len);
+
+/* text.c */
+/*
+ * 1 when s is n hex digits: decides before anything is decoded (a key
+ * file of 64 characters may be hex or base64), so hex_decode only ever
+ * sees hex.
+ */
+int  ctl_is_hex(const uint8_t *s, size_t n);
+/* Drop the whitespace (space, tab, CR, LF) around data[*start, *end). */
+void ctl_trim(const uint8_t *data, size_t *start, size_t *end);
+
+/* files.c */
 /*
  * Read a file ("-" or NULL: stdin) of at most `limit` bytes into *out.
  * The buffer grows without leaving copies in freed memory: it may hold a
@@ -78,40 +101,25 @@ int  ctl_no_operands(const char *cmd, int argc, char **argv);
  */
 int  ctl_read_input(const char *cmd, const char *path, size_t limit,
     struct buf *out);
-/*
- * 1 when s is n hex digits: decides before anything is decoded (a key
- * file of 64 characters may be hex or base64), so hex_decode only ever
- * sees hex.
- */
-int  ctl_is_hex(const uint8_t *s, size_t n);
-/* A moment as 2024-11-14T23:46:27Z or as Unix seconds (for --at). */
-int  ctl_parse_time(const char *s, time_t *out);
-/* Drop the whitespace (space, tab, CR, LF) around data[*start, *end). */
-void ctl_trim(const uint8_t *data, size_t *start, size_t *end);
 /* Open the output ("-" or NULL: stdout) with `mode` for a new file. */
 int  ctl_output_open(const char *cmd, const char *path, int mode);
 int  ctl_write_all(const char *cmd, int fd, const void *data, size_t len);
 int  ctl_output_close(const char *cmd, int fd);
 
 /* conn.c */
-/* A connected client per the global options, or NULL (*status says why). */
-struct enclave_client *ctl_connect(const struct ctl_global *g,
-    const char *cmd, int *status);
-/* Report a failed client call on stderr and map it to an exit status. */
-int  ctl_client_failure(const char *cmd, struct enclave_client *c, int rc);
-/* Print the last response JSON and a newline on stdout. */
-int  ctl_print_response(const char *cmd, struct enclave_client *c);
+/* One request of a command on a connected client: the client's rc. */
+typedef int ctl_request_fn(struct enclave_client *c, void *arg);
 /*
- * --retry: after a failed call (rc) that may pass (could not connect,
- * the connection broke or timed out, the enclave was `busy`), and while
- * retries are left, say so on stderr, sleep with exponential backoff and
- * return 1. 0: report the failure as it is.
+ * Connect per the global options and send `request(c, arg)`; with
+ * --retry, a call that may pass another time (could not connect, the
+ * connection broke or timed out, the enclave was `busy`) is made again on
+ * a fresh connection after an exponential backoff. Returns the exit
+ * status: a failure is reported on stderr; on success, with `print`, the
+ * answer's JSON is printed on stdout (otherwise the request kept in `arg`
+ * what the command needs).
  */
-int  ctl_retry(const struct ctl_global *g, const char *cmd,
-    struct enclave_client *c, int rc);
-/* Connect c again (to its endpoint), retrying per --retry. */
-int  ctl_reconnect(const struct ctl_global *g, const char *cmd,
-    struct enclave_client *c);
+int  ctl_call(const struct ctl_global *g, const char *cmd,
+    ctl_request_fn *request, void *arg, int print);
 
 /* keyfile.c: the data owner's 32-byte key from base64, hex or raw bytes. */
 int  ctl_load_key(const char *cmd, const char *path, struct secret *key);
