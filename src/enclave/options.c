@@ -17,6 +17,7 @@
 #include "common/number.h"
 #include "enclave/keystore.h"
 #include "common/memory_budget.h"
+#include "common/kms_key_ref.h"
 #include "enclave/version.h"
 
 #define MIB ((size_t)1 << 20)
@@ -41,6 +42,10 @@ static const char usage_head[] =
 "  --kms-ca-file PEM      --kms native: CA bundle that verifies KMS\n"
 "                         (default: the first system bundle found)\n"
 "  --region REGION        default AWS region (default ap-southeast-1)\n"
+"  --kms-key-id KEY       pin the KMS key a TSK may come from: a key ARN or\n"
+"                         key id (not an alias); repeatable, at most 16.\n"
+"                         Every KMS Decrypt then names the key. Part of the\n"
+"                         image's command, so it is measured (PCR0)\n"
 "  --proxy-port PORT      parent's vsock-proxy port for KMS (default 8000)\n"
 "  --kms-timeout SECONDS  KMS call limit (default 30)\n"
 "  --max-encryptions N    messages one key may seal before process answers\n"
@@ -76,7 +81,7 @@ enum {
 	OPT_READ_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_THREADS,
 	OPT_LOG_LEVEL, OPT_NO_SANDBOX, OPT_VERSION, OPT_HELP,
 	OPT_NSM_DEVICE, OPT_KMS_ENDPOINT, OPT_KMS_CA_FILE, OPT_MEMORY_LIMIT,
-	OPT_MAX_KEYS, OPT_BIND_DIRECTION,
+	OPT_MAX_KEYS, OPT_BIND_DIRECTION, OPT_KMS_KEY_ID,
 };
 
 static const struct option long_options[] = {
@@ -87,6 +92,7 @@ static const struct option long_options[] = {
 	{ "kms-endpoint", required_argument, NULL, OPT_KMS_ENDPOINT },
 	{ "kms-ca-file", required_argument, NULL, OPT_KMS_CA_FILE },
 	{ "region", required_argument, NULL, OPT_REGION },
+	{ "kms-key-id", required_argument, NULL, OPT_KMS_KEY_ID },
 	{ "proxy-port", required_argument, NULL, OPT_PROXY_PORT },
 	{ "kms-timeout", required_argument, NULL, OPT_KMS_TIMEOUT },
 	{ "max-encryptions", required_argument, NULL, OPT_MAX_ENCRYPTIONS },
@@ -244,6 +250,14 @@ options_parse(struct options *opt, int argc, char **argv, const char *steps)
 				    "region name", optarg);
 			opt->region = optarg;
 			break;
+		case OPT_KMS_KEY_ID:
+			if (opt->n_kms_key_ids == OPTIONS_MAX_KMS_KEYS)
+				return usage_error("--kms-key-id: at most %d keys",
+				    OPTIONS_MAX_KMS_KEYS);
+			if (kms_key_ref_check(optarg, &why) < 0)
+				return usage_error("--kms-key-id: %s", why.text);
+			opt->kms_key_ids[opt->n_kms_key_ids++] = optarg;
+			break;
 		case OPT_PROXY_PORT:
 			if (parse_number("proxy-port", optarg, 1, UINT32_MAX, &n) < 0)
 				return -1;
@@ -342,6 +356,19 @@ options_parse(struct options *opt, int argc, char **argv, const char *steps)
 	return 0;
 }
 
+/* The pinned KMS keys, one line each (an ARN is long); none: any key. */
+static void
+options_log_kms_keys(const struct options *opt)
+{
+	size_t i;
+
+	if (opt->n_kms_key_ids == 0)
+		log_info("kms-key-id: none pinned: a TSK may come from any KMS "
+		    "key the credentials can use");
+	for (i = 0; i < opt->n_kms_key_ids; i++)
+		log_info("kms-key-id: %s", opt->kms_key_ids[i]);
+}
+
 /* Startup options go to the console: what an operator needs to know. */
 void
 options_log(const struct options *opt)
@@ -360,4 +387,5 @@ options_log(const struct options *opt)
 	    opt->max_message, opt->memory_limit,
 	    opt->read_timeout_s, opt->idle_timeout_s, opt->max_connections,
 	    opt->threads);
+	options_log_kms_keys(opt);
 }

@@ -10,6 +10,8 @@
 #include "common/log.h"
 
 #define OPTIONS_MAX_LISTEN 8
+/* --kms-key-id pins, at most: a TSK may come from one of these KMS keys. */
+#define OPTIONS_MAX_KMS_KEYS 16
 
 struct options {
 	struct endpoint listen[OPTIONS_MAX_LISTEN];
@@ -21,6 +23,9 @@ struct options {
 	const char     *kms_endpoint;	/* native: NULL (vsock-proxy) or tcp:H:P */
 	const char     *kms_ca_file;	/* native: NULL (the system bundle) */
 	const char     *region;
+	/* Measured (the image's command): key ARNs or key ids; none: any. */
+	const char     *kms_key_ids[OPTIONS_MAX_KMS_KEYS];
+	size_t          n_kms_key_ids;
 	unsigned        proxy_port;
 	unsigned        kms_timeout_s;
 	unsigned long long max_encryptions;	/* per key: NIST SP 800-38D */

@@ -10,6 +10,7 @@
 #include "fuzz_common.h"
 
 #include "common/buf.h"
+#include "common/kms_key_ref.h"
 #include "enclave/kms/broker_wire.h"
 
 static void
@@ -34,6 +35,10 @@ request_roundtrip(uint8_t *msg, size_t n)
 		    &creds2) == 0);
 		FUZZ_CHECK(strcmp(again.ciphertext_b64, req.ciphertext_b64) == 0);
 		FUZZ_CHECK(strcmp(again.region, req.region) == 0);
+		FUZZ_CHECK((again.key_id == NULL) == (req.key_id == NULL));
+		FUZZ_CHECK(req.key_id == NULL ||
+		    (strcmp(again.key_id, req.key_id) == 0 &&
+		    kms_key_ref_check(req.key_id, NULL) == 0));
 		FUZZ_CHECK(again.context.n == req.context.n);
 		for (size_t i = 0; i < req.context.n; i++) {
 			FUZZ_CHECK(strcmp(again.context.pair[i].key,

@@ -904,3 +904,65 @@ def test_native_policy_condition_on_encryption_context(start_daemon,
     acme = {"tenant": "acme"}
     resp = configure(d, tsk_blob(k1, acme), encryption_context=acme)
     assert resp.get("status") == "ok", resp
+
+
+# --- KMS key pinning (F27, issue 20) --------------------------------------------
+
+OTHER_KEY_ID = "2234abcd-12ab-34cd-56ef-1234567890ab"
+OTHER_MASTER = bytes(range(101, 133))
+
+
+def _arn(key_id, region=REGION):
+    return "arn:aws:kms:%s:111122223333:key/%s" % (region, key_id)
+
+
+def test_native_pin_is_the_keyid_and_refuses_another_key(start_daemon,
+                                                          make_sims):
+    """A TSK made under another KMS key (one the host controls) is refused
+    by KMS, since the Decrypt names the pinned key; before F27 the Decrypt
+    named no key and the TSK was configured."""
+    import kms_sim
+    sims = make_sims(sim_args=["--key", "%s=%s" % (OTHER_KEY_ID,
+                                                   OTHER_MASTER.hex())])
+    pin = _arn(KEY_ID)
+    d = start_daemon(*sims.daemon_options("--kms-key-id", pin))
+    foreign = base64.b64encode(kms_sim.make_blob(
+        OTHER_MASTER, OTHER_KEY_ID, os.urandom(32))).decode()
+    assert_error(configure(d, foreign), "kms_decrypt_failed",
+                 "IncorrectKeyException")
+    assert sims.kms_log()[-1]["key_id"] == pin
+    key = os.urandom(32)
+    assert configure(d, tsk_blob(key)).get("status") == "ok"
+    assert sims.kms_log()[-1]["key_id"] == pin
+    out = d.process(seal(key, b"pinned"))
+    assert open_sealed(key, out["result"]) == b"pinned"
+
+
+def test_native_bare_key_id_pin(start_daemon, sims):
+    d = start_daemon(*sims.daemon_options("--kms-key-id", KEY_ID))
+    assert configure(d, tsk_blob(os.urandom(32))).get("status") == "ok"
+    assert sims.kms_log()[-1]["key_id"] == KEY_ID
+
+
+@pytest.mark.parametrize("pin", [_arn(KEY_ID), KEY_ID])
+def test_native_checks_the_keyid_kms_answers(start_daemon, make_sims, pin):
+    """KMS (here a simulator told to lie) answers that another key
+    decrypted: the pinned enclave refuses the answer, the plaintext is
+    never used. Without the check (before F27) it was configured."""
+    sims = make_sims(sim_args=["--answer-key-id", _arn(OTHER_KEY_ID)])
+    d = start_daemon(*sims.daemon_options("--kms-key-id", pin))
+    resp = configure(d, tsk_blob(os.urandom(32)))
+    assert_error(resp, "kms_decrypt_failed", ["KMS decrypted with " +
+                                              _arn(OTHER_KEY_ID),
+                                              "not the pinned key"])
+    assert _outcomes(sims) == ["ok"]
+    assert d.request({"type": "health"})["configured"] is False
+
+
+def test_native_answer_from_another_account_is_refused(start_daemon, make_sims):
+    """Same key id, another account: another key."""
+    sims = make_sims(sim_args=["--answer-key-id", "arn:aws:kms:%s:"
+                               "444455556666:key/%s" % (REGION, KEY_ID)])
+    d = start_daemon(*sims.daemon_options("--kms-key-id", _arn(KEY_ID)))
+    assert_error(configure(d, tsk_blob(os.urandom(32))), "kms_decrypt_failed",
+                 "not the pinned key")

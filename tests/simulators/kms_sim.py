@@ -20,6 +20,9 @@ TrentService.GenerateDataKey) the way enclaved --kms native needs it:
     KMS replies (tests/vectors/cms/), the content in --cms-chunk-byte
     pieces (default 1000, as KMS cuts them);
   * errors as KMS sends them: HTTP 400 {"__type": ..., "message": ...};
+  * a Decrypt's KeyId (logged as key_id) must name the key that made the
+    blob, by bare id or exactly its ARN (IncorrectKeyException, HTTP 400,
+    as KMS); --answer-key-id ARN makes every Decrypt answer name ARN;
   * a request signed more than 5 minutes from the simulator's clock is
     refused as KMS refuses it (InvalidSignatureException, "Signature
     expired: ..." or "Signature not yet current: ..."), and every answer
@@ -228,6 +231,7 @@ class Sim:
         self.lock = threading.Lock()
         self.skew = args.clock_skew
         self.answer_delay = args.answer_delay
+        self.answer_key_id = args.answer_key_id
         # Faults still to inject, consumed in this order.
         self.faults = [["throttle", args.throttle], ["5xx", args.fail_5xx],
                        ["reset", args.reset], ["eof", args.eof],
@@ -249,10 +253,13 @@ class Sim:
         return "arn:aws:kms:%s:%s:key/%s" % (self.region, ACCOUNT, key_id)
 
     def key_id_of(self, ref):
+        """The key a KeyId names: its bare id, or exactly its ARN (in this
+        Region and account; another ARN is another key, as in KMS)."""
         if ref in self.keys:
             return ref
-        if isinstance(ref, str) and ref.startswith("arn:aws:kms:") \
-                and ref.split("key/")[-1] in self.keys:
+        if isinstance(ref, str) and ref.startswith("arn:") \
+                and ref.split("key/")[-1] in self.keys \
+                and ref == self.arn(ref.split("key/")[-1]):
             return ref.split("key/")[-1]
         raise KmsError("NotFoundException", "Key '%s' does not exist" % ref)
 
@@ -321,6 +328,8 @@ class Sim:
     def decrypt(self, principal, body, entry):
         blob = self.b64_field(body, "CiphertextBlob")
         context = self.encryption_context(body, entry)
+        if "KeyId" in body:
+            entry["key_id"] = body["KeyId"]
         key_id, plaintext = open_blob(self.keys, blob, context)
         if "KeyId" in body and self.key_id_of(body["KeyId"]) != key_id:
             raise KmsError("IncorrectKeyException",
@@ -332,7 +341,7 @@ class Sim:
         attested, pk = self.recipient(body, entry)
         authorize(self.policy, principal, "kms:Decrypt", self.arn(key_id),
                   attested, context)
-        out = {"KeyId": self.arn(key_id),
+        out = {"KeyId": self.answer_key_id or self.arn(key_id),
                "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
         if pk is not None:
             out["CiphertextForRecipient"] = self.envelope(plaintext, pk)
@@ -567,6 +576,9 @@ def main():
     p.add_argument("--far-date", type=int, default=0, metavar="N",
                    help="then refuse N as signed too far from a clock in "
                         "the year 9999 (Date: %s)" % FAR_DATE)
+    p.add_argument("--answer-key-id", metavar="ARN",
+                   help="name this key in every Decrypt answer's KeyId, "
+                        "whichever key decrypted (a lying or buggy KMS)")
     p.add_argument("--answer-delay", type=float, default=0.0,
                    metavar="SECONDS", help="wait before every answer")
     p.add_argument("--cms-form", choices=("openssl", "kms"),

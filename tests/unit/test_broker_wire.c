@@ -105,6 +105,47 @@ test_request_context_round_trip(void **state)
 	buf_free(&wire, 1);
 }
 
+/* The pinned KMS key travels; anything but a key ARN or id is refused. */
+static void
+test_request_key_id(void **state)
+{
+	static const char arn[] = "arn:aws:kms:eu-west-1:111122223333:key/"
+	    "1234abcd-12ab-34cd-56ef-1234567890ab";
+	struct kms_credentials creds, got_creds;
+	struct kms_decrypt_request req = { .ciphertext_b64 = "QUJD",
+	    .region = "eu-west-1", .key_id = arn, .creds = &creds }, got;
+	struct buf wire = BUF_INIT;
+
+	(void)state;
+	make_creds(&creds);
+	assert_int_equal(broker_encode_request(&wire, &req), 0);
+	assert_int_equal(broker_decode_request(wire.data, wire.len, &got,
+	    &got_creds), 0);
+	assert_string_equal(got.key_id, arn);
+	kms_credentials_free(&got_creds);
+	buf_free(&wire, 1);
+	req.key_id = NULL;
+	assert_int_equal(broker_encode_request(&wire, &req), 0);
+	assert_int_equal(broker_decode_request(wire.data, wire.len, &got,
+	    &got_creds), 0);
+	assert_null(got.key_id);
+	kms_credentials_free(&got_creds);
+	buf_free(&wire, 1);
+	/* An option-looking or alias key never reaches a command line. */
+	req.key_id = "--encryption-context";
+	assert_int_equal(broker_encode_request(&wire, &req), 0);
+	assert_int_equal(broker_decode_request(wire.data, wire.len, &got,
+	    &got_creds), -1);
+	assert_null(got_creds.access_key_id.data);
+	buf_free(&wire, 1);
+	req.key_id = "alias/tsk";
+	assert_int_equal(broker_encode_request(&wire, &req), 0);
+	assert_int_equal(broker_decode_request(wire.data, wire.len, &got,
+	    &got_creds), -1);
+	kms_credentials_free(&creds);
+	buf_free(&wire, 1);
+}
+
 static void
 test_reply_round_trip(void **state)
 {
@@ -145,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_request_truncations_and_lies_rejected),
 		cmocka_unit_test(test_request_context_round_trip),
+		cmocka_unit_test(test_request_key_id),
 		cmocka_unit_test(test_reply_round_trip),
 	};
 

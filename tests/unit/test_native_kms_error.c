@@ -110,6 +110,40 @@ test_recipient_ciphertext(void **state)
 	buf_free(&cms, 0);
 }
 
+/* F27: the answer's KeyId must be the pinned key (ARN or its bare id). */
+static void
+test_answer_key_check(void **state)
+{
+#define K_ID  "1234abcd-12ab-34cd-56ef-1234567890ab"
+#define K_ARN "arn:aws:kms:eu-west-1:111122223333:key/" K_ID
+#define ANSWER(kid) S("{\"KeyId\":\"" kid "\",\"CiphertextForRecipient\":\"AA==\"}")
+	struct reason reason;
+
+	(void)state;
+	assert_int_equal(kms_answer_key_check(ANSWER(K_ARN), K_ARN, &reason), 0);
+	assert_int_equal(kms_answer_key_check(ANSWER(K_ARN), K_ID, &reason), 0);
+	assert_int_equal(kms_answer_key_check(ANSWER(
+	    "arn:aws:kms:eu-west-1:444455556666:key/" K_ID), K_ARN, &reason),
+	    -1);
+	assert_non_null(strstr(reason.text, "not the pinned key"));
+	assert_int_equal(kms_answer_key_check(ANSWER(
+	    "arn:aws:kms:eu-west-1:111122223333:key/"
+	    "ffffffff-12ab-34cd-56ef-1234567890ab"), K_ID, &reason), -1);
+	assert_non_null(strstr(reason.text, "not the pinned key"));
+	/* A bare id or junk where KMS writes the ARN; no KeyId at all. */
+	assert_int_equal(kms_answer_key_check(ANSWER(K_ID), K_ID, &reason), -1);
+	assert_non_null(strstr(reason.text, "not a key ARN"));
+	assert_int_equal(kms_answer_key_check(S("{\"CiphertextForRecipient\":"
+	    "\"AA==\"}"), K_ID, &reason), -1);
+	assert_non_null(strstr(reason.text, "no KeyId"));
+	assert_int_equal(kms_answer_key_check(S("{\"KeyId\":7}"), K_ID,
+	    &reason), -1);
+	assert_int_equal(kms_answer_key_check(S("not json"), K_ID, &reason), -1);
+#undef ANSWER
+#undef K_ARN
+#undef K_ID
+}
+
 static void
 test_host_for_region(void **state)
 {
@@ -133,6 +167,7 @@ main(void)
 		cmocka_unit_test(test_without_json),
 		cmocka_unit_test(test_redacted_printable_bounded),
 		cmocka_unit_test(test_recipient_ciphertext),
+		cmocka_unit_test(test_answer_key_check),
 		cmocka_unit_test(test_host_for_region),
 	};
 

@@ -15,6 +15,7 @@
 
 #include "common/aead.h"
 #include "common/guard.h"
+#include "common/kms_key_ref.h"
 #include "common/timefmt.h"
 #include "enclave/keystore.h"
 
@@ -35,6 +36,60 @@ static int
 copy_credential(struct secret *dst, const char *value)
 {
 	return secret_dup(dst, value, strlen(value) + 1);
+}
+
+/*
+ * Which KMS key the Decrypt names (F27). The image's --kms-key-id pins
+ * are measured; a configure may only choose among them, so a host cannot
+ * have the enclave take a TSK from a KMS key it controls. Without pins a
+ * kms_key_id is still passed on (KMS then refuses a TSK of another key).
+ * Everything here happens before KMS is asked.
+ */
+static int
+configure_kms_key(struct enclave_ctx *ctx, struct configure_request *c,
+    struct request *req, struct reply *reply)
+{
+	const struct options *opt = ctx->opt;
+	struct reason why;
+	size_t i;
+
+	switch (request_string_field(req, "kms_key_id", &c->kms_key_id)) {
+	case FIELD_WRONG_TYPE:
+		reply_error(reply, WIRE_INVALID_FIELD,
+		    "kms_key_id must be a string");
+		return -1;
+	case FIELD_HAS_NUL:
+		reply_error(reply, WIRE_INVALID_FIELD,
+		    "kms_key_id contains a NUL character");
+		return -1;
+	case FIELD_MISSING:
+		c->kms_key_id = NULL;
+		if (opt->n_kms_key_ids == 1)
+			c->kms_key_id = opt->kms_key_ids[0];
+		if (opt->n_kms_key_ids > 1) {
+			reply_error(reply, WIRE_MISSING_FIELDS, "missing fields: "
+			    "kms_key_id (this enclave is pinned to %zu KMS "
+			    "keys: name one)", opt->n_kms_key_ids);
+			return -1;
+		}
+		return 0;
+	case FIELD_OK:
+		break;
+	}
+	if (kms_key_ref_check(c->kms_key_id, &why) < 0) {
+		reply_error(reply, WIRE_INVALID_FIELD, "kms_key_id: %s",
+		    why.text);
+		return -1;
+	}
+	if (opt->n_kms_key_ids == 0)
+		return 0;
+	for (i = 0; i < opt->n_kms_key_ids; i++)
+		if (strcmp(c->kms_key_id, opt->kms_key_ids[i]) == 0)
+			return 0;
+	reply_error(reply, WIRE_INVALID_FIELD, "kms_key_id is not one of the "
+	    "KMS keys this enclave is pinned to (enclaved --kms-key-id); "
+	    "KMS was not asked");
+	return -1;
 }
 
 static int
@@ -113,6 +168,7 @@ configure_parse(struct enclave_ctx *ctx, struct request *req,
 		reply_error_reason(reply, WIRE_INVALID_FIELD, &why);
 		return -1;
 	}
+	GUARD(configure_kms_key(ctx, c, req, reply));
 	c->encrypted_tsk = value[0];
 	c->access_key_id = value[1];
 	c->secret_access_key = value[2];
@@ -148,6 +204,7 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 	struct kms_decrypt_request kr = {
 		.ciphertext_b64 = c->encrypted_tsk,
 		.region = c->region,
+		.key_id = c->kms_key_id,
 		.creds = &c->creds,
 		.context = c->context,
 	};

@@ -36,6 +36,7 @@ struct configure_request {
 	const char            *region;
 	const char            *key_id;	/* "default" when not given */
 	struct kms_context     context;	/* KMS EncryptionContext */
+	const char            *kms_key_id;	/* KMS's KeyId, or NULL */
 	/* The request's own (wiped) text, copied to `creds` when it runs. */
 	const char            *access_key_id;
 	const char            *secret_access_key;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/guard.h"
+#include "common/kms_key_ref.h"
 
 /* A read cursor over a received message. */
 struct cursor {
@@ -71,6 +72,7 @@ broker_encode_request(struct buf *out, const struct kms_decrypt_request *req)
 	store_u32be(count, (uint32_t)req->context.n);
 	GUARD(put_string(out, req->ciphertext_b64));
 	GUARD(put_string(out, req->region));
+	GUARD(put_string(out, req->key_id != NULL ? req->key_id : ""));
 	GUARD(put_field(out, count, sizeof(count)));
 	for (i = 0; i < req->context.n; i++) {
 		GUARD(put_string(out, req->context.pair[i].key));
@@ -103,7 +105,7 @@ static int
 decode_request(uint8_t *msg, size_t n, struct kms_decrypt_request *req,
     struct kms_credentials *creds)
 {
-	struct text_field text[2 + 2 * KMS_CONTEXT_PAIRS_MAX];
+	struct text_field text[3 + 2 * KMS_CONTEXT_PAIRS_MAX];
 	struct cursor c = { msg, n };
 	const uint8_t *count;
 	size_t count_len, pairs, n_text, i;
@@ -112,11 +114,12 @@ decode_request(uint8_t *msg, size_t n, struct kms_decrypt_request *req,
 	memset(req, 0, sizeof(*req));
 	GUARD(get_text(&c, &text[0]));
 	GUARD(get_text(&c, &text[1]));
+	GUARD(get_text(&c, &text[2]));
 	GUARD(get_field(&c, &count, &count_len));
 	if (count_len != 4 || (pairs = load_u32be(count)) > KMS_CONTEXT_PAIRS_MAX)
 		return -1;
-	n_text = 2 + 2 * pairs;
-	for (i = 2; i < n_text; i++)
+	n_text = 3 + 2 * pairs;
+	for (i = 3; i < n_text; i++)
 		GUARD(get_text(&c, &text[i]));
 	GUARD(get_secret_string(&c, &creds->access_key_id));
 	GUARD(get_secret_string(&c, &creds->secret_access_key));
@@ -132,13 +135,19 @@ decode_request(uint8_t *msg, size_t n, struct kms_decrypt_request *req,
 	}
 	req->ciphertext_b64 = (const char *)text[0].data;
 	req->region = (const char *)text[1].data;
+	/* The key goes onto the tool's command line: a key ARN or id only. */
+	if (text[2].len > 0) {
+		req->key_id = (const char *)text[2].data;
+		if (kms_key_ref_check(req->key_id, NULL) < 0)
+			return -1;
+	}
 	req->creds = creds;
 	req->context.n = pairs;
 	for (i = 0; i < pairs; i++) {
-		req->context.pair[i].key = (const char *)text[2 + 2 * i].data;
-		req->context.pair[i].value = (const char *)text[3 + 2 * i].data;
+		req->context.pair[i].key = (const char *)text[3 + 2 * i].data;
+		req->context.pair[i].value = (const char *)text[4 + 2 * i].data;
 		if (!kms_context_key_valid(req->context.pair[i].key,
-		    text[2 + 2 * i].len))
+		    text[3 + 2 * i].len))
 			return -1;
 	}
 	return 0;

@@ -5,7 +5,8 @@
  * (u32 big-endian length, then bytes). Decoding checks every length
  * against what is left, so neither side trusts the other's framing.
  *
- *   request: ciphertext, region, context pair count (4 bytes), that many
+ *   request: ciphertext, region, KMS key id (empty: none; else a key ARN
+ *            or key id, checked), context pair count (4 bytes), that many
  *            key and value fields, access key id, secret key, session token
  *   reply:   status (1 byte), reason, plaintext
  */

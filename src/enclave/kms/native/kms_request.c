@@ -48,8 +48,9 @@ context_object(const struct kms_context *context)
 }
 
 int
-kms_decrypt_body(const char *ciphertext_b64, const struct kms_context *context,
-    const struct buf *att_doc, struct buf *body)
+kms_decrypt_body(const char *ciphertext_b64, const char *key_id,
+    const struct kms_context *context, const struct buf *att_doc,
+    struct buf *body)
 {
 	cJSON *o = cJSON_CreateObject(), *r = NULL, *ec;
 	char *doc_b64 = NULL, *text = NULL;
@@ -68,6 +69,9 @@ kms_decrypt_body(const char *ciphertext_b64, const struct kms_context *context,
 		goto out;
 	cJSON_AddItemToObject(o, "Recipient", r);
 	r = NULL;
+	/* The pinned key: KMS refuses a blob of any other (F27). */
+	if (key_id != NULL && !cJSON_AddStringToObject(o, "KeyId", key_id))
+		goto out;
 	/* KMS compares it as given: sent only when the configure had one. */
 	if (context->n > 0) {
 		if ((ec = context_object(context)) == NULL)

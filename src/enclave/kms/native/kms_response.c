@@ -19,6 +19,7 @@
 #include "common/base64.h"
 #include "common/guard.h"
 #include "common/json_parse.h"
+#include "common/kms_key_ref.h"
 #include "enclave/kms/kmstool_output.h"
 
 int
@@ -48,6 +49,45 @@ kms_recipient_ciphertext(const uint8_t *body, size_t len, struct buf *cms,
 	    buf_commit(cms, got) < 0) {
 		reason_fail(reason, "KMS answer's "
 		    "CiphertextForRecipient is not base64");
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/*
+ * KMS names the key that decrypted in its answer's KeyId, always as the
+ * key ARN. With a pin (F27) it must be that key: a bare key id matches
+ * the ARN's key/ID, an ARN must be equal. Its value is quoted in the
+ * reason only when it looks like an ARN (printable, bounded): a key ARN
+ * is no secret, and it tells the operator which key the TSK came from.
+ */
+int
+kms_answer_key_check(const uint8_t *body, size_t len, const char *pin,
+    struct reason *reason)
+{
+	cJSON *root = json_parse_exact(body, len);
+	const char *answered;
+	int rc = -1;
+
+	if (root == NULL || !cJSON_IsObject(root) ||
+	    (answered = json_string_field(root, "KeyId")) == NULL ||
+	    answered[0] == '\0') {
+		reason_fail(reason, "KMS answer names no KeyId; the pinned "
+		    "key %.160s cannot be checked", pin);
+		goto out;
+	}
+	if (!kms_key_ref_is_arn(answered) ||
+	    kms_key_ref_check(answered, NULL) < 0) {
+		reason_fail(reason, "KMS answer's KeyId is not a key ARN");
+		goto out;
+	}
+	if (kms_key_ref_is_arn(pin) ? strcmp(answered, pin) != 0 :
+	    strcmp(kms_key_ref_id(answered), pin) != 0) {
+		reason_fail(reason, "KMS decrypted with %.100s, not the pinned "
+		    "key %.100s", answered, pin);
 		goto out;
 	}
 	rc = 0;

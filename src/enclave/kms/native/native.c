@@ -268,8 +268,8 @@ native_decrypt(const struct kms_backend *kms,
 		set_result(res, rc, &reason, kms->timeout_s);
 		goto out;
 	}
-	if (kms_decrypt_body(req->ciphertext_b64, &req->context, &c.doc,
-	    &c.body) < 0) {
+	if (kms_decrypt_body(req->ciphertext_b64, req->key_id, &req->context,
+	    &c.doc, &c.body) < 0) {
 		res->status = KMS_INTERNAL;
 		reason_fail(&res->reason,
 		    "cannot build the signed KMS Decrypt request");
@@ -277,7 +277,9 @@ native_decrypt(const struct kms_backend *kms,
 	}
 	if (ask_kms(&c, kms, req, host, redact, &resp, res) < 0)
 		goto out;
-	if (kms_recipient_ciphertext(resp.body.data, resp.body.len, &c.cms,
+	if ((req->key_id != NULL && kms_answer_key_check(resp.body.data,
+	    resp.body.len, req->key_id, &reason) < 0) ||
+	    kms_recipient_ciphertext(resp.body.data, resp.body.len, &c.cms,
 	    &reason) < 0 ||
 	    cms_unwrap(c.cms.data, c.cms.len, c.key, &res->plaintext,
 	    &reason) < 0) {

@@ -53,8 +53,11 @@ int  recipient_key_spki(EVP_PKEY *key, struct buf *out);
 /* kms_request.c */
 /* "kms.<region>.amazonaws.com" (".com.cn" for cn- regions). */
 int  kms_host_for_region(const char *region, char *host, size_t size);
-/* The Decrypt JSON body with its Recipient and EncryptionContext (if any). */
-int  kms_decrypt_body(const char *ciphertext_b64,
+/*
+ * The Decrypt JSON body with its Recipient, and KeyId and
+ * EncryptionContext when given (key_id NULL, context->n 0: none).
+ */
+int  kms_decrypt_body(const char *ciphertext_b64, const char *key_id,
     const struct kms_context *context, const struct buf *att_doc,
     struct buf *body);
 /*
@@ -89,6 +92,12 @@ int  http_response_parse(const uint8_t *data, size_t len, size_t body_max,
  */
 int  kms_recipient_ciphertext(const uint8_t *body, size_t len,
     struct buf *cms, struct reason *reason);
+/*
+ * A 200 answer's KeyId names the pinned key `pin` (a key ARN: equal; a
+ * bare key id: the ARN's key/ID). -1 with a reason otherwise (F27).
+ */
+int  kms_answer_key_check(const uint8_t *body, size_t len, const char *pin,
+    struct reason *reason);
 /*
  * Any other status: "<Type>: <message>" from {"__type", "message" or
  * "Message"} with the __type's prefix up to '#' stripped; without JSON,
