@@ -168,6 +168,13 @@ struct enclave_configure_options {
 	const char *const *context_keys;
 	const char *const *context_values;
 	size_t      context_len;
+	/*
+	 * The KMS key the TSK is from (a key ARN or key id), sent as
+	 * kms_key_id: KMS's Decrypt then names it; an enclave pinned with
+	 * --kms-key-id accepts only its pins. NULL: the enclave's only pin,
+	 * or none.
+	 */
+	const char *kms_key_id;
 };
 
 /*

@@ -203,7 +203,7 @@ enclave_configure_ex(struct enclave_client *c, const char *encrypted_tsk,
 {
 	const struct enclave_configure_options none = { 0 };
 	const struct enclave_configure_options *o = options ? options : &none;
-	struct field f[7];
+	struct field f[8];
 	struct buf b = BUF_INIT, ctx = BUF_INIT;
 	size_t nf = 0;
 	int rc;
@@ -225,6 +225,8 @@ enclave_configure_ex(struct enclave_client *c, const char *encrypted_tsk,
 		f[nf++] = (struct field){ "region", o->region, 0 };
 	if (!missing(o->key_id))
 		f[nf++] = (struct field){ "key_id", o->key_id, 0 };
+	if (!missing(o->kms_key_id))
+		f[nf++] = (struct field){ "kms_key_id", o->kms_key_id, 0 };
 	if (o->context_len > 0) {
 		if ((rc = context_json(c, o, &ctx)) < 0) {
 			buf_free(&ctx, 0);

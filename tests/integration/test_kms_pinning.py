@@ -125,3 +125,39 @@ def test_pins_are_logged_at_startup(start_daemon):
     d = start_daemon("--kms-key-id", ARN1, "--kms-key-id", UUID2)
     assert "kms-key-id: " + ARN1 in d.log()
     assert "kms-key-id: " + UUID2 in d.log()
+
+
+# --- the host's tools carry the key: enclavectl and the gateway ---------------
+
+def _ctl(enclavectl_bin, d, *args):
+    from helpers.harness import ENV_AWS, clean_env
+    return subprocess.run([enclavectl_bin, "--enclave", d.tcp] + list(args),
+                          capture_output=True, timeout=60,
+                          env=clean_env(**ENV_AWS))
+
+
+def test_enclavectl_configure_kms_key_id(start_daemon, enclavectl_bin,
+                                         tmp_path):
+    d = start_daemon("--kms-key-id", ARN1, "--kms-key-id", UUID2)
+    tsk, _ = genkey(key_id=ARN1)
+    f = tmp_path / "tsk.b64"
+    f.write_text(tsk)
+    p = _ctl(enclavectl_bin, d, "configure", "--tsk", str(f))
+    assert p.returncode == 1 and b"missing_fields" in p.stderr, p
+    p = _ctl(enclavectl_bin, d, "configure", "--tsk", str(f),
+             "--kms-key-id", UUID2)
+    assert p.returncode == 1 and b"kms_decrypt_failed" in p.stderr, p
+    p = _ctl(enclavectl_bin, d, "configure", "--tsk", str(f),
+             "--kms-key-id", ARN1)
+    assert p.returncode == 0, p
+    p = _ctl(enclavectl_bin, d, "configure", "--tsk", str(f),
+             "--kms-key-id", "alias/tsk")
+    assert p.returncode == 2 and b"alias" in p.stderr, p
+
+
+def test_gateway_forwards_kms_key_id(start_daemon, fake_kms, gateways):
+    d = start_daemon("--kms-key-id", ARN1, "--kms-key-id", UUID2,
+                     kmstool=fake_kms.path)
+    g = gateways([d.tcp], "--kms-key-id", UUID2, tsk=fake_kms.token("key1"))
+    g.wait_healthy()
+    assert _key_args(fake_kms.last_args()) == (UUID2, "SYMMETRIC_DEFAULT")

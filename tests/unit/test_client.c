@@ -710,7 +710,8 @@ test_key_lifecycle_requests(void **state)
 	const char *values[] = { "acme", "a=b" };
 	struct enclave_credentials cr = { "AKIA", "secret", "token" };
 	struct enclave_configure_options co = { .key_id = "acme.v2",
-	    .context_keys = keys, .context_values = values, .context_len = 2 };
+	    .context_keys = keys, .context_values = values, .context_len = 2,
+	    .kms_key_id = "1234abcd-12ab-34cd-56ef-1234567890ab" };
 	struct enclave_process_options po = { .key_id = "up",
 	    .result_key_id = "down", .grant = "01ab" };
 	struct fixture *f = pair(ENCLAVE_FRAMING_LEN);
@@ -724,6 +725,8 @@ test_key_lifecycle_requests(void **state)
 	    ENCLAVE_OK);
 	req = peer_request_json(f->peer, FRAME_LENGTH);
 	assert_string_equal(str_member(req, "key_id"), "acme.v2");
+	assert_string_equal(str_member(req, "kms_key_id"),
+	    "1234abcd-12ab-34cd-56ef-1234567890ab");
 	assert_null(cJSON_GetObjectItemCaseSensitive(req, "region"));
 	ec = cJSON_GetObjectItemCaseSensitive(req, "encryption_context");
 	assert_true(cJSON_IsObject(ec));

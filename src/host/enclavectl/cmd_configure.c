@@ -16,13 +16,14 @@
 
 #include "common/base64.h"
 #include "common/json_parse.h"
+#include "common/kms_key_ref.h"
 #include "host/credentials/credentials.h"
 #include "host/enclavectl/ctl.h"
 
 static const char configure_help[] =
 "usage: enclavectl [global options] configure --tsk FILE [--region REGION]\n"
 "                  [--credentials env|imds] [--key-id ID]\n"
-"                  [--encryption-context KEY=VALUE]...\n"
+"                  [--kms-key-id KEY] [--encryption-context KEY=VALUE]...\n"
 "\n"
 "Send the enclave its encrypted TSK: it asks KMS, with its attestation, to\n"
 "decrypt it, and keeps the 32-byte key in locked memory. Prints the answer.\n"
@@ -34,9 +35,14 @@ static const char configure_help[] =
 "  --key-id ID      the name the enclave keeps the key under (1 to 64 of\n"
 "                   A-Z a-z 0-9 . _ -; default \"default\"); configuring an\n"
 "                   id it holds replaces that key\n"
+"  --kms-key-id KEY the KMS key the TSK is from (key ARN or key id):\n"
+"                   KMS's Decrypt names it and refuses a TSK of another\n"
+"                   key; an enclave pinned with --kms-key-id takes only\n"
+"                   its pins (default: its only pin, or none)\n"
 "  --encryption-context KEY=VALUE\n"
 "                   the KMS encryption context the TSK was made with;\n"
-"                   repeat for each pair (KMS refuses any other)\n"
+"                   repeat for each pair (KMS refuses any other); needs\n"
+"                   an enclave run with --kms native\n"
 "  --credentials env|imds\n"
 "                   env (default): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\n"
 "                   and AWS_SESSION_TOKEN must all be set; imds: the\n"
@@ -48,7 +54,7 @@ static const char configure_help[] =
 "Credentials never come from the command line.\n";
 
 enum { OPT_TSK = 256, OPT_REGION, OPT_CREDENTIALS, OPT_HELP, OPT_KEY_ID,
-	OPT_CONTEXT };
+	OPT_CONTEXT, OPT_KMS_KEY_ID };
 
 /* As many pairs as the enclave takes (enclave/kms/kms.h). */
 #define CONTEXT_PAIRS_MAX 16
@@ -58,6 +64,7 @@ static const struct option configure_options[] = {
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "key-id", required_argument, NULL, OPT_KEY_ID },
+	{ "kms-key-id", required_argument, NULL, OPT_KMS_KEY_ID },
 	{ "encryption-context", required_argument, NULL, OPT_CONTEXT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -67,6 +74,7 @@ struct configure_args {
 	const char *tsk_path;
 	const char *region;
 	const char *key_id;
+	const char *kms_key_id;
 	enum host_credentials_source source;
 	/* --encryption-context KEY=VALUE, split in place at the first '=' */
 	const char *context_keys[CONTEXT_PAIRS_MAX];
@@ -116,6 +124,16 @@ parse(int argc, char **argv, struct configure_args *a)
 				    "--key-id must not be empty");
 			a->key_id = optarg;
 			break;
+		case OPT_KMS_KEY_ID: {
+			struct reason why;
+
+			/* The enclave checks it too; say so before asking. */
+			if (kms_key_ref_check(optarg, &why) < 0)
+				return ctl_usage_error("configure",
+				    "--kms-key-id: %s", why.text);
+			a->kms_key_id = optarg;
+			break;
+		}
 		case OPT_CONTEXT:
 			if (take_context(a, optarg) != 0)
 				return CTL_EXIT_USAGE;
@@ -237,7 +255,8 @@ cmd_configure(const struct ctl_global *g, int argc, char **argv)
 	req.creds = &cr;
 	req.options = (struct enclave_configure_options){ .region = a.region,
 	    .key_id = a.key_id, .context_keys = a.context_keys,
-	    .context_values = a.context_values, .context_len = a.context_len };
+	    .context_values = a.context_values, .context_len = a.context_len,
+	    .kms_key_id = a.kms_key_id };
 	rc = ctl_call(g, "configure", send_configure, &req, 1);
 done:
 	host_credentials_clear(&hc);

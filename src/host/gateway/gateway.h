@@ -41,6 +41,7 @@ struct gateway_options {
 	/* And every ID.b64 file in this directory (NULL: none). */
 	const char *tsk_dir;
 	const char *region;			/* NULL: the daemon's default */
+	const char *kms_key_id;			/* NULL: none sent */
 	enum host_credentials_source creds;
 	int         conns_per_enclave;
 	int         queue;

@@ -71,6 +71,7 @@ run(const struct gateway_options *o, sigset_t *sigs)
 	pc.timeout_ms = o->timeout_ms;
 	pc.keys = keys;
 	pc.region = o->region;
+	pc.kms_key_id = o->kms_key_id;
 	pc.creds = &cc;
 	pc.metrics = &m;
 	if ((g.pool = pool_new(&pc)) == NULL) {

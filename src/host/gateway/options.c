@@ -9,6 +9,7 @@
 
 #include "common/endpoint.h"
 #include "common/key_id.h"
+#include "common/kms_key_ref.h"
 #include "common/memory_budget.h"
 #include "common/number.h"
 #include "host/gateway/gateway.h"
@@ -41,6 +42,9 @@ static const char usage_text[] =
 "                                files removed forgotten\n"
 "  --region REGION               KMS region sent with configure (default: the\n"
 "                                daemon's own)\n"
+"  --kms-key-id KEY              the KMS key (key ARN or key id) every TSK is\n"
+"                                from, sent with each configure (a pinned\n"
+"                                enclave needs it when it has several pins)\n"
 "  --credentials env|imds        where AWS credentials come from (default env:\n"
 "                                AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
 "                                AWS_SESSION_TOKEN; imds: IMDSv2 at\n"
@@ -100,7 +104,7 @@ take_number(const char *option, const char *arg, uint64_t min, uint64_t max,
 enum {
 	OPT_LISTEN = 256, OPT_ENCLAVE, OPT_TSK, OPT_REGION, OPT_CREDENTIALS,
 	OPT_CONNS, OPT_QUEUE, OPT_MAX_BODY, OPT_TIMEOUT, OPT_MAX_CONNS,
-	OPT_LOG_LEVEL, OPT_HELP, OPT_TSK_DIR, OPT_MEMORY_LIMIT,
+	OPT_LOG_LEVEL, OPT_HELP, OPT_TSK_DIR, OPT_MEMORY_LIMIT, OPT_KMS_KEY_ID,
 };
 
 static const struct option long_options[] = {
@@ -109,6 +113,7 @@ static const struct option long_options[] = {
 	{ "tsk", required_argument, NULL, OPT_TSK },
 	{ "tsk-dir", required_argument, NULL, OPT_TSK_DIR },
 	{ "region", required_argument, NULL, OPT_REGION },
+	{ "kms-key-id", required_argument, NULL, OPT_KMS_KEY_ID },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "connections-per-enclave", required_argument, NULL, OPT_CONNS },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
@@ -188,6 +193,11 @@ apply(int opt, const char *arg, struct gateway_options *o)
 		if (arg[0] == '\0')
 			return usage_error("--region must not be empty");
 		o->region = arg;
+		return -1;
+	case OPT_KMS_KEY_ID:
+		if (kms_key_ref_check(arg, &why) < 0)
+			return usage_error("--kms-key-id: %s", why.text);
+		o->kms_key_id = arg;
 		return -1;
 	case OPT_CREDENTIALS:
 		if (host_credentials_source_parse(arg, &o->creds) < 0)

@@ -405,7 +405,7 @@ configure_key(struct pool *p, struct enclave *e, struct enclave_client *c,
     const struct gateway_key *k, const struct enclave_credentials *view)
 {
 	struct enclave_configure_options o = { .region = p->region,
-	    .key_id = k->key_id };
+	    .key_id = k->key_id, .kms_key_id = p->cfg.kms_key_id };
 	int rc;
 
 	if (!enclave_client_connected(c))

@@ -26,6 +26,7 @@ struct pool_config {
 	/* The keys to configure with (a reference is taken); NULL: never. */
 	struct keyring *keys;
 	const char  *region;		/* or NULL */
+	const char  *kms_key_id;	/* or NULL; lives as long as the pool */
 	struct creds_cache *creds;
 	struct metrics     *metrics;
 };
