@@ -14,6 +14,10 @@
 #
 # Options:
 #   --kms-backend B         kmstool (default) or native
+#   --kms-key-id KEY        pin the KMS key TSKs may come from (a key ARN or
+#                           key id, not an alias; repeatable, at most 16):
+#                           written into the image's CMD as enclaved
+#                           --kms-key-id KEY, so it is measured (PCR0)
 #   --kmstool-dir DIR       directory with kmstool_enclave_cli and libnsm.so
 #                           (kmstool backend; default build/kmstool)
 #   --source S              head (default): the committed HEAD, exactly;
@@ -61,9 +65,15 @@ signing_cert=
 signing_key=
 platform=linux/amd64
 rewrite_ts=",rewrite-timestamp=true"
+kms_key_ids=()
+# What enclaved --kms-key-id takes (common/kms_key_ref.c), so a bad pin
+# stops here rather than in an image that cannot start.
+key_uuid='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}'
+key_ref_re="^(arn:aws(-[a-z-]+)?:kms:[a-z0-9-]+:[0-9]{12}:key/($key_uuid)|$key_uuid)\$"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kms-backend) need_arg "$1" $#; backend=$2; shift 2 ;;
+	--kms-key-id) need_arg "$1" $#; kms_key_ids+=("$2"); shift 2 ;;
 	--kmstool-dir) need_arg "$1" $#; kmstool_dir=$2; shift 2 ;;
 	--source) need_arg "$1" $#; source_mode=$2; shift 2 ;;
 	--tag) need_arg "$1" $#; tag=$2; shift 2 ;;
@@ -82,6 +92,14 @@ case $backend in
 kmstool|native) ;;
 *) usage_error "--kms-backend must be kmstool or native, not '$backend'" ;;
 esac
+for k in ${kms_key_ids[@]+"${kms_key_ids[@]}"}; do
+	case $k in
+	alias/*|arn:*:alias/*)
+		usage_error "--kms-key-id '$k' is an alias: KMS answers with the key ARN, so an alias cannot be checked; name the key ARN or key id" ;;
+	esac
+	[[ $k =~ $key_ref_re ]] || usage_error "--kms-key-id '$k' is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or key id"
+done
+[ ${#kms_key_ids[@]} -le 16 ] || usage_error "--kms-key-id: at most 16 keys"
 case $platform in
 linux/amd64|linux/arm64) ;;
 *) usage_error "--platform must be linux/amd64 or linux/arm64, not '$platform'" ;;
@@ -149,6 +167,25 @@ else
 fi
 [ -f "$ctx/enclave/Dockerfile" ] || die "enclave/Dockerfile is not in the $source_mode tree (commit it, or use --source worktree)"
 
+# The pins go into both runtime stages' CMD, after --region: the image's
+# command, measured like everything else in it.
+if [ ${#kms_key_ids[@]} -gt 0 ]; then
+	KMS_KEY_IDS=$(printf '%s\n' "${kms_key_ids[@]}") \
+	python3 - "$ctx/enclave/Dockerfile" <<'PY' || die "cannot write --kms-key-id into enclave/Dockerfile's CMD"
+import os, re, sys
+path = sys.argv[1]
+text = open(path).read()
+pins = os.environ["KMS_KEY_IDS"].split()
+lines = "".join('     "--kms-key-id", "%s", \\\n' % p for p in pins)
+new, n = re.subn(r'(     "--region", "[^"]*", \\\n)',
+                 lambda m: m.group(1) + lines, text)
+if n != 2:
+    sys.exit("build-enclave: expected two CMDs with --region, found %d" % n)
+open(path, "w").write(new)
+PY
+	echo "build-enclave: pinned KMS keys in the image's CMD: ${kms_key_ids[*]}" >&2
+fi
+
 build_args=(
 	buildx build
 	--file "$ctx/enclave/Dockerfile"
@@ -186,6 +223,7 @@ fi
 NITRO_OUT=$nitro_out TAG=$tag IMAGE_ID=$image_id BACKEND=$backend \
 SOURCE_MODE=$source_mode COMMIT=$commit DIRTY=$dirty SDE=$sde EIF_SHA=$eif_sha EIF_BYTES=$eif_bytes \
 KMSTOOL_SHA=$kmstool_sha SIGNED=${signing_cert:+true} \
+KMS_KEY_IDS=$(printf '%s\n' ${kms_key_ids[@]+"${kms_key_ids[@]}"}) \
 python3 - "$out_dir/measurements.json.tmp" <<'PY'
 import json, os, re, sys
 
@@ -218,6 +256,8 @@ out = {
         "source_date_epoch": int(os.environ["SDE"]),
         "eif_sha256": os.environ["EIF_SHA"],
         "eif_bytes": int(os.environ["EIF_BYTES"]),
+        # enclaved --kms-key-id in the image's CMD (none: any KMS key)
+        "kms_key_ids": os.environ.get("KMS_KEY_IDS", "").split(),
     },
 }
 if kmstool:

@@ -185,3 +185,46 @@ def test_bad_usage_exits_2(sandbox, mini_repo, args):
     assert r.returncode == 2, r.stderr
     assert "--help" in r.stderr
     assert sandbox.calls() == []
+
+
+PIN_ARN = ("arn:aws:kms:ap-southeast-1:111122223333:key/"
+           "1234abcd-12ab-34cd-56ef-1234567890ab")
+PIN_ID = "mrk-1234abcd12ab34cd56ef1234567890ab"
+
+
+def test_kms_key_pins_go_into_the_measured_cmd(sandbox, mini_repo):
+    """F27: --kms-key-id is written into both runtime stages' CMD (so it is
+    part of PCR0) and recorded in measurements.json."""
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+                    "native", "--kms-key-id", PIN_ARN, "--kms-key-id", PIN_ID,
+                    "--out-dir", sandbox.tmp / "out")
+    assert r.returncode == 0, r.stderr
+    build = sandbox.calls("docker")[0]
+    # two stages, each with both pins, in order
+    assert build["dockerfile_kms_key_ids"] == [PIN_ARN, PIN_ID] * 2
+    m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
+    assert m["Build"]["kms_key_ids"] == [PIN_ARN, PIN_ID]
+    # the committed Dockerfile is untouched
+    assert "--kms-key-id" not in (mini_repo / "enclave/Dockerfile").read_text()
+
+
+def test_without_pins_the_cmd_is_unchanged(sandbox, mini_repo):
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+                    "native", "--out-dir", sandbox.tmp / "out")
+    assert r.returncode == 0, r.stderr
+    assert sandbox.calls("docker")[0]["dockerfile_kms_key_ids"] == []
+    m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
+    assert m["Build"]["kms_key_ids"] == []
+
+
+@pytest.mark.parametrize("pin,why", [
+    ("alias/confidential-enclave-tsk", "alias"),
+    ("arn:aws:kms:ap-southeast-1:111122223333:alias/tsk", "alias"),
+    ("1234ABCD-12ab-34cd-56ef-1234567890ab", "not a KMS key ARN"),
+    ('x", "--no-sandbox', "not a KMS key ARN"),
+])
+def test_bad_pin_is_usage_error(sandbox, mini_repo, pin, why):
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+                    "native", "--kms-key-id", pin)
+    assert r.returncode == 2 and why in r.stderr, r.stderr
+    assert sandbox.calls("docker") == []

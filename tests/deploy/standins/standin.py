@@ -20,6 +20,7 @@ Behaviour is set per test through the environment:
 import hashlib
 import json
 import os
+import re
 import sys
 
 PROG = os.path.basename(sys.argv[0])
@@ -120,6 +121,8 @@ def docker():
         if dockerfile and os.path.isfile(dockerfile):
             extra["dockerfile_sha256"] = hashlib.sha256(
                 open(dockerfile, "rb").read()).hexdigest()
+            extra["dockerfile_kms_key_ids"] = re.findall(
+                r'"--kms-key-id", "([^"]*)"', open(dockerfile).read())
         log(**extra)
         if failing("buildx"):
             sys.stderr.write("ERROR: failed to solve: process \"/bin/sh -c make\" "
