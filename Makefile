@@ -66,7 +66,7 @@ LIBCLIENT  := $(BUILD)/lib/libenclaveclient.a
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 BINS := $(BUILD)/enclaved $(BUILD)/enclavectl $(BUILD)/kmstool-dev \
-        $(BUILD)/enclave-gateway
+        $(BUILD)/enclave-gateway $(BUILD)/enclave-eif
 
 .PHONY: all deps test unit integration sanitize demo clean reproducible-check
 all: $(BINS)
@@ -280,6 +280,34 @@ $(BUILD)/tests/test_host_%: $(call obj,tests/unit/test_host_%.c) $(LIBHOST) $(LI
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HOST_PKG_LIBS) -lcmocka
+
+# --- the image builder: enclave-eif, make eif (docs/operations.md) --------
+# A host tool that writes the Enclave Image File without Docker or
+# nitro-cli; its modules but main.c go to libeif.a for the unit tests
+# (tests/unit/test_eif_*.c). It reads EIFs back with src/verify/eif_read.c,
+# the reader enclavectl describe-eif uses.
+EIF_SRC  := $(sort $(filter-out src/host/eif/main.c, $(wildcard src/host/eif/*.c)))
+LIBEIF   := $(BUILD)/lib/libeif.a
+$(LIBEIF): $(call obj,$(EIF_SRC))
+$(BUILD)/enclave-eif: $(call obj,src/host/eif/main.c) $(LIBEIF) $(LIBVERIFY) $(LIBCOMMON)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+.SECONDARY: $(call obj,$(wildcard tests/unit/test_eif_*.c))
+$(BUILD)/tests/test_eif_%: $(call obj,tests/unit/test_eif_%.c) $(LIBEIF) $(LIBVERIFY) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# make eif: build/enclave.eif and build/measurements.json from the staged
+# rootfs and AWS's blobs (NITRO_BLOBS, default the aws-nitro-enclaves-cli
+# package's folder); KMS_BACKEND=native (default) or kmstool (KMSTOOL_DIR).
+NITRO_BLOBS ?= /usr/share/nitro_enclaves/blobs
+KMS_BACKEND ?= native
+KMSTOOL_DIR ?=
+.PHONY: eif
+eif: $(BUILD)/enclaved $(BUILD)/enclave-eif $(BUILD)/enclavectl
+	NITRO_BLOBS=$(NITRO_BLOBS) KMS_BACKEND=$(KMS_BACKEND) KMSTOOL_DIR=$(KMSTOOL_DIR) \
+	    ./scripts/make-eif.sh $(BUILD)
 
 # --- the client library for other programs: make install-client -----------
 # make install-client PREFIX=/usr/local installs one libenclaveclient.a

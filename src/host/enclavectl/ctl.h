@@ -121,6 +121,17 @@ typedef int ctl_request_fn(struct enclave_client *c, void *arg);
 int  ctl_call(const struct ctl_global *g, const char *cmd,
     ctl_request_fn *request, void *arg, int print);
 
+/* measurements.c: a measurements.json's PCR0, PCR1, PCR2 (all required)
+ * and PCR8 (when present); 0, or the exit status after saying why. */
+#define CTL_PCR_LEN 48
+struct ctl_measurements {
+	uint8_t pcr[3][CTL_PCR_LEN];
+	uint8_t pcr8[CTL_PCR_LEN];
+	int     has_pcr8;
+};
+int  ctl_load_measurements(const char *cmd, const char *path,
+    struct ctl_measurements *out);
+
 /* keyfile.c: the data owner's 32-byte key from base64, hex or raw bytes. */
 int  ctl_load_key(const char *cmd, const char *path, struct secret *key);
 

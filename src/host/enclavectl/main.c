@@ -31,7 +31,8 @@
 	X("attest", cmd_attest, "fetch (and --verify) a fresh attestation document") \
 	X("open", cmd_open, "decrypt hex to plaintext (no daemon)")     \
 	X("grant", cmd_grant, "allow results under another key (no daemon)") \
-	X("commitment", cmd_commitment, "print a key's public name (no daemon)")
+	X("commitment", cmd_commitment, "print a key's public name (no daemon)") \
+	X("describe-eif", cmd_describe_eif, "check an EIF, print its PCRs (no daemon)")
 
 #define CTL_DECLARE(name, fn, summary) ctl_command_fn fn;
 CTL_COMMANDS(CTL_DECLARE)
