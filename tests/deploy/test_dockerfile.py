@@ -129,6 +129,18 @@ def test_cmd_is_the_daemon_with_production_options():
     assert "--kmstool" not in pairs(cmd("image-native"))
 
 
+def test_cmd_equals_the_native_builders_description():
+    """enclave/cmd-<flavour> is what `make eif` measures as the ramdisk's
+    `cmd` (one argument a line, as nitro-cli writes it); the Dockerfile's
+    CMD must be the same argv, so both builders measure one command."""
+    for flavour in ("kmstool", "native"):
+        text = (REPO / "enclave" / ("cmd-" + flavour)).read_text()
+        assert text.endswith("\n") and "\n\n" not in text
+        assert text.splitlines() == cmd("image-" + flavour), flavour
+    env = (REPO / "enclave/env").read_text().splitlines()
+    assert env == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+
+
 def test_cmd_options_exist_in_the_daemon():
     # Every option the image passes is one enclaved's option table knows.
     src = "".join(p.read_text() for p in (REPO / "src/enclave").glob("options*.c"))
