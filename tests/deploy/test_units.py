@@ -1,8 +1,11 @@
 """The parent's vsock-proxy allowlist and systemd units."""
 import configparser
+import json
 import shlex
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 import yaml
@@ -82,22 +85,104 @@ def test_gateway_unit():
         assert {k[2:] for k in o} <= known, "options enclave-gateway does not know"
 
 
-def test_enclave_unit_runs_the_run_script():
-    u = unit("confidential-enclave.service")
-    argv = shlex.split(u["Service"]["ExecStart"])
-    assert argv[0].endswith("/scripts/run-enclave.sh")
-    assert "--terminate-existing" in argv and "--debug" not in argv
-    assert argv[argv.index("--enclave-cid") + 1] == "16"
+def enclave_command(key, cid, env=None):
+    """The enclave template unit's command line `key` for instance `cid`, as
+    systemd would run it: %i is the CID, ${VAR} the Environment= defaults
+    (or `env`), the script from this checkout."""
+    u = unit("confidential-enclave@.service")
+    raw = (UNITS / "confidential-enclave@.service").read_text()
+    values = dict(l.split("=", 1)[1].split("=", 1) for l in raw.splitlines()
+                  if l.startswith("Environment="))
+    values.update(env or {})
+    line = u["Service"][key].replace("%i", str(cid))
+    for k, v in values.items():
+        line = line.replace("${%s}" % k, v)
+    argv = shlex.split(line)
+    assert argv[0] == "/opt/confidential-enclave/scripts/run-enclave.sh"
+    argv[0] = str(REPO / "scripts/run-enclave.sh")
+    return argv
+
+
+def test_enclave_template_unit_supervises_one_cid():
+    u = unit("confidential-enclave@.service")
+    argv = enclave_command("ExecStart", 17)
+    assert "--supervise" in argv and "--debug" not in argv
+    assert argv[argv.index("--enclave-cid") + 1] == "17"
+    assert argv[argv.index("--eif") + 1] == "/opt/confidential-enclave/build/enclave.eif"
+    stop = enclave_command("ExecStopPost", 17)
+    assert stop[1:] == ["--stop", "--enclave-cid", "17"]
+    assert "ExecStop" not in u["Service"]
+    assert "--all" not in (UNITS / "confidential-enclave@.service").read_text().replace(
+        "terminate-enclave --all`", "")
+    assert u["Service"]["Type"] == "exec"
+    assert u["Service"]["Restart"] == "on-failure"
+    assert u["Service"]["KillMode"] == "mixed"
+    assert int(u["Unit"]["StartLimitBurst"]) >= 1
+    assert u["Service"]["EnvironmentFile"] == "-/etc/confidential-enclave/enclave-%i.env"
     assert u["Unit"]["Requires"] == "nitro-enclaves-allocator.service"
 
 
+def test_enclave_template_unit_runs_two_cids_side_by_side(sandbox):
+    """Two instances' command lines against the stand-in nitro-cli: both
+    run, stopping one (ExecStopPost, what systemd runs after the
+    supervisor exits) leaves the other."""
+    state = sandbox.tmp / "enclaves.json"
+    sandbox.env["STANDIN_ENCLAVES_STATE"] = str(state)
+    eif = sandbox.tmp / "enclave.eif"
+    eif.write_bytes(b"EIF")
+    procs = []
+    try:
+        for cid, memory in ((16, "512"), (17, "1024")):
+            argv = enclave_command("ExecStart", cid, {"ENCLAVE_EIF": str(eif),
+                                                      "ENCLAVE_MEMORY_MIB": memory})
+            procs.append(subprocess.Popen(argv, env=sandbox.env, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        running = lambda: {e["EnclaveCID"]: e for e in json.loads(state.read_text())} \
+            if state.exists() else {}
+        deadline = time.monotonic() + 30
+        while sorted(running()) != [16, 17]:
+            assert all(p.poll() is None for p in procs)
+            assert time.monotonic() < deadline, running()
+            time.sleep(0.05)
+        assert running()[17]["MemoryMiB"] == 1024
+        id17 = running()[17]["EnclaveID"]
+        # systemctl stop confidential-enclave@16: SIGTERM to its main
+        # process, then ExecStopPost.
+        procs[0].send_signal(signal.SIGTERM)
+        assert procs[0].wait(timeout=30) == 0
+        r = sandbox.run(*enclave_command("ExecStopPost", 16))
+        assert r.returncode == 0, r.stderr
+        assert list(running()) == [17] and running()[17]["EnclaveID"] == id17
+        assert procs[1].poll() is None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    terminates = [c["argv"] for c in sandbox.calls("nitro-cli")
+                  if c["argv"][0] == "terminate-enclave"]
+    assert len(terminates) == 1 and terminates[0][:2] == ["terminate-enclave", "--enclave-id"]
+
+
+def test_gateway_unit_follows_the_enclave_instance():
+    u = unit("enclave-gateway.service")
+    assert "confidential-enclave@16.service" in u["Unit"]["After"].split()
+    assert "confidential-enclave@16.service" in u["Unit"]["Wants"].split()
+    assert not (UNITS / "confidential-enclave.service").exists()
+
+
+INSTANCE = {"enclave-vsock-proxy@.service": "ap-southeast-1",
+            "confidential-enclave@.service": "16"}
+
+
 @pytest.mark.parametrize("name", ["enclave-vsock-proxy@.service", "enclave-gateway.service",
-                                  "confidential-enclave.service"])
+                                  "confidential-enclave@.service"])
 def test_systemd_accepts_the_unit(name, tmp_path):
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze is not installed")
     src = UNITS / name
-    dst = tmp_path / (name.replace("@.", "@ap-southeast-1.") if "@." in name else name)
+    dst = tmp_path / (name.replace("@.", "@%s." % INSTANCE[name]) if "@." in name else name)
     if "@." in name:
         shutil.copy(src, tmp_path / name)
     shutil.copy(src, dst)
@@ -109,5 +194,6 @@ def test_systemd_accepts_the_unit(name, tmp_path):
     problems = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()
                 and "is not executable: No such file or directory" not in l
                 and "Unit nitro-enclaves-allocator.service not found" not in l
-                and "Unit enclave-vsock-proxy@" not in l]
+                and "Unit enclave-vsock-proxy@" not in l
+                and "Unit confidential-enclave@" not in l]
     assert problems == []

@@ -13,10 +13,19 @@ Behaviour is set per test through the environment:
                          program (or program + subcommand) exits 1
   STANDIN_PCR0/1/2/8     measurements nitro-cli build-enclave reports
   STANDIN_ENCLAVES       JSON nitro-cli describe-enclaves prints (default [])
+  STANDIN_ENCLAVES_STATE a JSON file holding the running enclaves, so that
+                         nitro-cli models several at once as the real one
+                         does: run-enclave adds one (refused when its CID is
+                         taken), describe-enclaves prints them, terminate-
+                         enclave --enclave-id ID (or --all) removes them (an
+                         unknown ID fails). A test removes an entry to make
+                         an enclave vanish. Overrides STANDIN_ENCLAVES.
   STANDIN_AWS_RESPONSES  JSON file: {"kms list-aliases": {"stdout": {...},
                          "stderr": "...", "rc": 0}, ...} overriding the
                          canned answers below, key = "service operation"
 """
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -147,6 +156,25 @@ def docker():
     return 0
 
 
+@contextlib.contextmanager
+def enclave_state():
+    """The running enclaves (a list to edit in place), under a lock, saved
+    back on exit: several stand-in calls may run at once."""
+    path = os.environ["STANDIN_ENCLAVES_STATE"]
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path, encoding="utf-8") as f:
+                enclaves = json.load(f)
+        except FileNotFoundError:
+            enclaves = []
+        yield enclaves
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(enclaves, f)
+        os.replace(tmp, path)
+
+
 def nitro_cli():
     sub = ARGV[0] if ARGV else ""
     log()
@@ -174,18 +202,45 @@ def nitro_cli():
         print(json.dumps({"Measurements": m}, indent=2))
         return 0
     if sub == "describe-enclaves":
+        if os.environ.get("STANDIN_ENCLAVES_STATE"):
+            with enclave_state() as enclaves:
+                print(json.dumps(enclaves, indent=2))
+            return 0
         print(os.environ.get("STANDIN_ENCLAVES", "[]"))
         return 0
     if sub == "run-enclave":
         cid = int(opt("--enclave-cid", "16"))
-        info = {"EnclaveName": "enclave", "EnclaveID": "i-0abc123def4567890-enc18c1d2e3f4a5b6c7",
+        eif = opt("--eif-path", "")
+        info = {"EnclaveName": os.path.splitext(os.path.basename(eif))[0] or "enclave",
+                "EnclaveID": "i-0abc123def4567890-enc18c1d2e3f4a5b6c7",
                 "ProcessID": 4242, "EnclaveCID": cid,
                 "NumberOfCPUs": int(opt("--cpu-count", "2")), "CPUIDs": [1, 3],
                 "MemoryMiB": int(opt("--memory", "512"))}
+        if os.environ.get("STANDIN_ENCLAVES_STATE"):
+            with enclave_state() as enclaves:
+                if any(e["EnclaveCID"] == cid for e in enclaves):
+                    sys.stderr.write("standin nitro-cli: enclave CID %d is already in use\n" % cid)
+                    return 1
+                info["EnclaveID"] = "i-0abc123def4567890-enc" + os.urandom(8).hex()
+                info["ProcessID"] = os.getpid()
+                enclaves.append(dict(info, State="RUNNING",
+                                     Flags="DEBUG_MODE" if "--debug-mode" in ARGV else "NONE"))
         sys.stderr.write("Start allocating memory...\n")
         print(json.dumps(info, indent=2))
         return 0
     if sub == "terminate-enclave":
+        if os.environ.get("STANDIN_ENCLAVES_STATE"):
+            want = opt("--enclave-id")
+            with enclave_state() as enclaves:
+                gone = [e for e in enclaves if "--all" in ARGV or e["EnclaveID"] == want]
+                if not gone and "--all" not in ARGV:
+                    sys.stderr.write("standin nitro-cli: no enclave with ID %s is running\n" % want)
+                    return 1
+                enclaves[:] = [e for e in enclaves if e not in gone]
+            for e in gone:
+                sys.stdout.write("Successfully terminated enclave %s.\n" % e["EnclaveID"])
+                print(json.dumps({"EnclaveID": e["EnclaveID"], "Terminated": True}, indent=2))
+            return 0
         print(json.dumps({"EnclaveID": opt("--enclave-id", "all"), "Terminated": True}))
         return 0
     return 0
