@@ -688,14 +688,19 @@ def test_logs_hold_no_secrets_or_bodies(gateway_bin, gateways, pair, key):
         assert s not in log
 
 
-def test_usage(gateway_bin):
+def test_usage(gateway_bin, tmp_path):
     p = subprocess.run([gateway_bin, "--help"], capture_output=True, text=True)
     assert p.returncode == 0 and "--connections-per-enclave" in p.stdout
     for args in (["--credentials", "vault"], ["--queue", "-1"], ["--enclave", "tcp:x"],
                  ["--timeout", "0"], ["extra"], ["--bogus"]):
         p = subprocess.run([gateway_bin] + args, capture_output=True, text=True)
         assert p.returncode == 2, (args, p.stderr)
-    p = subprocess.run([gateway_bin, "--listen", "127.0.0.1:%d" % free_tcp_port()],
+    # Keys to configure and no credentials: a clear refusal. (With no key
+    # at all it needs none: test_gateway_default_key.py.)
+    tsk = tmp_path / "tsk.b64"
+    tsk.write_text("QUJD\n")
+    p = subprocess.run([gateway_bin, "--listen", "127.0.0.1:%d" % free_tcp_port(),
+                        "--tsk", str(tsk)],
                        capture_output=True, text=True, env=clean_env(), timeout=10)
     assert p.returncode == 1 and "AWS_ACCESS_KEY_ID" in p.stderr
 

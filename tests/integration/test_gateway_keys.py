@@ -149,6 +149,8 @@ def test_sighup_rotation_under_load_loses_nothing(gateway_bin, gateways,
         time.sleep(0.05)
     time.sleep(0.3)
     current.update(id="v2", key=k2)          # switch the writers
+    write(keys / "DEFAULT", "v2")             # and the default (issue 24)
+    g.proc.send_signal(signal.SIGHUP)
     time.sleep(0.5)
     os.unlink(str(keys / "v1.b64"))
     g.proc.send_signal(signal.SIGHUP)
@@ -170,7 +172,7 @@ def test_sighup_rotation_under_load_loses_nothing(gateway_bin, gateways,
     status, body = process(g, k1, b"late", key_id="v1")
     assert status == 400 and body["error"] == "unknown_key", body
     m = g.metrics()
-    assert m['enclave_gateway_key_reloads_total{result="ok"}'] == 3
+    assert m['enclave_gateway_key_reloads_total{result="ok"}'] == 4
     assert 'enclave_gateway_key_loaded{key_id="v1"}' not in m
 
 

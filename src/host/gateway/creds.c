@@ -14,19 +14,20 @@
 
 int
 creds_init(struct creds_cache *cc, enum host_credentials_source source,
-    struct metrics *m)
+    int needed, struct metrics *m)
 {
 	struct reason why;
 
 	memset(cc, 0, sizeof(*cc));
 	cc->source = source;
+	cc->needed = needed;
 	cc->metrics = m;
 	cc->next_try_ms = 0;
 	cc->retry_ms = CREDS_RETRY_MIN_MS;
 	cc->cur = (struct host_credentials)HOST_CREDENTIALS_INIT;
 	if (pthread_mutex_init(&cc->lock, NULL) != 0)
 		return -1;
-	if (source == HOST_CREDS_ENV) {
+	if (source == HOST_CREDS_ENV && needed) {
 		if (host_credentials_from_env(&cc->cur, 1, &why) < 0) {
 			log_error("%s", why.text);
 			pthread_mutex_destroy(&cc->lock);
@@ -94,6 +95,8 @@ fetch(struct creds_cache *cc)
 void
 creds_maintain(struct creds_cache *cc)
 {
+	if (!cc->needed)
+		return;
 	pthread_mutex_lock(&cc->lock);
 	if (due(cc, time(NULL)))
 		(void)fetch(cc);

@@ -21,15 +21,20 @@
 struct creds_cache {
 	pthread_mutex_t lock;
 	enum host_credentials_source source;
+	int       needed;		/* some key may be configured */
 	struct host_credentials cur;	/* empty until the first fetch */
 	long long next_try_ms;		/* monotonic: no fetch before */
 	int       retry_ms;
 	struct metrics *metrics;
 };
 
-/* The environment's credentials are read (and wiped from it) here. */
+/*
+ * The environment's credentials are read (and wiped from it) here, when
+ * `needed`: a gateway with no key source (no --tsk, no --tsk-dir) never
+ * configures, so it asks for no credentials at all.
+ */
 int  creds_init(struct creds_cache *cc, enum host_credentials_source source,
-    struct metrics *m);
+    int needed, struct metrics *m);
 void creds_destroy(struct creds_cache *cc);
 /*
  * Fetch when there are none yet or they are within the margin of

@@ -40,6 +40,8 @@ struct gateway_options {
 	size_t      n_tsks;
 	/* And every ID.b64 file in this directory (NULL: none). */
 	const char *tsk_dir;
+	/* The key a request without key_id uses (NULL: keyring.h's rule). */
+	const char *default_key;
 	const char *region;			/* NULL: the daemon's default */
 	const char *kms_key_id;			/* NULL: none sent */
 	enum host_credentials_source creds;

@@ -178,9 +178,100 @@ add_dir(struct keyring *k, const char *dir)
 	return rc;
 }
 
+#define DEFAULT_FILE "DEFAULT"
+
+/*
+ * DIR/DEFAULT, the key id the operator names as the default: 0 with `id`
+ * filled, 1 when there is no such file, -1 (logged) when it is not a
+ * regular file holding one key id.
+ */
+static int
+read_default_file(const char *dir, char id[KEY_ID_MAX + 1])
+{
+	char path[PATH_MAX], text[KEY_ID_MAX + 3];
+	size_t n, start = 0;
+	int not_regular;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, DEFAULT_FILE);
+	if (access(path, F_OK) < 0)
+		return 1;
+	if ((f = open_regular(path, &not_regular)) == NULL) {
+		if (not_regular)
+			log_error("%s is not a regular file", path);
+		return -1;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	while (n > 0 && strchr(" \t\r\n", text[n - 1]) != NULL)
+		n--;
+	while (start < n && strchr(" \t\r\n", text[start]) != NULL)
+		start++;
+	if (n - start > KEY_ID_MAX || !key_id_valid(text + start, n - start)) {
+		log_error("%s must hold one key id (1 to %d characters from "
+		    "A-Z a-z 0-9 . _ -)", path, KEY_ID_MAX);
+		return -1;
+	}
+	memcpy(id, text + start, n - start);
+	id[n - start] = '\0';
+	return 0;
+}
+
+/*
+ * The key a request without key_id uses, chosen by the operator and never
+ * by the names of the files alone (issue 24: adding v2.b64 beside v1.b64
+ * used to make v2 the default, and every old record posted without key_id
+ * failed): --default-key; else DIR/DEFAULT; else the key "default"; else
+ * the default before this load (a reload keeps it); else, at the first
+ * load, the last key listed. -1 (logged) when the key so named is not in k.
+ */
+static int
+choose_default(struct keyring *k, const struct keyring_default *rule,
+    const char *dir)
+{
+	char from_file[KEY_ID_MAX + 1];
+	const char *want = NULL, *why = NULL;
+	int rc;
+
+	if (rule->explicit_id != NULL) {
+		want = rule->explicit_id;
+		why = "--default-key";
+	} else if (dir != NULL && (rc = read_default_file(dir,
+	    from_file)) <= 0) {
+		if (rc < 0)
+			return -1;
+		want = from_file;
+		why = "the key directory's " DEFAULT_FILE " file";
+	} else if (keyring_find(k, KEY_ID_DEFAULT) != NULL) {
+		want = KEY_ID_DEFAULT;
+	} else if (rule->previous_id != NULL) {
+		want = rule->previous_id;
+		if (keyring_find(k, want) == NULL) {
+			log_error("the key files no longer hold %s, the default "
+			    "key (a request without key_id uses it): name "
+			    "another default first (%s%s or --default-key)",
+			    want, dir != NULL ? dir : "the key directory's ",
+			    dir != NULL ? "/" DEFAULT_FILE : DEFAULT_FILE);
+			return -1;
+		}
+	} else {
+		want = k->key[k->n - 1].key_id;
+		log_warn("no --default-key, %s file or key \"default\": a "
+		    "request without key_id uses %s, the last key listed, "
+		    "until the default is named", DEFAULT_FILE, want);
+	}
+	if (why != NULL && keyring_find(k, want) == NULL) {
+		log_error("%s names %s as the default key, but no key file "
+		    "holds it", why, want);
+		return -1;
+	}
+	k->default_id = keyring_find(k, want)->key_id;
+	return 0;
+}
+
 struct keyring *
 keyring_load(const struct gateway_tsk *tsks, size_t n, const char *dir,
-    int *empty)
+    const struct keyring_default *rule, int *empty)
 {
 	struct keyring *k;
 	size_t i;
@@ -198,11 +289,8 @@ keyring_load(const struct gateway_tsk *tsks, size_t n, const char *dir,
 		*empty = 1;
 		goto fail;
 	}
-	/* A request without key_id: "default", else the last key listed. */
-	for (i = 0; i < k->n; i++)
-		if (k->default_id == NULL ||
-		    strcmp(k->default_id, KEY_ID_DEFAULT) != 0)
-			k->default_id = k->key[i].key_id;
+	if (choose_default(k, rule, dir) < 0)
+		goto fail;
 	return k;
 fail:
 	keyring_unref(k);

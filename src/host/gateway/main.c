@@ -59,9 +59,10 @@ run(const struct gateway_options *o, sigset_t *sigs)
 
 	if (metrics_init(&m) < 0)
 		return 1;
-	if (reload_load_keys(o, &m, &keys) < 0)
+	if (reload_load_keys(o, &m, NULL, &keys) < 0)
 		goto out_metrics;
-	if (creds_init(&cc, o->creds, &m) < 0)
+	if (creds_init(&cc, o->creds, o->n_tsks > 0 || o->tsk_dir != NULL,
+	    &m) < 0)
 		goto out_metrics;
 	memset(&pc, 0, sizeof(pc));
 	pc.endpoints = o->enclaves;
@@ -82,7 +83,7 @@ run(const struct gateway_options *o, sigset_t *sigs)
 	if (keys == NULL)
 		log_warn("no --tsk: enclaves are never configured by the gateway");
 	if (pool_start(g.pool) < 0 || (h = http_start(&g)) == NULL ||
-	    (reloader = reloader_start(o, &m, g.pool)) == NULL)
+	    (reloader = reloader_start(o, &m, g.pool, keys)) == NULL)
 		goto out_pool;
 	/* This thread only waits for signals: a reading is done elsewhere. */
 	while (sigwait(sigs, &sig) == 0 && sig != SIGTERM && sig != SIGINT)

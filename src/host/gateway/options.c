@@ -39,7 +39,13 @@ static const char usage_text[] =
 "                                configures\n"
 "  --tsk-dir DIR                 every file ID.b64 in DIR is a TSK under key\n"
 "                                id ID; on SIGHUP files added are configured,\n"
-"                                files removed forgotten\n"
+"                                files removed forgotten; DIR/DEFAULT may name\n"
+"                                the default key, read again on SIGHUP\n"
+"  --default-key ID              the key a request without key_id uses (else\n"
+"                                DIR/DEFAULT, else the key \"default\", else\n"
+"                                the last key listed at start); it never\n"
+"                                changes by itself: a SIGHUP that would drop\n"
+"                                it is refused and the keys stay as they were\n"
 "  --region REGION               KMS region sent with configure (default: the\n"
 "                                daemon's own)\n"
 "  --kms-key-id KEY              the KMS key (key ARN or key id) every TSK is\n"
@@ -105,6 +111,7 @@ enum {
 	OPT_LISTEN = 256, OPT_ENCLAVE, OPT_TSK, OPT_REGION, OPT_CREDENTIALS,
 	OPT_CONNS, OPT_QUEUE, OPT_MAX_BODY, OPT_TIMEOUT, OPT_MAX_CONNS,
 	OPT_LOG_LEVEL, OPT_HELP, OPT_TSK_DIR, OPT_MEMORY_LIMIT, OPT_KMS_KEY_ID,
+	OPT_DEFAULT_KEY,
 };
 
 static const struct option long_options[] = {
@@ -112,6 +119,7 @@ static const struct option long_options[] = {
 	{ "enclave", required_argument, NULL, OPT_ENCLAVE },
 	{ "tsk", required_argument, NULL, OPT_TSK },
 	{ "tsk-dir", required_argument, NULL, OPT_TSK_DIR },
+	{ "default-key", required_argument, NULL, OPT_DEFAULT_KEY },
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "kms-key-id", required_argument, NULL, OPT_KMS_KEY_ID },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
@@ -188,6 +196,12 @@ apply(int opt, const char *arg, struct gateway_options *o)
 		if (arg[0] == '\0')
 			return usage_error("--tsk-dir must not be empty");
 		o->tsk_dir = arg;
+		return -1;
+	case OPT_DEFAULT_KEY:
+		if (!key_id_valid(arg, strlen(arg)))
+			return usage_error("--default-key must be a key id: 1 to "
+			    "%d characters from A-Z a-z 0-9 . _ -", KEY_ID_MAX);
+		o->default_key = arg;
 		return -1;
 	case OPT_REGION:
 		if (arg[0] == '\0')

@@ -4,8 +4,10 @@
 #include "host/gateway/reload.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "common/key_id.h"
 #include "common/log.h"
 
 struct reloader {
@@ -16,12 +18,16 @@ struct reloader {
 	pthread_cond_t   cv;
 	int              pending, stopping;
 	pthread_t        thread;
+	/* The default key now ("": none yet); only the reader thread uses it. */
+	char             default_id[KEY_ID_MAX + 1];
 };
 
 int
 reload_load_keys(const struct gateway_options *o, struct metrics *m,
-    struct keyring **out)
+    const char *previous_default, struct keyring **out)
 {
+	const struct keyring_default rule = { o->default_key,
+	    previous_default };
 	const char *ids[GATEWAY_MAX_KEYS];
 	struct keyring *k;
 	size_t i;
@@ -30,8 +36,8 @@ reload_load_keys(const struct gateway_options *o, struct metrics *m,
 	*out = NULL;
 	if (o->n_tsks == 0 && o->tsk_dir == NULL)
 		return 0;
-	if ((k = keyring_load(o->tsks, o->n_tsks, o->tsk_dir, &empty)) ==
-	    NULL) {
+	if ((k = keyring_load(o->tsks, o->n_tsks, o->tsk_dir, &rule,
+	    &empty)) == NULL) {
 		if (empty) {
 			/* An empty directory: no key (yet), not an error. */
 			log_warn("the key directory %s holds no ID.b64 file",
@@ -55,16 +61,17 @@ reload_load_keys(const struct gateway_options *o, struct metrics *m,
  * while requests go on.
  */
 static void
-reload_keys(const struct gateway_options *o, struct metrics *m,
-    struct pool *pool)
+reload_keys(struct reloader *r)
 {
+	const struct gateway_options *o = r->o;
 	struct keyring *k;
 
 	if (o->n_tsks == 0 && o->tsk_dir == NULL) {
 		log_info("SIGHUP: no --tsk files to read again");
 		return;
 	}
-	if (reload_load_keys(o, m, &k) < 0) {
+	if (reload_load_keys(o, r->m, r->default_id[0] ? r->default_id : NULL,
+	    &k) < 0) {
 		log_error("SIGHUP: the key files could not all be read: "
 		    "keeping the keys as they were");
 		return;
@@ -74,9 +81,10 @@ reload_keys(const struct gateway_options *o, struct metrics *m,
 		    "(the enclaves would hold none)");
 		return;
 	}
-	log_info("SIGHUP: %zu keys read; bringing every enclave to them",
-	    k->n);
-	pool_set_keys(pool, k);
+	log_info("SIGHUP: %zu key%s read (default %s); bringing every enclave "
+	    "to them", k->n, k->n == 1 ? "" : "s", k->default_id);
+	snprintf(r->default_id, sizeof(r->default_id), "%s", k->default_id);
+	pool_set_keys(r->pool, k);
 	keyring_unref(k);
 }
 
@@ -93,7 +101,7 @@ reloader_main(void *arg)
 			break;
 		r->pending = 0;
 		pthread_mutex_unlock(&r->lock);
-		reload_keys(r->o, r->m, r->pool);
+		reload_keys(r);
 		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -102,7 +110,7 @@ reloader_main(void *arg)
 
 struct reloader *
 reloader_start(const struct gateway_options *o, struct metrics *m,
-    struct pool *pool)
+    struct pool *pool, const struct keyring *keys)
 {
 	struct reloader *r;
 
@@ -111,6 +119,9 @@ reloader_start(const struct gateway_options *o, struct metrics *m,
 	r->o = o;
 	r->m = m;
 	r->pool = pool;
+	if (keys != NULL)
+		snprintf(r->default_id, sizeof(r->default_id), "%s",
+		    keys->default_id);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	if (pthread_create(&r->thread, NULL, reloader_main, r) != 0) {
