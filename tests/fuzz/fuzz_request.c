@@ -10,7 +10,11 @@
  * as "default" (keystore_install()) before every input, so process can
  * decrypt and no input inherits another's key ids or counts. Inputs may
  * name keys (key_id, result_key_id), forget them and pass an
- * encryption_context: every key configure can install is that one key.
+ * encryption_context and a kms_key_id; the backend (kmstool or native)
+ * and the KMS key pins (none, one or two) are chosen per input, and the
+ * fake KMS checks what reaches it: credentials in their alphabets, no
+ * context for the kmstool backend, a named key from the pins. Every key
+ * configure can install is that one key.
  * A second, different key is held as "other": a result may go out under
  * it only with a grant made with both keys (common/grant.h), which no
  * input can forge, so every ok result must still open under the fixed key.
@@ -50,6 +54,7 @@
 #include "common/json_parse.h"
 #include "common/json_scan.h"
 #include "common/json_text.h"
+#include "common/kms_key_ref.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "enclave/context.h"
@@ -79,6 +84,11 @@ static struct options opt;
 static struct enclave_ctx ctx;
 static int kms_calls;
 
+/* The pins some inputs run with, and the seeds name (F27). */
+#define FUZZ_PIN_ARN "arn:aws:kms:ap-southeast-1:111122223333:key/" \
+    "1234abcd-12ab-34cd-56ef-1234567890ab"
+#define FUZZ_PIN_ID  "mrk-1234abcd12ab34cd56ef1234567890ab"
+
 /* The fake KMS: the first character of the ciphertext picks the outcome. */
 static void
 fake_decrypt(const struct kms_backend *kms, const struct kms_decrypt_request *req,
@@ -91,6 +101,25 @@ fake_decrypt(const struct kms_backend *kms, const struct kms_decrypt_request *re
 	FUZZ_CHECK(req->creds->access_key_id.data != NULL);
 	FUZZ_CHECK(req->creds->secret_access_key.data != NULL);
 	FUZZ_CHECK(req->creds->session_token.data != NULL);
+	/* Credentials reach KMS only in the alphabets AWS issues (F32). */
+	FUZZ_CHECK(kms_credentials_check(
+	    (const char *)req->creds->access_key_id.data,
+	    (const char *)req->creds->secret_access_key.data,
+	    (const char *)req->creds->session_token.data, NULL) == 0);
+	/* The KMS tool cannot send a context: it never gets one (F39). */
+	FUZZ_CHECK(strcmp(opt.kms_backend, "native") == 0 ||
+	    req->context.n == 0);
+	/* A named key is a key ARN or id, and with pins one of them (F27). */
+	FUZZ_CHECK(req->key_id == NULL ||
+	    kms_key_ref_check(req->key_id, NULL) == 0);
+	if (opt.n_kms_key_ids > 0) {
+		size_t i, pinned = 0;
+
+		FUZZ_CHECK(req->key_id != NULL);
+		for (i = 0; i < opt.n_kms_key_ids; i++)
+			pinned |= strcmp(req->key_id, opt.kms_key_ids[i]) == 0;
+		FUZZ_CHECK(pinned);
+	}
 	switch (req->ciphertext_b64[0]) {
 	case 'F':
 		res->status = KMS_FAILED;
@@ -615,6 +644,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* Input-derived, so a crash replays: the step and the key budget. */
 	ctx.step = (h & 1) ? &step_agent : &step_echo;
+	/* The backend and the KMS key pins (none, one, two): configure's checks. */
+	opt.kms_backend = (h >> 9) & 1 ? "native" : "kmstool";
+	opt.kms_key_ids[0] = FUZZ_PIN_ARN;
+	opt.kms_key_ids[1] = FUZZ_PIN_ID;
+	opt.n_kms_key_ids = (size_t)((h >> 10) % 3);
 	opt.max_encryptions = (h & 0x70) == 0 ? 0 : (unsigned long long)1 << 32;
 	install_key();
 	run_message(data, size);
