@@ -28,7 +28,7 @@
  * enclave is up),
  * 503 overloaded (the queue is full, or --memory-limit is reached: then
  * closed), 503 not_configured (the enclave refused the key the request
- * names, pool.c), 503 shutting_down, 504 timeout,
+ * names, retry.c), 503 shutting_down, 504 timeout,
  * 502 enclave_failed (the enclave connection broke on every attempt).
  */
 #ifndef GATEWAY_ERRORS_H

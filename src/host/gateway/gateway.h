@@ -3,12 +3,14 @@
  *
  * One file per concept: main.c (startup, signals, shutdown), options.c
  * (the command line), http.c (libmicrohttpd: connections, bodies,
- * routing), api.c (the three endpoints' answers), pool.c (connections to
- * the enclaves, balancing, retries), probe.c (health checks, configure,
- * the background thread), keyring.c (the TSK files), reload.c (reading
- * them at start and, on its own thread, on SIGHUP), creds.c (the credential cache and its refresh), deadline.c
- * (the whole-request deadline against slow clients), metrics.c, errors.c
- * (error codes to HTTP statuses).
+ * routing), api.c (the three endpoints' answers), the enclave pool:
+ * pool.c (its records), slots.c (which connection a request gets),
+ * key_sync.c (keys to the enclaves), retry.c (one request and its
+ * retries), probe.c (health checks and the background thread); keyring.c
+ * (the TSK files), reload.c (reading them at start and, on its own
+ * thread, on SIGHUP), creds.c (the credential cache and its refresh),
+ * deadline.c (the whole-request deadline against slow clients),
+ * metrics.c, errors.c (error codes to HTTP statuses).
  */
 #ifndef GATEWAY_GATEWAY_H
 #define GATEWAY_GATEWAY_H

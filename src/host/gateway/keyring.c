@@ -307,7 +307,7 @@ keyring_new(void)
 	return k;
 }
 
-/* What an enclave holds is built key by key (pool.c): copies, own TSKs. */
+/* What an enclave holds is built key by key (key_sync.c): copies, own TSKs. */
 int
 keyring_add(struct keyring *k, const struct gateway_key *key)
 {

@@ -83,8 +83,6 @@ enum pool_status pool_process(struct pool *p, const char *hex, size_t hex_len,
  * removed) while requests go on with the keys it already holds.
  */
 void pool_set_keys(struct pool *p, struct keyring *keys);
-/* 1 when at least one enclave is up (reachable, holding a key). */
-int  pool_ready(struct pool *p);
 /*
  * The keys enclave i refused and has not taken since (up to max; the
  * count). Only the id and the wire code: never the enclave's details,

@@ -1,8 +1,10 @@
 /*
- * pool_internal.h - what pool.c (requests) and probe.c (health checks,
- * configure, the probe thread) share. Calls go one way: probe.c uses
- * pool.c's functions below, pool.c calls nothing of probe.c (pool_start,
- * which starts the thread, lives in probe.c).
+ * pool_internal.h - what the files of the enclave pool share: pool.c
+ * (the pool's records), slots.c (the scheduler), key_sync.c (keys to the
+ * enclaves), retry.c (one request and its retries) and probe.c (health
+ * checks and the probe thread). Calls go one way: retry.c and probe.c use
+ * key_sync.c and slots.c, key_sync.c uses slots.c, and pool.c (whose
+ * shutdown wakes the queue) uses slots.c; slots.c calls none of them.
  *
  * Locking: one mutex per pool guards every field below but the clients
  * themselves; a slot's client is used only by whoever marked it busy
@@ -94,11 +96,43 @@ struct pool {
 	char           *region;
 };
 
+/* A request's hold on one slot of one enclave (slots.c). */
+struct lease {
+	struct enclave *e;
+	struct slot    *s;
+	uint64_t        gen;	/* the enclave's config_gen when granted */
+};
+
+/* A request waiting for a connection: served first come, first served. */
+struct waiter {
+	struct waiter  *next, *prev;
+	pthread_cond_t  cv;
+	long            exclude;
+	struct lease   *lease;
+	int             granted;
+};
+
+/* pool.c */
 struct enclave_client *pool_client_new(const struct pool *p);
+
+/* slots.c */
+/*
+ * A connection now when one is free and nobody is waiting; otherwise a
+ * place in the queue (if there is room) until one is handed over, every
+ * candidate enclave but `exclude` goes down, the deadline passes or the
+ * pool stops.
+ */
+enum pool_status pool_acquire(struct pool *p, long exclude,
+    long long deadline, struct lease *l);
+/* Give the slot back (closing its connection when asked or stale). */
+void pool_release(struct pool *p, struct lease *l, int close_conn);
+/* Take the enclave out of service (takes the lock). */
+void pool_take_down(struct pool *p, struct enclave *e, const char *why);
 /* With the lock held: serve the queue and let every waiter look again. */
 void pool_wake_locked(struct pool *p);
 /* With the lock held: take the enclave out of service (once per outage). */
 void pool_mark_down_locked(struct pool *p, struct enclave *e, const char *why);
+/* key_sync.c */
 /*
  * Bring enclave e to the current keys over client c (configure those it
  * lacks or holds in another version, forget those dropped) unless another
@@ -112,5 +146,11 @@ int  pool_trouble_due_locked(struct enclave *e, long long now);
 /* The same after the enclave lost its keys (restarted): all of them. */
 int  pool_reconfigure(struct pool *p, struct enclave *e,
     struct enclave_client *c, uint64_t seen_gen);
+/*
+ * 1 when enclave e refused key_id or result_key_id and waits to try it
+ * again; `out` then holds the not_configured answer (takes the lock).
+ */
+int  pool_key_refused(struct pool *p, struct enclave *e, const char *key_id,
+    const char *result_key_id, struct pool_outcome *out);
 
 #endif

@@ -9,8 +9,8 @@
  * every key. One that lacks a key it took in its health `keys` gets them
  * all again; one that has not seen the latest reading of the key files
  * (SIGHUP) gets what changed; a key it refused is tried again when its
- * own retry time comes (pool.c), the others serving meanwhile. The same thread keeps the
- * credentials fresh, so requests never wait on IMDS.
+ * own retry time comes (key_sync.c), the others serving meanwhile. The
+ * same thread keeps the credentials fresh, so requests never wait on IMDS.
  */
 #include "host/gateway/pool_internal.h"
 
@@ -228,7 +228,8 @@ probe_main(void *arg)
 
 /*
  * Here rather than in pool.c: the probe thread drives the pool (marks
- * enclaves down, configures them), so calls go probe.c -> pool.c only.
+ * enclaves down, configures them), so calls go from probe.c to the
+ * pool's files only.
  */
 int
 pool_start(struct pool *p)
