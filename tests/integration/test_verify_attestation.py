@@ -127,6 +127,31 @@ def test_expected_pcrs(enclavectl_bin):
                                     "--expect-pcr", "20=" + ZERO_PCR, DOC_B64), "PCR20 missing")
 
 
+def test_expected_measurements_compare_pcr0_pcr1_and_pcr2(enclavectl_bin, tmp_path):
+    """--expect-measurements takes make eif's measurements.json and holds
+    the document to all three PCRs: one that differs in PCR2 alone (bytes
+    moved between ramdisks leave PCR0 as it was) is refused."""
+    import json
+
+    def measurements(**pcrs):
+        m = {"PCR0": ZERO_PCR, "PCR1": ZERO_PCR, "PCR2": ZERO_PCR}
+        m.update(pcrs)
+        m = {k: v for k, v in m.items() if v is not None}
+        return write(tmp_path, "m.json", json.dumps({"Measurements": m}).encode())
+
+    assert_verified(run(enclavectl_bin, "--at", DOC_TIME,
+                        "--expect-measurements", measurements(), DOC_B64))
+    for k in ("PCR0", "PCR1", "PCR2"):
+        assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME,
+                                        "--expect-measurements",
+                                        measurements(**{k: "11" * 48}), DOC_B64),
+                                    "%s mismatch" % k)
+    # A file without all three is not a measurements file: bad usage.
+    r = run(enclavectl_bin, "--at", DOC_TIME, "--expect-measurements",
+            measurements(PCR1=None), DOC_B64)
+    assert r.returncode == 2 and b"PCR1" in r.stderr
+
+
 def test_expected_nonce(enclavectl_bin):
     assert_verification_refused(run(enclavectl_bin, "--at", DOC_TIME,
                                     "--expect-nonce", "00" * 32, DOC_B64), "nonce mismatch")

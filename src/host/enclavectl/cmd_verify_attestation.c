@@ -27,7 +27,7 @@
 static const char verify_help[] =
 "usage: enclavectl verify-attestation [--at TIME] [--expect-pcr0 HEX]\n"
 "           [--expect-pcr N=HEX]... [--expect-nonce HEX] [--root PEM]\n"
-"           [--allow-debug] FILE\n"
+"           [--expect-measurements FILE] [--allow-debug] FILE\n"
 "\n"
 "Verify a saved AWS Nitro attestation document: the COSE_Sign1 ES384\n"
 "signature, the certificate chain from its leaf through its cabundle to\n"
@@ -44,6 +44,11 @@ static const char verify_help[] =
 "                      document's own timestamp (default: now)\n"
 "  --expect-pcr0 HEX   PCR0 (the image hash, 96 hex characters) must match\n"
 "  --expect-pcr N=HEX  PCR N must match (repeatable)\n"
+"  --expect-measurements FILE\n"
+"                      PCR0, PCR1 and PCR2 (and PCR8 when given) must all\n"
+"                      match this measurements.json (make eif,\n"
+"                      build-enclave.sh): PCR0 alone does not pin where\n"
+"                      the image's sections begin and end\n"
 "  --expect-nonce HEX  the nonce must match\n"
 "  --root PEM          trust this root certificate (PEM file) instead of\n"
 "                      the built-in AWS Nitro Enclaves root G1\n"
@@ -52,7 +57,7 @@ static const char verify_help[] =
 
 enum {
 	OPT_AT = 256, OPT_EXPECT_PCR0, OPT_EXPECT_PCR, OPT_EXPECT_NONCE,
-	OPT_ROOT, OPT_ALLOW_DEBUG, OPT_HELP,
+	OPT_ROOT, OPT_ALLOW_DEBUG, OPT_EXPECT_MEASUREMENTS, OPT_HELP,
 };
 
 static const struct option verify_options[] = {
@@ -62,6 +67,8 @@ static const struct option verify_options[] = {
 	{ "expect-nonce", required_argument, NULL, OPT_EXPECT_NONCE },
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "allow-debug", no_argument, NULL, OPT_ALLOW_DEBUG },
+	{ "expect-measurements", required_argument, NULL,
+	    OPT_EXPECT_MEASUREMENTS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -115,6 +122,31 @@ add_pcr_arg(const char *cmd, struct verify_args *a, const char *arg)
 	return add_pcr(cmd, a, (unsigned)idx, eq + 1);
 }
 
+/*
+ * A measurements.json: its PCR0, PCR1 and PCR2 (and PCR8) all expected,
+ * since only the three together pin the image's layout (docs/security.md).
+ */
+static int
+add_measurements(const char *cmd, struct verify_args *a, const char *path)
+{
+	struct ctl_measurements m;
+	char hex[2 * CTL_PCR_LEN + 1];
+	unsigned i;
+	int rc;
+
+	if ((rc = ctl_load_measurements(cmd, path, &m)) != 0)
+		return rc;
+	for (i = 0; i < 4; i++) {
+		if (i == 3 && !m.has_pcr8)
+			break;
+		hex_encode(hex, i < 3 ? m.pcr[i] : m.pcr8, CTL_PCR_LEN);
+		hex[2 * CTL_PCR_LEN] = '\0';
+		if (add_pcr(cmd, a, i < 3 ? i : 8, hex) != 0)
+			return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* Returns -1 to go on, or the exit status. */
 static int
 parse(const char *cmd, int argc, char **argv, struct verify_args *a)
@@ -159,6 +191,10 @@ parse(const char *cmd, int argc, char **argv, struct verify_args *a)
 			break;
 		case OPT_ALLOW_DEBUG:
 			a->allow_debug = 1;
+			break;
+		case OPT_EXPECT_MEASUREMENTS:
+			if (add_measurements(cmd, a, optarg) != 0)
+				return CTL_EXIT_USAGE;
 			break;
 		case 'h':
 		case OPT_HELP:
