@@ -13,6 +13,14 @@
 # Docker and nitro-cli).
 #
 # Options:
+#   --builder B             native (default): make eif, no Docker (the
+#                           rootfs is staged from this machine's packages,
+#                           recorded in measurements.json; AWS's blobs from
+#                           NITRO_BLOBS, default /usr/share/nitro_enclaves/
+#                           blobs); where nitro-cli is installed, its
+#                           describe-eif must report the same PCRs, or the
+#                           build stops. docker: enclave/Dockerfile and
+#                           nitro-cli build-enclave, as below
 #   --kms-backend B         kmstool (default) or native
 #   --kms-key-id KEY        pin the KMS key TSKs may come from (a key ARN or
 #                           key id, not an alias; repeatable, at most 16):
@@ -55,6 +63,7 @@ need_arg() {
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+builder=native
 backend=kmstool
 kmstool_dir=
 source_mode="head"
@@ -72,6 +81,7 @@ key_uuid='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a
 key_ref_re="^(arn:aws(-[a-z-]+)?:kms:[a-z0-9-]+:[0-9]{12}:key/($key_uuid)|$key_uuid)\$"
 while [ $# -gt 0 ]; do
 	case $1 in
+	--builder) need_arg "$1" $#; builder=$2; shift 2 ;;
 	--kms-backend) need_arg "$1" $#; backend=$2; shift 2 ;;
 	--kms-key-id) need_arg "$1" $#; kms_key_ids+=("$2"); shift 2 ;;
 	--kmstool-dir) need_arg "$1" $#; kmstool_dir=$2; shift 2 ;;
@@ -88,6 +98,16 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+case $builder in
+native|docker) ;;
+*) usage_error "--builder must be native or docker, not '$builder'" ;;
+esac
+if [ "$builder" = native ]; then
+	[ -z "$signing_cert" ] || usage_error "--signing-certificate needs --builder docker (or sign the native EIF later with nitro-cli sign-eif)"
+	host_platform=linux/amd64
+	[ "$(uname -m)" = aarch64 ] && host_platform=linux/arm64
+	[ "$platform" = "$host_platform" ] || usage_error "--builder native builds for this machine ($host_platform) only; use --builder docker for $platform"
+fi
 case $backend in
 kmstool|native) ;;
 *) usage_error "--kms-backend must be kmstool or native, not '$backend'" ;;
@@ -116,7 +136,9 @@ if [ -n "$sde" ] && ! [[ $sde =~ ^[0-9]+$ ]]; then
 	usage_error "--source-date-epoch must be a number of seconds"
 fi
 
-for tool in git docker nitro-cli python3 sha256sum tar; do
+tools="git docker nitro-cli python3 sha256sum tar"
+[ "$builder" = native ] && tools="git make cc python3 sha256sum tar"
+for tool in $tools; do
 	command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (docs/operations.md lists the parent's packages)"
 done
 
@@ -184,6 +206,74 @@ if n != 2:
 open(path, "w").write(new)
 PY
 	echo "build-enclave: pinned KMS keys in the image's CMD: ${kms_key_ids[*]}" >&2
+fi
+
+# The native builder: make eif in the clean copy, then (where nitro-cli is
+# installed) nitro-cli describe-eif must agree on every PCR.
+build_native() {
+	local pins
+	if [ ${#kms_key_ids[@]} -gt 0 ]; then
+		pins=$(printf '%s\n' "${kms_key_ids[@]}")
+		KMS_KEY_IDS=$pins python3 - "$ctx/enclave/cmd-$backend" <<'PY' || die "cannot write --kms-key-id into enclave/cmd-$backend"
+import os, sys
+path = sys.argv[1]
+args = open(path).read().splitlines()
+i = args.index("--region")
+pins = [a for p in os.environ["KMS_KEY_IDS"].split() for a in ("--kms-key-id", p)]
+open(path, "w").write("".join(a + "\n" for a in args[:i + 2] + pins + args[i + 2:]))
+PY
+		echo "build-enclave: pinned KMS keys in the image's cmd: ${kms_key_ids[*]}" >&2
+	fi
+	(cd "$ctx" && unset MAKEFLAGS MFLAGS MAKELEVEL SAN BUILD &&
+		SOURCE_DATE_EPOCH=$sde make -j"$(nproc)" build/enclaved build/enclave-eif build/enclavectl) >&2 ||
+		die "make failed (see above)"
+	OUT_DIR=$work/out GIT_COMMIT=$commit SOURCE_DATE_EPOCH=$sde KMS_BACKEND=$backend \
+		KMSTOOL_DIR=$([ "$backend" = kmstool ] && echo "$kmstool_dir") \
+		"$ctx/scripts/make-eif.sh" "$ctx/build" >/dev/null || die "make eif failed (see above)"
+	if command -v nitro-cli >/dev/null 2>&1; then
+		echo "build-enclave: nitro-cli describe-eif --eif-path $work/out/enclave.eif" >&2
+		nitro-cli describe-eif --eif-path "$work/out/enclave.eif" >"$work/nitro.json" ||
+			die "nitro-cli describe-eif failed on the EIF just built"
+		python3 - "$work/out/measurements.json" "$work/nitro.json" <<'PY' || die "nitro-cli describe-eif disagrees with our PCRs: nothing installed"
+import json, sys
+ours = json.load(open(sys.argv[1]))["Measurements"]
+text = open(sys.argv[2]).read()
+theirs = json.loads(text[text.find("{"):])["Measurements"]
+bad = [k for k in ("PCR0", "PCR1", "PCR2") if ours[k].lower() != str(theirs.get(k, "")).lower()]
+for k in bad:
+    print("build-enclave: %s: ours %s, nitro-cli %s" % (k, ours[k], theirs.get(k)), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+	else
+		echo "build-enclave: note: nitro-cli is not installed; the PCRs were not cross-checked" >&2
+	fi
+	KMS_KEY_IDS=$(printf '%s\n' ${kms_key_ids[@]+"${kms_key_ids[@]}"}) SOURCE_MODE=$source_mode DIRTY=$dirty \
+	python3 - "$work/out/measurements.json" <<'PY'
+import json, os, sys
+m = json.load(open(sys.argv[1]))
+m["Build"]["source"] = os.environ["SOURCE_MODE"]
+m["Build"]["git_dirty"] = os.environ["DIRTY"] == "true"
+m["Build"]["kms_key_ids"] = os.environ["KMS_KEY_IDS"].split()
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+open(sys.argv[1], "a").write("\n")
+PY
+	mv -f "$work/out/enclave.eif" "$out_dir/enclave.eif.tmp"
+	mv -f "$work/out/measurements.json" "$out_dir/measurements.json.tmp"
+	mv -f "$out_dir/enclave.eif.tmp" "$out_dir/enclave.eif"
+	mv -f "$out_dir/measurements.json.tmp" "$out_dir/measurements.json"
+	python3 - "$out_dir/measurements.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["Measurements"]
+for k in ("PCR1", "PCR2"):
+    print("%s: %s" % (k, m[k]), file=sys.stderr)
+print("PCR0: %s" % m["PCR0"])
+PY
+	echo "build-enclave: wrote $out_dir/enclave.eif and $out_dir/measurements.json (native builder)" >&2
+	echo "build-enclave: next: scripts/setup-kms.sh --measurements $out_dir/measurements.json ... (pins the key policy to this PCR0)" >&2
+}
+if [ "$builder" = native ]; then
+	build_native
+	exit 0
 fi
 
 build_args=(

@@ -25,6 +25,8 @@
 #   SOURCE_DATE_EPOCH   file times and the metadata's BuildTime (default:
 #                       HEAD's commit time, else 0)
 #   OUT_DIR             where enclave.eif and measurements.json go
+#   GIT_COMMIT          the commit to record, for a copy that is not a git
+#                       checkout (reproducible-check.sh); default HEAD
 #
 # Exit status: 0 built; 1 an input is missing or a step failed.
 set -euo pipefail
@@ -86,7 +88,7 @@ if [ "$backend" = kmstool ]; then
 	kmstool_args=(--kmstool "$kmstool_dir")
 fi
 
-commit=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
+commit=${GIT_COMMIT:-$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)}
 dirty=false
 if [ "$commit" != unknown ] && [ -n "$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
 	dirty=true

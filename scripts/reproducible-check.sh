@@ -13,6 +13,11 @@
 # TARGET defaults to build/enclaved build/enclavectl build/kmstool-dev.
 #
 # Options:
+#   --eif                  also run `make eif` in each copy and compare
+#                          build/enclave.eif (the blobs: NITRO_BLOBS, and
+#                          NITRO_BLOBS_KIND=stand-in for test files; the
+#                          second build runs later, in a longer path, with
+#                          another TMPDIR and umask)
 #   --source-date-epoch N  (default: HEAD's commit time)
 #   --keep                 keep the two build directories and print them
 #   -h, --help             this help
@@ -33,11 +38,13 @@ usage_error() {
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sde=
 keep=0
+eif=0
 targets=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--source-date-epoch) [ $# -ge 2 ] || usage_error "$1 needs a value"; sde=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
+	--eif) eif=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	-*) usage_error "unknown option '$1'" ;;
 	*) targets+=("$1"); shift ;;
@@ -49,6 +56,7 @@ if [ -z "$sde" ]; then
 fi
 [[ $sde =~ ^[0-9]+$ ]] || usage_error "--source-date-epoch must be a number of seconds"
 
+commit=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
 top=$(mktemp -d "${TMPDIR:-/tmp}/repro.XXXXXX")
 if [ "$keep" = 0 ]; then
 	trap 'rm -rf "$top"' EXIT
@@ -73,7 +81,22 @@ for d in "${dirs[@]}"; do
 		tail -n 40 "$d.log" >&2
 		exit 3
 	fi
+	# The image from the same commit, built in another folder at another
+	# time: the EIF's bytes (and so its PCRs) must not change.
+	if [ "$eif" = 1 ]; then
+		mkdir -p "$d.tmp"
+		if ! (cd "$d" && unset MAKEFLAGS MFLAGS MAKELEVEL SAN BUILD &&
+			umask "$([ "$d" = "${dirs[0]}" ] && echo 022 || echo 077)" &&
+			TMPDIR=$d.tmp SOURCE_DATE_EPOCH=$sde GIT_COMMIT=$commit make eif) >>"$d.log" 2>&1; then
+			echo "reproducible-check: make eif in $d failed:" >&2
+			tail -n 40 "$d.log" >&2
+			exit 3
+		fi
+	fi
 done
+if [ "$eif" = 1 ]; then
+	targets+=(build/enclave.eif)
+fi
 
 status=0
 for t in "${targets[@]}"; do

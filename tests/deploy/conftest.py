@@ -21,7 +21,9 @@ def mini_repo(tmp_path):
     repo = tmp_path / "repo"
     for rel in ("scripts/build-enclave.sh", "scripts/run-enclave.sh",
                 "scripts/setup-kms.sh", "enclave/Dockerfile",
-                "enclave/Dockerfile.dockerignore", "enclave/stage-rootfs.sh"):
+                "enclave/Dockerfile.dockerignore", "enclave/stage-rootfs.sh",
+                "scripts/make-eif.sh", "enclave/cmd-native", "enclave/cmd-kmstool",
+                "enclave/env"):
         dst = repo / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, dst)

@@ -23,7 +23,7 @@ def opt(argv, name):
 def test_builds_eif_and_measurements_from_head(sandbox, mini_repo):
     kt = kmstool_dir(sandbox.tmp)
     out = sandbox.tmp / "out"
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kmstool-dir", kt,
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kmstool-dir", kt,
                     "--out-dir", out)
     assert r.returncode == 0, r.stderr
     # PCR0 is what the script prints on stdout, alone on its line.
@@ -73,7 +73,7 @@ def test_builds_eif_and_measurements_from_head(sandbox, mini_repo):
 def test_head_build_leaves_out_uncommitted_and_ignored_files(sandbox, mini_repo):
     (mini_repo / "src/enclave/new.c").write_text("/* not committed */\n")
     (mini_repo / "key.secret").write_text("ignored\n")
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend",
                     "native", "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
     assert "uncommitted changes" in r.stderr
@@ -89,7 +89,7 @@ def test_worktree_build_takes_untracked_but_not_ignored(sandbox, mini_repo):
     (mini_repo / "key.secret").write_text("ignored\n")
     (mini_repo / "build").mkdir()
     (mini_repo / "build/enclaved").write_text("old build output\n")
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend",
                     "native", "--source", "worktree", "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
     assert "WARNING" in r.stderr and "match no commit" in r.stderr
@@ -100,7 +100,7 @@ def test_worktree_build_takes_untracked_but_not_ignored(sandbox, mini_repo):
 
 
 def test_native_backend_needs_no_kmstool(sandbox, mini_repo):
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend", "native",
                     "--tag", "enclave:test", "--source-date-epoch", "42",
                     "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
@@ -114,7 +114,7 @@ def test_native_backend_needs_no_kmstool(sandbox, mini_repo):
 
 
 def test_platform_and_old_docker(sandbox, mini_repo):
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend", "native",
                     "--platform", "linux/arm64", "--no-rewrite-timestamp", "--tag", "e:t",
                     "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
@@ -128,7 +128,7 @@ def test_signed_eif_records_pcr8(sandbox, mini_repo):
     key = sandbox.tmp / "key.pem"
     cert.write_text("cert")
     key.write_text("key")
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend", "native",
                     "--signing-certificate", cert, "--private-key", key,
                     "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
@@ -140,7 +140,7 @@ def test_signed_eif_records_pcr8(sandbox, mini_repo):
 
 
 def test_missing_kmstool_stops_before_docker(sandbox, mini_repo):
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kmstool-dir",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kmstool-dir",
                     sandbox.tmp / "nowhere", "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 1
     assert "kmstool_enclave_cli is missing" in r.stderr
@@ -154,7 +154,7 @@ def test_failure_keeps_previous_pair(sandbox, mini_repo, failing, expect_nitro):
     out.mkdir()
     (out / "enclave.eif").write_text("previous eif")
     (out / "measurements.json").write_text('{"previous": true}')
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend", "native",
                     "--out-dir", out, env={"STANDIN_FAIL": failing})
     assert r.returncode == 1
     assert "failed" in r.stderr
@@ -167,7 +167,7 @@ def test_failure_keeps_previous_pair(sandbox, mini_repo, failing, expect_nitro):
 
 def test_garbled_measurements_are_refused(sandbox, mini_repo):
     out = sandbox.tmp / "out"
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend", "native",
                     "--out-dir", out, env={"STANDIN_PCR0": "not-a-hash"})
     assert r.returncode == 1
     assert "no valid PCR0" in r.stderr
@@ -181,7 +181,7 @@ def test_garbled_measurements_are_refused(sandbox, mini_repo):
                                   ["--platform", "windows/amd64"],
                                   ["--out-dir"]])
 def test_bad_usage_exits_2(sandbox, mini_repo, args):
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", *args)
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", *args)
     assert r.returncode == 2, r.stderr
     assert "--help" in r.stderr
     assert sandbox.calls() == []
@@ -195,7 +195,7 @@ PIN_ID = "mrk-1234abcd12ab34cd56ef1234567890ab"
 def test_kms_key_pins_go_into_the_measured_cmd(sandbox, mini_repo):
     """F27: --kms-key-id is written into both runtime stages' CMD (so it is
     part of PCR0) and recorded in measurements.json."""
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend",
                     "native", "--kms-key-id", PIN_ARN, "--kms-key-id", PIN_ID,
                     "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
@@ -209,7 +209,7 @@ def test_kms_key_pins_go_into_the_measured_cmd(sandbox, mini_repo):
 
 
 def test_without_pins_the_cmd_is_unchanged(sandbox, mini_repo):
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend",
                     "native", "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
     assert sandbox.calls("docker")[0]["dockerfile_kms_key_ids"] == []
@@ -224,7 +224,72 @@ def test_without_pins_the_cmd_is_unchanged(sandbox, mini_repo):
     ('x", "--no-sandbox', "not a KMS key ARN"),
 ])
 def test_bad_pin_is_usage_error(sandbox, mini_repo, pin, why):
-    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend",
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend",
                     "native", "--kms-key-id", pin)
     assert r.returncode == 2 and why in r.stderr, r.stderr
     assert sandbox.calls("docker") == []
+
+
+# --- the native builder (default): make eif, checked by nitro-cli describe-eif
+
+def native_repo(sandbox, mini_repo):
+    """mini_repo whose Makefile hands over the real build's binaries, and
+    stand-in blobs (the EIF's metadata says so)."""
+    import os
+    import subprocess
+    from deploykit import REPO
+    build = os.environ.get("BUILD_DIR", str(REPO / "build"))
+    for b in ("enclaved", "enclave-eif", "enclavectl"):
+        assert os.access(os.path.join(build, b), os.X_OK), "make all first"
+    (mini_repo / "Makefile").write_text(
+        "build/%%:\n\t@mkdir -p build && cp %s/$* build/$*\n" % build)
+    git(mini_repo, "add", "-A")
+    subprocess.run(["git", "-C", str(mini_repo), "-c", "user.name=t", "-c",
+                    "user.email=t@example.com", "commit", "-q", "-m", "native"],
+                   check=True, env=dict(os.environ, GIT_AUTHOR_DATE="@1700000000 +0000",
+                                        GIT_COMMITTER_DATE="@1700000000 +0000"))
+    blobs = sandbox.tmp / "blobs"
+    blobs.mkdir()
+    for name in ("bzImage", "cmdline", "init", "nsm.ko"):
+        (blobs / name).write_bytes(b"stand-in " + name.encode() + b"\n")
+    return {"NITRO_BLOBS": str(blobs), "NITRO_BLOBS_KIND": "stand-in"}
+
+
+def test_native_builder_is_the_default_and_nitro_cli_agrees(sandbox, mini_repo):
+    env = native_repo(sandbox, mini_repo)
+    out = sandbox.tmp / "out"
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+                    "--kms-key-id", PIN_ARN, "--out-dir", out, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert sandbox.calls("docker") == []
+    (call,) = sandbox.calls("nitro-cli")
+    assert call["argv"] == ["describe-eif", "--eif-path", call["argv"][2]]
+    m = json.loads((out / "measurements.json").read_text())
+    assert r.stdout.strip().splitlines()[-1] == "PCR0: " + m["Measurements"]["PCR0"]
+    b = m["Build"]
+    assert b["builder"] == "native" and b["blobs"] == "stand-in"
+    assert b["git_commit"] == git(mini_repo, "rev-parse", "HEAD").strip()
+    assert b["source_date_epoch"] == 1700000000 and b["kms_key_ids"] == [PIN_ARN]
+    # the pin is in the measured cmd, after --region and its value
+    data = (out / "enclave.eif").read_bytes()
+    assert b"--region\nap-southeast-1\n--kms-key-id\n" + PIN_ARN.encode() + b"\n" in data
+
+
+def test_native_builder_stops_when_nitro_cli_disagrees(sandbox, mini_repo):
+    env = native_repo(sandbox, mini_repo)
+    env["STANDIN_DESCRIBE_PCR1"] = "ee" * 48
+    out = sandbox.tmp / "out"
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--kms-backend", "native",
+                    "--out-dir", out, env=env, timeout=300)
+    assert r.returncode == 1
+    assert "PCR1: ours" in r.stderr and "disagrees" in r.stderr
+    assert "PCR0:" not in r.stderr.replace("PCR0: ours", "")
+    assert not (out / "enclave.eif").exists() and not (out / "measurements.json").exists()
+
+
+def test_native_builder_refuses_what_only_docker_does(sandbox, mini_repo):
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--signing-certificate", "c",
+                    "--private-key", "k")
+    assert r.returncode == 2 and "--builder docker" in r.stderr
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "podman")
+    assert r.returncode == 2 and "native or docker" in r.stderr

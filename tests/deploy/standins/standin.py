@@ -20,6 +20,8 @@ Behaviour is set per test through the environment:
                          enclave --enclave-id ID (or --all) removes them (an
                          unknown ID fails). A test removes an entry to make
                          an enclave vanish. Overrides STANDIN_ENCLAVES.
+  STANDIN_DESCRIBE_PCR1  a PCR1 nitro-cli describe-eif reports instead of
+                         the one it computes (to test a disagreement)
   STANDIN_AWS_RESPONSES  JSON file: {"kms list-aliases": {"stdout": {...},
                          "stderr": "...", "rc": 0}, ...} overriding the
                          canned answers below, key = "service operation"
@@ -201,6 +203,8 @@ def nitro_cli():
         sys.stdout.write("Enclave Image successfully created.\n")
         print(json.dumps({"Measurements": m}, indent=2))
         return 0
+    if sub == "describe-eif":
+        return describe_eif(opt("--eif-path"))
     if sub == "describe-enclaves":
         if os.environ.get("STANDIN_ENCLAVES_STATE"):
             with enclave_state() as enclaves:
@@ -244,6 +248,47 @@ def nitro_cli():
         print(json.dumps({"EnclaveID": opt("--enclave-id", "all"), "Terminated": True}))
         return 0
     return 0
+
+
+def describe_eif(path):
+    """nitro-cli describe-eif: the PCRs computed from the file, here, from
+    the EIF format's rules (independently of our C reader)."""
+    import struct
+    import zlib
+    if not path:
+        sys.stderr.write("error: the following required arguments were not provided:\n"
+                         "    --eif-path <eif-path>\n")
+        return 1
+    try:
+        data = open(path, "rb").read()
+    except OSError as e:
+        sys.stderr.write("[ E19 ] File operation failure. %s\n" % e)
+        return 1
+    if data[:4] != b".eif" or len(data) < 548:
+        sys.stderr.write("[ E51 ] EIF file parsing error.\n")
+        return 1
+    n = struct.unpack(">H", data[26:28])[0]
+    offsets = struct.unpack(">32Q", data[28:284])
+    crc_ok = zlib.crc32(data[:544] + data[548:]) == struct.unpack(">I", data[544:548])[0]
+    sections = []
+    for i in range(n):
+        typ, _, size = struct.unpack(">HHQ", data[offsets[i]:offsets[i] + 12])
+        sections.append((typ, data[offsets[i] + 12:offsets[i] + 12 + size]))
+
+    def extend(b):
+        return hashlib.sha384(b"\0" * 48 + hashlib.sha384(b).digest()).hexdigest()
+    k = [d for t, d in sections if t in (1, 2)]
+    r = [d for t, d in sections if t == 3]
+    m = {"HashAlgorithm": "Sha384 { ... }", "PCR0": extend(b"".join(k + r)),
+         "PCR1": os.environ.get("STANDIN_DESCRIBE_PCR1") or extend(b"".join(k + r[:1])),
+         "PCR2": extend(b"".join(r[1:]))}
+    meta = json.loads([d for t, d in sections if t == 5][0])
+    print(json.dumps({"EifVersion": struct.unpack(">H", data[4:6])[0], "Measurements": m,
+                      "IsSigned": any(t == 4 for t, _ in sections), "CheckCRC": crc_ok,
+                      "ImageName": meta.get("ImageName"),
+                      "ImageVersion": meta.get("ImageVersion"),
+                      "Metadata": meta}, indent=2))
+    return 0 if crc_ok else 1
 
 
 def aws():
