@@ -300,14 +300,16 @@ $(BUILD)/tests/test_eif_%: $(call obj,tests/unit/test_eif_%.c) $(LIBEIF) $(LIBVE
 
 # make eif: build/enclave.eif and build/measurements.json from the staged
 # rootfs and AWS's blobs (NITRO_BLOBS, default the aws-nitro-enclaves-cli
-# package's folder); KMS_BACKEND=native (default) or kmstool (KMSTOOL_DIR).
+# package's folder); KMS_BACKEND=native (default) or kmstool (KMSTOOL_DIR);
+# KMS_KEY_IDS="ARN ..." pins the KMS keys (enclaved --kms-key-id, measured).
 NITRO_BLOBS ?= /usr/share/nitro_enclaves/blobs
+KMS_KEY_IDS ?=
 KMS_BACKEND ?= native
 KMSTOOL_DIR ?=
 .PHONY: eif
 eif: $(BUILD)/enclaved $(BUILD)/enclave-eif $(BUILD)/enclavectl
 	NITRO_BLOBS=$(NITRO_BLOBS) KMS_BACKEND=$(KMS_BACKEND) KMSTOOL_DIR=$(KMSTOOL_DIR) \
-	    ./scripts/make-eif.sh $(BUILD)
+	    KMS_KEY_IDS="$(KMS_KEY_IDS)" ./scripts/make-eif.sh $(BUILD)
 
 # --- the client library for other programs: make install-client -----------
 # make install-client PREFIX=/usr/local installs one libenclaveclient.a

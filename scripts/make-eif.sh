@@ -22,6 +22,9 @@
 #                       metadata and shown by describe-eif (tests only)
 #   KMS_BACKEND         native (default: needs nothing from AWS) or kmstool
 #   KMSTOOL_DIR DIR     kmstool_enclave_cli and libnsm.so (kmstool backend)
+#   KMS_KEY_IDS "K ..." KMS keys to pin (key ARNs or key ids): measured into
+#                       the command as enclaved --kms-key-id K, after
+#                       --region (docs/operations.md, "Pin the key")
 #   SOURCE_DATE_EPOCH   file times and the metadata's BuildTime (default:
 #                       HEAD's commit time, else 0)
 #   OUT_DIR             where enclave.eif and measurements.json go
@@ -43,6 +46,7 @@ blobs=${NITRO_BLOBS:-/usr/share/nitro_enclaves/blobs}
 blobs_kind=${NITRO_BLOBS_KIND:-aws}
 backend=${KMS_BACKEND:-native}
 kmstool_dir=${KMSTOOL_DIR:-}
+read -r -a kms_key_ids <<<"${KMS_KEY_IDS:-}"
 
 case $backend in
 native|kmstool) ;;
@@ -54,6 +58,13 @@ aws|stand-in) ;;
 esac
 for f in enclaved enclave-eif enclavectl; do
 	[ -x "$build/$f" ] || die "$build/$f is missing (run make first)"
+done
+
+# A pin enclaved would refuse stops here (its own check: --kms-key-id is
+# parsed before --version exits).
+for k in ${kms_key_ids[@]+"${kms_key_ids[@]}"}; do
+	"$build/enclaved" --kms-key-id "$k" --version >/dev/null ||
+		die "KMS_KEY_IDS: enclaved refuses --kms-key-id '$k' (see above)"
 done
 
 arch=$(uname -m)
@@ -106,10 +117,24 @@ chroot_args=()
 	${kmstool_args[@]+"${kmstool_args[@]}"} "$work/rootfs" "$build/enclaved" ||
 	die "staging the root filesystem failed (see above)"
 
+# The measured command: enclave/cmd-<backend>, with the pins after --region.
+cmd_file=$repo/enclave/cmd-$backend
+if [ ${#kms_key_ids[@]} -gt 0 ]; then
+	cmd_file=$work/cmd
+	while IFS= read -r arg; do
+		printf '%s\n' "$arg"
+		if [ "${prev:-}" = --region ]; then
+			for k in "${kms_key_ids[@]}"; do printf -- '--kms-key-id\n%s\n' "$k"; done
+		fi
+		prev=$arg
+	done <"$repo/enclave/cmd-$backend" >"$cmd_file"
+	grep -qx -- --kms-key-id "$cmd_file" || die "enclave/cmd-$backend has no --region to put the pins after"
+fi
+
 mkdir -p "$out_dir"
 "$build/enclave-eif" --kernel "$blobs/$kernel" --cmdline "$blobs/cmdline" \
 	--init "$blobs/init" --nsm "$blobs/nsm.ko" --rootfs "$work/rootfs" \
-	--cmd "$repo/enclave/cmd-$backend" --env "$repo/enclave/env" \
+	--cmd "$cmd_file" --env "$repo/enclave/env" \
 	--source-date-epoch "$SOURCE_DATE_EPOCH" ${aarch64[@]+"${aarch64[@]}"} \
 	--image-version "$commit" \
 	--meta "Blobs=$blobs_kind" --meta "KmsBackend=$backend" \
@@ -130,6 +155,7 @@ kmstool_sums=
 [ "$backend" = kmstool ] && kmstool_sums=$(cd "$kmstool_dir" && sha256sum kmstool_enclave_cli libnsm.so)
 
 COMMIT=$commit DIRTY=$dirty SDE=$SOURCE_DATE_EPOCH BACKEND=$backend \
+KMS_KEY_IDS=${kms_key_ids[*]+"${kms_key_ids[*]}"} \
 BLOBS_KIND=$blobs_kind VERSIONS=$versions BLOB_SUMS=$blob_sums \
 KMSTOOL_SUMS=$kmstool_sums ENCLAVED_SHA=$(sha256sum "$work/rootfs/usr/bin/enclaved" | cut -d' ' -f1) \
 EIF_SHA=$(sha256sum "$work/enclave.eif" | cut -d' ' -f1) EIF_BYTES=$(wc -c <"$work/enclave.eif") \
@@ -146,6 +172,7 @@ def sums(text):
 build = {
     "builder": "native",
     "kms_backend": os.environ["BACKEND"],
+    "kms_key_ids": os.environ.get("KMS_KEY_IDS", "").split(),
     "blobs": os.environ["BLOBS_KIND"],
     "git_commit": os.environ["COMMIT"],
     "git_dirty": os.environ["DIRTY"] == "true",
