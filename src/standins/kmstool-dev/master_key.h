@@ -2,11 +2,13 @@
  * master_key.h - the key kmstool-dev seals data keys under (KMS's role).
  *
  * The daemon runs the KMS tool without a shell and with an empty
- * environment, so the key cannot come from an environment variable. By
- * default it is a BUILT-IN, PUBLICLY KNOWN, INSECURE development key:
- * SHA-256 of KT_DEV_MASTER_LABEL. Anyone can open a blob made with it. It
- * exists so demos and tests work with no setup; never protect real data
- * with it. `--master-key-file F` supplies a real key instead.
+ * environment, and with only the real tool's options, so through the
+ * daemon the key is always the default: a BUILT-IN, PUBLICLY KNOWN,
+ * INSECURE development key, SHA-256 of KT_DEV_MASTER_LABEL. Anyone can
+ * open a blob made with it. It exists so demos and tests work with no
+ * setup; never protect real data with it. Run by hand, the file named by
+ * KMSTOOL_DEV_MASTER_KEY_FILE supplies another key (the real tool has no
+ * option for it, so neither has kmstool-dev).
  */
 #ifndef KMSTOOL_DEV_MASTER_KEY_H
 #define KMSTOOL_DEV_MASTER_KEY_H
