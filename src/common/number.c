@@ -32,17 +32,18 @@ number_parse_span(const char *text, size_t len, uint64_t min, uint64_t max,
 	if (len == 0)
 		return -1;
 	for (i = 0; i < len; i++) {
-		unsigned d;
-
 		if (!is_digit(text[i]))
 			return -1;
-		d = (unsigned)(text[i] - '0');
+	}
+	for (i = 0; i < len; i++) {
+		unsigned d = (unsigned)(text[i] - '0');
+
 		if (v > (UINT64_MAX - d) / 10)
-			return -1;	/* past 2^64 - 1: past any max */
+			return -2;	/* past 2^64 - 1: past any max */
 		v = v * 10 + d;
 	}
 	if (v < min || v > max)
-		return -1;
+		return -2;
 	*out = v;
 	return 0;
 }

@@ -16,7 +16,11 @@
 
 #include "common/reason.h"
 
-/* The first len bytes of text, a whole number in [min, max]: 0, else -1. */
+/*
+ * The first len bytes of text, a whole number in [min, max]: 0; -1 when
+ * they are not a number at all, -2 when they are one out of the range
+ * (a reader of the wire may answer "too large" rather than "malformed").
+ */
 int number_parse_span(const char *text, size_t len, uint64_t min,
     uint64_t max, uint64_t *out);
 

@@ -91,7 +91,16 @@ test_span_reads_only_its_bytes(void **state)
 	assert_int_equal(v, 12);
 	assert_int_equal(number_parse_span("12=ab", 3, 0, 23, &v), -1);
 	assert_int_equal(number_parse_span("=ab", 0, 0, 23, &v), -1);
-	assert_int_equal(number_parse_span("24", 2, 0, 23, &v), -1);
+	/* A number out of the range is told from no number at all. */
+	assert_int_equal(number_parse_span("24", 2, 0, 23, &v), -2);
+	assert_int_equal(number_parse_span("5", 1, 6, 23, &v), -2);
+	assert_int_equal(number_parse_span("18446744073709551616", 20, 0,
+	    UINT64_MAX, &v), -2);
+	assert_int_equal(number_parse_span("18446744073709551615", 20, 0,
+	    UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(number_parse_span("99x", 3, 0, 23, &v), -1);
+	assert_int_equal(number_parse_span("-1", 2, 0, 23, &v), -1);
 }
 
 static int

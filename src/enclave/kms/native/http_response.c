@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/number.h"
 #include "common/timefmt.h"
 
 static int
@@ -61,30 +62,12 @@ name_is(const uint8_t *p, size_t n, const char *name)
 	return n == strlen(name) && strncasecmp((const char *)p, name, n) == 0;
 }
 
-/* Decimal digits only, no sign, no overflow past `max`. */
-static int
-parse_length(const uint8_t *p, size_t n, size_t max, size_t *out)
-{
-	size_t v = 0, i;
-
-	if (n == 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-	for (i = 0; i < n; i++)
-		if (v > max / 10 ||
-		    size_add(v * 10, (size_t)(p[i] - '0'), &v) < 0 || v > max)
-			return -2;
-	*out = v;
-	return 0;
-}
-
 int
 http_response_parse(const uint8_t *data, size_t len, size_t body_max,
     struct http_response *out, struct reason *reason)
 {
 	size_t hend, pos, eol, have_length = 0, length = 0, v;
+	uint64_t v64;
 	unsigned dates = 0;
 	time_t date = 0;
 	int status;
@@ -138,7 +121,9 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
 		}
 		if (!name_is(line, (size_t)(colon - line), "Content-Length"))
 			continue;
-		switch (parse_length(val, vn, body_max, &v)) {
+		/* The one number rule (common/number.h): -2 is too large. */
+		switch (number_parse_span((const char *)val, vn, 0, body_max,
+		    &v64)) {
 		case -1:
 			return fail(reason, "bad Content-Length");
 		case -2:
@@ -146,6 +131,7 @@ http_response_parse(const uint8_t *data, size_t len, size_t body_max,
 			    "larger than %zu bytes", body_max);
 			return -1;
 		}
+		v = (size_t)v64;
 		if (have_length && v != length)
 			return fail(reason, "conflicting "
 			    "Content-Length headers");
