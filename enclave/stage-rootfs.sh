@@ -23,6 +23,9 @@
 # SOURCE_DATE_EPOCH, when set, becomes the modification time of every staged
 # file, so the image layer does not depend on when it was built.
 set -euo pipefail
+# Modes are measured (the EIF's cpio carries them): what mkdir and install
+# create must not depend on the caller's umask.
+umask 022
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"

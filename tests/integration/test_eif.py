@@ -83,12 +83,13 @@ def blobs(tmp_path):
     return d
 
 
-def make_eif(blobs, out_dir, tmp, extra_env=None, check=True):
+def make_eif(blobs, out_dir, tmp, extra_env=None, check=True, umask=0o022):
     env = dict(os.environ, NITRO_BLOBS=str(blobs), NITRO_BLOBS_KIND="stand-in",
                OUT_DIR=str(out_dir), TMPDIR=str(tmp), SOURCE_DATE_EPOCH=str(SDE))
     env.update(extra_env or {})
     r = subprocess.run([os.path.join(REPO_ROOT, "scripts/make-eif.sh"), BUILD_DIR],
-                       env=env, capture_output=True, text=True, timeout=300)
+                       env=env, capture_output=True, text=True, timeout=300,
+                       preexec_fn=lambda: os.umask(umask))
     if check:
         assert r.returncode == 0, r.stderr
     return r
@@ -169,8 +170,10 @@ def test_ramdisks_are_nitro_clis_layout(built):
 
 
 def test_two_builds_are_byte_identical(built, tmp_path):
+    """Later, in another folder, under another umask: the same bytes (the
+    staged directories' modes once followed the umask)."""
     out = tmp_path / "second"
-    make_eif(built["blobs"], out, tmp_path)
+    make_eif(built["blobs"], out, tmp_path, umask=0o077)
     assert (out / "enclave.eif").read_bytes() == built["eif"]
 
 
