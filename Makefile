@@ -140,9 +140,11 @@ demo: deps
 	$(MAKE) all
 	./scripts/demo.sh $(BUILD)
 
-# Build enclaved twice in two directories and compare (docs/operations.md).
+# Build enclaved twice in two directories and compare (docs/operations.md);
+# and enclave.eif too when AWS's blobs are there (NITRO_BLOBS, make eif).
 reproducible-check:
-	./scripts/reproducible-check.sh
+	NITRO_BLOBS=$(NITRO_BLOBS) ./scripts/reproducible-check.sh \
+	    $(if $(wildcard $(NITRO_BLOBS)/cmdline),--eif)
 
 clean:
 	rm -rf build build-san

@@ -28,3 +28,20 @@ def test_binaries_are_reproducible():
     assert r.returncode != 3, "make failed:\n" + r.stderr
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("same ") == 3
+
+
+def test_eif_is_reproducible_in_two_folders(tmp_path):
+    """make eif in two copies of the tree (other path, later, another
+    TMPDIR and umask) writes the same enclave.eif, byte for byte."""
+    import os
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    for name in ("bzImage", "cmdline", "init", "nsm.ko"):
+        (blobs / name).write_bytes(b"stand-in " + name.encode() + b"\n")
+    env = dict(os.environ, NITRO_BLOBS=str(blobs), NITRO_BLOBS_KIND="stand-in")
+    r = subprocess.run([str(SCRIPT), "--source-date-epoch", "1700000000", "--eif",
+                        "build/enclaved"], capture_output=True, text=True,
+                       timeout=1200, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "same " in r.stdout and "build/enclave.eif" in r.stdout
+    assert "DIFFERS" not in r.stdout

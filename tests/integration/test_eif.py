@@ -265,3 +265,44 @@ def test_kmstool_backend_needs_kmstool_dir(tmp_path, blobs):
                  extra_env={"KMS_BACKEND": "kmstool", "KMSTOOL_DIR": ""}, check=False)
     assert r.returncode == 1
     assert "KMSTOOL_DIR" in r.stderr and "native" in r.stderr
+
+
+# --- signed images: PCR8 -----------------------------------------------------
+
+def with_signature(eif, section):
+    """eif with a Signature section appended (nitro-cli sign-eif's place)."""
+    data = bytearray(eif)
+    n = struct.unpack(">H", data[26:28])[0]
+    data[26:28] = struct.pack(">H", n + 1)
+    data[28 + 8 * n:36 + 8 * n] = struct.pack(">Q", len(eif))
+    data[284 + 8 * n:292 + 8 * n] = struct.pack(">Q", len(section))
+    data += struct.pack(">HHQ", 4, 0, len(section)) + section
+    return with_crc(bytes(data))
+
+
+@pytest.mark.parametrize("as_array", [True, False])
+def test_pcr8_is_the_signing_certificates_der(built, tmp_path, as_array):
+    """The certificate's PEM as serde writes a Vec<u8> (an array of
+    integers) or as a byte string; PCR8 extends its DER (ssl's decoding)."""
+    import ssl
+
+    import cbor2
+    vectors = os.environ.get("VECTORS") or os.path.join(REPO_ROOT, "tests/vectors")
+    pem = open(os.path.join(vectors, "attestation/aws-nitro-root-g1.pem")).read()
+    raw = pem.encode()
+    cert = list(raw) if as_array else raw
+    sig = cbor2.dumps([{"signing_certificate": cert, "signature": [1, 2, 3]}])
+    f = tmp_path / "signed.eif"
+    f.write_bytes(with_signature(built["eif"], sig))
+    r = describe(f, "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["IsSigned"] is True
+    assert d["Measurements"]["PCR8"] == extend(ssl.PEM_cert_to_DER_cert(pem))
+    # PCR0-2 are those of the unsigned image: the signature is not measured.
+    _, sections = read_eif(built["eif"])
+    assert d["Measurements"]["PCR0"] == pcrs(sections)["PCR0"]
+    # A signature section that holds no certificate is refused.
+    f.write_bytes(with_signature(built["eif"], cbor2.dumps([{"signature": [1]}])))
+    r = describe(f)
+    assert r.returncode == 1 and "no signing_certificate" in r.stderr
