@@ -170,6 +170,17 @@ bench: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/bench/loadgen
 bench-gateway: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/enclavectl $(BUILD)/enclave-gateway
 	./bench/gateway-bench.sh $(BUILD)
 
+# A fleet on this machine: HAProxy (deploy/haproxy/haproxy.cfg) in front of
+# three gateways with two daemons each, under kill -9, a gateway restart, a
+# rolling image upgrade, a key rotation and a HAProxy reload; fails when a
+# request is lost (tests/fleet/fleet.py, docs/operations.md). The smoke is
+# the same with shorter phases, for CI.
+.PHONY: fleet-test fleet-smoke
+fleet-test: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/enclave-gateway
+	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) tests/fleet/fleet.py
+fleet-smoke: $(BUILD)/enclaved $(BUILD)/kmstool-dev $(BUILD)/enclave-gateway
+	BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) tests/fleet/fleet.py --smoke
+
 # --- fuzzing (libFuzzer; see tests/fuzz/README.md and docs/security.md) ----
 #   make fuzz             every harness for FUZZ_SECONDS (default 60) each
 #   make fuzz-smoke       every harness briefly (about a minute in total)

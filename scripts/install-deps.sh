@@ -16,6 +16,7 @@ PACKAGES=(
 	openssl ca-certificates git
 	python3 python3-pytest python3-cryptography python3-cbor2 python3-yaml
 	clang libclang-rt-14-dev valgrind shellcheck
+	haproxy
 )
 box=0
 for arg in "$@"; do
