@@ -85,12 +85,16 @@ def wait_for(cond, what, timeout=20.0):
 
 class Proc:
     """A program started with its output in a log file, ready once the log
-    says `ready`."""
+    says `ready`. Every one started is in Proc.all, so that a run that
+    fails half-way still stops them all."""
+
+    all = []
 
     def __init__(self, workdir, name, argv, ready, env=None):
         self.name, self.argv, self.ready, self.env = name, argv, ready, env
         self.log_path = os.path.join(workdir, name + ".log")
         self.proc = None
+        Proc.all.append(self)
         self.start()
 
     def start(self):
@@ -401,16 +405,13 @@ def run(args, workdir):
         raise RuntimeError("haproxy is not installed: scripts/install-deps.sh")
     tsk1, k1 = genkey()
     tsk2, k2 = genkey()
-    procs = []
     parents = []
     try:
         for i in range(1, args.parents + 1):
             parents.append(Parent(workdir, i, args.daemons, tsk1))
-            procs += parents[-1].daemons + [parents[-1].gateway]
         for p in parents:
             wait_for(p.all_up, p.name + "'s enclaves to be up")
         lb = HAProxy(workdir, parents, lb_retry=not args.no_lb_retry)
-        procs.append(lb.proc)
         wait_for(lambda: lb.servers_up() == len(parents), "HAProxy to see every parent")
         log("%d parents x %d daemons behind HAProxy on 127.0.0.1:%d (setup %.1f s)"
             % (len(parents), args.daemons, lb.port, time.monotonic() - t_start))
@@ -481,13 +482,14 @@ def run(args, workdir):
         for name in order:
             if load.stats[name].lb_retries < 0:     # the reload's fresh counters
                 load.stats[name].lb_retries = 0
-        for p in procs:
+        for p in Proc.all:
             if p.died():
                 raise RuntimeError("%s died:\n%s" % (p.name, p.log()[-2000:]))
         return load, order, time.monotonic() - t_start
     finally:
-        for p in reversed(procs):
-            p.stop(signal.SIGTERM, timeout=10)
+        for p in reversed(Proc.all):
+            if p.proc is not None:
+                p.stop(signal.SIGTERM, timeout=10)
 
 
 def table(load, order, elapsed):
