@@ -101,7 +101,7 @@ print_text(const struct described *d)
 static int
 print_json(const struct described *d)
 {
-	char hex[2 * EIF_PCR_LEN + 1], name[8], *text;
+	char hex[2 * EIF_PCR_LEN + 1], name[16], *text;
 	cJSON *root = cJSON_CreateObject(), *m, *sections, *meta;
 	const cJSON *v;
 	size_t i;

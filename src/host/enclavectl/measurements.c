@@ -43,7 +43,7 @@ ctl_load_measurements(const char *cmd, const char *path,
 	cJSON *root = NULL;
 	const cJSON *m;
 	int rc = CTL_EXIT_USAGE, i;
-	char name[8];
+	char name[16];
 
 	memset(out, 0, sizeof(*out));
 	if (ctl_read_input(cmd, path, MEASUREMENTS_MAX, &text) != 0)
