@@ -214,7 +214,7 @@ static void
 test_key_slots_follow_the_held_keys(void **state)
 {
 	const char *ids[64];
-	char names[2][64][16];
+	char names[2][64][32];
 	struct metrics m;
 	struct buf b = BUF_INIT;
 	const char *t;
