@@ -21,25 +21,16 @@
 
 #define JOB_STACK  (256 * 1024)
 
-static sem_t job_slots;
-static pthread_once_t job_slots_once = PTHREAD_ONCE_INIT;
-
-static void
-job_slots_init(void)
-{
-	/* Concurrent blocking requests; more wait their turn on their thread. */
-	sem_init(&job_slots, 0, SERVER_MAX_RUNNING_JOBS);
-}
-
 static void *
 job_thread(void *arg)
 {
 	struct job *job = arg;
 	struct worker *w = job->conn->worker;
 
-	sem_wait(&job_slots);
+	/* Blocking requests at once (context.h); more wait their turn here. */
+	sem_wait(&w->server->ctx->job_slots);
 	request_execute(w->server->ctx, job->req, &job->reply);
-	sem_post(&job_slots);
+	sem_post(&w->server->ctx->job_slots);
 	request_finish(job->req, NULL);	/* c->in is the worker's */
 	job->req = NULL;
 
@@ -65,7 +56,6 @@ job_start(struct connection *c, struct request *req, struct reply *reply,
 	pthread_t t;
 	int rc;
 
-	pthread_once(&job_slots_once, job_slots_init);
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return -1;
 	job->conn = c;

@@ -24,7 +24,6 @@
 #include "common/guard.h"
 
 #define IDENTITY_LEN      32	/* HMAC-SHA256 */
-#define KEYSTORE_DEFAULT  16
 #define IDENTITIES_MIN    64
 
 /*
@@ -53,15 +52,17 @@ struct slot {
 	time_t      at;
 };
 
-static pthread_mutex_t  lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slot     *slots;
-static unsigned         n_slots;
-static struct slot     *latest;		/* most recently configured, or NULL */
-static uint64_t         generation;
-/* In one secret block: the hash key, then the identities. */
-static struct secret    locked;
-static struct identity *identities;
-static size_t           n_identities, max_identities;
+struct keystore {
+	pthread_mutex_t  lock;
+	struct slot     *slots;
+	unsigned         n_slots;
+	struct slot     *latest;	/* most recently configured, or NULL */
+	uint64_t         generation;
+	/* In one secret block: the hash key, then the identities. */
+	struct secret    locked;
+	struct identity *identities;
+	size_t           n_identities, max_identities;
+};
 
 static size_t
 identities_for(unsigned max_keys)
@@ -79,44 +80,34 @@ keystore_secret_bytes(unsigned max_keys)
 	    sizeof(struct identity) + (size_t)max_keys * 64;
 }
 
-/* Called with the lock held (or before any thread runs). */
-static int
-keystore_setup(unsigned max_keys)
+struct keystore *
+keystore_new(unsigned max_keys)
 {
 	uint8_t warm[IDENTITY_LEN];
 	unsigned int warm_len = sizeof(warm);
+	struct keystore *ks;
 
-	if (slots != NULL)
-		return 0;
 	if (max_keys == 0 || max_keys > KEYSTORE_MAX_KEYS)
-		return -1;
-	GUARD_PTR(slots = calloc(max_keys, sizeof(*slots)));
-	max_identities = identities_for(max_keys);
-	if (secret_alloc(&locked, IDENTITY_LEN + max_identities *
+		return NULL;
+	if ((ks = calloc(1, sizeof(*ks))) == NULL)
+		return NULL;
+	pthread_mutex_init(&ks->lock, NULL);
+	ks->max_identities = identities_for(max_keys);
+	if ((ks->slots = calloc(max_keys, sizeof(*ks->slots))) == NULL ||
+	    secret_alloc(&ks->locked, IDENTITY_LEN + ks->max_identities *
 	    sizeof(struct identity)) < 0 ||
-	    RAND_bytes(locked.data, IDENTITY_LEN) != 1) {
-		secret_free(&locked);
-		free(slots);
-		slots = NULL;
-		return -1;
+	    RAND_bytes(ks->locked.data, IDENTITY_LEN) != 1) {
+		keystore_free(ks);
+		return NULL;
 	}
-	identities = (struct identity *)(void *)(locked.data + IDENTITY_LEN);
-	n_slots = max_keys;
+	ks->identities = (struct identity *)(void *)(ks->locked.data +
+	    IDENTITY_LEN);
+	ks->n_slots = max_keys;
 	/* Fetch HMAC-SHA256 once now, before the sandbox closes in. */
-	HMAC(EVP_sha256(), locked.data, IDENTITY_LEN, warm, 0, warm, &warm_len);
+	HMAC(EVP_sha256(), ks->locked.data, IDENTITY_LEN, warm, 0, warm,
+	    &warm_len);
 	OPENSSL_cleanse(warm, sizeof(warm));
-	return 0;
-}
-
-int
-keystore_init(unsigned max_keys)
-{
-	int rc;
-
-	pthread_mutex_lock(&lock);
-	rc = keystore_setup(max_keys);
-	pthread_mutex_unlock(&lock);
-	return rc;
+	return ks;
 }
 
 static void
@@ -130,39 +121,40 @@ tsk_put(struct tsk *key)
 
 /* The slot holding `id`, or NULL. Lock held. */
 static struct slot *
-slot_find(const char *id)
+slot_find(struct keystore *ks, const char *id)
 {
 	unsigned i;
 
-	for (i = 0; i < n_slots; i++)
-		if (slots[i].key != NULL && strcmp(slots[i].key->id, id) == 0)
-			return &slots[i];
+	for (i = 0; i < ks->n_slots; i++)
+		if (ks->slots[i].key != NULL && strcmp(ks->slots[i].key->id, id) == 0)
+			return &ks->slots[i];
 	return NULL;
 }
 
 static int
-any_key(void)
+any_key(struct keystore *ks)
 {
-	return latest != NULL;
+	return ks->latest != NULL;
 }
 
 struct tsk *
-keystore_acquire(const char *key_id, enum keystore_status *why)
+keystore_acquire(struct keystore *ks, const char *key_id,
+    enum keystore_status *why)
 {
 	struct slot *s;
 	struct tsk *key = NULL;
 
-	pthread_mutex_lock(&lock);
-	s = key_id == NULL ? latest : slot_find(key_id);
+	pthread_mutex_lock(&ks->lock);
+	s = key_id == NULL ? ks->latest : slot_find(ks, key_id);
 	if (s != NULL) {
 		key = s->key;
 		atomic_fetch_add(&key->refs, 1);
 		*why = KEYSTORE_OK;
 	} else {
-		*why = any_key() ? KEYSTORE_UNKNOWN_KEY :
+		*why = any_key(ks) ? KEYSTORE_UNKNOWN_KEY :
 		    KEYSTORE_NOT_CONFIGURED;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&ks->lock);
 	return key;
 }
 
@@ -206,62 +198,62 @@ tsk_reserve_encryption(struct tsk *key, uint64_t limit)
 
 /* The identity of `mac`, remembered now if new; NULL when full. Lock held. */
 static struct identity *
-identity_for(const uint8_t mac[IDENTITY_LEN])
+identity_for(struct keystore *ks, const uint8_t mac[IDENTITY_LEN])
 {
 	struct identity *id;
 	size_t i;
 
-	for (i = 0; i < n_identities; i++)
-		if (CRYPTO_memcmp(identities[i].mac, mac, IDENTITY_LEN) == 0)
-			return &identities[i];
-	if (n_identities == max_identities)
+	for (i = 0; i < ks->n_identities; i++)
+		if (CRYPTO_memcmp(ks->identities[i].mac, mac, IDENTITY_LEN) == 0)
+			return &ks->identities[i];
+	if (ks->n_identities == ks->max_identities)
 		return NULL;
-	id = &identities[n_identities++];
+	id = &ks->identities[ks->n_identities++];
 	memcpy(id->mac, mac, IDENTITY_LEN);
 	atomic_init(&id->encryptions, 0);
 	return id;
 }
 
 static int
-identity_known(const uint8_t mac[IDENTITY_LEN])
+identity_known(struct keystore *ks, const uint8_t mac[IDENTITY_LEN])
 {
 	size_t i;
 
-	for (i = 0; i < n_identities; i++)
-		if (CRYPTO_memcmp(identities[i].mac, mac, IDENTITY_LEN) == 0)
+	for (i = 0; i < ks->n_identities; i++)
+		if (CRYPTO_memcmp(ks->identities[i].mac, mac, IDENTITY_LEN) == 0)
 			return 1;
 	return 0;
 }
 
 /* The slot to install `id` into: its own, or a free one. Lock held. */
 static struct slot *
-slot_for(const char *id)
+slot_for(struct keystore *ks, const char *id)
 {
-	struct slot *s = slot_find(id);
+	struct slot *s = slot_find(ks, id);
 	unsigned i;
 
-	for (i = 0; s == NULL && i < n_slots; i++)
-		if (slots[i].key == NULL)
-			s = &slots[i];
+	for (i = 0; s == NULL && i < ks->n_slots; i++)
+		if (ks->slots[i].key == NULL)
+			s = &ks->slots[i];
 	return s;
 }
 
 /* The held key configured last, after a forget. Lock held. */
 static struct slot *
-newest_slot(void)
+newest_slot(struct keystore *ks)
 {
 	struct slot *best = NULL;
 	unsigned i;
 
-	for (i = 0; i < n_slots; i++)
-		if (slots[i].key != NULL && (best == NULL ||
-		    slots[i].seq > best->seq))
-			best = &slots[i];
+	for (i = 0; i < ks->n_slots; i++)
+		if (ks->slots[i].key != NULL && (best == NULL ||
+		    ks->slots[i].seq > best->seq))
+			best = &ks->slots[i];
 	return best;
 }
 
 enum keystore_status
-keystore_install(const char *key_id, struct secret *bytes)
+keystore_install(struct keystore *ks, const char *key_id, struct secret *bytes)
 {
 	uint8_t mac[IDENTITY_LEN];
 	unsigned int mac_len = sizeof(mac);
@@ -281,28 +273,27 @@ keystore_install(const char *key_id, struct secret *bytes)
 	memcpy(key->id, key_id, strlen(key_id) + 1);
 	atomic_init(&key->refs, 1);
 
-	pthread_mutex_lock(&lock);
-	if (keystore_setup(KEYSTORE_DEFAULT) < 0 ||
-	    HMAC(EVP_sha256(), locked.data, IDENTITY_LEN, bytes->data,
+	pthread_mutex_lock(&ks->lock);
+	if (HMAC(EVP_sha256(), ks->locked.data, IDENTITY_LEN, bytes->data,
 	    bytes->len, mac, &mac_len) == NULL) {
 		st = KEYSTORE_NO_MEMORY;
-	} else if ((s = slot_for(key_id)) == NULL) {
+	} else if ((s = slot_for(ks, key_id)) == NULL) {
 		st = KEYSTORE_TOO_MANY_KEYS;
-	} else if (!identity_known(mac) && n_identities == max_identities) {
+	} else if (!identity_known(ks, mac) && ks->n_identities == ks->max_identities) {
 		st = KEYSTORE_HISTORY_FULL;
 	} else {
-		key->identity = identity_for(mac);
+		key->identity = identity_for(ks, mac);
 		key->bytes = *bytes;
 		bytes->data = NULL;
 		bytes->len = 0;
 		old = s->key;
 		s->key = key;
-		s->seq = ++generation;
+		s->seq = ++ks->generation;
 		s->at = time(NULL);
-		latest = s;
+		ks->latest = s;
 		key = NULL;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&ks->lock);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	free(key);
 	tsk_put(old);
@@ -310,31 +301,31 @@ keystore_install(const char *key_id, struct secret *bytes)
 }
 
 enum keystore_status
-keystore_check_room(const char *key_id)
+keystore_check_room(struct keystore *ks, const char *key_id)
 {
 	enum keystore_status st;
 
-	pthread_mutex_lock(&lock);
-	st = slots == NULL || slot_for(key_id) != NULL ? KEYSTORE_OK :
+	pthread_mutex_lock(&ks->lock);
+	st = slot_for(ks, key_id) != NULL ? KEYSTORE_OK :
 	    KEYSTORE_TOO_MANY_KEYS;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&ks->lock);
 	return st;
 }
 
 enum keystore_status
-keystore_forget(const char *key_id)
+keystore_forget(struct keystore *ks, const char *key_id)
 {
 	struct tsk *old = NULL;
 	struct slot *s;
 
-	pthread_mutex_lock(&lock);
-	if ((s = slot_find(key_id)) != NULL) {
+	pthread_mutex_lock(&ks->lock);
+	if ((s = slot_find(ks, key_id)) != NULL) {
 		old = s->key;
 		s->key = NULL;
-		if (latest == s)
-			latest = newest_slot();
+		if (ks->latest == s)
+			ks->latest = newest_slot(ks);
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&ks->lock);
 	if (old == NULL)
 		return KEYSTORE_UNKNOWN_KEY;
 	tsk_put(old);
@@ -342,60 +333,60 @@ keystore_forget(const char *key_id)
 }
 
 int
-keystore_configured(void)
+keystore_configured(struct keystore *ks)
 {
 	int yes;
 
-	pthread_mutex_lock(&lock);
-	yes = any_key();
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&ks->lock);
+	yes = any_key(ks);
+	pthread_mutex_unlock(&ks->lock);
 	return yes;
 }
 
 time_t
-keystore_configured_at(void)
+keystore_configured_at(struct keystore *ks)
 {
 	time_t t;
 
-	pthread_mutex_lock(&lock);
-	t = latest != NULL ? latest->at : 0;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&ks->lock);
+	t = ks->latest != NULL ? ks->latest->at : 0;
+	pthread_mutex_unlock(&ks->lock);
 	return t;
 }
 
 uint64_t
-keystore_generation(void)
+keystore_generation(struct keystore *ks)
 {
 	uint64_t g;
 
-	pthread_mutex_lock(&lock);
-	g = generation;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&ks->lock);
+	g = ks->generation;
+	pthread_mutex_unlock(&ks->lock);
 	return g;
 }
 
 uint64_t
-keystore_encryptions(void)
+keystore_encryptions(struct keystore *ks)
 {
 	uint64_t n = 0;
 
-	pthread_mutex_lock(&lock);
-	if (latest != NULL)
-		n = atomic_load(&latest->key->identity->encryptions);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&ks->lock);
+	if (ks->latest != NULL)
+		n = atomic_load(&ks->latest->key->identity->encryptions);
+	pthread_mutex_unlock(&ks->lock);
 	return n;
 }
 
 size_t
-keystore_list(struct keystore_entry *out, size_t max)
+keystore_list(struct keystore *ks, struct keystore_entry *out, size_t max)
 {
 	struct slot *order[KEYSTORE_MAX_KEYS];
 	size_t n = 0, i, j;
 
-	pthread_mutex_lock(&lock);
-	for (i = 0; i < n_slots; i++)
-		if (slots[i].key != NULL)
-			order[n++] = &slots[i];
+	pthread_mutex_lock(&ks->lock);
+	for (i = 0; i < ks->n_slots; i++)
+		if (ks->slots[i].key != NULL)
+			order[n++] = &ks->slots[i];
 	/* Oldest configure first: a stable order for operators and tests. */
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && order[j - 1]->seq > order[j]->seq; j--) {
@@ -411,30 +402,23 @@ keystore_list(struct keystore_entry *out, size_t max)
 		out[i].encryptions =
 		    atomic_load(&order[i]->key->identity->encryptions);
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&ks->lock);
 	return n;
 }
 
 void
-keystore_wipe(void)
+keystore_free(struct keystore *ks)
 {
-	struct tsk *old;
 	unsigned i;
 
-	for (i = 0; i < n_slots; i++) {
-		pthread_mutex_lock(&lock);
-		old = slots[i].key;
-		slots[i].key = NULL;
-		pthread_mutex_unlock(&lock);
-		tsk_put(old);
-	}
-	pthread_mutex_lock(&lock);
-	latest = NULL;
-	free(slots);
-	slots = NULL;
-	n_slots = 0;
-	secret_free(&locked);
-	identities = NULL;
-	n_identities = 0;
-	pthread_mutex_unlock(&lock);
+	if (ks == NULL)
+		return;
+	/* Every request has ended: a key still referenced would be a bug,
+	 * and its bytes go with its last reference all the same. */
+	for (i = 0; ks->slots != NULL && i < ks->n_slots; i++)
+		tsk_put(ks->slots[i].key);
+	free(ks->slots);
+	secret_free(&ks->locked);
+	pthread_mutex_destroy(&ks->lock);
+	free(ks);
 }

@@ -41,19 +41,24 @@ enum keystore_status {
 };
 
 struct tsk;
+struct keystore;
 
 /*
- * Size the table (called once at startup, after secret_heap_init). The
- * locked bytes it needs for `max_keys` keys: keystore_secret_bytes().
+ * The daemon's keys (held in its context, context.h), for at most
+ * `max_keys` ids, made once at startup after secret_heap_init; NULL when
+ * out of memory or max_keys is not 1..KEYSTORE_MAX_KEYS. The locked bytes
+ * it needs: keystore_secret_bytes().
  */
-int            keystore_init(unsigned max_keys);
+struct keystore *keystore_new(unsigned max_keys);
 size_t         keystore_secret_bytes(unsigned max_keys);
+/* Wipe every key and forget every identity (at exit, and in tests). */
+void           keystore_free(struct keystore *ks);
 
 /*
  * The key named `key_id` (NULL: the most recently configured one) with a
  * reference held; NULL with *why set when there is none.
  */
-struct tsk    *keystore_acquire(const char *key_id,
+struct tsk    *keystore_acquire(struct keystore *ks, const char *key_id,
     enum keystore_status *why);
 void           keystore_release(struct tsk *key);
 const uint8_t *tsk_bytes(const struct tsk *key);
@@ -67,23 +72,24 @@ const uint8_t *tsk_commitment(const struct tsk *key);
 int            tsk_reserve_encryption(struct tsk *key, uint64_t limit);
 
 /* Install `bytes` as `key_id` (taken over: the caller's secret is emptied). */
-enum keystore_status keystore_install(const char *key_id,
-    struct secret *bytes);
+enum keystore_status keystore_install(struct keystore *ks,
+    const char *key_id, struct secret *bytes);
 /*
  * Whether an install of `key_id` would find a place now (KEYSTORE_OK or
  * KEYSTORE_TOO_MANY_KEYS), so configure can refuse before asking KMS;
  * keystore_install() decides for good.
  */
-enum keystore_status keystore_check_room(const char *key_id);
+enum keystore_status keystore_check_room(struct keystore *ks,
+    const char *key_id);
 /* Remove `key_id` for new requests; its bytes go with its last user. */
-enum keystore_status keystore_forget(const char *key_id);
+enum keystore_status keystore_forget(struct keystore *ks, const char *key_id);
 
-int            keystore_configured(void);
+int            keystore_configured(struct keystore *ks);
 /* When the latest key was installed (0 if none) and how many configures. */
-time_t         keystore_configured_at(void);
-uint64_t       keystore_generation(void);
+time_t         keystore_configured_at(struct keystore *ks);
+uint64_t       keystore_generation(struct keystore *ks);
 /* Encryptions counted for the latest key (0 if none). */
-uint64_t       keystore_encryptions(void);
+uint64_t       keystore_encryptions(struct keystore *ks);
 
 /* One held key, as health lists it: never any material. */
 struct keystore_entry {
@@ -91,9 +97,7 @@ struct keystore_entry {
 	uint64_t encryptions;
 };
 /* Up to `max` held keys, oldest first; returns how many. */
-size_t         keystore_list(struct keystore_entry *out, size_t max);
-
-/* Wipe every key and forget every identity (at exit, and in tests). */
-void           keystore_wipe(void);
+size_t         keystore_list(struct keystore *ks, struct keystore_entry *out,
+    size_t max);
 
 #endif

@@ -72,19 +72,21 @@ setup_context(struct enclave_ctx *ctx, const struct options *opt)
 	ctx->opt = opt;
 	ctx->started = time(NULL);
 	memory_budget_init(&ctx->memory, opt->memory_limit);
+	ctx->kms.broker_fd = -1;
+	/* Concurrent blocking requests (job.c); more wait their turn. */
+	if (sem_init(&ctx->job_slots, 0, SERVER_MAX_RUNNING_JOBS) < 0)
+		return -1;
 	if ((ctx->step = step_find(opt->step)) == NULL) {
 		fprintf(stderr, "enclaved: --step: unknown step '%s' (built in: "
 		    "%s)\nTry 'enclaved --help'.\n", opt->step, step_names());
 		return -1;
 	}
 	if (strcmp(opt->kms_backend, "native") == 0) {
-		/* Static: the broker, forked later, keeps a reference. */
-		static struct kms_native_config native;
-
-		native.nsm_device = opt->nsm_device;
-		native.endpoint = opt->kms_endpoint;
-		native.ca_file = opt->kms_ca_file;
-		kms_native_init(&ctx->kms, &native);
+		/* In the context: the broker, forked later, keeps a reference. */
+		ctx->kms_native.nsm_device = opt->nsm_device;
+		ctx->kms_native.endpoint = opt->kms_endpoint;
+		ctx->kms_native.ca_file = opt->kms_ca_file;
+		kms_native_init(&ctx->kms, &ctx->kms_native);
 		ctx->kms.proxy_port = opt->proxy_port;
 		ctx->kms.timeout_s = opt->kms_timeout_s;
 		return 0;
@@ -97,6 +99,23 @@ setup_context(struct enclave_ctx *ctx, const struct options *opt)
 		log_warn("KMS tool %s is not executable (%s): configure will "
 		    "fail until it is", opt->kmstool_path, strerror(errno));
 	return 0;
+}
+
+/*
+ * The NSM that attest requests use (--nsm-device). Where there is none
+ * (not in a Nitro Enclave) the reason is kept and every attest request is
+ * answered attestation_unavailable with it: nothing makes a document up.
+ */
+static void
+open_nsm(struct enclave_ctx *ctx)
+{
+	ctx->nsm = nsm_open(ctx->opt->nsm_device, &ctx->nsm_unavailable);
+	if (ctx->nsm == NULL)
+		log_warn("attest: %s; attest requests will be answered "
+		    "attestation_unavailable", ctx->nsm_unavailable.text);
+	else
+		log_info("attest: NSM %s %s", ctx->nsm->t->name,
+		    ctx->nsm->path);
 }
 
 static int
@@ -131,7 +150,7 @@ main(int argc, char **argv)
 	if (process_harden() < 0)
 		log_warn("cannot disable core dumps: %s", strerror(errno));
 	if (secret_heap_init(locked_heap_size(&opt)) < 0 ||
-	    keystore_init(opt.max_keys) < 0) {
+	    (ctx.keys = keystore_new(opt.max_keys)) == NULL) {
 		log_error("cannot set up secure memory for keys");
 		return 1;
 	}
@@ -164,16 +183,14 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	/* The NSM for attest: opened now, while open(2) is still allowed. */
-	attest_setup(opt.nsm_device);
-	if (nsm_spec_is_simulator(opt.nsm_device))
-		sandbox_allow_nsm_simulator();
+	open_nsm(&ctx);
 
 	if ((srv = server_open(&ctx)) == NULL)
 		return 1;
 	/* glibc reads the zone file on the first time conversion: do it now. */
 	tzset();
 	if (opt.sandbox) {
-		if (sandbox_apply() < 0) {
+		if (sandbox_apply(nsm_spec_is_simulator(opt.nsm_device)) < 0) {
 			log_error("cannot load the seccomp filter: %s",
 			    strerror(errno));
 			return 1;
@@ -187,9 +204,9 @@ main(int argc, char **argv)
 	log_info("received %s: stopping, finishing requests in flight",
 	    strsignal(wait_for_stop(&set)));
 	server_stop(srv);
-	kms_broker_stop();
-	attest_teardown();
-	keystore_wipe();
+	kms_broker_stop(&ctx.kms);
+	nsm_close(ctx.nsm);
+	keystore_free(ctx.keys);
 	log_info("stopped: keys wiped, %llu requests served",
 	    (unsigned long long)atomic_load(&ctx.stats.requests));
 	return 0;

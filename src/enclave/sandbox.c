@@ -117,14 +117,6 @@ allow_narrowed(scmp_filter_ctx ctx)
 /* NSM_IOCTL_RAW = _IOWR(0x0A, 0x00, struct nsm_raw), see nsm/nsm_device.c. */
 #define SANDBOX_NSM_IOCTL_RAW 0xC0200A00UL
 
-static int allow_nsm_simulator;
-
-void
-sandbox_allow_nsm_simulator(void)
-{
-	allow_nsm_simulator = 1;
-}
-
 /*
  * attest: the daemon opened /dev/nsm before confining itself and then
  * needs ioctl(2) on it, but only the NSM's one request: any other ioctl
@@ -136,7 +128,7 @@ sandbox_allow_nsm_simulator(void)
  * address (it is a pointer), and is added only in that mode.
  */
 static int
-allow_attest(scmp_filter_ctx ctx)
+allow_attest(scmp_filter_ctx ctx, int allow_nsm_simulator)
 {
 	int rc;
 
@@ -158,7 +150,7 @@ allow_attest(scmp_filter_ctx ctx)
 static const char *const refused[] = { "open", "openat", "openat2" };
 
 int
-sandbox_apply(void)
+sandbox_apply(int nsm_simulator)
 {
 	scmp_filter_ctx ctx;
 	size_t i;
@@ -180,7 +172,7 @@ sandbox_apply(void)
 			return -1;
 		}
 	}
-	if (allow_narrowed(ctx) < 0 || allow_attest(ctx) < 0) {
+	if (allow_narrowed(ctx) < 0 || allow_attest(ctx, nsm_simulator) < 0) {
 		seccomp_release(ctx);
 		return -1;
 	}

@@ -10,12 +10,11 @@
 #ifndef ENCLAVE_SANDBOX_H
 #define ENCLAVE_SANDBOX_H
 
-int  sandbox_apply(void);
 /*
- * Before sandbox_apply(): `attest` reaches an NSM simulator over a Unix
- * socket (--nsm-device unix:PATH, tests only), so also allow creating
- * AF_UNIX stream sockets and connect(2).
+ * Load the filter. `nsm_simulator`: `attest` reaches an NSM simulator over
+ * a Unix socket (--nsm-device unix:PATH, tests only), so also allow
+ * creating AF_UNIX stream sockets and connect(2).
  */
-void sandbox_allow_nsm_simulator(void);
+int  sandbox_apply(int nsm_simulator);
 
 #endif

@@ -184,12 +184,13 @@ install_key(void)
 {
 	struct secret k = SECRET_INIT;
 
-	keystore_wipe();
-	FUZZ_CHECK(keystore_init(4) == 0);
+	keystore_free(ctx.keys);
+	FUZZ_CHECK((ctx.keys = keystore_new(4)) != NULL);
 	FUZZ_CHECK(secret_dup(&k, other_key, sizeof(other_key)) == 0);
-	FUZZ_CHECK(keystore_install("other", &k) == KEYSTORE_OK);
+	FUZZ_CHECK(keystore_install(ctx.keys, "other", &k) == KEYSTORE_OK);
 	FUZZ_CHECK(secret_dup(&k, fixed_key, sizeof(fixed_key)) == 0);
-	FUZZ_CHECK(keystore_install(KEY_ID_DEFAULT, &k) == KEYSTORE_OK);
+	FUZZ_CHECK(keystore_install(ctx.keys, KEY_ID_DEFAULT, &k) ==
+	    KEYSTORE_OK);
 	FUZZ_CHECK(k.data == NULL);
 }
 

@@ -81,6 +81,7 @@ setup(void **state)
 	ctx.kms.timeout_s = 1;
 	assert_int_equal(secret_heap_init(locked_heap_size(&opt)), 0);
 	assert_true(CRYPTO_secure_malloc_initialized());
+	assert_non_null(ctx.keys = keystore_new(opt.max_keys));
 	return 0;
 }
 

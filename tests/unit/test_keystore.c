@@ -14,6 +14,9 @@
 
 #include "enclave/keystore.h"
 
+/* The store under test, made anew for each test (setup). */
+static struct keystore *ks;
+
 static void
 make_key(struct secret *s, uint8_t fill)
 {
@@ -29,7 +32,7 @@ install(const char *id, uint8_t fill)
 	struct secret s;
 
 	make_key(&s, fill);
-	st = keystore_install(id, &s);
+	st = keystore_install(ks, id, &s);
 	if (st == KEYSTORE_OK)
 		assert_null(s.data);
 	else
@@ -41,8 +44,8 @@ static int
 setup(void **state)
 {
 	(void)state;
-	keystore_wipe();
-	return keystore_init(3);
+	keystore_free(ks);
+	return (ks = keystore_new(3)) != NULL ? 0 : -1;
 }
 
 static void
@@ -69,28 +72,28 @@ test_latest_named_and_unknown(void **state)
 	struct tsk *k;
 
 	(void)state;
-	assert_null(keystore_acquire(NULL, &st));
+	assert_null(keystore_acquire(ks, NULL, &st));
 	assert_int_equal(st, KEYSTORE_NOT_CONFIGURED);
 	assert_int_equal(install("a", 1), KEYSTORE_OK);
 	assert_int_equal(install("b", 2), KEYSTORE_OK);
-	k = keystore_acquire(NULL, &st);
+	k = keystore_acquire(ks, NULL, &st);
 	assert_non_null(k);
 	assert_string_equal(tsk_id(k), "b");
 	assert_int_equal(tsk_bytes(k)[0], 2);
 	keystore_release(k);
-	k = keystore_acquire("a", &st);
+	k = keystore_acquire(ks, "a", &st);
 	assert_int_equal(tsk_bytes(k)[0], 1);
 	keystore_release(k);
-	assert_null(keystore_acquire("c", &st));
+	assert_null(keystore_acquire(ks, "c", &st));
 	assert_int_equal(st, KEYSTORE_UNKNOWN_KEY);
 	/* Forgetting the latest: the newest one left takes its place. */
-	assert_int_equal(keystore_forget("b"), KEYSTORE_OK);
-	k = keystore_acquire(NULL, &st);
+	assert_int_equal(keystore_forget(ks, "b"), KEYSTORE_OK);
+	k = keystore_acquire(ks, NULL, &st);
 	assert_string_equal(tsk_id(k), "a");
 	keystore_release(k);
-	assert_int_equal(keystore_forget("b"), KEYSTORE_UNKNOWN_KEY);
-	assert_int_equal(keystore_forget("a"), KEYSTORE_OK);
-	assert_false(keystore_configured());
+	assert_int_equal(keystore_forget(ks, "b"), KEYSTORE_UNKNOWN_KEY);
+	assert_int_equal(keystore_forget(ks, "a"), KEYSTORE_OK);
+	assert_false(keystore_configured(ks));
 }
 
 static void
@@ -104,7 +107,7 @@ test_max_keys(void **state)
 	assert_int_equal(install("c", 3), KEYSTORE_OK);
 	assert_int_equal(install("d", 4), KEYSTORE_TOO_MANY_KEYS);
 	assert_int_equal(install("b", 5), KEYSTORE_OK);	/* a replace */
-	assert_int_equal(keystore_list(e, 4), 3);
+	assert_int_equal(keystore_list(ks, e, 4), 3);
 	/* Oldest configure first: b was configured again last. */
 	assert_string_equal(e[0].key_id, "a");
 	assert_string_equal(e[1].key_id, "c");
@@ -121,12 +124,12 @@ test_reference_outlives_replace_and_forget(void **state)
 
 	(void)state;
 	assert_int_equal(install("a", 1), KEYSTORE_OK);
-	held = keystore_acquire("a", &st);
+	held = keystore_acquire(ks, "a", &st);
 	assert_int_equal(install("a", 2), KEYSTORE_OK);
-	now = keystore_acquire("a", &st);
+	now = keystore_acquire(ks, "a", &st);
 	assert_int_equal(tsk_bytes(now)[0], 2);
 	keystore_release(now);
-	assert_int_equal(keystore_forget("a"), KEYSTORE_OK);
+	assert_int_equal(keystore_forget(ks, "a"), KEYSTORE_OK);
 	/* Still the old bytes (ASan: not freed yet). */
 	assert_int_equal(tsk_bytes(held)[31], 1);
 	keystore_release(held);
@@ -145,23 +148,23 @@ test_budget_follows_the_key_not_the_configure(void **state)
 
 	(void)state;
 	assert_int_equal(install("a", 7), KEYSTORE_OK);
-	k = keystore_acquire("a", &st);
+	k = keystore_acquire(ks, "a", &st);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(tsk_reserve_encryption(k, 3), 0);
 	assert_int_equal(tsk_reserve_encryption(k, 3), -1);
 	keystore_release(k);
 	assert_int_equal(install("a", 7), KEYSTORE_OK);
-	k = keystore_acquire("a", &st);
+	k = keystore_acquire(ks, "a", &st);
 	assert_int_equal(tsk_reserve_encryption(k, 3), -1);
 	keystore_release(k);
-	assert_int_equal(keystore_forget("a"), KEYSTORE_OK);
+	assert_int_equal(keystore_forget(ks, "a"), KEYSTORE_OK);
 	assert_int_equal(install("other-id", 7), KEYSTORE_OK);
-	k = keystore_acquire("other-id", &st);
+	k = keystore_acquire(ks, "other-id", &st);
 	assert_int_equal(tsk_reserve_encryption(k, 3), -1);
 	keystore_release(k);
-	assert_int_equal(keystore_encryptions(), 3);
+	assert_int_equal(keystore_encryptions(ks), 3);
 	assert_int_equal(install("fresh", 8), KEYSTORE_OK);
-	k = keystore_acquire("fresh", &st);
+	k = keystore_acquire(ks, "fresh", &st);
 	assert_int_equal(tsk_reserve_encryption(k, 3), 0);
 	keystore_release(k);
 }
@@ -180,17 +183,17 @@ test_identity_history_is_bounded(void **state)
 	for (i = 0; i < 64; i++) {
 		assert_int_equal(secret_alloc(&s, 32), 0);
 		memcpy(s.data, &i, sizeof(i));
-		assert_int_equal(keystore_install("a", &s), KEYSTORE_OK);
+		assert_int_equal(keystore_install(ks, "a", &s), KEYSTORE_OK);
 	}
 	assert_int_equal(secret_alloc(&s, 32), 0);
 	memcpy(s.data, &i, sizeof(i));
-	assert_int_equal(keystore_install("a", &s), KEYSTORE_HISTORY_FULL);
+	assert_int_equal(keystore_install(ks, "a", &s), KEYSTORE_HISTORY_FULL);
 	secret_free(&s);
 	/* A key seen before is no new identity. */
 	i = 5;
 	assert_int_equal(secret_alloc(&s, 32), 0);
 	memcpy(s.data, &i, sizeof(i));
-	assert_int_equal(keystore_install("b", &s), KEYSTORE_OK);
+	assert_int_equal(keystore_install(ks, "b", &s), KEYSTORE_OK);
 }
 
 int

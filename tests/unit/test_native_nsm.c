@@ -269,7 +269,7 @@ confined(int request)
 	if (pid == 0) {
 		int fd = open("/dev/null", O_RDWR), n = 0;
 
-		if (fd < 0 || sandbox_apply() < 0)
+		if (fd < 0 || sandbox_apply(0) < 0)
 			_exit(100);
 		if (ioctl(fd, (unsigned long)request, &n) < 0 && errno == ENOTTY)
 			_exit(0);

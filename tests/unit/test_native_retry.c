@@ -266,6 +266,9 @@ test_backoff_grows_with_jitter(void **state)
 	assert_int_equal(hi, 1);
 }
 
+/* The offset as the native backend's configuration holds it. */
+static struct clock_offset offset;
+
 static void
 test_offset_shared_with_children(void **state)
 {
@@ -274,32 +277,32 @@ test_offset_shared_with_children(void **state)
 	time_t before, now;
 
 	(void)state;
-	assert_int_equal(clock_offset_init(), 0);
-	assert_int_equal(clock_offset_init(), 0);	/* idempotent */
-	clock_offset_set(0);
+	assert_int_equal(clock_offset_init(&offset), 0);
+	assert_int_equal(clock_offset_init(&offset), 0);	/* idempotent */
+	clock_offset_set(&offset, 0);
 	/* A child (as the broker's per-call children) measures a skew... */
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		clock_offset_set(-754);
+		clock_offset_set(&offset, -754);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* ... and the parent, and every later child, sign with it. */
-	assert_int_equal(clock_offset_get(), -754);
+	assert_int_equal(clock_offset_get(&offset), -754);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(clock_offset_get() == -754 ? 0 : 1);
+		_exit(clock_offset_get(&offset) == -754 ? 0 : 1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	before = time(NULL);
-	now = clock_offset_now();
+	now = clock_offset_now(&offset);
 	assert_true(now >= before - 754 && now <= time(NULL) - 754);
-	clock_offset_set(3600);
-	assert_true(clock_offset_now() >= time(NULL) + 3599);
-	clock_offset_set(0);
+	clock_offset_set(&offset, 3600);
+	assert_true(clock_offset_now(&offset) >= time(NULL) + 3599);
+	clock_offset_set(&offset, 0);
 }
 
 /*
@@ -323,23 +326,24 @@ test_offset_bounded(void **state)
 
 	(void)state;
 	memset(&creds, 0, sizeof(creds));
-	assert_int_equal(clock_offset_set(-754), 0);
+	assert_int_equal(clock_offset_init(&offset), 0);
+	assert_int_equal(clock_offset_set(&offset, -754), 0);
 	for (i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
 		assert_int_equal(http_date(far[i], &t), 0);
-		assert_int_equal(clock_offset_correct(t, &skew, &why), -1);
+		assert_int_equal(clock_offset_correct(&offset, t, &skew, &why), -1);
 		assert_non_null(strstr(why.text, "ignored"));
 		assert_int_equal(skew, 12345);
-		assert_int_equal(clock_offset_get(), -754);
+		assert_int_equal(clock_offset_get(&offset), -754);
 	}
 	/* The edges: a day either way is taken, a second more is not. */
-	assert_int_equal(clock_offset_set(CLOCK_OFFSET_MAX_S + 1), -1);
-	assert_int_equal(clock_offset_set(-CLOCK_OFFSET_MAX_S - 1), -1);
-	assert_int_equal(clock_offset_get(), -754);
-	assert_int_equal(clock_offset_correct(time(NULL) + 600, &skew, &why),
+	assert_int_equal(clock_offset_set(&offset, CLOCK_OFFSET_MAX_S + 1), -1);
+	assert_int_equal(clock_offset_set(&offset, -CLOCK_OFFSET_MAX_S - 1), -1);
+	assert_int_equal(clock_offset_get(&offset), -754);
+	assert_int_equal(clock_offset_correct(&offset, time(NULL) + 600, &skew, &why),
 	    0);
 	assert_true(skew >= 599 && skew <= 600);
-	assert_true(clock_offset_get() == skew);
-	assert_int_equal(clock_offset_correct(time(NULL) -
+	assert_true(clock_offset_get(&offset) == skew);
+	assert_int_equal(clock_offset_correct(&offset, time(NULL) -
 	    CLOCK_OFFSET_MAX_S + 5, &skew, &why), 0);
 	/* Whatever was offered, a request can still be signed. */
 	assert_int_equal(buf_append_str(&body, "{}", 16), 0);
@@ -351,11 +355,11 @@ test_offset_bounded(void **state)
 	    "", 1), 0);
 	assert_int_equal(kms_http_request("kms.us-east-1.amazonaws.com",
 	    "us-east-1", "TrentService.Decrypt", &body, &creds,
-	    clock_offset_now(), &http), 0);
+	    clock_offset_now(&offset), &http), 0);
 	kms_credentials_free(&creds);
 	buf_free(&body, 0);
 	buf_free(&http, 1);
-	assert_int_equal(clock_offset_set(0), 0);
+	assert_int_equal(clock_offset_set(&offset, 0), 0);
 }
 
 int

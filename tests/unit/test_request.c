@@ -53,9 +53,10 @@ setup(void **state)
 	opt.step = "echo";
 	ctx.opt = &opt;
 	ctx.step = &step_echo;
-	assert_int_equal(keystore_init(4), 0);
+	assert_non_null(ctx.keys = keystore_new(4));
 	assert_int_equal(secret_dup(&k, tsk, sizeof(tsk)), 0);
-	assert_int_equal(keystore_install(KEY_ID_DEFAULT, &k), KEYSTORE_OK);
+	assert_int_equal(keystore_install(ctx.keys, KEY_ID_DEFAULT, &k),
+	    KEYSTORE_OK);
 	return 0;
 }
 
@@ -63,7 +64,8 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	keystore_wipe();
+	keystore_free(ctx.keys);
+	ctx.keys = NULL;
 	return 0;
 }
 

@@ -39,7 +39,7 @@ run_confined(void (*fn)(void))
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (sandbox_apply() < 0)
+		if (sandbox_apply(0) < 0)
 			_exit(100);
 		fn();
 		_exit(0);

@@ -4,9 +4,9 @@
  * NSM binding the client's nonce, so a host or an auditor can check which
  * image is running (enclavectl attest --verify).
  *
- * The NSM is opened once at startup (attest_setup), before the sandbox
- * forbids open(2); the sandbox then allows only the NSM's one ioctl (or,
- * for the test simulator, a Unix-socket connect). Where there is no NSM
+ * The NSM is opened once at startup (main.c, into the daemon's context),
+ * before the sandbox forbids open(2); the sandbox then allows only the
+ * NSM's one ioctl (or, for the test simulator, a Unix-socket connect). Where there is no NSM
  * every attest request is answered `attestation_unavailable` with the
  * reason: nothing here ever makes a document up.
  */
@@ -24,28 +24,6 @@
 
 /* The NSM's own limit is 120 s; a simulator that hangs gets less. */
 #define ATTEST_TIMEOUT_MS 30000
-
-static struct nsm *attest_nsm;
-static struct reason attest_unavailable = { "attest_setup() not run" };
-
-void
-attest_setup(const char *nsm_spec)
-{
-	attest_nsm = nsm_open(nsm_spec, &attest_unavailable);
-	if (attest_nsm == NULL)
-		log_warn("attest: %s; attest requests will be answered "
-		    "attestation_unavailable", attest_unavailable.text);
-	else
-		log_info("attest: NSM %s %s", attest_nsm->t->name,
-		    attest_nsm->path);
-}
-
-void
-attest_teardown(void)
-{
-	nsm_close(attest_nsm);
-	attest_nsm = NULL;
-}
 
 /* An optional or required hex field of at most ATTEST_FIELD_MAX bytes. */
 static int
@@ -138,13 +116,12 @@ attest_execute(struct enclave_ctx *ctx, struct request *req,
 	struct buf doc = BUF_INIT;
 	struct reason reason;
 
-	(void)ctx;
-	if (attest_nsm == NULL) {
+	if (ctx->nsm == NULL) {
 		reply_error_reason(reply, WIRE_ATTESTATION_UNAVAILABLE,
-		    &attest_unavailable);
+		    &ctx->nsm_unavailable);
 		return;
 	}
-	if (nsm_get_attestation(attest_nsm, a->has_user_data ? &user_data :
+	if (nsm_get_attestation(ctx->nsm, a->has_user_data ? &user_data :
 	    NULL, &nonce, NULL, ATTEST_TIMEOUT_MS, &doc, &reason) < 0) {
 		log_warn("attest: %s", reason.text);
 		reply_error_reason(reply, WIRE_ATTESTATION_UNAVAILABLE,

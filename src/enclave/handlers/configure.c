@@ -214,7 +214,7 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 	char text[96 + KEY_ID_MAX];
 
 	/* A full table: no KMS call (and no credentials sent) for nothing. */
-	if ((st = keystore_check_room(c->key_id)) != KEYSTORE_OK) {
+	if ((st = keystore_check_room(ctx->keys, c->key_id)) != KEYSTORE_OK) {
 		kms_credentials_free(&c->creds);
 		reply_key_error(reply, st, c->key_id);
 		return;
@@ -243,7 +243,7 @@ configure_execute(struct enclave_ctx *ctx, struct request *req,
 		secret_free(&res.plaintext);
 		return;
 	}
-	if ((st = keystore_install(c->key_id, &res.plaintext)) !=
+	if ((st = keystore_install(ctx->keys, c->key_id, &res.plaintext)) !=
 	    KEYSTORE_OK) {
 		secret_free(&res.plaintext);
 		reply_key_error(reply, st, c->key_id);

@@ -28,9 +28,9 @@ static void
 forget_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply)
 {
-	enum keystore_status st = keystore_forget(req->u.forget.key_id);
+	enum keystore_status st = keystore_forget(ctx->keys,
+	    req->u.forget.key_id);
 
-	(void)ctx;
 	if (st != KEYSTORE_OK) {
 		reply_key_error(reply, st, req->u.forget.key_id);
 		return;

@@ -143,12 +143,4 @@ extern const struct handler handler_process;
 extern const struct handler handler_attest;
 extern const struct handler handler_forget;
 
-/*
- * attest.c: open the NSM named by --nsm-device for `attest` requests.
- * Called before the sandbox (which forbids open); when there is no NSM the
- * reason is kept and every attest request is answered with it.
- */
-void attest_setup(const char *nsm_spec);
-void attest_teardown(void);
-
 #endif

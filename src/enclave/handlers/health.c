@@ -20,10 +20,10 @@ health_parse(struct enclave_ctx *ctx, struct request *req, struct reply *reply)
 
 /* "keys":[{"key_id":ID,"encryptions":N},...]: names and counts only. */
 static int
-add_keys(cJSON *o)
+add_keys(struct keystore *ks, cJSON *o)
 {
 	struct keystore_entry keys[KEYSTORE_MAX_KEYS];
-	size_t n = keystore_list(keys, KEYSTORE_MAX_KEYS), i;
+	size_t n = keystore_list(ks, keys, KEYSTORE_MAX_KEYS), i;
 	cJSON *list = cJSON_AddArrayToObject(o, "keys"), *k;
 
 	if (list == NULL)
@@ -45,8 +45,8 @@ health_execute(struct enclave_ctx *ctx, struct request *req,
     struct reply *reply)
 {
 	char now[TIMEFMT_RFC3339_LEN + 1], at[TIMEFMT_RFC3339_LEN + 1];
-	time_t configured_at = keystore_configured_at();
-	int configured = keystore_configured();
+	time_t configured_at = keystore_configured_at(ctx->keys);
+	int configured = keystore_configured(ctx->keys);
 	cJSON *o = cJSON_CreateObject();
 
 	(void)req;
@@ -70,13 +70,13 @@ health_execute(struct enclave_ctx *ctx, struct request *req,
 	    !cJSON_AddNumberToObject(o, "errors_total",
 	    (double)atomic_load(&ctx->stats.errors)) ||
 	    !cJSON_AddNumberToObject(o, "configure_count",
-	    (double)keystore_generation()) ||
+	    (double)keystore_generation(ctx->keys)) ||
 	    !cJSON_AddNumberToObject(o, "key_encryptions",
-	    (double)keystore_encryptions()) ||
+	    (double)keystore_encryptions(ctx->keys)) ||
 	    !cJSON_AddNumberToObject(o, "key_encryption_limit",
 	    (double)ctx->opt->max_encryptions) ||
 	    !cJSON_AddBoolToObject(o, "key_memory_locked", secret_heap_locked()) ||
-	    add_keys(o) < 0)
+	    add_keys(ctx->keys, o) < 0)
 		goto oom;
 	if (configured) {
 		timefmt_rfc3339(at, configured_at);

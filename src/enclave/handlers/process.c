@@ -276,13 +276,13 @@ process_execute(struct enclave_ctx *ctx, struct request *req,
 
 	/* Both keys are held for the whole request: a configure or forget
 	 * meanwhile changes what later requests get, never this one. */
-	if ((key = keystore_acquire(p->key_id, &st)) == NULL) {
+	if ((key = keystore_acquire(ctx->keys, p->key_id, &st)) == NULL) {
 		reply_key_error(reply, st, p->key_id);
 		goto done;
 	}
 	if (p->result_key_id == NULL) {
 		result_key = key;
-	} else if ((result_key = keystore_acquire(p->result_key_id,
+	} else if ((result_key = keystore_acquire(ctx->keys, p->result_key_id,
 	    &st)) == NULL) {
 		reply_key_error(reply, st, p->result_key_id);
 		goto done;

@@ -22,11 +22,6 @@
 #include "common/log.h"
 #include "enclave/kms/broker_wire.h"
 
-/* The daemon's end of the control socket; -1 when no broker runs. */
-static int control_fd = -1;
-/* The backend the broker runs for real. */
-static struct kms_backend inner_backend;
-
 /* One byte carrying one descriptor (SCM_RIGHTS), for both directions. */
 struct fd_message {
 	char           byte;
@@ -91,7 +86,7 @@ recv_fd(int sock)
 
 /* In the broker's child: one request in, one reply out, then exit. */
 static void
-serve_channel(int ch)
+serve_channel(int ch, const struct kms_backend *inner)
 {
 	static uint8_t msg[BROKER_MESSAGE_MAX];
 	struct kms_decrypt_request req;
@@ -109,7 +104,7 @@ serve_channel(int ch)
 		reason_fail(&res.reason,
 		    "KMS broker: malformed request");
 	} else {
-		inner_backend.decrypt(&inner_backend, &req, &res);
+		inner->decrypt(inner, &req, &res);
 		kms_credentials_free(&creds);
 	}
 	OPENSSL_cleanse(msg, sizeof(msg));
@@ -122,7 +117,7 @@ serve_channel(int ch)
 
 /* The broker's main loop: a child per channel, until the daemon goes. */
 static void __attribute__((noreturn))
-broker_main(int ctl)
+broker_main(int ctl, const struct kms_backend *inner)
 {
 	signal(SIGINT, SIG_IGN);	/* Ctrl-C is the daemon's to handle */
 	signal(SIGTERM, SIG_DFL);
@@ -144,7 +139,7 @@ broker_main(int ctl)
 			/* The KMS tool's exit status must reach its waitpid. */
 			signal(SIGCHLD, SIG_DFL);
 			close(ctl);
-			serve_channel(ch);
+			serve_channel(ch, inner);
 			_exit(0);
 		}
 		close(ch);
@@ -195,7 +190,7 @@ broker_decrypt(const struct kms_backend *kms,
 	memset(res, 0, sizeof(*res));
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ch) < 0)
 		goto fail;
-	if (send_fd(control_fd, ch[1]) < 0) {
+	if (send_fd(kms->broker_fd, ch[1]) < 0) {
 		close(ch[0]);
 		close(ch[1]);
 		goto fail;
@@ -218,12 +213,13 @@ fail:
 int
 kms_broker_start(struct kms_backend *kms)
 {
+	/* The backend the broker runs for real: the child's own copy. */
+	const struct kms_backend inner = *kms;
 	int sv[2];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	inner_backend = *kms;
 	pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
@@ -232,20 +228,20 @@ kms_broker_start(struct kms_backend *kms)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		broker_main(sv[1]);
+		broker_main(sv[1], &inner);
 	}
 	close(sv[1]);
-	control_fd = sv[0];
+	kms->broker_fd = sv[0];
 	kms->decrypt = broker_decrypt;
 	log_info("KMS broker started (pid %d)", (int)pid);
 	return 0;
 }
 
 void
-kms_broker_stop(void)
+kms_broker_stop(struct kms_backend *kms)
 {
-	if (control_fd >= 0) {
-		close(control_fd);
-		control_fd = -1;
+	if (kms->decrypt == broker_decrypt && kms->broker_fd >= 0) {
+		close(kms->broker_fd);
+		kms->broker_fd = -1;
 	}
 }

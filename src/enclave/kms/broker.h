@@ -23,6 +23,6 @@
  */
 int  kms_broker_start(struct kms_backend *kms);
 /* Close the channel: the broker sees EOF and exits once its children do. */
-void kms_broker_stop(void);
+void kms_broker_stop(struct kms_backend *kms);
 
 #endif

@@ -78,6 +78,8 @@ struct kms_result {
 	struct reason   reason;		/* otherwise: why, no secrets */
 };
 
+struct kms_native_config;
+
 struct kms_backend {
 	const char *name;
 	void (*decrypt)(const struct kms_backend *kms,
@@ -86,6 +88,10 @@ struct kms_backend {
 	const char *tool_path;
 	unsigned    proxy_port;
 	unsigned    timeout_s;
+	/* --kms native's own (native/native.h), kept by reference */
+	const struct kms_native_config *native;
+	/* the daemon's end of the broker's control socket (broker.h) */
+	int         broker_fd;
 };
 
 void kms_credentials_free(struct kms_credentials *creds);

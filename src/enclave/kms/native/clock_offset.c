@@ -31,38 +31,35 @@
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
     "the shared clock offset needs lock-free 64-bit atomics");
 
-/* Used until (or unless) the shared page exists. */
-static _Atomic long long local_offset;
-static _Atomic long long *offset = &local_offset;
-
 int
-clock_offset_init(void)
+clock_offset_init(struct clock_offset *co)
 {
 	void *page;
 
-	if (offset != &local_offset)
+	if (co->at != NULL && co->at != &co->own)
 		return 0;
-	page = mmap(NULL, sizeof(*offset), PROT_READ | PROT_WRITE,
+	co->at = &co->own;
+	page = mmap(NULL, sizeof(*co->at), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
 		return -1;
-	offset = page;
-	atomic_store(offset, atomic_load(&local_offset));
+	atomic_store((_Atomic long long *)page, atomic_load(&co->own));
+	co->at = page;
 	return 0;
 }
 
 long long
-clock_offset_get(void)
+clock_offset_get(const struct clock_offset *co)
 {
-	return atomic_load(offset);
+	return atomic_load(co->at);
 }
 
 int
-clock_offset_set(long long seconds)
+clock_offset_set(const struct clock_offset *co, long long seconds)
 {
 	if (seconds > CLOCK_OFFSET_MAX_S || seconds < -CLOCK_OFFSET_MAX_S)
 		return -1;
-	atomic_store(offset, seconds);
+	atomic_store(co->at, seconds);
 	return 0;
 }
 
@@ -71,7 +68,8 @@ clock_offset_set(long long seconds)
  * beyond the bound is refused before any arithmetic can overflow.
  */
 int
-clock_offset_correct(time_t kms_date, long long *skew, struct reason *why)
+clock_offset_correct(const struct clock_offset *co, time_t kms_date,
+    long long *skew, struct reason *why)
 {
 	long long now = (long long)time(NULL), date = (long long)kms_date;
 
@@ -80,11 +78,11 @@ clock_offset_correct(time_t kms_date, long long *skew, struct reason *why)
 		    "than %d s: not a clock drift, ignored",
 		    date > now ? "ahead of" : "behind", CLOCK_OFFSET_MAX_S);
 	*skew = date - now;
-	return clock_offset_set(*skew);
+	return clock_offset_set(co, *skew);
 }
 
 time_t
-clock_offset_now(void)
+clock_offset_now(const struct clock_offset *co)
 {
-	return time(NULL) + (time_t)atomic_load(offset);
+	return time(NULL) + (time_t)atomic_load(co->at);
 }

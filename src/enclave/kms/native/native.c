@@ -33,8 +33,6 @@
 #include "enclave/kms/native/native_internal.h"
 #include "enclave/nsm/nsm.h"
 
-static const struct kms_native_config *native_cfg;
-
 /* Everything one call holds, freed in one place. */
 struct call {
 	EVP_PKEY       *key;
@@ -102,12 +100,13 @@ sleep_ms(unsigned ms)
  * the bound (clock_offset.c) is ignored: -1, and the refusal stands.
  */
 static int
-correct_clock(const struct http_response *resp)
+correct_clock(const struct clock_offset *clock,
+    const struct http_response *resp)
 {
-	long long before = clock_offset_get(), skew;
+	long long before = clock_offset_get(clock), skew;
 	struct reason why;
 
-	if (clock_offset_correct(resp->date, &skew, &why) < 0) {
+	if (clock_offset_correct(clock, resp->date, &skew, &why) < 0) {
 		log_warn("KMS refused a request as signed too far from its "
 		    "clock, but %s (offset stays %+lld s)", why.text, before);
 		return -1;
@@ -121,12 +120,13 @@ correct_clock(const struct http_response *resp)
 
 /* The attestation document binding our fresh public key. */
 static int
-attest_key(struct call *c, struct reason *reason)
+attest_key(struct call *c, const struct kms_backend *kms,
+    struct reason *reason)
 {
 	struct slice pk;
 	long long left;
 
-	if ((c->nsm = nsm_open(native_cfg->nsm_device, reason)) == NULL)
+	if ((c->nsm = nsm_open(kms->native->nsm_device, reason)) == NULL)
 		return NATIVE_ERR;
 	pk.data = c->spki.data;
 	pk.len = c->spki.len;
@@ -147,7 +147,7 @@ exchange(struct call *c, const struct kms_backend *kms, const char *host,
 {
 	int rc;
 
-	if ((rc = kms_conn_open(&c->conn, native_cfg, kms->proxy_port, host,
+	if ((rc = kms_conn_open(&c->conn, kms->native, kms->proxy_port, host,
 	    c->deadline, reason)) < 0 ||
 	    (rc = kms_conn_write(&c->conn, c->http.data, c->http.len,
 	    reason)) < 0 ||
@@ -176,7 +176,8 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 		buf_free(&c->http, 1);
 		buf_free(&c->in, 0);
 		if (kms_http_request(host, req->region, "TrentService.Decrypt",
-		    &c->body, req->creds, clock_offset_now(), &c->http) < 0) {
+		    &c->body, req->creds, clock_offset_now(&kms->native->clock),
+		    &c->http) < 0) {
 			res->status = KMS_INTERNAL;
 			reason_fail(&res->reason,
 			    "cannot build the signed KMS Decrypt request");
@@ -202,7 +203,8 @@ ask_kms(struct call *c, const struct kms_backend *kms,
 			    resp->body.len, redact, reason.text,
 			    sizeof(reason.text));
 			if (kind == KMS_ANSWER_CLOCK_SKEW && !skew_retried &&
-			    resp->has_date && correct_clock(resp) == 0) {
+			    resp->has_date && correct_clock(&kms->native->clock,
+			    resp) == 0) {
 				skew_retried = 1;
 				last = reason;
 				continue;
@@ -250,7 +252,7 @@ native_decrypt(const struct kms_backend *kms,
 	kms_credentials_list(req->creds, redact);
 	c.conn.fd = -1;
 	c.deadline = clock_monotonic_ms() + (long long)kms->timeout_s * 1000;
-	if (native_cfg == NULL ||
+	if (kms->native == NULL ||
 	    kms_host_for_region(req->region, host, sizeof(host)) < 0) {
 		res->status = KMS_INTERNAL;
 		reason_fail(&res->reason,
@@ -264,7 +266,7 @@ native_decrypt(const struct kms_backend *kms,
 		    "cannot make the RSA-2048 recipient key");
 		goto out;
 	}
-	if ((rc = attest_key(&c, &reason)) < 0) {
+	if ((rc = attest_key(&c, kms, &reason)) < 0) {
 		set_result(res, rc, &reason, kms->timeout_s);
 		goto out;
 	}
@@ -293,14 +295,14 @@ out:
 }
 
 void
-kms_native_init(struct kms_backend *kms, const struct kms_native_config *cfg)
+kms_native_init(struct kms_backend *kms, struct kms_native_config *cfg)
 {
 	memset(kms, 0, sizeof(*kms));
 	kms->name = "native";
 	kms->decrypt = native_decrypt;
-	native_cfg = cfg;
+	kms->native = cfg;
 	/* Before the broker forks, so its children share the offset. */
-	if (clock_offset_init() < 0)
+	if (clock_offset_init(&cfg->clock) < 0)
 		log_warn("cannot map the shared KMS clock offset: a clock "
 		    "skew correction will last one call only");
 }

@@ -22,20 +22,33 @@
 #ifndef ENCLAVE_KMS_NATIVE_H
 #define ENCLAVE_KMS_NATIVE_H
 
+#include <stdatomic.h>
+
 #include "enclave/kms/kms.h"
+
+/*
+ * KMS's clock minus ours (clock_offset.c): in one page shared with the
+ * KMS broker's children once clock_offset_init() has mapped it, `at`
+ * pointing there (or at `own` until then).
+ */
+struct clock_offset {
+	_Atomic long long  own;
+	_Atomic long long *at;
+};
 
 struct kms_native_config {
 	const char *nsm_device;	/* /dev/nsm, or unix:/path (simulator) */
 	const char *endpoint;	/* NULL: vsock:3:<proxy_port>; tcp:HOST:PORT */
 	const char *ca_file;	/* NULL: the first bundle that exists */
+	struct clock_offset clock;	/* set up by kms_native_init */
 };
 
 /*
  * Make `kms` the native backend with this configuration (kept by
- * reference: the strings must outlive the backend, as argv does). The
- * caller sets proxy_port and timeout_s as for the KMS tool.
+ * reference: the strings must outlive the backend, as argv does; the
+ * clock offset is set up in it). The caller sets proxy_port and
+ * timeout_s as for the KMS tool.
  */
-void kms_native_init(struct kms_backend *kms,
-    const struct kms_native_config *cfg);
+void kms_native_init(struct kms_backend *kms, struct kms_native_config *cfg);
 
 #endif

@@ -144,22 +144,22 @@ unsigned retry_backoff_next_ms(unsigned retry);
  * broker and its per-call children); before that, or without it, the
  * offset is this process's own. -1 when the shared page cannot be had.
  */
-int    clock_offset_init(void);
+int    clock_offset_init(struct clock_offset *co);
 /* The largest correction taken, either way: a day (clock_offset.c says why). */
 #define CLOCK_OFFSET_MAX_S (24 * 3600)
 /* KMS's clock minus ours in seconds, as last measured; 0 until then. */
-long long clock_offset_get(void);
+long long clock_offset_get(const struct clock_offset *co);
 /* -1 (the offset unchanged) beyond CLOCK_OFFSET_MAX_S either way. */
-int    clock_offset_set(long long seconds);
+int    clock_offset_set(const struct clock_offset *co, long long seconds);
 /*
  * Take KMS's clock from an answer's Date: the offset kept and 0, with
  * `skew` set; -1 with a reason, the kept offset untouched, when the Date
  * is more than CLOCK_OFFSET_MAX_S from our clock.
  */
-int    clock_offset_correct(time_t kms_date, long long *skew,
-    struct reason *why);
+int    clock_offset_correct(const struct clock_offset *co, time_t kms_date,
+    long long *skew, struct reason *why);
 /* Our clock corrected by the offset: the time to sign with. */
-time_t clock_offset_now(void);
+time_t clock_offset_now(const struct clock_offset *co);
 
 /* ca_bundle.c: --kms-ca-file, else the first of the usual bundles. NULL: none. */
 const char *ca_bundle_path(const char *configured);
