@@ -20,7 +20,7 @@
 void
 client_rx_reset(struct enclave_client *c)
 {
-	c->rx.len = 0;
+	buf_truncate(&c->rx, 0);
 	c->resp = NULL;
 	c->resp_len = 0;
 	buf_shrink(&c->rx, CLIENT_RX_KEEP);
@@ -86,7 +86,7 @@ finish(struct enclave_client *c, const struct frame *fr, size_t limit)
 		if (!frame_is_space(c->rx.data[i]))
 			return client_set_error(c, ENCLAVE_ERR_PROTOCOL,
 			    "unexpected bytes after the enclave's response");
-	c->rx.len = fr->end;
+	buf_truncate(&c->rx, fr->end);
 	/* The terminator is written but not committed: it stays past len. */
 	if ((nul = buf_tail(&c->rx, 1, limit)) == NULL)
 		return client_set_error(c, ENCLAVE_ERR_NOMEM, "out of memory");

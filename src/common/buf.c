@@ -173,6 +173,14 @@ buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
  * so they are wiped (F10).
  */
 void
+buf_truncate(struct buf *b, size_t n)
+{
+	b->tail = 0;
+	if (n < b->len)
+		b->len = n;
+}
+
+void
 buf_consume(struct buf *b, size_t n)
 {
 	b->tail = 0;
@@ -268,4 +276,33 @@ store_u32be(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
+}
+
+const uint8_t *
+buf_read(struct buf_reader *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (n > r->len - r->pos)
+		return NULL;
+	p = r->data + r->pos;
+	r->pos += n;
+	return p;
+}
+
+int
+buf_read_u32be(struct buf_reader *r, uint32_t *v)
+{
+	const uint8_t *p = buf_read(r, 4);
+
+	if (p == NULL)
+		return -1;
+	*v = load_u32be(p);
+	return 0;
+}
+
+size_t
+buf_read_left(const struct buf_reader *r)
+{
+	return r->len - r->pos;
 }

@@ -53,6 +53,12 @@ int  buf_printf(struct buf *b, size_t limit, const char *fmt, ...)
  */
 uint8_t *buf_tail(struct buf *b, size_t n, size_t limit);
 int      buf_commit(struct buf *b, size_t n);
+/*
+ * Keep the first `n` bytes (n <= len) and drop the rest from `len` (not
+ * wiped: a buffer that held a secret is wiped when freed); an open tail
+ * is cancelled. Emptying a buffer to fill it again is buf_truncate(b, 0).
+ */
+void buf_truncate(struct buf *b, size_t n);
 /* Drop the first `n` bytes, keeping the rest at the front (no copy of it
  * is left behind the new end). */
 void buf_consume(struct buf *b, size_t n);
@@ -80,6 +86,27 @@ int  buf_rehome(struct buf *b, struct buf *block);
  * none. Its bytes are the taker's to wipe.
  */
 void *buf_release(struct buf *b);
+
+/*
+ * A read cursor over bytes someone else owns (a received message, a
+ * buffer's contents): every read is checked against what is left, so a
+ * length that came off the wire cannot take a read past the end. The
+ * reading counterpart of buf_tail/buf_commit.
+ */
+struct buf_reader {
+	const uint8_t *data;
+	size_t         len;	/* all of it */
+	size_t         pos;	/* read so far */
+};
+#define BUF_READER(p, n) ((struct buf_reader){ (p), (n), 0 })
+
+/* The next n bytes, the cursor moved past them; NULL (and the cursor
+ * where it was) when fewer are left. */
+const uint8_t *buf_read(struct buf_reader *r, size_t n);
+/* The next 4 bytes as a big-endian number: 0, or -1 when fewer are left. */
+int            buf_read_u32be(struct buf_reader *r, uint32_t *v);
+/* How many bytes are left to read. */
+size_t         buf_read_left(const struct buf_reader *r);
 
 /* Checked arithmetic for sizes taken from the wire. */
 int  size_add(size_t a, size_t b, size_t *out);

@@ -21,7 +21,7 @@ direction_bind_aad(struct buf *out, enum direction d, const uint8_t *aad,
 	    sizeof(result_label);
 	size_t total;
 
-	out->len = 0;
+	buf_truncate(out, 0);
 	GUARD(size_add(label_len, len, &total));
 	GUARD(buf_reserve(out, total, total));
 	GUARD(buf_append(out, label, label_len, total));

@@ -162,7 +162,7 @@ json_find_member(const uint8_t *text, size_t n, const char *name,
 	int rc;
 
 	while ((rc = json_next_member(text, n, &pos, &m)) == 1) {
-		key.len = 0;
+		buf_truncate(&key, 0);
 		if (json_decode_string(m.key, &key, m.key.len) < 0) {
 			rc = -1;
 			break;
@@ -566,8 +566,8 @@ walk_object(struct names_walk *w, size_t *i, int depth)
 	}
 	rc = names_unique(w, (struct name_ref *)(void *)(w->stack.data + base),
 	    (w->stack.len - base) / sizeof(struct name_ref));
-	w->stack.len = base;
-	w->arena.len = arena_base;
+	buf_truncate(&w->stack, base);
+	buf_truncate(&w->arena, arena_base);
 	*i = at + 1;
 	return rc;
 }

@@ -52,7 +52,7 @@ buffer_cache_put(struct buffer_cache *bc, struct buf *b, long long now_ms)
 		release_slot(bc, smallest);
 	}
 	memory_budget_force(bc->budget, b->cap);
-	b->len = 0;
+	buf_truncate(b, 0);
 	buf_move(&bc->slot[bc->n++], b);
 	bc->last_used_ms = now_ms;
 }

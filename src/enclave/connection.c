@@ -260,7 +260,8 @@ handle_message(struct connection *c, const struct frame *f)
 	struct reply reply;
 
 	if (c->out.len == c->out_sent) {
-		c->out.len = c->out_sent = 0;
+		buf_truncate(&c->out, 0);
+		c->out_sent = 0;
 		/* The answer is about as large as the request: a kept block? */
 		if (c->out.cap < f->len)
 			buffer_cache_take(&c->worker->cache, &c->out, f->len + 256,
@@ -419,7 +420,8 @@ do_write(struct connection *c)
 		c->out_sent += (size_t)n;
 		c->last_io_ms = clock_monotonic_ms();
 	}
-	c->out.len = c->out_sent = 0;
+	buf_truncate(&c->out, 0);
+	c->out_sent = 0;
 }
 
 /*
@@ -495,7 +497,8 @@ connection_sweep(struct connection *c, long long now)
 		if (c->in.len == 0)
 			buffer_cache_put(&c->worker->cache, &c->in, now);
 		if (c->out.len == c->out_sent) {
-			c->out.len = c->out_sent = 0;
+			buf_truncate(&c->out, 0);
+			c->out_sent = 0;
 			buffer_cache_put(&c->worker->cache, &c->out, now);
 		}
 		settle_claim(c);

@@ -37,7 +37,7 @@ reply_init_reusing(struct reply *r, size_t limit, struct buf *spare)
 	struct buf keep = BUF_INIT;
 
 	buf_move(&keep, spare);
-	keep.len = 0;
+	buf_truncate(&keep, 0);
 	reply_init(r, limit);
 	if (keep.cap > limit || buf_rehome(&r->body, &keep) < 0)
 		buf_free(&keep, 0);
@@ -64,7 +64,7 @@ reply_error_body(struct reply *r, const char *code, const char *details)
 {
 	static const uint8_t zero[REPLY_HEADROOM];
 
-	r->body.len = 0;
+	buf_truncate(&r->body, 0);
 	GUARD(buf_append(&r->body, zero, sizeof(zero), r->limit));
 	GUARD(buf_append_str(&r->body, "{\"status\":\"error\",\"msg\":", r->limit));
 	GUARD(json_append_cstring(&r->body, code, r->limit));
@@ -87,11 +87,11 @@ reply_error(struct reply *r, enum wire_error code, const char *fmt, ...)
 		return;
 	/* Out of memory: the fixed reply needs one small allocation at most. */
 	r->outcome = wire_error_code(WIRE_INTERNAL_ERROR);
-	r->body.len = 0;
+	buf_truncate(&r->body, 0);
 	if (buf_append(&r->body, "\0\0\0\0", REPLY_HEADROOM,
 	    OOM_REPLY_SIZE) < 0 ||
 	    buf_append_str(&r->body, oom_reply, OOM_REPLY_SIZE) < 0)
-		r->body.len = 0;
+		buf_truncate(&r->body, 0);
 }
 
 void

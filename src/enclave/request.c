@@ -80,7 +80,7 @@ adopt_message(struct request *req, struct buf *in, size_t end)
 
 	GUARD(buf_append(&rest, in->data + end, n, n));
 	OPENSSL_cleanse(in->data + end, in->len - end);
-	in->len = end;
+	buf_truncate(in, end);
 	buf_move(&req->message, in);
 	buf_move(in, &rest);
 	return 0;

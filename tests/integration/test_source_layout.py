@@ -8,7 +8,10 @@ layout"), and stays that way:
   * cJSON is included one way, <cJSON.h>, as its pkg-config flags make it
     resolve;
   * no folder is called tools/ (simulators and stand-ins say so);
-  * no source reads or names ../shared: the repository stands alone.
+  * no source reads or names ../shared: the repository stands alone;
+  * nothing outside src/common/buf.c writes a `struct buf`'s `len`: a
+    buffer changes only through buf.h (buf_tail/buf_commit, buf_truncate,
+    ...), so its invariants are kept in one file.
 
 Reads the checkout only; needs no build.
 """
@@ -96,3 +99,49 @@ def test_no_source_names_shared():
                     if "../shared" in fh.read():
                         named.append(os.path.relpath(p, REPO_ROOT))
     assert not named, "name ../shared: %s" % ", ".join(sorted(set(named)))
+
+
+#: Writes to a `len` field that is not a struct buf's, each with its type:
+#: slices, secrets, frames and the like, which own no block.
+NOT_A_BUF = {
+    ("src/client/recv.c", "fr->len"): "struct frame",
+    ("src/common/cbor_keys.c", "k->len"): "struct cbor_key",
+    ("src/common/frame.c", "out->len"): "struct frame",
+    ("src/common/json_scan.c", "ref.len"): "struct name_ref",
+    ("src/common/secret.c", "s->len"): "struct secret",
+    ("src/enclave/bulk_field.c", "field->len"): "struct bulk_field",
+    ("src/enclave/handlers/process.c", "p->len"): "struct process_request",
+    ("src/enclave/keystore.c", "bytes->len"): "struct secret",
+    ("src/enclave/kms/native/http_response.c", "out->body.len"): "struct slice",
+    ("src/enclave/kms/native/native.c", "pk.len"): "struct slice",
+    ("src/enclave/nsm/nsm_device.c", "raw.request.len"): "struct nsm_iovec",
+    ("src/enclave/nsm/nsm_device.c", "raw.response.len"): "struct nsm_iovec",
+    ("src/enclave/reply.c", "s.len"): "struct slice",
+    ("src/host/credentials/credential_set.c", "s->len"): "struct secret",
+    ("src/host/enclavectl/cmd_attest.c", "pcr0.len"): "struct slice",
+    ("src/host/enclavectl/cmd_verify_attestation.c", "a->pcrs[i].len"): "struct att_expect_pcr",
+    ("src/standins/kmstool-dev/args.c", "dst->len"): "struct secret",
+    ("src/verify/attestation_doc.c", "d->pcrs[idx].len"): "struct slice",
+    ("src/verify/attestation_doc.c", "out->len"): "struct slice",
+    ("src/verify/cose_sign1.c", "out->len"): "struct slice",
+    ("src/verify/eif_read.c", "s->len"): "struct slice",
+}
+
+LEN_WRITE = re.compile(r"([\w\[\]>.-]*?(?:\.|->)len)\s*(?:=(?!=)|\+=|-=|\+\+|--)")
+
+
+def test_no_buf_len_written_outside_buf_c():
+    found = set()
+    for path in sources((".c",)):
+        rel = os.path.relpath(path, REPO_ROOT)
+        if not rel.startswith("src/") or rel == "src/common/buf.c":
+            continue
+        with open(path, errors="replace") as f:
+            for line in f:
+                for m in LEN_WRITE.finditer(line):
+                    found.add((rel, m.group(1).lstrip("(*!&")))
+    stray = sorted(found - set(NOT_A_BUF))
+    assert stray == [], ("a len written outside buf.c (use buf.h, or name "
+                         "the type here if it is not a struct buf): %r" % stray)
+    # The list names only writes that exist: it cannot hide a stale entry.
+    assert set(NOT_A_BUF) <= found, sorted(set(NOT_A_BUF) - found)

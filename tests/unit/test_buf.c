@@ -444,6 +444,58 @@ test_u32be(void **state)
 	buf_free(&b, 0);
 }
 
+/* Truncating keeps a prefix, never grows, and cancels an open tail. */
+static void
+test_truncate(void **state)
+{
+	struct buf b = BUF_INIT;
+	uint8_t *t;
+
+	(void)state;
+	assert_int_equal(buf_append_str(&b, "abcdef", 64), 0);
+	buf_truncate(&b, 3);
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.data, "abc", 3);
+	buf_truncate(&b, 10);		/* past len: nothing changes */
+	assert_int_equal(b.len, 3);
+	assert_non_null(t = buf_tail(&b, 4, 64));
+	buf_truncate(&b, 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(buf_commit(&b, 4), -1);	/* the tail is gone */
+	assert_int_equal(b.len, 0);
+	buf_free(&b, 1);
+}
+
+/* The read cursor: every read checked against what is left. */
+static void
+test_reader(void **state)
+{
+	static const uint8_t msg[] = { 0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 9,
+	    'x' };
+	struct buf_reader r = BUF_READER(msg, sizeof(msg));
+	const uint8_t *p;
+	uint32_t n;
+
+	(void)state;
+	assert_int_equal(buf_read_left(&r), sizeof(msg));
+	assert_int_equal(buf_read_u32be(&r, &n), 0);
+	assert_int_equal(n, 3);
+	assert_non_null(p = buf_read(&r, n));
+	assert_memory_equal(p, "abc", 3);
+	assert_int_equal(buf_read_u32be(&r, &n), 0);
+	assert_int_equal(n, 9);
+	/* A length past the end: NULL, and the cursor where it was. */
+	assert_null(buf_read(&r, n));
+	assert_int_equal(buf_read_left(&r), 1);
+	assert_null(buf_read(&r, SIZE_MAX));
+	assert_int_equal(buf_read_u32be(&r, &n), -1);
+	assert_non_null(p = buf_read(&r, 1));
+	assert_int_equal(*p, 'x');
+	assert_int_equal(buf_read_left(&r), 0);
+	assert_non_null(buf_read(&r, 0));
+	assert_null(buf_read(&r, 1));
+}
+
 int
 main(void)
 {
@@ -464,6 +516,8 @@ main(void)
 		cmocka_unit_test(test_rehome),
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_u32be),
+		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_reader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,12 +8,6 @@
 #include "common/guard.h"
 #include "common/kms_key_ref.h"
 
-/* A read cursor over a received message. */
-struct cursor {
-	const uint8_t *p;
-	size_t         left;
-};
-
 static int
 put_field(struct buf *out, const void *data, size_t n)
 {
@@ -29,26 +23,21 @@ put_string(struct buf *out, const char *s)
 	return put_field(out, s, strlen(s));
 }
 
+/* One length-prefixed field of a received message (buf.h's cursor). */
 static int
-get_field(struct cursor *c, const uint8_t **data, size_t *n)
+get_field(struct buf_reader *c, const uint8_t **data, size_t *n)
 {
 	uint32_t len;
 
-	if (c->left < 4)
-		return -1;
-	len = load_u32be(c->p);
-	if (len > c->left - 4)
-		return -1;
-	*data = c->p + 4;
+	GUARD(buf_read_u32be(c, &len));
+	GUARD_PTR(*data = buf_read(c, len));
 	*n = len;
-	c->p += 4 + (size_t)len;
-	c->left -= 4 + (size_t)len;
 	return 0;
 }
 
 /* A field as a NUL-terminated secret; embedded NULs are refused. */
 static int
-get_secret_string(struct cursor *c, struct secret *s)
+get_secret_string(struct buf_reader *c, struct secret *s)
 {
 	const uint8_t *data;
 	size_t n;
@@ -90,7 +79,7 @@ struct text_field {
 };
 
 static int
-get_text(struct cursor *c, struct text_field *f)
+get_text(struct buf_reader *c, struct text_field *f)
 {
 	GUARD(get_field(c, &f->data, &f->len));
 	return memchr(f->data, '\0', f->len) == NULL ? 0 : -1;
@@ -106,7 +95,7 @@ decode_request(uint8_t *msg, size_t n, struct kms_decrypt_request *req,
     struct kms_credentials *creds)
 {
 	struct text_field text[3 + 2 * KMS_CONTEXT_PAIRS_MAX];
-	struct cursor c = { msg, n };
+	struct buf_reader c = BUF_READER(msg, n);
 	const uint8_t *count;
 	size_t count_len, pairs, n_text, i;
 
@@ -124,7 +113,7 @@ decode_request(uint8_t *msg, size_t n, struct kms_decrypt_request *req,
 	GUARD(get_secret_string(&c, &creds->access_key_id));
 	GUARD(get_secret_string(&c, &creds->secret_access_key));
 	GUARD(get_secret_string(&c, &creds->session_token));
-	if (c.left != 0)
+	if (buf_read_left(&c) != 0)
 		return -1;
 	for (i = 0; i < n_text; i++) {
 		uint8_t *term = msg + (text[i].data - msg) + text[i].len;
@@ -177,7 +166,7 @@ broker_encode_reply(struct buf *out, const struct kms_result *res)
 int
 broker_decode_reply(const uint8_t *msg, size_t n, struct kms_result *res)
 {
-	struct cursor c = { msg + 1, n > 0 ? n - 1 : 0 };
+	struct buf_reader c = BUF_READER(msg + 1, n > 0 ? n - 1 : 0);
 	const uint8_t *reason, *pt;
 	size_t reason_len, pt_len;
 
@@ -186,7 +175,7 @@ broker_decode_reply(const uint8_t *msg, size_t n, struct kms_result *res)
 		return -1;
 	GUARD(get_field(&c, &reason, &reason_len));
 	GUARD(get_field(&c, &pt, &pt_len));
-	if (c.left != 0 || reason_len >= sizeof(res->reason.text))
+	if (buf_read_left(&c) != 0 || reason_len >= sizeof(res->reason.text))
 		return -1;
 	res->status = (enum kms_status)msg[0];
 	memcpy(res->reason.text, reason, reason_len);

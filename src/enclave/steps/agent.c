@@ -66,7 +66,7 @@ written_field(struct slice raw_key, struct buf *scratch)
 {
 	int f;
 
-	scratch->len = 0;
+	buf_truncate(scratch, 0);
 	if (json_decode_string(raw_key, scratch, raw_key.len) < 0 ||
 	    (scratch->len > 0 && memchr(scratch->data, '\0', scratch->len)))
 		return -1;

@@ -66,6 +66,7 @@ exchange(const char *url, int put, const char *header, int timeout_ms,
 	CURL *h;
 	CURLcode cc;
 	long status = 0;
+	uint8_t *nul;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -107,11 +108,12 @@ exchange(const char *url, int put, const char *header, int timeout_ms,
 		    status);
 		goto done;
 	}
-	if (buf_append(&out->b, "", 1, IMDS_MAX_RESPONSE + 1) < 0) {
+	/* A terminator past len, written but not committed. */
+	if ((nul = buf_tail(&out->b, 1, IMDS_MAX_RESPONSE + 1)) == NULL) {
 		reason_fail(why, "out of memory");
 		goto done;
 	}
-	out->b.len--;
+	*nul = '\0';
 	rc = 0;
 done:
 	curl_slist_free_all(hdrs);

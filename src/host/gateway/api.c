@@ -46,7 +46,7 @@ void
 api_error(struct api_reply *r, int status, const char *code,
     const char *details)
 {
-	r->body.len = 0;
+	buf_truncate(&r->body, 0);
 	r->status = status;
 	r->content_type = json_type;
 	snprintf(r->error, sizeof(r->error), "%s", code);
@@ -57,7 +57,7 @@ api_error(struct api_reply *r, int status, const char *code,
 	    buf_append_str(&r->body, ",\"details\":", REPLY_MAX) < 0 ||
 	    json_append_cstring(&r->body, details, REPLY_MAX) < 0 ||
 	    buf_append_str(&r->body, "}\n", REPLY_MAX) < 0) {
-		r->body.len = 0;
+		buf_truncate(&r->body, 0);
 		r->status = 500;
 	}
 }

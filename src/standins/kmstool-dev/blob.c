@@ -45,7 +45,7 @@ kt_blob_seal(const struct secret *master, const char *key_id,
 	lead[KT_BLOB_MAGIC_LEN + 1] = (uint8_t)id_len;
 	header_len = sizeof(lead) + id_len;
 	total = header_len + AEAD_OVERHEAD + n;
-	out->len = 0;
+	buf_truncate(out, 0);
 	GUARD(buf_reserve(out, total, KT_BLOB_MAX));
 	GUARD(buf_append(out, lead, sizeof(lead), KT_BLOB_MAX));
 	GUARD(buf_append(out, key_id, id_len, KT_BLOB_MAX));
