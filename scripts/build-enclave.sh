@@ -290,6 +290,10 @@ if [ "$backend" = kmstool ]; then
 fi
 build_args+=("$ctx")
 
+# Without the buildx plugin docker reads `buildx build`'s flags as its own
+# and says only "unknown flag": say what is missing instead.
+docker buildx version >/dev/null 2>&1 ||
+	die "docker buildx is needed for --builder docker and this docker client has none: install the buildx plugin (Debian: docker-buildx; Docker's packages: docker-buildx-plugin), or use --builder native"
 echo "build-enclave: docker ${build_args[*]}" >&2
 SOURCE_DATE_EPOCH=$sde docker "${build_args[@]}" || die "docker build failed (see above)"
 image_id=$(docker image inspect --format '{{.Id}}' "$tag") || die "docker does not know the image $tag it just built"

@@ -20,6 +20,13 @@ def opt(argv, name):
     return argv[i + 1]
 
 
+def docker_build(sandbox):
+    """The recorded `docker buildx build` call."""
+    calls = [c for c in sandbox.calls("docker") if c["argv"][:2] == ["buildx", "build"]]
+    assert len(calls) == 1, sandbox.calls("docker")
+    return calls[0]
+
+
 def test_builds_eif_and_measurements_from_head(sandbox, mini_repo):
     kt = kmstool_dir(sandbox.tmp)
     out = sandbox.tmp / "out"
@@ -30,7 +37,9 @@ def test_builds_eif_and_measurements_from_head(sandbox, mini_repo):
     assert r.stdout.strip().splitlines()[-1] == "PCR0: " + PCR0
 
     docker = sandbox.calls("docker")
-    build = docker[0]["argv"]
+    # First whether buildx is there, then the build, then the image's id.
+    assert docker[0]["argv"] == ["buildx", "version"]
+    build = docker[1]["argv"]
     assert build[:2] == ["buildx", "build"]
     ctx = build[-1]
     assert opt(build, "--file") == ctx + "/enclave/Dockerfile"
@@ -44,8 +53,8 @@ def test_builds_eif_and_measurements_from_head(sandbox, mini_repo):
     assert opt(build, "--build-context") == "kmstool=%s" % kt
     # The context is exactly the committed tree.
     committed = sorted(git(mini_repo, "ls-tree", "-r", "--name-only", "HEAD").split())
-    assert sorted(docker[0]["context_files"]) == committed
-    assert docker[1]["argv"][:2] == ["image", "inspect"]
+    assert sorted(docker[1]["context_files"]) == committed
+    assert docker[2]["argv"][:2] == ["image", "inspect"]
 
     nitro = sandbox.calls("nitro-cli")
     assert len(nitro) == 1
@@ -77,7 +86,7 @@ def test_head_build_leaves_out_uncommitted_and_ignored_files(sandbox, mini_repo)
                     "native", "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
     assert "uncommitted changes" in r.stderr
-    files = sandbox.calls("docker")[0]["context_files"]
+    files = docker_build(sandbox)["context_files"]
     assert "src/enclave/new.c" not in files
     assert "key.secret" not in files
     m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
@@ -93,7 +102,7 @@ def test_worktree_build_takes_untracked_but_not_ignored(sandbox, mini_repo):
                     "native", "--source", "worktree", "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
     assert "WARNING" in r.stderr and "match no commit" in r.stderr
-    files = sandbox.calls("docker")[0]["context_files"]
+    files = docker_build(sandbox)["context_files"]
     assert "src/enclave/new.c" in files
     assert "key.secret" not in files
     assert not any(f.startswith(("build/", ".git/")) for f in files)
@@ -104,7 +113,7 @@ def test_native_backend_needs_no_kmstool(sandbox, mini_repo):
                     "--tag", "enclave:test", "--source-date-epoch", "42",
                     "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
-    build = sandbox.calls("docker")[0]["argv"]
+    build = docker_build(sandbox)["argv"]
     assert "KMS_BACKEND=native" in build
     assert "SOURCE_DATE_EPOCH=42" in build
     assert "--build-context" not in build
@@ -118,7 +127,7 @@ def test_platform_and_old_docker(sandbox, mini_repo):
                     "--platform", "linux/arm64", "--no-rewrite-timestamp", "--tag", "e:t",
                     "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
-    build = sandbox.calls("docker")[0]["argv"]
+    build = docker_build(sandbox)["argv"]
     assert opt(build, "--platform") == "linux/arm64"
     assert opt(build, "--output") == "type=docker,name=e:t"
 
@@ -137,6 +146,20 @@ def test_signed_eif_records_pcr8(sandbox, mini_repo):
     assert opt(argv, "--private-key") == str(key)
     m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
     assert m["Measurements"]["PCR8"] == PCR8
+
+
+def test_docker_without_buildx_is_said_plainly(sandbox, mini_repo):
+    """A docker client lacking the buildx plugin made docker say only
+    "unknown flag: --file" (issue 25 item 7): now the script names what is
+    missing, and builds nothing."""
+    r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker",
+                    "--kms-backend", "native", "--out-dir", sandbox.tmp / "out",
+                    env={"STANDIN_DOCKER_NO_BUILDX": "1"})
+    assert r.returncode == 1, r.stderr
+    assert "docker buildx is needed" in r.stderr and "--builder native" in r.stderr
+    assert "unknown flag" not in r.stderr
+    assert [c["argv"][:2] for c in sandbox.calls("docker")] == [["buildx", "version"]]
+    assert sandbox.calls("nitro-cli") == []
 
 
 def test_missing_kmstool_stops_before_docker(sandbox, mini_repo):
@@ -199,7 +222,7 @@ def test_kms_key_pins_go_into_the_measured_cmd(sandbox, mini_repo):
                     "native", "--kms-key-id", PIN_ARN, "--kms-key-id", PIN_ID,
                     "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
-    build = sandbox.calls("docker")[0]
+    build = docker_build(sandbox)
     # two stages, each with both pins, in order
     assert build["dockerfile_kms_key_ids"] == [PIN_ARN, PIN_ID] * 2
     m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
@@ -212,7 +235,7 @@ def test_without_pins_the_cmd_is_unchanged(sandbox, mini_repo):
     r = sandbox.run(mini_repo / "scripts/build-enclave.sh", "--builder", "docker", "--kms-backend",
                     "native", "--out-dir", sandbox.tmp / "out")
     assert r.returncode == 0, r.stderr
-    assert sandbox.calls("docker")[0]["dockerfile_kms_key_ids"] == []
+    assert docker_build(sandbox)["dockerfile_kms_key_ids"] == []
     m = json.loads((sandbox.tmp / "out/measurements.json").read_text())
     assert m["Build"]["kms_key_ids"] == []
 

@@ -123,6 +123,19 @@ def context_files(ctx):
 
 def docker():
     sub = ARGV[0] if ARGV else ""
+    if sub == "buildx" and os.environ.get("STANDIN_DOCKER_NO_BUILDX"):
+        # A docker client without the buildx plugin (Debian's docker.io
+        # alone): the CLI knows no such command, and reads the flags of
+        # `buildx build` as its own.
+        log()
+        flag = next((a for a in ARGV[1:] if a.startswith("-")), None)
+        if flag is not None:
+            sys.stderr.write("unknown flag: %s\nSee 'docker --help'.\n"
+                             % flag.split("=", 1)[0])
+            return 125
+        sys.stderr.write("docker: 'buildx' is not a docker command.\n"
+                         "See 'docker --help'\n")
+        return 1
     if sub == "buildx" and ARGV[1:2] == ["build"]:
         ctx = ARGV[-1]
         extra = {}
@@ -142,15 +155,16 @@ def docker():
         sys.stderr.write("#0 building with \"default\" instance using docker driver\n")
         return 0
     log()
+    if sub == "buildx" and ARGV[1:2] == ["version"]:
+        # The plugin answers by itself, daemon or not.
+        print("github.com/docker/buildx v0.17.1 standin")
+        return 0
     if failing(sub):
         sys.stderr.write("Cannot connect to the Docker daemon at "
                          "unix:///var/run/docker.sock. Is the docker daemon running?\n")
         return 1
     if sub == "image" and ARGV[1:2] == ["inspect"]:
         print("sha256:" + hashlib.sha256(ARGV[-1].encode()).hexdigest())
-        return 0
-    if sub == "buildx" and ARGV[1:2] == ["version"]:
-        print("github.com/docker/buildx v0.17.1 standin")
         return 0
     if sub == "version":
         print("Docker version 27.0.0-standin")
