@@ -74,6 +74,7 @@ def test_adding_a_key_keeps_old_records_opening(gateways, start_daemon,
     write(keys / "v2.b64", t2)
     sighup(g)
     wait_held(d, ["v1", "v2"], g)
+    assert "SIGHUP: 2 keys read (default v1)" in g.log()
     status, body = post(g, k1, b"old record, after the rotation")
     assert status == 200, body           # was 422 decrypt_failed
     status, body = post(g, k2, b"new record", key_id="v2")
@@ -100,6 +101,8 @@ def test_the_default_file_moves_the_default(gateways, start_daemon, tmp_path):
     os.unlink(str(keys / "v1.b64"))
     sighup(g)
     wait_held(d, ["v2"], g)
+    # One key is "1 key", not "1 keys" (issue 25 item 7).
+    assert "SIGHUP: 1 key read (default v2)" in g.log()
     assert post(g, k2, b"d")[0] == 200
 
 
