@@ -155,7 +155,6 @@ verify(const char *cmd, const struct attest_args *a, const char *b64)
 	struct att_expect_pcr pcr0;
 	struct attestation_doc d;
 	struct buf doc = BUF_INIT, root = BUF_INIT;
-	struct reason reason;
 	char hex[2 * ATT_PCR_MAX_LEN + 1];
 	char when[TIMEFMT_RFC3339_LEN + 1];
 	int rc = CTL_EXIT_REMOTE;
@@ -186,15 +185,8 @@ verify(const char *cmd, const struct attest_args *a, const char *b64)
 		    "not base64 of at most %d bytes", ATT_DOC_MAX);
 		goto out;
 	}
-	if (attestation_verify(doc.data, doc.len, &o, &d, &reason) < 0) {
-		ctl_report_debug_mode(&doc);
-		ctl_error(cmd, "verification failed: %s", reason.text);
+	if (ctl_verify_document(cmd, &doc, &o, a->allow_debug, &d) < 0)
 		goto out;
-	}
-	if (ctl_refuse_debug(cmd, &d, a->allow_debug) < 0) {
-		attestation_doc_free(&d);
-		goto out;
-	}
 	printf("verified: yes\n");
 	ctl_print_debug_mode(&d);
 	printf("module_id: %s\n", d.module_id);

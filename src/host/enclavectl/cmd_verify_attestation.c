@@ -329,15 +329,8 @@ cmd_verify_attestation(const struct ctl_global *g, int argc, char **argv)
 		a->opts.at = time(NULL);
 		a->opts.at_set = 1;
 	}
-	if (attestation_verify(doc.data, doc.len, &a->opts, &d, &reason) < 0) {
-		ctl_report_debug_mode(&doc);
-		ctl_error(cmd, "verification failed: %s", reason.text);
+	if (ctl_verify_document(cmd, &doc, &a->opts, a->allow_debug, &d) < 0)
 		goto out;
-	}
-	if (ctl_refuse_debug(cmd, &d, a->allow_debug) < 0) {
-		attestation_doc_free(&d);
-		goto out;
-	}
 	print_doc(&d, a->opts.at);
 	attestation_doc_free(&d);
 	rc = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_REMOTE;

@@ -43,14 +43,16 @@ typedef int ctl_command_fn(const struct ctl_global *g, int argc, char **argv);
 /* debug_mode.c: documents whose PCR0, PCR1 and PCR2 are all zero. */
 /* "debug mode: yes (...)" or "debug mode: no" on stdout. */
 void ctl_print_debug_mode(const struct attestation_doc *d);
-/* For a document that failed verification: the line, if it parses as debug. */
-void ctl_report_debug_mode(const struct buf *doc);
 /*
- * 0 for a production document, or a debug one with allow_debug (then a
- * warning on stderr); -1 after printing "debug mode: yes" and the refusal.
+ * Verify `doc` with `opts` and apply the debug-mode policy, as
+ * verify-attestation and attest --verify both do: 0 with *d filled (free
+ * it), for a production document or a debug one with allow_debug (then a
+ * warning on stderr); -1 after printing why, with "debug mode: yes" first
+ * when the document is one.
  */
-int  ctl_refuse_debug(const char *cmd, const struct attestation_doc *d,
-    int allow_debug);
+int  ctl_verify_document(const char *cmd, const struct buf *doc,
+    const struct att_verify_opts *opts, int allow_debug,
+    struct attestation_doc *d);
 
 /* messages.c */
 /* Print "enclavectl CMD: message" on stderr; returns CTL_EXIT_USAGE. */

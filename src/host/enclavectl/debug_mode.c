@@ -1,6 +1,6 @@
 /*
- * debug_mode.c - what verify-attestation and attest --verify say about a
- * debug-mode document.
+ * debug_mode.c - verifying a document as verify-attestation and attest
+ * --verify do, and what they say about a debug-mode one.
  *
  * An enclave started with `nitro-cli run-enclave --debug-mode` gets
  * attestation documents whose PCR0, PCR1 and PCR2 are all zero, and its
@@ -22,8 +22,9 @@ ctl_print_debug_mode(const struct attestation_doc *d)
 	    "the enclave's memory)" : "no");
 }
 
-void
-ctl_report_debug_mode(const struct buf *doc)
+/* For a document that failed verification: the line, if it parses as debug. */
+static void
+report_debug_mode(const struct buf *doc)
 {
 	struct cose_sign1 c;
 	struct attestation_doc d;
@@ -39,8 +40,9 @@ ctl_report_debug_mode(const struct buf *doc)
 	cose_sign1_free(&c);
 }
 
-int
-ctl_refuse_debug(const char *cmd, const struct attestation_doc *d,
+/* 0 for a production document, or a debug one with allow_debug. */
+static int
+refuse_debug(const char *cmd, const struct attestation_doc *d,
     int allow_debug)
 {
 	if (!attestation_doc_is_debug(d))
@@ -58,4 +60,23 @@ ctl_refuse_debug(const char *cmd, const struct attestation_doc *d,
 	    "the parent instance can read its memory (--allow-debug accepts "
 	    "it)");
 	return -1;
+}
+
+int
+ctl_verify_document(const char *cmd, const struct buf *doc,
+    const struct att_verify_opts *opts, int allow_debug,
+    struct attestation_doc *d)
+{
+	struct reason reason = { .text = "" };
+
+	if (attestation_verify(doc->data, doc->len, opts, d, &reason) < 0) {
+		report_debug_mode(doc);
+		ctl_error(cmd, "verification failed: %s", reason.text);
+		return -1;
+	}
+	if (refuse_debug(cmd, d, allow_debug) < 0) {
+		attestation_doc_free(d);
+		return -1;
+	}
+	return 0;
 }
