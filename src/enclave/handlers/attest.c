@@ -82,6 +82,17 @@ attest_parse(struct enclave_ctx *ctx, struct request *req,
 	int present;
 
 	(void)ctx;
+	/*
+	 * KMS encrypts a Recipient's plaintext to the public key inside the
+	 * attestation document: a document carrying a caller's key would
+	 * hand that caller every TSK. The enclave's own KMS calls put their
+	 * fresh key in themselves; no request may name one.
+	 */
+	if (request_member(req, "public_key") != NULL) {
+		reply_error(reply, WIRE_INVALID_FIELD, "public_key: no caller may "
+		    "choose the document's public key (KMS would encrypt to it)");
+		return -1;
+	}
 	GUARD(hex_field(req, reply, "nonce", 1, a->nonce, &a->nonce_len,
 	    &present));
 	GUARD(hex_field(req, reply, "user_data", 0, a->user_data,

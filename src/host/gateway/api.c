@@ -308,6 +308,36 @@ failing_keys(struct gateway_ctx *g, size_t i, struct buf *out)
 }
 
 void
+api_attestation(struct gateway_ctx *g, const char *nonce,
+    const char *user_data, const char *query_error, struct api_reply *r)
+{
+	struct pool_outcome o;
+	enum pool_status st;
+
+	if (query_error != NULL) {
+		api_wire_error(r, WIRE_INVALID_FIELD, query_error);
+		return;
+	}
+	if (nonce == NULL || nonce[0] == '\0') {
+		api_wire_error(r, WIRE_MISSING_FIELDS, "nonce (hex, in the query)");
+		return;
+	}
+	/* The enclave checks the hex and the sizes: one rule, its own. */
+	st = pool_attest(g->pool, nonce, user_data, &o);
+	r->enclave = o.enclave;
+	if (st != POOL_OK) {
+		pool_failure(r, st, &o);
+		return;
+	}
+	r->status = 200;
+	if (buf_append_str(&r->body, "{\"document\":\"", REPLY_MAX) < 0 ||
+	    buf_append(&r->body, o.result, o.result_len, REPLY_MAX) < 0 ||
+	    buf_append_str(&r->body, "\"}\n", REPLY_MAX) < 0)
+		out_of_memory(r);
+	enclave_free(o.result);
+}
+
+void
 api_healthz(struct gateway_ctx *g, struct api_reply *r)
 {
 	static const char *const names[] = { "down", "unconfigured", "up" };

@@ -32,6 +32,13 @@ void api_wire_error(struct api_reply *r, enum wire_error code,
 
 void api_process(struct gateway_ctx *g, const char *body, size_t len,
     struct api_reply *r);
+/*
+ * GET /v1/attestation?nonce=HEX[&user_data=HEX]: a fresh document from an
+ * enclave, {"document": BASE64}. The query was read by the HTTP front
+ * (http.c): `query_error`, when set, is why it cannot be used.
+ */
+void api_attestation(struct gateway_ctx *g, const char *nonce,
+    const char *user_data, const char *query_error, struct api_reply *r);
 void api_healthz(struct gateway_ctx *g, struct api_reply *r);
 void api_metrics(struct gateway_ctx *g, struct api_reply *r);
 

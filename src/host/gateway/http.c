@@ -55,7 +55,42 @@ struct request {
 	int        answered;	/* a reply is queued already */
 	size_t     dropped;	/* body bytes read past the limit */
 	size_t     claimed;	/* of the memory budget: body and answer */
+	/* GET /v1/attestation's query (values owned by libmicrohttpd). */
+	const char *q_nonce, *q_user_data;
+	char        q_error[128];	/* why the query cannot be used */
 };
+
+/*
+ * The attestation query: nonce and user_data, each at most once, and
+ * nothing else: above all no public_key, since KMS encrypts to the key in
+ * a document (the enclave refuses one too).
+ */
+static enum MHD_Result
+take_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct request *r = cls;
+	const char **slot = NULL;
+
+	(void)kind;
+	if (r->q_error[0] != '\0')
+		return MHD_NO;
+	if (strcmp(key, "nonce") == 0)
+		slot = &r->q_nonce;
+	else if (strcmp(key, "user_data") == 0)
+		slot = &r->q_user_data;
+	if (slot == NULL)
+		snprintf(r->q_error, sizeof(r->q_error), "%s",
+		    strcmp(key, "public_key") == 0 ? "public_key: no caller may "
+		    "choose the document's public key (KMS would encrypt to it)" :
+		    "the query takes nonce and user_data only");
+	else if (*slot != NULL)
+		snprintf(r->q_error, sizeof(r->q_error), "%s is given twice",
+		    key);
+	else
+		*slot = value != NULL ? value : "";
+	return r->q_error[0] != '\0' ? MHD_NO : MHD_YES;
+}
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -228,6 +263,16 @@ route(struct gateway_ctx *g, const char *url, const char *method,
 		else
 			api_process(g, (const char *)r->body.data, r->body.len,
 			    rep);
+	} else if (strcmp(url, "/v1/attestation") == 0) {
+		if (!is_get)
+			api_error(rep, 405, "method_not_allowed",
+			    "use GET /v1/attestation?nonce=HEX");
+		else if (atomic_load(&g->draining))
+			api_error(rep, 503, "shutting_down",
+			    "the gateway is stopping");
+		else
+			api_attestation(g, r->q_nonce, r->q_user_data,
+			    r->q_error[0] != '\0' ? r->q_error : NULL, rep);
 	} else if (strcmp(url, "/healthz") == 0) {
 		if (is_get)
 			api_healthz(g, rep);
@@ -254,6 +299,7 @@ account(struct gateway_ctx *g, const char *url, const char *method,
 	/* A path from the client is not logged as it is (it may hold a
 	 * newline once unescaped): only the routes are named. */
 	const char *path = strcmp(url, "/v1/process") == 0 ||
+	    strcmp(url, "/v1/attestation") == 0 ||
 	    strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 ?
 	    url : "(other path)";
 	const char *verb = strcmp(method, "GET") == 0 ||
@@ -404,8 +450,12 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	/* Whole: from here the pool's --timeout bounds it. */
 	if (enter_phase(h, c, DEADLINE_SERVING) < 0)
 		return MHD_NO;
-	/* In flight: process requests only, which the drain waits for. */
-	counted = strcmp(url, "/v1/process") == 0;
+	/* In flight: what an enclave answers, which the drain waits for. */
+	counted = strcmp(url, "/v1/process") == 0 ||
+	    strcmp(url, "/v1/attestation") == 0;
+	if (strcmp(url, "/v1/attestation") == 0)
+		(void)MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND,
+		    take_query_arg, r);
 	if (counted)
 		metrics_in_flight(h->g->metrics, 1);
 	api_reply_init(&rep);

@@ -26,6 +26,8 @@ static const char usage_text[] =
 "  GET  /healthz     200 when at least one enclave is up (holds a key),\n"
 "                    else 503; lists the keys an enclave refused\n"
 "  GET  /metrics     Prometheus text format\n"
+"  GET  /v1/attestation?nonce=HEX[&user_data=HEX] -> {\"document\": BASE64}\n"
+"                    a fresh attestation document from an enclave\n"
 "\n"
 "options:\n"
 "  --listen HOST:PORT            where to serve HTTP (default 127.0.0.1:8080)\n"

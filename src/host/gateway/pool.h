@@ -52,7 +52,8 @@ enum pool_status {
 };
 
 struct pool_outcome {
-	char  *result;		/* POOL_OK: hex, free with enclave_free() */
+	char  *result;		/* POOL_OK: hex (a document: base64), free
+				   with enclave_free() */
 	size_t result_len;
 	char   code[64];	/* POOL_REMOTE: the protocol's msg code */
 	char   details[512];
@@ -77,6 +78,13 @@ void pool_free(struct pool *p);
  */
 enum pool_status pool_process(struct pool *p, const char *hex, size_t hex_len,
     const struct enclave_process_options *req, struct pool_outcome *out);
+/*
+ * A fresh attestation document binding nonce_hex (and user_data_hex,
+ * NULL for none) from one of the enclaves (attest.c): POOL_OK with the
+ * base64 document in out->result, or as pool_process fails.
+ */
+enum pool_status pool_attest(struct pool *p, const char *nonce_hex,
+    const char *user_data_hex, struct pool_outcome *out);
 /*
  * New keys (a reference is taken): every enclave is brought to them by
  * the probe thread (configure what was added or changed, forget what was

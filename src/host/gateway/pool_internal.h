@@ -108,6 +108,7 @@ struct waiter {
 	struct waiter  *next, *prev;
 	pthread_cond_t  cv;
 	long            exclude;
+	int             reachable;	/* an unconfigured enclave will do */
 	struct lease   *lease;
 	int             granted;
 };
@@ -120,9 +121,10 @@ struct enclave_client *pool_client_new(const struct pool *p);
  * A connection now when one is free and nobody is waiting; otherwise a
  * place in the queue (if there is room) until one is handed over, every
  * candidate enclave but `exclude` goes down, the deadline passes or the
- * pool stops.
+ * pool stops. Candidates are the up enclaves, and with `reachable` the
+ * ones that answer but hold no key yet too (attestation needs no key).
  */
-enum pool_status pool_acquire(struct pool *p, long exclude,
+enum pool_status pool_acquire(struct pool *p, long exclude, int reachable,
     long long deadline, struct lease *l);
 /* Give the slot back (closing its connection when asked or stale). */
 void pool_release(struct pool *p, struct lease *l, int close_conn);

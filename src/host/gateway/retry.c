@@ -93,7 +93,7 @@ pool_process(struct pool *p, const char *hex, size_t hex_len,
 			metrics_retry(p->cfg.metrics);
 		if (attempts++ >= max_attempts)
 			return POOL_FAILED;
-		if ((st = pool_acquire(p, exclude, deadline, &l)) != POOL_OK)
+		if ((st = pool_acquire(p, exclude, 0, deadline, &l)) != POOL_OK)
 			return st;
 		reused = enclave_client_connected(l.s->client);
 		if (!reused &&

@@ -34,8 +34,16 @@ pool_mark_down_locked(struct pool *p, struct enclave *e, const char *why)
 }
 
 /* The up enclave (not `exclude`) with a free slot and the fewest busy. */
+/* Whether enclave e may take a request of this kind. */
+static int
+serves(const struct enclave *e, int reachable)
+{
+	return e->state == ENCLAVE_UP ||
+	    (reachable && e->state == ENCLAVE_UNCONFIGURED);
+}
+
 static struct enclave *
-pick(struct pool *p, long exclude, int *any_up)
+pick(struct pool *p, long exclude, int reachable, int *any_up)
 {
 	struct enclave *best = NULL;
 	size_t k, i;
@@ -43,7 +51,7 @@ pick(struct pool *p, long exclude, int *any_up)
 	*any_up = 0;
 	for (k = 0; k < p->n; k++) {
 		i = (p->rr + k) % p->n;
-		if ((long)i == exclude || p->enc[i].state != ENCLAVE_UP)
+		if ((long)i == exclude || !serves(&p->enc[i], reachable))
 			continue;
 		*any_up = 1;
 		if (p->enc[i].busy >= p->cfg.conns_per_enclave)
@@ -92,12 +100,12 @@ grant(struct enclave *e, int conns, struct lease *l)
 }
 
 static int
-has_up(const struct pool *p, long exclude)
+has_up(const struct pool *p, long exclude, int reachable)
 {
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
-		if ((long)i != exclude && p->enc[i].state == ENCLAVE_UP)
+		if ((long)i != exclude && serves(&p->enc[i], reachable))
 			return 1;
 	return 0;
 }
@@ -130,7 +138,7 @@ dispatch_locked(struct pool *p)
 
 	for (; w != NULL; w = next) {
 		next = w->next;
-		if ((e = pick(p, w->exclude, &any_up)) != NULL) {
+		if ((e = pick(p, w->exclude, w->reachable, &any_up)) != NULL) {
 			grant(e, p->cfg.conns_per_enclave, w->lease);
 			w->granted = 1;
 			dequeue(p, w);
@@ -174,9 +182,11 @@ deadline_ts(long long deadline, struct timespec *ts)
  * candidate enclave goes down, the deadline passes or the pool stops.
  */
 enum pool_status
-pool_acquire(struct pool *p, long exclude, long long deadline, struct lease *l)
+pool_acquire(struct pool *p, long exclude, int reachable, long long deadline,
+    struct lease *l)
 {
-	struct waiter w = { .exclude = exclude, .lease = l };
+	struct waiter w = { .exclude = exclude, .reachable = reachable,
+	    .lease = l };
 	struct timespec ts;
 	enum pool_status st;
 	struct enclave *e = NULL;
@@ -188,9 +198,9 @@ pool_acquire(struct pool *p, long exclude, long long deadline, struct lease *l)
 		return POOL_SHUTDOWN;
 	}
 	if (p->wq_head == NULL)
-		e = pick(p, exclude, &any_up);
+		e = pick(p, exclude, reachable, &any_up);
 	else
-		any_up = has_up(p, exclude);
+		any_up = has_up(p, exclude, reachable);
 	if (e != NULL || !any_up || p->waiting >= p->cfg.queue) {
 		if (e != NULL)
 			grant(e, p->cfg.conns_per_enclave, l);
@@ -211,7 +221,7 @@ pool_acquire(struct pool *p, long exclude, long long deadline, struct lease *l)
 			st = POOL_OK;
 			break;
 		}
-		st = p->stopping ? POOL_SHUTDOWN : !has_up(p, exclude) ?
+		st = p->stopping ? POOL_SHUTDOWN : !has_up(p, exclude, reachable) ?
 		    POOL_UNAVAILABLE : clock_monotonic_ms() >= deadline ?
 		    POOL_TIMEOUT : POOL_OK;
 		if (st != POOL_OK) {
