@@ -345,11 +345,12 @@ install-client: $(BUILD)/lib/dist/libenclaveclient.a $(BUILD)/lib/pkgconfig/encl
 	install -m 644 $(BUILD)/lib/pkgconfig/enclaveclient.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 # --- the enclave box: make box, box-shell, box-test (docs/box.md) ---------
-# The image's filesystem (enclave/stage-rootfs.sh, as the Dockerfile stages
-# it), the box's own init and the host-side tools, packed as an initramfs
-# and booted with Debian's kernel in QEMU (microvm, TCG): enclaved serves
-# over real AF_VSOCK inside a real Linux guest.
-#   make box-image   build $(BUILD)/box/initramfs.cpio (+ kernel/vmlinuz)
+# build/box.eif: the enclave's application ramdisk, byte for byte the one
+# make eif writes (scripts/make-eif.sh stages both), beside a bootstrap
+# ramdisk of the box's own (its init, the vsock modules, the host-side
+# tools) and Debian's kernel, booted in QEMU (microvm, TCG): enclaved
+# serves over real AF_VSOCK inside a real Linux guest.
+#   make box-eif     build $(BUILD)/box.eif (box-image: the same)
 #   make box         build it and boot it: the flow runs, the box powers off
 #   make box-shell   boot it with a shell on the console
 #   make box-test    boot it and check everything (tests/box/test_box.py)
@@ -358,7 +359,7 @@ BOX        := $(BUILD)/box
 BOX_ACCEL  ?= tcg
 BOX_TIMEOUT ?= 600
 BOX_RUN    := ./scripts/box/run.sh --accel $(BOX_ACCEL) --timeout $(BOX_TIMEOUT)
-.PHONY: box box-image box-shell box-test box-deps
+.PHONY: box box-eif box-image box-shell box-test box-deps
 
 box-deps:
 	@./scripts/install-deps.sh --box
@@ -369,23 +370,32 @@ $(BOX)/init: src/box/init.c src/box/boot.c src/box/boot.h
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $(filter %.c,$^)
 
+# The KMS tool stand-in the box's bootstrap mounts over the image's
+# kmstool_enclave_cli (src/box/init.c): static, since the image holds only
+# the libraries of what it ships.
+$(BOX)/kmstool-dev: $(call obj,$(KMSDEV_SRC)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) -static -s -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $^ -lcrypto -lpthread
+
 # Downloaded once, kept in $(BOX)/kernel (make clean removes it).
 $(BOX)/kernel/vmlinuz:
 	./scripts/box/fetch-kernel.sh $(BOX)/kernel
 
-$(BOX)/initramfs.cpio: $(BUILD)/enclaved $(BUILD)/enclavectl $(BUILD)/enclave-gateway $(BUILD)/kmstool-dev \
-    $(BUILD)/bench/loadgen $(BOX)/init $(BOX)/kernel/vmlinuz \
-    scripts/box/build.sh scripts/box/flow.sh enclave/stage-rootfs.sh enclave/Dockerfile
+$(BUILD)/box.eif: $(BUILD)/enclaved $(BUILD)/enclavectl $(BUILD)/enclave-gateway $(BUILD)/enclave-eif \
+    $(BUILD)/bench/loadgen $(BOX)/init $(BOX)/kmstool-dev $(BOX)/kernel/vmlinuz \
+    scripts/box/build.sh scripts/box/flow.sh scripts/box/shell.sh scripts/make-eif.sh \
+    enclave/stage-rootfs.sh enclave/cmd-kmstool enclave/env
 	./scripts/box/build.sh $(BUILD)
 
-box-image: box-deps
-	$(MAKE) $(BOX)/initramfs.cpio
+box-eif box-image: box-deps
+	$(MAKE) $(BUILD)/box.eif
 
 box: box-image
-	$(BOX_RUN) --run flow $(BOX)
+	$(BOX_RUN) --run flow $(BUILD)/box.eif
 
 box-shell: box-image
-	$(BOX_RUN) --run shell $(BOX)
+	$(BOX_RUN) --run shell $(BUILD)/box.eif
 
 box-test: box-image
 	BUILD_DIR=$(abspath $(BUILD)) BOX_ACCEL=$(BOX_ACCEL) $(PYTHON) -m pytest -q -s tests/box

@@ -27,6 +27,15 @@
 #                       --region (docs/operations.md, "Pin the key")
 #   SOURCE_DATE_EPOCH   file times and the metadata's BuildTime (default:
 #                       HEAD's commit time, else 0)
+#   KMSTOOL_KIND        aws (default) or placeholder: recorded in the EIF's
+#                       metadata (KmsTool=) like NITRO_BLOBS_KIND (tests and
+#                       the box, whose bootstrap mounts kmstool-dev over it)
+#   BOX_BOOTSTRAP DIR   build the box's EIF instead (docs/box.md): ramdisk 0
+#                       is DIR's tree (scripts/box/build.sh stages it), the
+#                       kernel BOX_KERNEL and its command line BOX_CMDLINE
+#                       (files), no NITRO_BLOBS; writes box.eif and
+#                       box-measurements.json. Ramdisk 1, the application,
+#                       is staged here as for enclave.eif: the same bytes
 #   OUT_DIR             where enclave.eif and measurements.json go
 #   GIT_COMMIT          the commit to record, for a copy that is not a git
 #                       checkout (reproducible-check.sh); default HEAD
@@ -46,6 +55,10 @@ blobs=${NITRO_BLOBS:-/usr/share/nitro_enclaves/blobs}
 blobs_kind=${NITRO_BLOBS_KIND:-aws}
 backend=${KMS_BACKEND:-native}
 kmstool_dir=${KMSTOOL_DIR:-}
+kmstool_kind=${KMSTOOL_KIND:-aws}
+box_bootstrap=${BOX_BOOTSTRAP:-}
+name=enclave
+[ -z "$box_bootstrap" ] || name=box
 read -r -a kms_key_ids <<<"${KMS_KEY_IDS:-}"
 
 case $backend in
@@ -55,6 +68,10 @@ esac
 case $blobs_kind in
 aws|stand-in) ;;
 *) die "NITRO_BLOBS_KIND must be aws or stand-in, not '$blobs_kind'" ;;
+esac
+case $kmstool_kind in
+aws|placeholder) ;;
+*) die "KMSTOOL_KIND must be aws or placeholder, not '$kmstool_kind'" ;;
 esac
 for f in enclaved enclave-eif enclavectl; do
 	[ -x "$build/$f" ] || die "$build/$f is missing (run make first)"
@@ -75,9 +92,24 @@ if [ "$arch" = aarch64 ]; then
 	aarch64=(--aarch64)
 fi
 missing=()
-for f in "$kernel" cmdline init nsm.ko; do
-	[ -s "$blobs/$f" ] || missing+=("$f")
-done
+bootstrap_args=()
+if [ -n "$box_bootstrap" ]; then
+	# The box: Debian's kernel and the box's own bootstrap (its init).
+	[ -d "$box_bootstrap" ] && [ -s "$box_bootstrap/init" ] ||
+		die "BOX_BOOTSTRAP=$box_bootstrap holds no init (scripts/box/build.sh stages it)"
+	for f in "${BOX_KERNEL:-}" "${BOX_CMDLINE:-}"; do
+		[ -s "$f" ] || die "BOX_BOOTSTRAP needs BOX_KERNEL and BOX_CMDLINE files, not '$f'"
+	done
+	kernel_file=$BOX_KERNEL cmdline_file=$BOX_CMDLINE
+	bootstrap_args=(--bootstrap "$box_bootstrap")
+	blobs_kind=box
+else
+	for f in "$kernel" cmdline init nsm.ko; do
+		[ -s "$blobs/$f" ] || missing+=("$f")
+	done
+	kernel_file=$blobs/$kernel cmdline_file=$blobs/cmdline
+	bootstrap_args=(--init "$blobs/init" --nsm "$blobs/nsm.ko")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	{
 		echo "make-eif: AWS's enclave bootstrap files are missing from $blobs:"
@@ -138,13 +170,15 @@ if [ ${#kms_key_ids[@]} -gt 0 ]; then
 fi
 
 mkdir -p "$out_dir"
-"$build/enclave-eif" --kernel "$blobs/$kernel" --cmdline "$blobs/cmdline" \
-	--init "$blobs/init" --nsm "$blobs/nsm.ko" --rootfs "$work/rootfs" \
+kmstool_meta=()
+[ "$backend" != kmstool ] || kmstool_meta=(--meta "KmsTool=$kmstool_kind")
+"$build/enclave-eif" --kernel "$kernel_file" --cmdline "$cmdline_file" \
+	"${bootstrap_args[@]}" --rootfs "$work/rootfs" \
 	--cmd "$cmd_file" --env "$repo/enclave/env" \
 	--source-date-epoch "$SOURCE_DATE_EPOCH" ${aarch64[@]+"${aarch64[@]}"} \
 	--image-version "$commit" \
 	--meta "Blobs=$blobs_kind" --meta "KmsBackend=$backend" \
-	--meta "GitCommit=$commit" \
+	${kmstool_meta[@]+"${kmstool_meta[@]}"} --meta "GitCommit=$commit" \
 	--output "$work/enclave.eif" >/dev/null || die "enclave-eif failed (see above)"
 "$build/enclavectl" describe-eif --json "$work/enclave.eif" >"$work/describe.json" ||
 	die "the EIF just built does not read back (see above)"
@@ -156,14 +190,19 @@ pkgs=$( { echo gcc; echo binutils; echo libc6-dev
 	while read -r lib; do dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null || true; done |
 	cut -d: -f1; } | sort -u)
 versions=$(for p in $pkgs; do dpkg-query -W -f '${Package}=${Version}\n' "$p" 2>/dev/null || true; done)
-blob_sums=$(cd "$blobs" && sha256sum "$kernel" cmdline init nsm.ko)
+if [ -n "$box_bootstrap" ]; then
+	blob_sums="$(sha256sum <"$kernel_file" | cut -d' ' -f1) box-kernel
+$(sha256sum <"$cmdline_file" | cut -d' ' -f1) box-cmdline"
+else
+	blob_sums=$(cd "$blobs" && sha256sum "$kernel" cmdline init nsm.ko)
+fi
 kmstool_sums=
 [ "$backend" = kmstool ] && kmstool_sums=$(cd "$kmstool_dir" && sha256sum kmstool_enclave_cli libnsm.so)
 
 COMMIT=$commit DIRTY=$dirty SDE=$SOURCE_DATE_EPOCH BACKEND=$backend \
 KMS_KEY_IDS=${kms_key_ids[*]+"${kms_key_ids[*]}"} \
 BLOBS_KIND=$blobs_kind VERSIONS=$versions BLOB_SUMS=$blob_sums \
-KMSTOOL_SUMS=$kmstool_sums ENCLAVED_SHA=$(sha256sum "$work/rootfs/usr/bin/enclaved" | cut -d' ' -f1) \
+KMSTOOL_SUMS=$kmstool_sums KMSTOOL_KIND=$kmstool_kind ENCLAVED_SHA=$(sha256sum "$work/rootfs/usr/bin/enclaved" | cut -d' ' -f1) \
 EIF_SHA=$(sha256sum "$work/enclave.eif" | cut -d' ' -f1) EIF_BYTES=$(wc -c <"$work/enclave.eif") \
 python3 - "$work/describe.json" "$work/measurements.json" <<'PY'
 import json, os, sys
@@ -191,6 +230,7 @@ build = {
 }
 if os.environ.get("KMSTOOL_SUMS"):
     build["kmstool_sha256"] = sums(os.environ["KMSTOOL_SUMS"])
+    build["kmstool"] = os.environ["KMSTOOL_KIND"]
 m = {k: d["Measurements"][k] for k in ("HashAlgorithm", "PCR0", "PCR1", "PCR2")}
 with open(sys.argv[2], "w", encoding="utf-8") as f:
     json.dump({"Measurements": m, "Build": build}, f, indent=2)
@@ -198,8 +238,16 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
 for k in ("PCR0", "PCR1", "PCR2"):
     print("%s: %s" % (k, m[k]))
 PY
-mv -f "$work/enclave.eif" "$out_dir/enclave.eif"
+mv -f "$work/enclave.eif" "$out_dir/$name.eif"
+if [ -n "$box_bootstrap" ]; then
+	mv -f "$work/measurements.json" "$out_dir/box-measurements.json"
+	echo "make-eif: wrote $out_dir/box.eif and $out_dir/box-measurements.json (the box: docs/box.md)" >&2
+	exit 0
+fi
 mv -f "$work/measurements.json" "$out_dir/measurements.json"
+if [ "$kmstool_kind" != aws ]; then
+	echo "make-eif: WARNING: built with a placeholder kmstool_enclave_cli and libnsm.so: this EIF cannot reach KMS (tests only)" >&2
+fi
 if [ "$blobs_kind" != aws ]; then
 	echo "make-eif: WARNING: built with stand-in blobs: this EIF does not boot (tests only)" >&2
 fi

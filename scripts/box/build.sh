@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
-# build.sh - the box's initramfs: the enclave image's filesystem, booted.
+# build.sh - build/box.eif: the enclave's application ramdisk, booted.
 #
-# usage: build.sh BUILD_DIR      (make box-image runs it; docs/box.md)
+# usage: build.sh BUILD_DIR      (make box-eif runs it; docs/box.md)
 #
 # Reads what make built in BUILD_DIR (enclaved, enclavectl,
-# enclave-gateway, kmstool-dev, bench/loadgen, box/init) and
-# BUILD_DIR/box/kernel (fetch-kernel.sh), and writes BUILD_DIR/box/initramfs.cpio, which QEMU boots with
-# BUILD_DIR/box/kernel/vmlinuz (run.sh).
-#
-# The filesystem is staged by enclave/stage-rootfs.sh exactly as the
-# Dockerfile's kmstool variant stages it, with kmstool-dev standing in for
-# AWS's kmstool_enclave_cli at the same path (libnsm.so is a placeholder:
-# kmstool-dev never loads it). What the box adds is test equipment,
-# never part of an image:
-#   /init                   the box's PID 1 (src/box/init.c), where Nitro
+# enclave-gateway, enclave-eif, bench/loadgen, box/init, box/kmstool-dev)
+# and BUILD_DIR/box/kernel (fetch-kernel.sh), and writes BUILD_DIR/box.eif
+# and BUILD_DIR/box-measurements.json with scripts/make-eif.sh, the script
+# that writes enclave.eif:
+#   ramdisk 1  the application, staged by make-eif.sh exactly as for
+#              enclave.eif: the kmstool flavour (KMS_BACKEND=kmstool), with
+#              placeholder files for AWS's kmstool_enclave_cli and
+#              libnsm.so (KMSTOOL_KIND=placeholder, in the metadata)
+#              unless KMSTOOL_DIR names AWS's own; no development program
+#   ramdisk 0  the box's bootstrap, staged here (test equipment, never
+#              part of an enclave's EIF):
+#     /init                 the box's PID 1 (src/box/init.c), where Nitro
 #                           has AWS's init
-#   /box/enclaved.cmd       the image's CMD, one argument a line, taken from
-#                           enclave/Dockerfile: what init starts
-#   /box/flow.sh            the test flow (scripts/box/flow.sh)
-#   /box/shell.sh           a developer's shell (scripts/box/shell.sh)
-#   /usr/bin/enclavectl, /usr/bin/enclave-gateway, /usr/bin/loadgen,
-#   /usr/bin/busybox
-#                           the host side, in the same guest (--tool)
-#   /lib/modules/...        the vsock modules of the box's kernel
-# Every file gets SOURCE_DATE_EPOCH (default 0) as its time and the archive
-# lists files in a fixed order as root, so the same inputs give the same
-# initramfs, byte for byte.
+#     /lib/modules/...      the vsock modules, where Nitro has nsm.ko
+#     /box/kmstool-dev      static; init mounts it over the command's
+#                           --kmstool path inside /rootfs
+#     /box/flow.sh, /box/shell.sh
+#                           the test flow and a developer's shell
+#     /usr/bin/enclavectl, enclave-gateway, loadgen, busybox,
+#     kmstool_enclave_cli (kmstool-dev, for the flow's genkey), their
+#     libraries and the CA bundle: the host side, in the same guest,
+#     staged by enclave/stage-rootfs.sh --tool
+#   kernel     Debian's vmlinuz, command line "console=ttyS0 quiet panic=-1"
+# The same inputs give the same box.eif, byte for byte (make-eif.sh's
+# SOURCE_DATE_EPOCH: HEAD's commit time by default).
 set -euo pipefail
+umask 022
 
 die() {
 	printf 'box build: %s\n' "$*" >&2
@@ -38,10 +42,9 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
 box=$build/box
 kernel=$box/kernel
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 
-for f in enclaved enclavectl enclave-gateway kmstool-dev bench/loadgen box/init; do
-	[ -x "$build/$f" ] || die "$build/$f is not built (make box-image builds it)"
+for f in enclaved enclavectl enclave-gateway enclave-eif bench/loadgen box/init box/kmstool-dev; do
+	[ -x "$build/$f" ] || die "$build/$f is not built (make box-eif builds it)"
 done
 if [ ! -s "$kernel/vmlinuz" ] || [ ! -s "$kernel/release" ]; then
 	die "no kernel in $kernel (scripts/box/fetch-kernel.sh)"
@@ -49,45 +52,40 @@ fi
 release=$(cat "$kernel/release")
 busybox=$(command -v busybox) || die "no busybox (apt-get install busybox-static)"
 ldd "$busybox" >/dev/null 2>&1 && die "$busybox is not static (apt-get install busybox-static)"
-command -v cpio >/dev/null || die "no cpio (apt-get install cpio)"
 
-# The KMS tool's place: kmstool-dev under AWS's name, as tests/deploy does.
-kt=$box/kmstool
-rm -rf "$kt"
-mkdir -p "$kt"
-cp "$build/kmstool-dev" "$kt/kmstool_enclave_cli"
-printf 'int box_libnsm_placeholder;\n' | cc -shared -fPIC -x c -o "$kt/libnsm.so" -
+# AWS's KMS tool's place in the application ramdisk: their files when
+# KMSTOOL_DIR names them, else placeholders that say what they are.
+kmstool_kind=aws
+if [ -z "${KMSTOOL_DIR:-}" ]; then
+	kmstool_kind=placeholder
+	KMSTOOL_DIR=$box/kmstool-placeholder
+	rm -rf "$KMSTOOL_DIR"
+	mkdir -p "$KMSTOOL_DIR"
+	printf '%s\n' '#include <stdio.h>' 'int main(void) { fputs("kmstool_enclave_cli: a placeholder, not AWS'"'"'s tool (docs/box.md)\\n", stderr); return 1; }' |
+		cc -static -s -O2 -x c -o "$KMSTOOL_DIR/kmstool_enclave_cli" -
+	printf 'int box_libnsm_placeholder;\n' |
+		cc -shared -fPIC -s -x c -o "$KMSTOOL_DIR/libnsm.so" -
+fi
 
-root=$box/rootfs
-rm -rf "$root"
-check=()
-[ "$(id -u)" -eq 0 ] || check=(--no-chroot-check)
-"$repo/enclave/stage-rootfs.sh" ${check[@]+"${check[@]}"} --kmstool "$kt" \
+# The bootstrap: the host side staged as a filesystem of its own.
+boot=$box/bootstrap
+rm -rf "$boot"
+"$repo/enclave/stage-rootfs.sh" --no-chroot-check \
 	--tool "$build/enclavectl" --tool "$build/enclave-gateway" \
 	--tool "$build/bench/loadgen" --tool "$busybox" \
-	"$root" "$build/enclaved"
+	"$boot" "$build/enclaved"
+rm -f "$boot/usr/bin/enclaved"	# the enclave's runs from /rootfs
+ln -s ../../box/kmstool-dev "$boot/usr/bin/kmstool_enclave_cli"
+install -m 0755 "$build/box/init" "$boot/init"
+mkdir -p "$boot/box" "$boot/rootfs" "$boot/lib/modules"
+install -m 0755 "$build/box/kmstool-dev" "$boot/box/kmstool-dev"
+install -m 0755 "$repo/scripts/box/flow.sh" "$boot/box/flow.sh"
+install -m 0755 "$repo/scripts/box/shell.sh" "$boot/box/shell.sh"
+cp -R "$kernel/modules/$release" "$boot/lib/modules/"
+printf 'console=ttyS0 quiet panic=-1\n' >"$box/cmdline"
 
-# The image's CMD, as the Dockerfile says it (tests/deploy reads it alike).
-PYTHONPATH=$repo/tests/deploy python3 -c '
-import sys
-from deploykit import dockerfile_cmd
-cmd = dockerfile_cmd("image-kmstool")
-if "vsock:5000" not in cmd or cmd[cmd.index("vsock:5000") - 1] != "--listen":
-    sys.exit("the image CMD does not listen on vsock:5000: %r" % cmd)
-sys.stdout.write("".join(a + "\n" for a in cmd))
-' > "$root/box.cmd.tmp" || die "cannot read the image's CMD from enclave/Dockerfile"
-mkdir -p "$root/box"
-mv "$root/box.cmd.tmp" "$root/box/enclaved.cmd"
-install -m 0755 "$build/box/init" "$root/init"
-install -m 0755 "$repo/scripts/box/flow.sh" "$root/box/flow.sh"
-install -m 0755 "$repo/scripts/box/shell.sh" "$root/box/shell.sh"
-mkdir -p "$root/lib/modules"
-cp -R "$kernel/modules/$release" "$root/lib/modules/"
-
-find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-(cd "$root" && find . -mindepth 1 -print | LC_ALL=C sort |
-	cpio --quiet -o -H newc -R 0:0 --reproducible) > "$box/initramfs.cpio.tmp"
-mv "$box/initramfs.cpio.tmp" "$box/initramfs.cpio"
-printf 'box build: %s (%s KiB; enclaved %s KiB) for kernel %s\n' \
-	"$box/initramfs.cpio" "$(( $(stat -c %s "$box/initramfs.cpio") / 1024 ))" \
-	"$(( $(stat -c %s "$root/usr/bin/enclaved") / 1024 ))" "$release"
+KMS_BACKEND=kmstool KMSTOOL_DIR=$KMSTOOL_DIR KMSTOOL_KIND=$kmstool_kind \
+BOX_BOOTSTRAP=$boot BOX_KERNEL=$kernel/vmlinuz BOX_CMDLINE=$box/cmdline \
+OUT_DIR=$build "$repo/scripts/make-eif.sh" "$build"
+printf 'box build: %s (%s KiB) for kernel %s\n' "$build/box.eif" \
+	"$(( $(stat -c %s "$build/box.eif") / 1024 ))" "$release"

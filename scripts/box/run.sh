@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# run.sh - boot the box: the enclave image in QEMU, under a hard timeout.
+# run.sh - boot the box: build/box.eif in QEMU, under a hard timeout.
 #
 # usage: run.sh [--run flow|shell|none] [--flow all|max|probe]
 #               [--accel tcg|kvm|auto] [--timeout SECONDS] [--cpus N]
-#               [--memory MIB] BOX_DIR
+#               [--memory MIB] BOX_EIF
+#
+# Boots what BOX_EIF (build/box.eif, make box-eif) holds: its kernel, its
+# command line (then the box's options below) and its ramdisks, bootstrap
+# then application, concatenated in that order as one -initrd (the kernel
+# unpacks concatenated newc archives one after the other), which is what
+# the EIF measures. The sections are found with `enclavectl describe-eif
+# --json` (BOX_ENCLAVECTL, default the enclavectl beside BOX_EIF), the
+# project's one EIF reader, which also checks the file's CRC.
 #
 #   --run flow     (default) the test flow (scripts/box/flow.sh), then off
 #   --flow NAME    which of it: all (default), max (configure, a
@@ -48,14 +56,37 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -eq 1 ] || die "usage: run.sh [options] BOX_DIR (try --help)"
-box=$1
-kernel=$box/kernel/vmlinuz
-initrd=$box/initramfs.cpio
-if [ ! -s "$kernel" ] || [ ! -s "$initrd" ]; then
-	die "no box in $box (make box-image)"
-fi
+[ $# -eq 1 ] || die "usage: run.sh [options] BOX_EIF (try --help)"
+eif=$1
+[ -s "$eif" ] || die "no $eif (make box-eif)"
+enclavectl=${BOX_ENCLAVECTL:-$(dirname "$eif")/enclavectl}
+[ -x "$enclavectl" ] || die "no $enclavectl to read $eif with (make)"
 command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (make box-deps)"
+
+# The EIF's sections, each after its 12-byte header (type, flags, size).
+parts=$(mktemp -d "${TMPDIR:-/tmp}/box-run.XXXXXX")
+trap 'rm -rf "$parts"' EXIT
+"$enclavectl" describe-eif --json "$eif" >"$parts/describe.json" ||
+	die "$eif does not read as an EIF (see above)"
+python3 - "$eif" "$parts" <<'PY' || die "cannot take the sections out of $eif"
+import json, sys
+eif, out = sys.argv[1], sys.argv[2]
+sections = json.load(open(out + "/describe.json"))["Sections"]
+names = {"kernel": "kernel", "cmdline": "cmdline", "ramdisk": "initrd"}
+with open(eif, "rb") as f:
+    for s in sections:
+        if s["Type"] not in names:
+            continue
+        f.seek(s["Offset"] + 12)
+        data = f.read(s["Size"])
+        if len(data) != s["Size"]:
+            sys.exit("short section")
+        with open(out + "/" + names[s["Type"]], "ab") as o:
+            o.write(data)
+PY
+kernel=$parts/kernel
+initrd=$parts/initrd
+cmdline=$(tr '\n' ' ' <"$parts/cmdline")
 
 case $run in
 flow) append="box.run=/box/flow.sh box.flow=$flow box.log=/run/enclaved.log" ;;
@@ -80,7 +111,7 @@ boot() {	# ACCEL TIMEOUT APPEND
 		-M microvm,acpi=off -accel "$1" ${cpu[@]+"${cpu[@]}"} -smp "$cpus" -m "${memory}M" \
 		-nodefaults -no-user-config -display none "${serial[@]}" \
 		-no-reboot -kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1 $3 ${BOX_APPEND:-}"
+		-append "$cmdline $3 ${BOX_APPEND:-}"
 }
 
 if [ "$accel" = auto ]; then

@@ -2,17 +2,26 @@
  * init.c - PID 1 of the enclave box (docs/box.md).
  *
  * On Nitro, AWS's init (aws-nitro-enclaves-sdk-bootstrap, init/init.c)
- * boots the enclave: it mounts the pseudo file systems, loads the NSM
- * driver and starts the image's CMD. The box has no Nitro init, so this
- * small one plays its part, in the same order:
+ * boots the enclave from the EIF's two ramdisks: it mounts the pseudo file
+ * systems, loads the NSM driver, reads /cmd and /env from the application
+ * ramdisk, makes /rootfs the root and runs the command. The box boots
+ * build/box.eif, whose application ramdisk is the enclave's, byte for
+ * byte, beside a bootstrap ramdisk of its own holding this init; it keeps
+ * that contract, in the same order:
  *
- *   1. mount /proc, /sys, /dev, /run and /tmp on the image's mount points
- *      (a failure is fatal: a message, then power off);
+ *   1. mount /proc, /sys, /dev, /run and /tmp, in the bootstrap's root and
+ *      on the image's mount points under /rootfs (a failure is fatal: a
+ *      message, then power off);
  *   2. put the console on stdin, stdout and stderr;
- *   3. load the vsock modules (the box's stand-in for Nitro's transport:
- *      loopback, so a client in the same guest reaches CID 1);
- *   4. start enclaved with exactly the image's CMD, which the box build
- *      wrote to /box/enclaved.cmd from enclave/Dockerfile;
+ *   3. load the vsock modules where AWS's loads nsm.ko (the box's stand-in
+ *      for Nitro's transport: loopback, so a client in the same guest
+ *      reaches CID 1);
+ *   4. read /cmd and /env (then delete them, as AWS's does); when the
+ *      command names a KMS tool (--kmstool PATH) and the bootstrap holds
+ *      /box/kmstool-dev, bind-mount it over /rootfs/PATH; run the command
+ *      with exactly that environment, its root /rootfs (chroot). Unlike
+ *      AWS's init, this one stays in the bootstrap's root, where the box's
+ *      test programs and their libraries live, out of the command's sight;
  *   5. optionally start the program named by `box.run=PATH` on the kernel
  *      command line (the test flow, or with `box.tty=1` a shell for a
  *      developer, the console its controlling terminal);
@@ -47,7 +56,10 @@
 
 #include "box/boot.h"
 
-#define CMD_FILE     "/box/enclaved.cmd"
+#define CMD_FILE     "/cmd"
+#define ENV_FILE     "/env"
+#define ROOTFS       "/rootfs"
+#define KMSTOOL_DEV  "/box/kmstool-dev"	/* the bootstrap's stand-in */
 #define CMD_MAX_ARGS 64
 #define CMD_MAX_TEXT 4096
 /* How long enclaved may take to finish its requests when stopped, in seconds. */
@@ -120,7 +132,7 @@ attach_console(void)
  * image), so a failure is fatal. EBUSY is "already mounted": fine.
  */
 static int
-mount_pseudo_filesystems(void)
+mount_pseudo_filesystems(const char *root)
 {
 	static const struct {
 		const char *type, *dir, *opts;
@@ -132,19 +144,22 @@ mount_pseudo_filesystems(void)
 		{ "tmpfs", "/run", "mode=0755", MS_NOSUID | MS_NODEV },
 		{ "tmpfs", "/tmp", "mode=1777", MS_NOSUID | MS_NODEV },
 	};
+	char dir[64];
 	size_t i;
 
-	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++)
-		if (mount(mounts[i].type, mounts[i].dir, mounts[i].type,
+	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s%s", root, mounts[i].dir);
+		if (mount(mounts[i].type, dir, mounts[i].type,
 		    mounts[i].flags, mounts[i].opts) < 0 && errno != EBUSY) {
 			int err = errno;
 
 			/* /dev may be up already: let the message be seen. */
 			attach_console();
 			say("cannot mount %s on %s: %s; cannot boot without it",
-			    mounts[i].type, mounts[i].dir, strerror(err));
+			    mounts[i].type, dir, strerror(err));
 			return -1;
 		}
+	}
 	return 0;
 }
 
@@ -184,31 +199,69 @@ load_vsock_modules(void)
 	return 0;
 }
 
-/* One argument a line; the text stays in a static buffer argv points to. */
+/*
+ * /cmd (one argument a line) and /env (NAME=value a line), as nitro-cli
+ * writes them into the application ramdisk; the text stays in `text`,
+ * which `out` points into. Deleted once read, as AWS's init does. An empty
+ * file is an empty list (an /env may be); a missing one, a line without
+ * its newline or more than `max` lines is refused.
+ */
 static int
-read_daemon_argv(char **argv)
+read_lines(const char *path, char *text, size_t size, char **out, int max)
 {
-	static char text[CMD_MAX_TEXT];
-	int fd = open(CMD_FILE, O_RDONLY | O_CLOEXEC), argc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n_out = 0;
 	ssize_t n;
 	char *p, *nl;
 
 	if (fd < 0)
 		return -1;
-	n = read(fd, text, sizeof(text) - 1);
+	n = read(fd, text, size - 1);
 	close(fd);
-	if (n <= 0 || (size_t)n == sizeof(text) - 1)
+	if (n < 0 || (size_t)n == size - 1)
 		return -1;
 	text[n] = '\0';
-	for (p = text; *p != '\0' && argc < CMD_MAX_ARGS; p = nl + 1) {
+	for (p = text; *p != '\0' && n_out < max; p = nl + 1) {
 		if ((nl = strchr(p, '\n')) == NULL)
 			return -1;
 		*nl = '\0';
-		argv[argc++] = p;
+		out[n_out++] = p;
 	}
-	if (argc == 0 || *p != '\0')
+	if (*p != '\0')
 		return -1;
-	argv[argc] = NULL;
+	out[n_out] = NULL;
+	unlink(path);
+	return n_out;
+}
+
+/*
+ * The application ramdisk never holds a development stand-in: when the
+ * command runs a KMS tool (--kmstool PATH), the box mounts its own
+ * kmstool-dev (static: the image has none of its libraries) over PATH,
+ * where the image has AWS's tool or a placeholder. Only the mount table
+ * changes; the ramdisk's bytes, which PCR2 measures, do not.
+ */
+static int
+inject_kmstool(char *const *argv)
+{
+	char target[512];
+	int i;
+
+	for (i = 0; argv[i] != NULL && argv[i + 1] != NULL; i++) {
+		if (strcmp(argv[i], "--kmstool") != 0)
+			continue;
+		if (access(KMSTOOL_DEV, X_OK) < 0)
+			return 0;	/* the bootstrap brings none */
+		if ((size_t)snprintf(target, sizeof(target), "%s%s", ROOTFS,
+		    argv[i + 1]) >= sizeof(target) ||
+		    mount(KMSTOOL_DEV, target, NULL, MS_BIND, NULL) < 0) {
+			say("cannot mount %s over %s: %s", KMSTOOL_DEV, target,
+			    strerror(errno));
+			return -1;
+		}
+		say("%s mounted over %s (the box's stand-in)", KMSTOOL_DEV,
+		    argv[i + 1]);
+		return 0;
+	}
 	return 0;
 }
 
@@ -258,17 +311,16 @@ cmdline_value(const char *name, char *out, size_t size)
 }
 
 /*
- * Children start with default signal handling and nothing blocked. The
- * environment is what a Docker image without ENV gets: PATH alone. -1
- * (errno set) when fork fails: the caller ends the box.
+ * Children start with default signal handling and nothing blocked, with
+ * the environment given (the command's, from /env). With `root` (the
+ * command) the child's root becomes it, after the log file is opened in
+ * the bootstrap's /run. -1 (errno set) when fork fails: the caller ends
+ * the box.
  */
 static pid_t
-spawn(char *const argv[], const char *log_path, int own_console)
+spawn(char *const argv[], char *const env[], const char *root,
+      const char *log_path, int own_console)
 {
-	static char *const env[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		NULL,
-	};
 	sigset_t none;
 	pid_t pid = fork();
 
@@ -288,6 +340,12 @@ spawn(char *const argv[], const char *log_path, int own_console)
 			dup2(fd, 2);
 			close(fd);
 		}
+	}
+	if (root != NULL && (chdir(root) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)) {
+		fprintf(stderr, "box: cannot enter %s: %s\n", root,
+		    strerror(errno));
+		_exit(127);
 	}
 	execve(argv[0], argv, env);
 	fprintf(stderr, "box: cannot run %s: %s\n", argv[0], strerror(errno));
@@ -364,7 +422,12 @@ stop_everything(const sigset_t *set)
 int
 main(void)
 {
-	char *daemon_argv[CMD_MAX_ARGS + 1];
+	static char cmd_text[CMD_MAX_TEXT], env_text[CMD_MAX_TEXT];
+	static char *const box_env[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		NULL,
+	};
+	char *daemon_argv[CMD_MAX_ARGS + 1], *daemon_env[CMD_MAX_ARGS + 1];
 	char run_path[256], log_path[256], tty[8];
 	const char *log_to, *run_to;
 	sigset_t set;
@@ -375,7 +438,8 @@ main(void)
 		    "(docs/box.md)\n", stderr);
 		return 2;
 	}
-	if (mount_pseudo_filesystems() < 0)
+	if (mount_pseudo_filesystems("") < 0 ||
+	    mount_pseudo_filesystems(ROOTFS) < 0)
 		power_off();
 	attach_console();
 	say("init started");
@@ -390,8 +454,13 @@ main(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	reboot(RB_DISABLE_CAD);	/* Ctrl-Alt-Del becomes SIGINT */
 
-	if (load_vsock_modules() < 0 || read_daemon_argv(daemon_argv) < 0) {
-		say("cannot start the enclave (modules or %s)", CMD_FILE);
+	if (load_vsock_modules() < 0 ||
+	    read_lines(CMD_FILE, cmd_text, sizeof(cmd_text), daemon_argv,
+	    CMD_MAX_ARGS) < 1 ||
+	    read_lines(ENV_FILE, env_text, sizeof(env_text), daemon_env,
+	    CMD_MAX_ARGS) < 0 || inject_kmstool(daemon_argv) < 0) {
+		say("cannot start the enclave (modules, %s, %s or the KMS "
+		    "tool)", CMD_FILE, ENV_FILE);
 		power_off();
 	}
 	/* box.log=PATH: enclaved's stderr to a file, not the slow console. */
@@ -406,7 +475,7 @@ main(void)
 	own_tty = cmdline_value("tty", tty, sizeof(tty)) != NULL &&
 	    strcmp(tty, "1") == 0;
 
-	if ((daemon_pid = spawn(daemon_argv, log_to, 0)) < 0) {
+	if ((daemon_pid = spawn(daemon_argv, daemon_env, ROOTFS, log_to, 0)) < 0) {
 		say("cannot start enclaved: fork: %s", strerror(errno));
 		power_off();
 	}
@@ -416,7 +485,7 @@ main(void)
 	if (run_to != NULL) {
 		char *run_argv[] = { run_path, NULL };
 
-		if ((run_pid = spawn(run_argv, NULL, own_tty)) < 0) {
+		if ((run_pid = spawn(run_argv, box_env, NULL, NULL, own_tty)) < 0) {
 			say("cannot start %s: fork: %s", run_path,
 			    strerror(errno));
 			stop_everything(&set);

@@ -112,7 +112,9 @@ cpio_add_tree(struct cpio_archive *a, const char *prefix, const char *dir,
 
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
-		n1 = snprintf(name, sizeof(name), "%s/%s", prefix, d->d_name);
+		n1 = prefix[0] == '\0' ?
+		    snprintf(name, sizeof(name), "%s", d->d_name) :
+		    snprintf(name, sizeof(name), "%s/%s", prefix, d->d_name);
 		n2 = snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
 		if (n1 < 0 || (size_t)n1 >= sizeof(name) || n2 < 0 ||
 		    (size_t)n2 >= sizeof(path))

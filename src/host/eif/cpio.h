@@ -35,9 +35,9 @@ struct cpio_archive {
 /* Add an entry; copies path and bytes. A path given twice is refused. */
 int  cpio_add(struct cpio_archive *a, const char *path, mode_t mode,
               const void *data, size_t len, struct reason *why);
-/* Add a directory tree under `prefix` (e.g. "rootfs"): directories, regular
- * files and symlinks, with their permission bits; anything else (device,
- * fifo, socket) is refused. */
+/* Add a directory tree under `prefix` (e.g. "rootfs"; "" for the archive's
+ * top): directories, regular files and symlinks, with their permission
+ * bits; anything else (device, fifo, socket) is refused. */
 int  cpio_add_tree(struct cpio_archive *a, const char *prefix,
                    const char *dir, struct reason *why);
 /* Sort and write the archive, every entry with mtime `mtime`. */

@@ -35,7 +35,8 @@
 #define TEXT_MAX ((size_t)64 << 10)	/* cmdline, cmd, env */
 
 struct options {
-	const char *kernel, *cmdline, *init, *nsm, *rootfs, *cmd, *env;
+	const char *kernel, *cmdline, *init, *nsm, *bootstrap, *rootfs;
+	const char *cmd, *env;
 	const char *output;
 	uint64_t    mtime;
 	int         aarch64;
@@ -46,7 +47,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-"usage: enclave-eif --kernel FILE --cmdline FILE --init FILE --nsm FILE\n"
+"usage: enclave-eif --kernel FILE --cmdline FILE\n"
+"                   {--init FILE --nsm FILE | --bootstrap DIR}\n"
 "                   --rootfs DIR --cmd FILE --env FILE --output FILE\n"
 "                   [--source-date-epoch N] [--name NAME] [--image-version V]\n"
 "                   [--kernel-version V] [--meta NAME=VALUE]... [--aarch64]\n"
@@ -55,6 +57,8 @@ usage(FILE *out)
 "it out, reproducibly: the same inputs give the same bytes.\n"
 "  --kernel, --cmdline   the kernel (bzImage or Image) and its command line\n"
 "  --init, --nsm         AWS's init and nsm.ko: ramdisk 0 (PCR1)\n"
+"  --bootstrap DIR       instead, ramdisk 0 is DIR's tree (the box's own\n"
+"                        bootstrap, docs/box.md); ramdisk 1 is unchanged\n"
 "  --rootfs DIR          the staged filesystem: ramdisk 1 under rootfs/ (PCR2)\n"
 "  --cmd, --env          the command (one argument a line) and environment\n"
 "                        (NAME=value a line) AWS's init runs it with\n"
@@ -84,7 +88,7 @@ usage_error(const char *fmt, ...)
 enum {
 	OPT_KERNEL = 256, OPT_CMDLINE, OPT_INIT, OPT_NSM, OPT_ROOTFS, OPT_CMD,
 	OPT_ENV, OPT_SDE, OPT_NAME, OPT_IMAGE_VERSION, OPT_KERNEL_VERSION,
-	OPT_META, OPT_AARCH64,
+	OPT_META, OPT_AARCH64, OPT_BOOTSTRAP,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +96,7 @@ static const struct option long_opts[] = {
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "init", required_argument, NULL, OPT_INIT },
 	{ "nsm", required_argument, NULL, OPT_NSM },
+	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
 	{ "rootfs", required_argument, NULL, OPT_ROOTFS },
 	{ "cmd", required_argument, NULL, OPT_CMD },
 	{ "env", required_argument, NULL, OPT_ENV },
@@ -138,6 +143,7 @@ parse_options(struct options *o, int argc, char **argv)
 		case OPT_CMDLINE: o->cmdline = optarg; break;
 		case OPT_INIT:    o->init = optarg; break;
 		case OPT_NSM:     o->nsm = optarg; break;
+		case OPT_BOOTSTRAP: o->bootstrap = optarg; break;
 		case OPT_ROOTFS:  o->rootfs = optarg; break;
 		case OPT_CMD:     o->cmd = optarg; break;
 		case OPT_ENV:     o->env = optarg; break;
@@ -157,10 +163,14 @@ parse_options(struct options *o, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!o->kernel || !o->cmdline || !o->init || !o->nsm || !o->rootfs ||
-	    !o->cmd || !o->env || !o->output)
-		return usage_error("%s", "--kernel, --cmdline, --init, --nsm, "
-		    "--rootfs, --cmd, --env and --output are all required");
+	if (!o->kernel || !o->cmdline || !o->rootfs || !o->cmd || !o->env ||
+	    !o->output)
+		return usage_error("%s", "--kernel, --cmdline, --rootfs, --cmd, "
+		    "--env and --output are all required");
+	if (o->bootstrap != NULL ? (o->init != NULL || o->nsm != NULL) :
+	    (o->init == NULL || o->nsm == NULL))
+		return usage_error("%s", "ramdisk 0 is either --init and --nsm "
+		    "or --bootstrap DIR");
 	if (sde != NULL && sde[0] != '\0' &&
 	    number_parse(sde, 0, UINT32_MAX, &o->mtime) < 0)
 		return usage_error("SOURCE_DATE_EPOCH must be seconds, not "
@@ -169,7 +179,11 @@ parse_options(struct options *o, int argc, char **argv)
 	return 0;
 }
 
-/* Ramdisk 0: the bootstrap, as nitro-cli's yaml_generator.rs lists it. */
+/*
+ * Ramdisk 0: the bootstrap, as nitro-cli's yaml_generator.rs lists it; or,
+ * for the box, a staged tree of its own, so that the application ramdisk
+ * beside it is the very one an enclave's EIF holds.
+ */
 static int
 bootstrap_ramdisk(const struct options *o, struct buf *out, struct reason *why)
 {
@@ -177,6 +191,11 @@ bootstrap_ramdisk(const struct options *o, struct buf *out, struct reason *why)
 	struct buf init = BUF_INIT, nsm = BUF_INIT;
 	int rc = -1;
 
+	if (o->bootstrap != NULL) {
+		GUARD_GOTO(cpio_add_tree(&a, "", o->bootstrap, why), out);
+		rc = cpio_write(&a, (uint32_t)o->mtime, out, why);
+		goto out;
+	}
 	GUARD_GOTO(input_read_path(o->init, &init, BLOB_MAX, why), out);
 	GUARD_GOTO(input_read_path(o->nsm, &nsm, BLOB_MAX, why), out);
 	GUARD_GOTO(cpio_add(&a, "dev", S_IFDIR | 0755, NULL, 0, why), out);
