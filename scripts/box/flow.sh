@@ -35,8 +35,10 @@ param() {
 	echo "$2"
 }
 ctl() { enclavectl --enclave "$EP" --timeout 120 "$@"; }
-# A line of the image's CMD after OPTION (what init started enclaved with).
-cmd_option() { awk -v o="$1" 'prev == o { print; exit } { prev = $0 }' /box/enclaved.cmd; }
+# A line of the image's CMD after OPTION (what init started enclaved with:
+# the EIF's /cmd, which init deletes once read, as AWS's init does; the
+# flow takes it from the running daemon, written down below).
+cmd_option() { awk -v o="$1" 'prev == o { print; exit } { prev = $0 }' "$T/enclaved.cmd"; }
 # The daemon: the enclaved whose parent is init (its child is the broker).
 daemon_pid() {
 	for s in /proc/[0-9]*/status; do
@@ -87,7 +89,8 @@ if [ "$flow" = probe ]; then
 	say "probe ok"
 	exit 0
 fi
-say "cmd $(tr '\n' ' ' </box/enclaved.cmd)"
+tr '\0' '\n' <"/proc/$(daemon_pid)/cmdline" >"$T/enclaved.cmd"
+say "cmd $(tr '\n' ' ' <"$T/enclaved.cmd")"
 memory started
 
 # --- 2. the data owner's key: a TSK from the KMS stand-in ----------------

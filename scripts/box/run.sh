@@ -56,6 +56,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
+case $accel in tcg|kvm|auto) ;; *) die "--accel wants tcg, kvm or auto" ;; esac
 [ $# -eq 1 ] || die "usage: run.sh [options] BOX_EIF (try --help)"
 eif=$1
 [ -s "$eif" ] || die "no $eif (make box-eif)"

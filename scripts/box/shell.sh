@@ -9,8 +9,8 @@
 export PATH=/box/bin:/usr/bin HOME=/tmp PS1='box# ' ENCLAVE_CID=1 ENCLAVE_PORT=5000
 cd /tmp || exit 1
 cat <<'BANNER'
-The enclave box: enclaved runs with the image's CMD (/box/enclaved.cmd),
-its log in /run/enclaved.log. Try:
+The enclave box: enclaved runs with the EIF's /cmd, its root /rootfs
+(the application ramdisk); its log in /run/enclaved.log. Try:
   enclavectl ping                      # over vsock:1:5000
   kmstool_enclave_cli genkey --key-id dev --key-spec AES-256 \
       --region ap-southeast-1 --proxy-port 8000 --aws-access-key-id a \

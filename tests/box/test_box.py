@@ -1,5 +1,6 @@
-"""The enclave box (docs/box.md): the enclave image's filesystem booted in a
-real Linux kernel under QEMU, enclaved serving over real AF_VSOCK.
+"""The enclave box (docs/box.md): build/box.eif, whose application ramdisk
+is the one make eif puts in enclave.eif, booted in a real Linux kernel
+under QEMU, enclaved serving over real AF_VSOCK.
 
 One boot at the documented smallest memory (docs/operations.md, run.sh's
 default) runs the whole flow, scripts/box/flow.sh, and the tests below
@@ -27,6 +28,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("BUILD_DIR", str(REPO / "build")))
 BOX = BUILD / "box"
+BOX_EIF = BUILD / "box.eif"
 RUN = REPO / "scripts/box/run.sh"
 ACCEL = os.environ.get("BOX_ACCEL", "tcg")
 #: The whole boot, flow and power off; run.sh kills QEMU past it.
@@ -38,9 +40,8 @@ from deploykit import dockerfile_cmd  # noqa: E402
 
 
 def need_box():
-    for f in (BOX / "initramfs.cpio", BOX / "kernel/vmlinuz"):
-        if not f.is_file():
-            pytest.skip("the box is not built (make box-image): %s" % f)
+    if not BOX_EIF.is_file():
+        pytest.skip("the box is not built (make box-eif): %s" % BOX_EIF)
 
 
 class Console:
@@ -92,7 +93,7 @@ def words(line):
 
 
 def boot(*args, timeout=BOOT_TIMEOUT):
-    argv = [str(RUN), "--accel", ACCEL, "--timeout", str(timeout), *args, str(BOX)]
+    argv = [str(RUN), "--accel", ACCEL, "--timeout", str(timeout), *args, str(BOX_EIF)]
     start = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, errors="replace")
@@ -138,26 +139,98 @@ def test_box_boots_and_enclaved_answers_over_vsock(flow):
            accel=ACCEL)
 
 
-def test_box_holds_the_enclaved_make_built():
+def describe(eif):
+    r = subprocess.run([str(BUILD / "enclavectl"), "describe-eif", "--json", str(eif)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def ramdisks(eif):
+    """The ramdisk sections' bytes (each after its 12-byte section header)."""
+    data = Path(eif).read_bytes()
+    return [data[s["Offset"] + 12:s["Offset"] + 12 + s["Size"]]
+            for s in describe(eif)["Sections"] if s["Type"] == "ramdisk"]
+
+
+def newc_files(archive):
+    """{path: bytes} of a cpio newc archive, read from the format alone."""
+    out, off = {}, 0
+    while True:
+        h = archive[off:off + 110]
+        assert h[:6] == b"070701", off
+        size, namesize = int(h[54:62], 16), int(h[94:102], 16)
+        name = archive[off + 110:off + 110 + namesize - 1].decode()
+        off = (off + 110 + namesize + 3) & ~3
+        if name == "TRAILER!!!":
+            return out
+        out[name] = archive[off:off + size]
+        off = (off + size + 3) & ~3
+
+
+@pytest.fixture(scope="module")
+def enclave_eif(tmp_path_factory):
+    """enclave.eif of this commit as make eif builds it, with stand-in blob
+    files and the same KMS tool files box.eif was built with."""
     need_box()
+    tmp = tmp_path_factory.mktemp("enclave-eif")
+    blobs = tmp / "blobs"
+    blobs.mkdir()
+    (blobs / "bzImage").write_bytes(b"stand-in kernel\0" * 1000)
+    (blobs / "cmdline").write_bytes(b"reboot=k panic=30 pci=off nomodules console=ttyS0\n")
+    (blobs / "init").write_bytes(b"stand-in init\n")
+    (blobs / "nsm.ko").write_bytes(b"stand-in nsm.ko\n")
+    env = dict(os.environ, NITRO_BLOBS=str(blobs), NITRO_BLOBS_KIND="stand-in",
+               KMS_BACKEND="kmstool", KMSTOOL_DIR=str(BOX / "kmstool-placeholder"),
+               KMSTOOL_KIND="placeholder", OUT_DIR=str(tmp), TMPDIR=str(tmp))
+    r = subprocess.run([str(REPO / "scripts/make-eif.sh"), str(BUILD)], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return tmp / "enclave.eif"
+
+
+def test_box_eif_pcr2_equals_enclave_eif_pcr2(enclave_eif):
+    box, enclave = describe(BOX_EIF), describe(enclave_eif)
+    assert box["Measurements"]["PCR2"] == enclave["Measurements"]["PCR2"]
+    # The bootstrap is the box's own: PCR1 differs, PCR2 alone is shared.
+    assert box["Measurements"]["PCR1"] != enclave["Measurements"]["PCR1"]
+    assert ramdisks(BOX_EIF)[1] == ramdisks(enclave_eif)[1]
+    assert box["Metadata"]["CustomMetadata"]["KmsTool"] == "placeholder"
+    record(pcr2=box["Measurements"]["PCR2"][:16] + "...")
+
+
+def test_the_application_ramdisk_holds_no_stand_in_and_the_enclaved_make_built():
+    need_box()
+    boot, app = (newc_files(r) for r in ramdisks(BOX_EIF))
+    assert "init" in boot and "box/kmstool-dev" in boot
+    assert boot["box/kmstool-dev"] == (BOX / "kmstool-dev").read_bytes()
+    tool = app["rootfs/usr/bin/kmstool_enclave_cli"]
+    assert tool == (BOX / "kmstool-placeholder/kmstool_enclave_cli").read_bytes()
+    for standin in ("kmstool-dev", "box/kmstool-dev"):
+        assert tool != (BUILD / standin).read_bytes()
+    assert not [p for p in app if "kmstool-dev" in p or p.startswith("box")]
+    # The one make built (stage-rootfs.sh strips it: the build ids agree).
+    staged = BOX / "enclaved.staged"
+    staged.write_bytes(app["rootfs/usr/bin/enclaved"])
     def build_id(path):
         out = subprocess.run(["readelf", "-n", str(path)], capture_output=True, text=True,
                              check=True).stdout
         m = re.search(r"Build ID: ([0-9a-f]+)", out)
         assert m, out
         return m.group(1)
-    staged = BOX / "rootfs/usr/bin/enclaved"
     assert build_id(staged) == build_id(BUILD / "enclaved")
+    staged.unlink()
+    assert app["cmd"].decode().split() == dockerfile_cmd("image-kmstool")
 
 
 def test_a_change_to_enclaved_source_rebuilds_the_box():
     need_box()
     rel = os.path.relpath(BUILD, REPO)   # the BUILD make knows its objects by
-    target = "%s/box/initramfs.cpio" % rel
+    target = "%s/box.eif" % rel
     def up_to_date(*extra):
         return subprocess.run(["make", "-q", "BUILD=" + rel, *extra, target], cwd=REPO,
                               capture_output=True, text=True, timeout=120).returncode == 0
-    assert up_to_date(), "the box is not up to date right after make box-image"
+    assert up_to_date(), "the box is not up to date right after make box-eif"
     assert not up_to_date("-W", "src/enclave/server.c"), \
         "a newer src/enclave/server.c would not rebuild the box"
     assert not up_to_date("-W", "scripts/box/flow.sh")
@@ -294,7 +367,7 @@ def test_a_hanging_guest_is_ended_by_the_timeout():
     need_box()
     start = time.monotonic()
     r = subprocess.run([str(RUN), "--accel", "kvm", "--flow", "probe", "--timeout", "8",
-                        str(BOX)], stdin=subprocess.DEVNULL, capture_output=True,
+                        str(BOX_EIF)], stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=60)
     took = time.monotonic() - start
     assert took < 8 + 15, took
@@ -332,6 +405,6 @@ def test_box_scripts_are_shellcheck_clean(script):
 def test_run_sh_usage():
     r = subprocess.run([str(RUN), "--help"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and "--accel" in r.stdout
-    for bad in (["--accel", "hvf", str(BOX)], ["--bogus"], []):
+    for bad in (["--accel", "hvf", str(BOX_EIF)], ["--bogus"], []):
         r = subprocess.run([str(RUN), *bad], capture_output=True, text=True, timeout=10)
         assert r.returncode == 2, (bad, r.stdout, r.stderr)
