@@ -183,6 +183,11 @@ def enclave_eif(tmp_path_factory):
     env = dict(os.environ, NITRO_BLOBS=str(blobs), NITRO_BLOBS_KIND="stand-in",
                KMS_BACKEND="kmstool", KMSTOOL_DIR=str(BOX / "kmstool-placeholder"),
                KMSTOOL_KIND="placeholder", OUT_DIR=str(tmp), TMPDIR=str(tmp))
+    # The commit and time box.eif was built from (make does not rebuild it
+    # for a new commit that changes none of its inputs).
+    built = json.loads((BUILD / "box-measurements.json").read_text())["Build"]
+    env.update(SOURCE_DATE_EPOCH=str(built["source_date_epoch"]),
+               GIT_COMMIT=built["git_commit"])
     r = subprocess.run([str(REPO / "scripts/make-eif.sh"), str(BUILD)], env=env,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
