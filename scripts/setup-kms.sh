@@ -92,6 +92,11 @@ usage_error() {
 need_arg() {
 	[ "$2" -ge 2 ] || usage_error "$1 needs a value"
 }
+# A pin given twice is a mistake, never "the last one wins": two images are
+# two --allow files (the second --pcr0 once silently replaced the first).
+once() {
+	[ -z "$2" ] || usage_error "$1 given twice: one image is pinned by one --measurements or --pcr0; to allow several images at once, pass --allow FILE for each (their measurements.json)"
+}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -100,8 +105,13 @@ admin_arn=
 region=ap-southeast-1
 alias_name=alias/confidential-enclave-tsk
 measurements=$repo/build/measurements.json
+measurements_set=
 pcr0=
 pcr8=
+allows=()
+retires=()
+check=
+key_ref=
 tsk_out=$repo/build/encrypted-tsk.b64
 contexts=()
 rotate=0
@@ -113,9 +123,13 @@ while [ $# -gt 0 ]; do
 	--admin-arn) need_arg "$1" $#; admin_arn=$2; shift 2 ;;
 	--region) need_arg "$1" $#; region=$2; shift 2 ;;
 	--alias) need_arg "$1" $#; alias_name=$2; shift 2 ;;
-	--measurements) need_arg "$1" $#; measurements=$2; shift 2 ;;
-	--pcr0) need_arg "$1" $#; pcr0=$2; shift 2 ;;
-	--pcr8) need_arg "$1" $#; pcr8=$2; shift 2 ;;
+	--measurements) need_arg "$1" $#; once "$1" "$measurements_set"; measurements=$2; measurements_set=1; shift 2 ;;
+	--pcr0) need_arg "$1" $#; once "$1" "$pcr0"; pcr0=$2; shift 2 ;;
+	--pcr8) need_arg "$1" $#; once "$1" "$pcr8"; pcr8=$2; shift 2 ;;
+	--allow) need_arg "$1" $#; allows+=("$2"); shift 2 ;;
+	--retire) need_arg "$1" $#; retires+=("$2"); shift 2 ;;
+	--check) need_arg "$1" $#; once "$1" "$check"; check=$2; shift 2 ;;
+	--key-id) need_arg "$1" $#; once "$1" "$key_ref"; key_ref=$2; shift 2 ;;
 	--encryption-context) need_arg "$1" $#; contexts+=("$2"); shift 2 ;;
 	--tsk-out) need_arg "$1" $#; tsk_out=$2; shift 2 ;;
 	--rotate-tsk) rotate=1; shift ;;

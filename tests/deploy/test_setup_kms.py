@@ -508,3 +508,16 @@ def test_bad_encryption_context_refused(sandbox, measured, bad):
     assert not [c for c in sandbox.calls("aws")
                 if c["argv"][:2] == ["kms", "put-key-policy"]]
     assert not tsk.exists()
+
+
+# --- several images (issue 22 item 7) -----------------------------------------
+
+@pytest.mark.parametrize("opt,value", [("--pcr0", PCR0), ("--pcr8", PCR8)])
+def test_repeated_pin_option_is_a_usage_error(sandbox, opt, value):
+    # `--pcr0 A --pcr0 C` once kept only C, silently: two images need --allow.
+    other = "c4" * 48
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN,
+                    "--pcr0", PCR0, opt, value, opt, other, "--dry-run")
+    assert r.returncode == 2, r.stderr
+    assert "%s given twice" % opt in r.stderr and "--allow" in r.stderr
+    assert sandbox.calls() == [] and r.stdout == ""
