@@ -2,6 +2,7 @@
 # setup-kms.sh - the KMS key, its enclave-only policy, and the encrypted TSK.
 #
 # usage: scripts/setup-kms.sh --parent-role-arn ARN --admin-arn ARN [options]
+#        scripts/setup-kms.sh --parent-role-arn ARN --check FILE [--key-id K]
 #
 # Who runs it: the key's ADMINISTRATOR (--admin-arn, e.g. the data owner's
 # role), with that principal's credentials, on the administrator's machine:
@@ -9,7 +10,8 @@
 # administrator administers the key and generates the TSKs; the parent role
 # only ever gets kms:Decrypt from inside the measured enclave.
 #
-# Idempotent; run it again after every rebuild that changes PCR0:
+# Idempotent; run it again for every new image (docs/operations.md, "A new
+# image": --allow the new one, roll the parents, --retire the old one):
 #   1. checks the caller (sts get-caller-identity) is not the parent role;
 #      finds the key by its alias (kms list-aliases); creates the key, the
 #      alias and yearly key-material rotation only if the alias is missing;
@@ -17,11 +19,15 @@
 #      default "Enable IAM User Permissions" (account root) is added when no
 #      kept statement administers the key; this script's statements replace
 #      their previous versions:
-#        - Allow kms:Decrypt to the parent role only when the request carries
-#          an attestation document of the measured image:
-#          StringEqualsIgnoreCase kms:RecipientAttestation:ImageSha384 = PCR0
-#          (and kms:RecipientAttestation:PCR8 with --pcr8);
-#        - Deny the parent role kms:Decrypt without that attestation (an IAM
+#        - for each allowed image, one statement allowing kms:Decrypt to the
+#          parent role only when the request carries an attestation document
+#          of that image: StringEqualsIgnoreCase kms:RecipientAttestation:
+#          PCR0, PCR1 and PCR2 = the image's (and PCR8 with --pcr8). One
+#          statement per image: KMS reads conditions key by key, so one
+#          statement listing several values of each would also let PCR0 of
+#          one image go with PCR2 of another;
+#        - Deny the parent role kms:Decrypt without an attestation whose
+#          PCR0, PCR1 and PCR2 are each one of the allowed images' (an IAM
 #          policy granting kms:Decrypt cannot open a way around the enclave);
 #        - Deny the parent role every way to learn or make a TSK (kms:Encrypt,
 #          kms:GenerateDataKey*, kms:ReEncrypt*, kms:CreateGrant), every
@@ -57,10 +63,26 @@
 #                          e.g. arn:aws:iam::111122223333:role/data-owner
 #   --region R             AWS region (default ap-southeast-1)
 #   --alias NAME           key alias (default alias/confidential-enclave-tsk)
-#   --measurements FILE    PCRs from scripts/build-enclave.sh
-#                          (default build/measurements.json)
-#   --pcr0 HEX             pin this PCR0 instead of the measurements file's
+#   --measurements FILE    allow exactly this image, replacing the images the
+#                          policy allowed: measurements.json from make eif or
+#                          scripts/build-enclave.sh (default
+#                          build/measurements.json)
+#   --allow FILE           allow this image too (its measurements.json: PCR0,
+#                          PCR1 and PCR2 together), keeping the images the
+#                          live policy allows; repeatable
+#   --retire FILE          stop allowing this image; repeatable. The last
+#                          allowed image cannot be retired (exit 1)
+#                          (--allow and --retire exclude --measurements and
+#                          --pcr0; a measurements file of an EIF built with
+#                          stand-in or placeholder files is refused)
+#   --pcr0 HEX             allow exactly the image with this PCR0 (PCR0 alone)
 #   --pcr8 HEX             also pin PCR8 (EIFs signed with a certificate)
+#   --check FILE           change nothing: say whether the live policy lets
+#                          the parent role decrypt from an enclave of the
+#                          image FILE measures (exit 0 allowed, 1 not); reads
+#                          the policy (kms get-key-policy), so run it as the
+#                          administrator, before deploying the image
+#   --key-id K             with --check: the key (default: by --alias)
 #   --encryption-context KEY=VALUE
 #                          bind the TSK to this KMS encryption context and
 #                          require it in the policy; repeatable, one pair
@@ -74,8 +96,9 @@
 #   -h, --help             this help
 #
 # AWS credentials and profile come from the usual AWS CLI sources
-# (AWS_PROFILE, ...): the administrator's. Exit status: 0 done; 1 a step
-# failed or was refused; 2 bad usage.
+# (AWS_PROFILE, ...): the administrator's. Exit status: 0 done (--check:
+# allowed); 1 a step failed or was refused (--check: not allowed); 2 bad
+# usage (an option given twice, --allow with --pcr0, ...).
 set -euo pipefail
 
 usage() {
@@ -148,11 +171,20 @@ else
 	usage_error "--parent-role-arn must be an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>), not '$role_arn'"
 fi
 role_name=${role_arn##*/}
-[ -n "$admin_arn" ] || usage_error "--admin-arn is required: the principal that administers the key and generates TSKs (e.g. the data owner's role), never the parent role"
-if ! [[ $admin_arn =~ ^arn:$partition:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$ ]]; then
-	usage_error "--admin-arn must be an IAM role or user ARN, or arn:$partition:iam::<12 digits>:root, in the parent role's partition, not '$admin_arn'"
+if [ -n "$check" ]; then
+	# The check reads the policy; it changes nothing and pins nothing.
+	if [ ${#allows[@]} != 0 ] || [ ${#retires[@]} != 0 ] || [ -n "$pcr0$pcr8$measurements_set$admin_arn" ] ||
+		[ ${#contexts[@]} != 0 ] || [ "$rotate$policy_only$dry_run" != 000 ]; then
+		usage_error "--check FILE takes only --parent-role-arn, --key-id or --alias, and --region"
+	fi
+else
+	[ -z "$key_ref" ] || usage_error "--key-id goes with --check (setup finds the key by --alias)"
+	[ -n "$admin_arn" ] || usage_error "--admin-arn is required: the principal that administers the key and generates TSKs (e.g. the data owner's role), never the parent role"
+	if ! [[ $admin_arn =~ ^arn:$partition:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$ ]]; then
+		usage_error "--admin-arn must be an IAM role or user ARN, or arn:$partition:iam::<12 digits>:root, in the parent role's partition, not '$admin_arn'"
+	fi
+	[ "$admin_arn" != "$role_arn" ] || usage_error "--admin-arn must not be the parent role: the parent role may only decrypt from the enclave"
 fi
-[ "$admin_arn" != "$role_arn" ] || usage_error "--admin-arn must not be the parent role: the parent role may only decrypt from the enclave"
 [ "$rotate" = 0 ] || [ "$policy_only" = 0 ] || usage_error "--rotate-tsk and --policy-only exclude each other"
 [[ $region =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || usage_error "--region '$region' is not an AWS region name"
 [[ $alias_name == alias/* ]] || alias_name=alias/$alias_name
@@ -169,6 +201,8 @@ import fnmatch, json, os, re, sys
 HEX96 = re.compile(r"[0-9a-fA-F]{96}")
 OURS = ("EnclaveDecryptWithAttestation",
         "DenyParentDecryptWithoutAttestation",
+        "DenyParentDecryptOtherPcr1",
+        "DenyParentDecryptOtherPcr2",
         "DenyParentDecryptWithoutSignedImage",
         "DenyParentReEncryptAndGrants",        # before issue 20; replaced
         "DenyParentTskMaterial",
@@ -225,21 +259,93 @@ def load_stdin():
     except ValueError as e:
         fail("unexpected AWS CLI output (not JSON): %s" % e)
 
-cmd, args = sys.argv[1], sys.argv[2:]
-if cmd == "check-pcr":
-    print(check_pcr(args[0], args[1]))
-elif cmd == "pcr-from-measurements":
-    path, key = args
+IMAGE_SID = "EnclaveDecryptImage"
+ATT = "kms:RecipientAttestation:"
+
+def usage_fail(msg):
+    sys.stderr.write("setup-kms: %s\nTry scripts/setup-kms.sh --help\n" % msg)
+    sys.exit(2)
+
+def image_from_file(path, to_allow):
+    """PCR0, PCR1 and PCR2 of one measurements.json, checked; an image
+    built from stand-in or placeholder files is refused for a policy: it
+    does not boot on Nitro, and pinning it would be a test build's key."""
     try:
         doc = json.load(open(path, encoding="utf-8"))
     except OSError as e:
-        fail("cannot read %s: %s; run scripts/build-enclave.sh first, or pass --pcr0" % (path, e.strerror))
+        fail("cannot read %s: %s; run scripts/build-enclave.sh (or make eif) "
+             "first, or pass --pcr0" % (path, e.strerror))
     except ValueError as e:
         fail("%s is not JSON: %s" % (path, e))
-    m = doc.get("Measurements", doc) if isinstance(doc, dict) else {}
-    if key not in m:
-        fail("%s has no %s" % (path, key))
-    print(check_pcr(key + " in " + path, m[key]))
+    if not isinstance(doc, dict):
+        fail("%s is not a measurements file" % path)
+    m = doc.get("Measurements", doc)
+    m = m if isinstance(m, dict) else {}
+    image = {}
+    for k in ("PCR0", "PCR1", "PCR2"):
+        if k not in m:
+            fail("%s has no %s" % (path, k))
+        image[k] = check_pcr(k + " in " + path, m[k])
+    if to_allow:
+        build = doc.get("Build") if isinstance(doc.get("Build"), dict) else {}
+        meta = doc.get("CustomMetadata") if isinstance(doc.get("CustomMetadata"), dict) else {}
+        for where, value in (("Build.blobs", build.get("blobs")),
+                             ("CustomMetadata.Blobs", meta.get("Blobs")),
+                             ("Build.kmstool", build.get("kmstool")),
+                             ("CustomMetadata.Kmstool", meta.get("Kmstool"))):
+            if value is not None and str(value).lower() in ("stand-in", "placeholder"):
+                fail("%s was built with %s files (%s = %s): such an EIF is for "
+                     "tests and does not run on Nitro; no key policy may allow it. "
+                     "Build with AWS's files (NITRO_BLOBS=DIR, KMSTOOL_DIR=DIR: "
+                     "docs/operations.md, 'Building the EIF without Docker')"
+                     % (path, value, where, value))
+    return image
+
+def image_key(image):
+    return tuple(image.get(k) or "" for k in ("PCR0", "PCR1", "PCR2"))
+
+def image_sid(image):
+    import hashlib
+    h = hashlib.sha256(":".join(image_key(image)).encode()).hexdigest()
+    return IMAGE_SID + h[:16]
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+def image_of_statement(st):
+    """The image an Allow statement of ours pins, or None."""
+    sid = st.get("Sid") or ""
+    if st.get("Effect") != "Allow" or not (sid.startswith(IMAGE_SID) or
+                                           sid == "EnclaveDecryptWithAttestation"):
+        return None
+    cond = (st.get("Condition") or {}).get("StringEqualsIgnoreCase") or {}
+    image = {}
+    for key, value in cond.items():
+        name = key[len(ATT):].upper() if key.startswith(ATT) else ""
+        name = "PCR0" if name == "IMAGESHA384" else name
+        if name in ("PCR0", "PCR1", "PCR2") and isinstance(value, str):
+            image[name] = value.lower()
+    return image if "PCR0" in image else None
+
+def describe(image):
+    return "PCR0 %s%s" % (image["PCR0"][:16] + "...",
+                          "" if "PCR2" in image else " (PCR0 only)")
+
+cmd, args = sys.argv[1], sys.argv[2:]
+if cmd == "check-pcr":
+    print(check_pcr(args[0], args[1]))
+elif cmd == "image":
+    # One image's measurements: what `make eif` (or build-enclave.sh) wrote.
+    path, purpose = args
+    print(json.dumps(image_from_file(path, purpose == "allow")))
+elif cmd == "named":
+    # The --allow and --retire images agree with each other.
+    named = [json.loads(a) for a in args]
+    plus = set(image_key(im) for sign, im in named if sign == "+")
+    if any(image_key(im) in plus for sign, im in named if sign == "-"):
+        usage_fail("one image is both in --allow and in --retire")
+elif cmd == "image-pcr0":
+    print(json.dumps({"PCR0": check_pcr("--pcr0", args[0])}))
 elif cmd == "alias-target":
     doc = load_stdin()
     for a in doc.get("Aliases", []):
@@ -273,12 +379,14 @@ elif cmd == "context":
         ec[key] = value
     print(json.dumps(ec, separators=(",", ":"), sort_keys=True) if ec else "")
 elif cmd == "policy":
-    role, admin, account, partition, pcr0, pcr8, context = args
+    role, admin, account, partition, pcr8, context, mode = args[:7]
+    named = [json.loads(a) for a in args[7:]]   # "+" or "-" then the image
     existing = os.environ.get("EXISTING_POLICY") or ""
     root = "arn:%s:iam::%s:root" % (partition, account)
     if existing:
         base = json.loads(existing)
-        kept = [s for s in base.get("Statement", []) if s.get("Sid") not in OURS]
+        kept = [s for s in base.get("Statement", []) if s.get("Sid") not in OURS
+                and not (s.get("Sid") or "").startswith(IMAGE_SID)]
         version = base.get("Version", "2012-10-17")
         pid = base.get("Id", "confidential-enclave-tsk")
     else:
@@ -298,26 +406,67 @@ elif cmd == "policy":
         kept.insert(0, {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
                         "Principal": {"AWS": root}, "Action": "kms:*",
                         "Resource": "*"})
-    allow_cond = {"kms:RecipientAttestation:ImageSha384": pcr0}
-    if pcr8:
-        allow_cond["kms:RecipientAttestation:PCR8"] = pcr8
-    allow = {"StringEqualsIgnoreCase": allow_cond}
-    if context:
-        allow["StringEquals"] = dict(
-            ("kms:EncryptionContext:" + k, v)
-            for k, v in json.loads(context).items())
-    ours = [
-        {"Sid": "EnclaveDecryptWithAttestation", "Effect": "Allow",
-         "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*",
-         "Condition": allow},
-        # String*Not*Equals is true when the key is absent: a Decrypt without
-        # a Recipient attestation, or from another image, is denied even if
-        # an IAM policy of the role allows kms:Decrypt.
+    # The images allowed. "pin": exactly the one named (a rerun after a
+    # rebuild replaces the image, as before issue 22). "lifecycle": the
+    # images the live policy allows, plus --allow, less --retire.
+    images = {}
+    if mode == "lifecycle" and existing:
+        for st in base.get("Statement", []):
+            im = image_of_statement(st)
+            if im:
+                images[image_key(im)] = im
+    for sign, im in named:
+        if sign == "+":
+            images[image_key(im)] = im
+            sys.stderr.write("setup-kms: allowing the image with %s\n" % describe(im))
+            continue
+        gone = [k for k, v in images.items()
+                if k == image_key(im) or ("PCR2" not in v and v["PCR0"] == im["PCR0"])]
+        for k in gone:
+            del images[k]
+        sys.stderr.write("setup-kms: %s the image with %s\n" % (
+            "retiring" if gone else "nothing to retire: the policy does not allow",
+            describe(im)))
+    if not images:
+        fail("no image would be allowed to decrypt: every enclave would fail "
+             "to configure. Allow the new image (--allow FILE) before retiring "
+             "the last one")
+    images = [images[k] for k in sorted(images)]
+    for im in images:
+        sys.stderr.write("setup-kms: the policy allows the image with %s\n" % describe(im))
+    # One Allow statement per image, each with all of its PCRs: KMS reads a
+    # condition key by key, so one statement listing the PCR0s, PCR1s and
+    # PCR2s would also allow PCR0 of one image with PCR2 of another.
+    ours = []
+    for im in images:
+        cond = dict((ATT + k, v) for k, v in sorted(im.items()))
+        if pcr8:
+            cond[ATT + "PCR8"] = pcr8
+        allow = {"StringEqualsIgnoreCase": cond}
+        if context:
+            allow["StringEquals"] = dict(
+                ("kms:EncryptionContext:" + k, v)
+                for k, v in json.loads(context).items())
+        ours.append({"Sid": image_sid(im), "Effect": "Allow",
+                     "Principal": {"AWS": role}, "Action": "kms:Decrypt",
+                     "Resource": "*", "Condition": allow})
+    # String*Not*Equals is true when the key is absent: a Decrypt without a
+    # Recipient attestation, or from an image none of whose PCRs is
+    # allowed, is denied even if an IAM policy of the role allows
+    # kms:Decrypt. One statement per PCR (a Deny's keys are ANDed). The
+    # exact tuples are the Allow statements' business.
+    ours.append(
         {"Sid": "DenyParentDecryptWithoutAttestation", "Effect": "Deny",
          "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*",
          "Condition": {"StringNotEqualsIgnoreCase":
-                       {"kms:RecipientAttestation:ImageSha384": pcr0}}},
-    ]
+                       {ATT + "PCR0": sorted({im["PCR0"] for im in images})}}})
+    if all("PCR2" in im for im in images):
+        for k in ("PCR1", "PCR2"):
+            ours.append(
+                {"Sid": "DenyParentDecryptOther" + k.capitalize(), "Effect": "Deny",
+                 "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*",
+                 "Condition": {"StringNotEqualsIgnoreCase":
+                               {ATT + k: sorted({im[k] for im in images})}}})
     if pcr8:
         ours.append(
             {"Sid": "DenyParentDecryptWithoutSignedImage", "Effect": "Deny",
@@ -341,6 +490,84 @@ elif cmd == "policy":
     ]
     print(json.dumps({"Version": version, "Id": pid, "Statement": kept + ours},
                      separators=(",", ":")))
+elif cmd == "check":
+    # Would KMS let `role` decrypt from an enclave of this image? Deny
+    # before Allow, as KMS evaluates; the account root's statement is left
+    # out (it defers to IAM policies, which this check cannot see, and the
+    # parent role's Deny statements are written to win over them anyway).
+    role, path = args
+    image = image_from_file(path, False)
+    doc = json.load(open(path, encoding="utf-8"))
+    m = doc.get("Measurements", doc) if isinstance(doc, dict) else {}
+    if isinstance(m, dict) and m.get("PCR8"):
+        image["PCR8"] = check_pcr("PCR8 in " + path, m["PCR8"])
+    policy = load_stdin()
+    try:
+        policy = json.loads(policy["Policy"])
+    except (KeyError, TypeError, ValueError) as e:
+        fail("cannot read the key's policy: %s" % e)
+    assumed = []
+
+    def value(key):
+        k = key.lower()
+        if not k.startswith(ATT.lower()):
+            return None
+        name = k[len(ATT):].upper()
+        return image.get("PCR0" if name == "IMAGESHA384" else name)
+
+    def holds(st, deny):
+        for op, pairs in (st.get("Condition") or {}).items():
+            for key, want in (pairs or {}).items():
+                if not key.lower().startswith(ATT.lower()):
+                    # An encryption context: assume the configure sends the
+                    # one the policy asks for.
+                    assumed.append(key)
+                    if deny:
+                        return False
+                    continue
+                have = value(key)
+                wants = [str(w).lower() for w in as_list(want)]
+                if op in ("StringEqualsIgnoreCase", "StringEquals"):
+                    ok = have is not None and have in wants
+                elif op in ("StringNotEqualsIgnoreCase", "StringNotEquals"):
+                    ok = have is None or have not in wants
+                else:
+                    ok = deny       # an operator this check does not know: the safe answer
+                if not ok:
+                    return False
+        return True
+
+    def applies(st):
+        p = st.get("Principal")
+        aws = p.get("AWS") if isinstance(p, dict) else p
+        if "*" not in as_list(aws) and role not in as_list(aws):
+            return False
+        if "NotAction" in st:
+            return not any(fnmatch.fnmatchcase("kms:decrypt", a.lower())
+                           for a in as_list(st["NotAction"]))
+        return any(fnmatch.fnmatchcase("kms:decrypt", a.lower())
+                   for a in as_list(st.get("Action", [])))
+
+    sts = [st for st in as_list(policy.get("Statement", [])) if applies(st)]
+    what = "the image with PCR0 %s, PCR1 %s, PCR2 %s (%s)" % (
+        image["PCR0"], image["PCR1"], image["PCR2"], path)
+    deny = [st.get("Sid", "?") for st in sts
+            if st.get("Effect") == "Deny" and holds(st, True)]
+    allow = [st.get("Sid", "?") for st in sts
+             if st.get("Effect") == "Allow" and holds(st, False)]
+    if assumed:
+        sys.stderr.write("setup-kms: assumed the configure sends what the policy "
+                         "requires of %s\n" % ", ".join(sorted(set(assumed))))
+    if deny:
+        print("NOT ALLOWED: %s is denied kms:Decrypt for %s by %s"
+              % (what, role, ", ".join(deny)))
+        sys.exit(1)
+    if not allow:
+        print("NOT ALLOWED: no statement allows %s kms:Decrypt from %s"
+              % (role, what))
+        sys.exit(1)
+    print("ALLOWED: %s may decrypt from %s (statement %s)"
+          % (role, what, ", ".join(allow)))
 elif cmd == "same-policy":
     a, b = json.loads(args[0]), json.loads(args[1])
     sys.exit(0 if a == b else 1)
@@ -363,12 +590,33 @@ js() {
 	python3 -c "$PY" "$@"
 }
 
-# The PCRs come first: a missing measurements file stops everything before
-# any AWS call.
-if [ -n "$pcr0" ]; then
-	pcr0=$(js check-pcr --pcr0 "$pcr0")
+# The images come first: a missing or refused measurements file stops
+# everything before any AWS call. Each is a JSON argument of the policy
+# helper: ["+", image] to allow, ["-", image] to retire.
+named=()
+if [ -n "$check" ]; then
+	js image "$check" check >/dev/null
+	mode=check
+elif [ ${#allows[@]} != 0 ] || [ ${#retires[@]} != 0 ]; then
+	[ -z "$pcr0$measurements_set" ] || usage_error "--allow and --retire name images by their measurements files; --pcr0 and --measurements pin exactly one image instead: use one way or the other"
+	mode=lifecycle
+	for f in ${allows[@]+"${allows[@]}"}; do
+		im=$(js image "$f" allow)
+		named+=("[\"+\",$im]")
+	done
+	for f in ${retires[@]+"${retires[@]}"}; do
+		im=$(js image "$f" retire)
+		named+=("[\"-\",$im]")
+	done
+	js named "${named[@]}"
+elif [ -n "$pcr0" ]; then
+	mode=pin
+	im=$(js image-pcr0 "$pcr0")
+	named=("[\"+\",$im]")
 else
-	pcr0=$(js pcr-from-measurements "$measurements" PCR0)
+	mode=pin
+	im=$(js image "$measurements" allow)
+	named=("[\"+\",$im]")
 fi
 if [ -n "$pcr8" ]; then
 	pcr8=$(js check-pcr --pcr8 "$pcr8")
@@ -406,6 +654,20 @@ aws_call() {
 	rm -f "$err"
 	printf '%s' "$out"
 }
+
+# --check: would the live policy let the parent role decrypt from an
+# enclave of this image? 0 yes, 1 no (or a failed call), 2 bad usage.
+if [ -n "$check" ]; then
+	if [ -z "$key_ref" ]; then
+		aliases=$(aws_call kms list-aliases --region "$region" --output json)
+		key_ref=$(printf '%s' "$aliases" | js alias-target "$alias_name")
+		[ -n "$key_ref" ] || die "$alias_name does not exist in $region: no key, so no image is allowed (name the key with --key-id)"
+	fi
+	current=$(aws_call kms get-key-policy --region "$region" --output json --key-id "$key_ref" --policy-name default)
+	rc=0
+	printf '%s' "$current" | js check "$role_arn" "$check" || rc=$?
+	exit "$rc"
+fi
 
 if [ "$dry_run" = 1 ]; then
 	echo "setup-kms: DRY RUN: these are the AWS calls a real run makes; none is made, no file is written." >&2
@@ -481,12 +743,15 @@ if [ "$dry_run" = 0 ]; then
 fi
 
 # 2. The policy.
-policy=$(EXISTING_POLICY=$existing_policy js policy "$role_arn" "$admin_arn" "$account" "$partition" "$pcr0" "$pcr8" "$context")
+if [ "$dry_run" = 1 ] && [ "$mode" = lifecycle ]; then
+	echo "setup-kms: a real run also keeps the images the live policy allows (this dry run cannot read it)" >&2
+fi
+policy=$(EXISTING_POLICY=$existing_policy js policy "$role_arn" "$admin_arn" "$account" "$partition" "$pcr8" "$context" "$mode" "${named[@]}")
 if [ "$dry_run" = 0 ] && js same-policy "$policy" "$existing_policy"; then
-	echo "setup-kms: the key policy already pins this PCR0; not changed" >&2
+	echo "setup-kms: the key policy already allows exactly these images; not changed" >&2
 else
 	aws_call kms put-key-policy --region "$region" --key-id "$key_id" --policy-name default --policy "$policy" >/dev/null
-	[ "$dry_run" = 1 ] || echo "setup-kms: key policy applied: Decrypt for $role_arn only from an enclave with PCR0 $pcr0" >&2
+	[ "$dry_run" = 1 ] || echo "setup-kms: key policy applied: Decrypt for $role_arn only from an enclave of the images above" >&2
 fi
 echo "Key policy:"
 printf '%s' "$policy" | js pretty

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from deploykit import PCR0, PCR8, REPO, ROLE
+from deploykit import PCR0, PCR1, PCR2, PCR8, REPO, ROLE
 
 SCRIPT = REPO / "scripts/setup-kms.sh"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -67,21 +67,48 @@ def by_sid(policy):
     return {s.get("Sid"): s for s in policy["Statement"]}
 
 
-def assert_enclave_only(policy, pcr0=PCR0, pcr8=None):
+ATT = "kms:RecipientAttestation:"
+IMAGE = {"PCR0": PCR0, "PCR1": PCR1, "PCR2": PCR2}
+
+
+def image_allows(policy):
+    """The parent role's Allow statements: {(PCR0, PCR1, PCR2): statement}."""
+    out = {}
+    for st in policy["Statement"]:
+        if st["Effect"] == "Allow" and ROLE in principals(st):
+            c = st["Condition"]["StringEqualsIgnoreCase"]
+            out[tuple(c.get(ATT + k) for k in ("PCR0", "PCR1", "PCR2"))] = st
+    return out
+
+
+def assert_enclave_only(policy, images=(IMAGE,), pcr8=None):
     s = by_sid(policy)
-    allow = s["EnclaveDecryptWithAttestation"]
-    assert allow["Effect"] == "Allow"
-    assert allow["Principal"] == {"AWS": ROLE}
-    assert allow["Action"] == "kms:Decrypt"
-    want = {"kms:RecipientAttestation:ImageSha384": pcr0}
-    if pcr8:
-        want["kms:RecipientAttestation:PCR8"] = pcr8
-    assert allow["Condition"] == {"StringEqualsIgnoreCase": want}
+    allows = image_allows(policy)
+    # One Allow statement per image, each pinning all its PCRs together.
+    assert sorted(allows) == sorted(tuple(im.get(k) for k in ("PCR0", "PCR1", "PCR2"))
+                                    for im in images)
+    for im in images:
+        allow = allows[tuple(im.get(k) for k in ("PCR0", "PCR1", "PCR2"))]
+        assert allow["Effect"] == "Allow"
+        assert allow["Principal"] == {"AWS": ROLE}
+        assert allow["Action"] == "kms:Decrypt"
+        want = dict((ATT + k, v) for k, v in im.items())
+        if pcr8:
+            want[ATT + "PCR8"] = pcr8
+        assert allow["Condition"]["StringEqualsIgnoreCase"] == want
     deny = s["DenyParentDecryptWithoutAttestation"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": ROLE}
     assert deny["Action"] == "kms:Decrypt"
-    assert deny["Condition"] == {"StringNotEqualsIgnoreCase":
-                                 {"kms:RecipientAttestation:ImageSha384": pcr0}}
+    assert deny["Condition"] == {"StringNotEqualsIgnoreCase": {
+        ATT + "PCR0": sorted({im["PCR0"] for im in images})}}
+    for k in ("PCR1", "PCR2"):
+        if all(k in im for im in images):
+            d = s["DenyParentDecryptOther" + k.capitalize()]
+            assert d["Effect"] == "Deny" and d["Action"] == "kms:Decrypt"
+            assert d["Condition"] == {"StringNotEqualsIgnoreCase": {
+                ATT + k: sorted({im[k] for im in images})}}
+        else:
+            assert "DenyParentDecryptOther" + k.capitalize() not in s
     assert "DenyParentReEncryptAndGrants" not in s      # the pre-issue-20 statement
     # Every action that yields or makes a TSK, and every administration
     # action, is denied to the parent role by an explicit statement naming it,
@@ -106,7 +133,7 @@ def assert_enclave_only(policy, pcr0=PCR0, pcr8=None):
     # The parent role is allowed nothing else, and nothing without the condition.
     for st in policy["Statement"]:
         if st["Effect"] == "Allow" and ROLE in json.dumps(st.get("Principal")):
-            assert st is allow
+            assert st in allows.values()
     # A bare kms:RecipientAttestation key is invalid and never matches.
     text = json.dumps(policy)
     assert '"kms:RecipientAttestation"' not in text
@@ -259,7 +286,8 @@ def test_pcr0_option_and_pcr8(sandbox):
                     "--region", "eu-west-1", "--alias", "my-tsk")
     assert r.returncode == 0, r.stderr
     policy = applied_policy(sandbox)
-    assert_enclave_only(policy, pcr0=PCR0, pcr8=PCR8)
+    # --pcr0 pins PCR0 alone (no PCR1/PCR2 to deny by), --pcr8 every image.
+    assert_enclave_only(policy, images=({"PCR0": PCR0},), pcr8=PCR8)
     deny8 = by_sid(policy)["DenyParentDecryptWithoutSignedImage"]
     assert deny8["Condition"] == {"StringNotEqualsIgnoreCase": {"kms:RecipientAttestation:PCR8": PCR8}}
     create_alias = [c["argv"] for c in sandbox.calls("aws") if c["argv"][1] == "create-alias"][0]
@@ -483,12 +511,12 @@ def test_encryption_context_binds_tsk_and_policy(sandbox, measured):
     r, tsk = run_setup(sandbox, measured, "--encryption-context", "tenant=acme",
                        "--encryption-context", "app=agent=v2")
     assert r.returncode == 0, r.stderr
-    allow = by_sid(applied_policy(sandbox))["EnclaveDecryptWithAttestation"]
+    allow, = image_allows(applied_policy(sandbox)).values()
     assert allow["Condition"]["StringEquals"] == {
         "kms:EncryptionContext:tenant": "acme",
         "kms:EncryptionContext:app": "agent=v2"}
-    assert allow["Condition"]["StringEqualsIgnoreCase"] == {
-        "kms:RecipientAttestation:ImageSha384": PCR0}
+    assert allow["Condition"]["StringEqualsIgnoreCase"] == dict(
+        (ATT + k, v) for k, v in IMAGE.items())
     gen = [c["argv"] for c in sandbox.calls("aws")
            if c["argv"][:2] == ["kms", "generate-data-key-without-plaintext"]]
     assert len(gen) == 1
@@ -521,3 +549,175 @@ def test_repeated_pin_option_is_a_usage_error(sandbox, opt, value):
     assert r.returncode == 2, r.stderr
     assert "%s given twice" % opt in r.stderr and "--allow" in r.stderr
     assert sandbox.calls() == [] and r.stdout == ""
+
+
+IMAGE_B = {"PCR0": "e5" * 48, "PCR1": PCR1, "PCR2": "f6" * 48}
+
+
+def measurements_file(sandbox, name, image, blobs="aws"):
+    path = sandbox.tmp / name
+    path.write_text(json.dumps({"Measurements": dict(image, HashAlgorithm="Sha384 { ... }"),
+                                "Build": {"builder": "native", "blobs": blobs}}))
+    return path
+
+
+def live_policy(sandbox, policy):
+    """The stand-in's key exists, with `policy` as its live key policy."""
+    responses = dict(EXISTING_ALIAS)
+    responses["kms get-key-policy"] = {"stdout": {"PolicyName": "default",
+                                                  "Policy": json.dumps(policy)}}
+    sandbox.aws_responses(responses)
+    if sandbox.log.exists():
+        sandbox.log.unlink()
+
+
+def test_allow_two_images_one_statement_each(sandbox):
+    a = measurements_file(sandbox, "a.json", IMAGE)
+    b = measurements_file(sandbox, "b.json", IMAGE_B)
+    r, _ = run_setup(sandbox, a, "--policy-only")   # a fresh key: --measurements is a
+    assert r.returncode == 0, r.stderr              # file that is allowed alone
+    sandbox.log.unlink()
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--allow", a,
+                    "--allow", b, "--policy-only")
+    assert r.returncode == 0, r.stderr
+    policy = applied_policy(sandbox)
+    assert_enclave_only(policy, images=(IMAGE, IMAGE_B))
+    # A mix of the two (PCR0 of one, PCR2 of the other) matches no Allow.
+    mixes = [(IMAGE["PCR0"], PCR1, IMAGE_B["PCR2"]), (IMAGE_B["PCR0"], PCR1, IMAGE["PCR2"])]
+    assert not set(mixes) & set(image_allows(policy))
+
+
+def test_allow_then_retire_against_the_live_policy(sandbox):
+    a = measurements_file(sandbox, "a.json", IMAGE)
+    b = measurements_file(sandbox, "b.json", IMAGE_B)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--allow", a,
+                    "--policy-only")
+    assert r.returncode == 0, r.stderr
+    only_a = applied_policy(sandbox)
+    assert_enclave_only(only_a, images=(IMAGE,))
+    # --allow B keeps A: the live policy's images stay.
+    live_policy(sandbox, only_a)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--allow", b,
+                    "--policy-only")
+    assert r.returncode == 0, r.stderr
+    both = applied_policy(sandbox)
+    assert_enclave_only(both, images=(IMAGE, IMAGE_B))
+    # Run again: nothing to change.
+    live_policy(sandbox, both)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--allow", b,
+                    "--policy-only")
+    assert r.returncode == 0, r.stderr
+    assert "kms put-key-policy" not in sandbox.aws_ops() and "not changed" in r.stderr
+    # --retire A leaves B alone.
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--retire", a,
+                    "--policy-only")
+    assert r.returncode == 0, r.stderr
+    only_b = applied_policy(sandbox)
+    assert_enclave_only(only_b, images=(IMAGE_B,))
+    assert IMAGE["PCR0"] not in json.dumps(only_b) and IMAGE["PCR2"] not in json.dumps(only_b)
+    # Retiring what is already gone changes nothing and says so.
+    live_policy(sandbox, only_b)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--retire", a,
+                    "--policy-only")
+    assert r.returncode == 0, r.stderr
+    assert "nothing to retire" in r.stderr and "kms put-key-policy" not in sandbox.aws_ops()
+    # The last image cannot be retired: every enclave would stop configuring.
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--retire", b,
+                    "--policy-only")
+    assert r.returncode == 1
+    assert "no image would be allowed" in r.stderr
+    assert "kms put-key-policy" not in sandbox.aws_ops()
+
+
+def test_allow_keeps_a_pre_issue_22_statement_until_retired(sandbox):
+    # A policy written before issue 22 pins PCR0 alone (ImageSha384).
+    old = {"Version": "2012-10-17", "Id": "x", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+         "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Sid": "EnclaveDecryptWithAttestation", "Effect": "Allow", "Principal": {"AWS": ROLE},
+         "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEqualsIgnoreCase": {
+             "kms:RecipientAttestation:ImageSha384": PCR0.upper()}}}]}
+    live_policy(sandbox, old)
+    b = measurements_file(sandbox, "b.json", IMAGE_B)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--allow", b,
+                    "--policy-only")
+    assert r.returncode == 0, r.stderr
+    both = applied_policy(sandbox)
+    assert_enclave_only(both, images=({"PCR0": PCR0}, IMAGE_B))
+    assert "EnclaveDecryptWithAttestation" not in by_sid(both)
+    live_policy(sandbox, both)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--retire",
+                    measurements_file(sandbox, "a.json", IMAGE), "--policy-only")
+    assert r.returncode == 0, r.stderr
+    assert_enclave_only(applied_policy(sandbox), images=(IMAGE_B,))
+
+
+@pytest.mark.parametrize("where", ["Build", "CustomMetadata"])
+@pytest.mark.parametrize("how", ["--allow", "--measurements"])
+def test_stand_in_measurements_refused(sandbox, where, how):
+    path = sandbox.tmp / "m.json"
+    doc = {"Measurements": IMAGE}
+    doc[where] = {"blobs": "stand-in"} if where == "Build" else {"Blobs": "stand-in"}
+    path.write_text(json.dumps(doc))
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, how, path,
+                    "--policy-only")
+    assert r.returncode == 1
+    assert "built with stand-in files" in r.stderr and "NITRO_BLOBS" in r.stderr
+    assert sandbox.calls() == []
+
+
+@pytest.mark.parametrize("args", [
+    ["--allow", "A", "--pcr0", PCR0], ["--allow", "A", "--measurements", "A"],
+    ["--retire", "A", "--pcr0", PCR0], ["--allow", "A", "--retire", "A"],
+    ["--key-id", KEY_ID], ["--check", "A", "--allow", "A"], ["--check", "A", "--pcr0", PCR0],
+    ["--check", "A", "--check", "A"], ["--check", "A", "--dry-run"]])
+def test_lifecycle_bad_usage_exits_2(sandbox, args):
+    a = measurements_file(sandbox, "a.json", IMAGE)
+    args = [str(a) if x == "A" else x for x in args]
+    if "--check" not in args:
+        args += ["--admin-arn", ADMIN]
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, *args)
+    assert r.returncode == 2, r.stderr
+    assert sandbox.calls() == []
+
+
+def test_check_says_whether_an_image_is_allowed(sandbox):
+    a = measurements_file(sandbox, "a.json", IMAGE)
+    b = measurements_file(sandbox, "b.json", IMAGE_B)
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--admin-arn", ADMIN, "--allow", a,
+                    "--policy-only", "--encryption-context", "tenant=acme")
+    assert r.returncode == 0, r.stderr
+    live_policy(sandbox, applied_policy(sandbox))
+
+    def check(path, *extra):
+        return sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--check", path, *extra)
+    r = check(a, "--key-id", KEY_ID)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ALLOWED")
+    # It only reads: no alias lookup with --key-id, and no change.
+    assert sandbox.aws_ops() == ["kms get-key-policy"]
+    calls = sandbox.calls("aws")
+    assert calls[0]["argv"][calls[0]["argv"].index("--key-id") + 1] == KEY_ID
+    r = check(b)            # found by the alias
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.startswith("NOT ALLOWED") and "DenyParentDecryptWithoutAttestation" in r.stdout
+    # PCR0 of the allowed image with another PCR2: the Deny on PCR2.
+    mixed = measurements_file(sandbox, "mixed.json", dict(IMAGE, PCR2=IMAGE_B["PCR2"]))
+    r = check(mixed)
+    assert r.returncode == 1 and "DenyParentDecryptOtherPcr2" in r.stdout
+    # A stand-in build is not refused by the check: it is just not allowed.
+    standin = measurements_file(sandbox, "s.json", IMAGE_B, blobs="stand-in")
+    assert check(standin).returncode == 1
+
+
+def test_check_reports_a_missing_allow(sandbox):
+    # No Deny fires (no statement of ours), and nothing allows the role.
+    live_policy(sandbox, {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+         "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
+         "Resource": "*"}]})
+    r = sandbox.run(SCRIPT, "--parent-role-arn", ROLE, "--check",
+                    measurements_file(sandbox, "a.json", IMAGE))
+    assert r.returncode == 1 and "no statement allows" in r.stdout
+    assert sandbox.aws_ops() == ["kms list-aliases", "kms get-key-policy"]
