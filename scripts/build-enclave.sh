@@ -269,7 +269,7 @@ for k in ("PCR1", "PCR2"):
 print("PCR0: %s" % m["PCR0"])
 PY
 	echo "build-enclave: wrote $out_dir/enclave.eif and $out_dir/measurements.json (native builder)" >&2
-	echo "build-enclave: next: scripts/setup-kms.sh --measurements $out_dir/measurements.json ... (pins the key policy to this PCR0)" >&2
+	echo "build-enclave: next: scripts/setup-kms.sh ... --allow $out_dir/measurements.json (the key policy allows this image: PCR0, PCR1, PCR2; docs/operations.md, 'A new image')" >&2
 }
 if [ "$builder" = native ]; then
 	build_native
@@ -375,4 +375,4 @@ for k in sorted(k for k in m if k.startswith("PCR")):
 print("PCR0: %s" % m["PCR0"])
 PY
 echo "build-enclave: wrote $out_dir/enclave.eif ($((eif_bytes / 1048576)) MiB; nitro-cli asks for roughly 4x that as --memory, see docs/operations.md, Memory) and $out_dir/measurements.json" >&2
-echo "build-enclave: next: scripts/setup-kms.sh --measurements $out_dir/measurements.json ... (pins the key policy to this PCR0)" >&2
+echo "build-enclave: next: scripts/setup-kms.sh ... --allow $out_dir/measurements.json (the key policy allows this image: PCR0, PCR1, PCR2; docs/operations.md, 'A new image')" >&2

@@ -8,15 +8,15 @@ simulator's root, a key policy on kms:RecipientAttestation:ImageSha384)
 over TCP in place of the vsock-proxy (--kms-endpoint, --kms-ca-file; TLS
 and hostname checks unchanged).
 
-Every wait is bounded: simulators must say "ready" within START_TIMEOUT,
-requests use the harness's socket timeouts, subprocesses a timeout.
+Every wait is bounded: simulators must say "ready" within START_TIMEOUT
+(helpers/sims.py), requests use the harness's socket timeouts,
+subprocesses a timeout.
 """
 
 import base64
 import json
 import os
 import re
-import select
 import shutil
 import socket
 import ssl
@@ -29,13 +29,13 @@ import urllib.request
 import pytest
 
 from helpers.harness import CREDS, REGION, Conn, assert_error, open_sealed, seal
+from helpers.sims import wait_ready as _wait_ready
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIMULATORS = os.path.abspath(os.path.join(HERE, "..", "simulators"))
 sys.path.insert(0, SIMULATORS)
 
 PYTHON = "/usr/bin/python3"
-START_TIMEOUT = 30.0
 CONFIGURE_TIMEOUT = 30.0
 
 PCR0_GOOD = "ab" * 48
@@ -68,23 +68,6 @@ def tools_present():
         # Not a silent skip: the reason names what to install.
         pytest.fail("the simulators need: %s" % ", ".join(missing),
                     pytrace=False)
-
-
-def _wait_ready(proc, what):
-    """The first stdout line ("ready ..."), within START_TIMEOUT."""
-    deadline = time.monotonic() + START_TIMEOUT
-    line = b""
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if r:
-            line = proc.stdout.readline()
-            if line.startswith(b"ready"):
-                return line.decode().split()
-        if proc.poll() is not None:
-            break
-    raise AssertionError("%s did not start: %r %s" % (
-        what, line, proc.stderr.read().decode(errors="replace")
-        if proc.poll() is not None else "(still running)"))
 
 
 class Sims:

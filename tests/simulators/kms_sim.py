@@ -10,10 +10,11 @@ TrentService.GenerateDataKey) the way enclaved --kms native needs it:
   * SigV4 checked against its known credentials (sim_sigv4.py);
   * a Recipient's attestation document verified against --attestation-root
     (the NSM simulator's root.pem) with sim_cose.py;
-  * a key policy (KMS's JSON shape; Principal {"AWS": access key id or
-    "*"}, Action, Condition with StringEquals[IgnoreCase] on
-    kms:RecipientAttestation:ImageSha384 / :PCR0..PCR31) enforced, Deny
-    before Allow, nothing allowed unless a statement allows it;
+  * a key policy (KMS's JSON shape; Principal {"AWS": access key id, the
+    credentials' role ARN, or "*"}, Action or NotAction, Condition with
+    String[Not]Equals[IgnoreCase] on kms:RecipientAttestation:ImageSha384 /
+    :PCR0..PCR31) enforced, Deny before Allow, nothing allowed unless a
+    statement allows it; read again for every request;
   * CiphertextForRecipient as CMS EnvelopedData to the attested public key
     (sim_cms.py), never Plaintext when a Recipient was given: by default
     `openssl cms` streamed BER; with --cms-form kms the exact layout of real
@@ -49,7 +50,13 @@ kms:EncryptionContext:KEY. make_blob() (or `kms_sim.py blob
       --attestation-root root.pem --key ID=HEX64 [--listen 127.0.0.1:0]
 
 creds.json: [{"access_key_id": ..., "secret_access_key": ...,
-              "session_token": ... (optional)}]
+              "session_token": ... (optional), "arn": the role ARN these
+              credentials belong to (optional: a policy's Principal may
+              name it, as KMS policies name the parent's role)}]
+The policy file is read again for every request (the administrator's
+PutKeyPolicy); String[Not]Equals[IgnoreCase], Action and NotAction with
+wildcards, Deny before Allow; an account root principal matches nobody
+(it defers to IAM policies, and there are none here).
 It writes OUT_DIR/ca.pem and OUT_DIR/port, then prints "ready PORT".
 Each request is logged to OUT_DIR/kms-requests.jsonl (operation, key
 principal, whether a Recipient came, outcome, an error's message, the
@@ -58,6 +65,7 @@ real time it came), never a secret.
 
 import argparse
 import base64
+import fnmatch
 import binascii
 import datetime
 import email.utils
@@ -162,16 +170,22 @@ def condition_value(key, attested, context=None):
 
 
 def conditions_hold(cond, attested, context=None):
+    """Every condition holds (IAM ANDs operators and keys, ORs a key's
+    values). The negated operators hold when the request has no value for
+    the key, as in IAM: a Deny on String*Not*Equals catches a Decrypt
+    without a Recipient."""
     for op, pairs in (cond or {}).items():
         for key, want in pairs.items():
             have = condition_value(key, attested, context)
-            if have is None:
-                return False
             wants = [str(w) for w in _as_list(want)]
             if op == "StringEqualsIgnoreCase":
-                ok = have.lower() in [w.lower() for w in wants]
+                ok = have is not None and have.lower() in [w.lower() for w in wants]
             elif op == "StringEquals":
-                ok = have in wants
+                ok = have is not None and have in wants
+            elif op == "StringNotEqualsIgnoreCase":
+                ok = have is None or have.lower() not in [w.lower() for w in wants]
+            elif op == "StringNotEquals":
+                ok = have is None or have not in wants
             else:
                 return False
             if not ok:
@@ -179,32 +193,46 @@ def conditions_hold(cond, attested, context=None):
     return True
 
 
+def _action_in(action, patterns):
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower())
+               for p in _as_list(patterns))
+
+
 def statement_matches(st, principal, action, attested, context=None):
+    """Principal {"AWS": ...} names the caller by access key id or by the
+    role ARN its credentials belong to (creds.json "arn"); an account's
+    root defers to IAM policies, which this simulator has none of, so it
+    matches no caller. Action and NotAction take KMS's wildcards."""
     p = st.get("Principal", "*")
     aws = p.get("AWS", "*") if isinstance(p, dict) else p
-    if "*" not in _as_list(aws) and principal not in _as_list(aws):
+    if "*" not in _as_list(aws) and not set(principal) & set(_as_list(aws)):
         return False
-    actions = _as_list(st.get("Action", []))
-    if action not in actions and "kms:*" not in actions:
+    if "NotAction" in st:
+        if _action_in(action, st["NotAction"]):
+            return False
+    elif not _action_in(action, st.get("Action", [])):
         return False
     return conditions_hold(st.get("Condition"), attested, context)
 
 
 def authorize(policy, principal, action, key_arn, attested, context=None):
+    """`principal`: the caller's access key id, or the names it goes by
+    (the access key id and its role ARN)."""
+    names = [principal] if isinstance(principal, str) else list(principal)
     sts = _as_list(policy.get("Statement", []))
     if any(st.get("Effect") == "Deny" and
-           statement_matches(st, principal, action, attested, context)
+           statement_matches(st, names, action, attested, context)
            for st in sts):
         why = "with an explicit deny in a resource-based policy"
     elif any(st.get("Effect") == "Allow" and
-             statement_matches(st, principal, action, attested, context)
+             statement_matches(st, names, action, attested, context)
              for st in sts):
         return
     else:
         why = "because no resource-based policy allows the %s action" % action
     raise KmsError("AccessDeniedException",
                    "User: arn:aws:iam::%s:user/%s is not authorized to perform: "
-                   "%s on resource: %s %s" % (ACCOUNT, principal, action,
+                   "%s on resource: %s %s" % (ACCOUNT, names[0], action,
                                              key_arn, why))
 
 
@@ -217,8 +245,8 @@ class Sim:
             args.region, ".cn" if args.region.startswith("cn-") else "")
         with open(args.credentials) as f:
             self.creds = {c["access_key_id"]: c for c in json.load(f)}
-        with open(args.policy) as f:
-            self.policy = json.load(f)
+        self.policy_path = args.policy
+        self.policy()       # a policy that does not parse stops the start
         with open(args.attestation_root, "rb") as f:
             self.root_pem = f.read()
         self.keys = {}
@@ -236,6 +264,19 @@ class Sim:
         self.faults = [["throttle", args.throttle], ["5xx", args.fail_5xx],
                        ["reset", args.reset], ["eof", args.eof],
                        ["far-date", args.far_date]]
+
+    def policy(self):
+        """The key policy, read for every request: a test that rewrites
+        the file is the administrator's PutKeyPolicy, effective for the
+        next request (KMS applies a new policy within seconds)."""
+        with open(self.policy_path) as f:
+            return json.load(f)
+
+    def names(self, principal):
+        """The names a caller goes by in a policy: its access key id, and
+        the role ARN its credentials belong to (creds.json "arn")."""
+        arn = self.creds.get(principal, {}).get("arn")
+        return [principal] + ([arn] if arn else [])
 
     def now(self):
         """The simulator's clock: the real one moved by --clock-skew."""
@@ -339,7 +380,7 @@ class Sim:
                 "SYMMETRIC_DEFAULT":
             raise KmsError("InvalidCiphertextException", "")
         attested, pk = self.recipient(body, entry)
-        authorize(self.policy, principal, "kms:Decrypt", self.arn(key_id),
+        authorize(self.policy(), self.names(principal), "kms:Decrypt", self.arn(key_id),
                   attested, context)
         out = {"KeyId": self.answer_key_id or self.arn(key_id),
                "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
@@ -362,7 +403,7 @@ class Sim:
                            "KeySpec or NumberOfBytes is required")
         context = self.encryption_context(body, entry)
         attested, pk = self.recipient(body, entry)
-        authorize(self.policy, principal, "kms:GenerateDataKey",
+        authorize(self.policy(), self.names(principal), "kms:GenerateDataKey",
                   self.arn(key_id), attested, context)
         plaintext = os.urandom(nbytes)
         out = {"KeyId": self.arn(key_id),

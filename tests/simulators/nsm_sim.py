@@ -16,7 +16,8 @@ connection). It answers
 The signing chain (root -> intermediate -> leaf, P-384) is made at start;
 the root is written to OUT_DIR/root.pem for verifiers (enclavectl attest
 --verify --root, the KMS simulator's --attestation-root). PCR0 (the image
-hash) is --pcr0; other PCRs are zero unless --pcr N=HEX.
+hash) is --pcr0; other PCRs are zero unless --pcr N=HEX. With --root-dir
+DIR several simulators (several enclaves) chain to one root kept in DIR.
 
   nsm_sim.py --socket /tmp/x/nsm.sock --out-dir /tmp/x --pcr0 HEX
 
@@ -43,9 +44,26 @@ REQUEST_MAX = 0x1000
 FIELD_MAX = 1024
 
 
+def shared_chain(root_dir):
+    """A chain under the root kept in ROOT_DIR (root.pem, root-key.pem),
+    made there by the first simulator: several enclaves, one Nitro root."""
+    key_path = os.path.join(root_dir, "root-key.pem")
+    cert_path = os.path.join(root_dir, "root.pem")
+    if os.path.exists(key_path):
+        with open(key_path, "rb") as k, open(cert_path, "rb") as c:
+            return NitroChain(root_key=k.read(), root=c.read())
+    chain = NitroChain()
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(chain.root_key_pem())
+    with open(cert_path, "wb") as f:
+        f.write(chain.root_pem())
+    return chain
+
+
 class State:
     def __init__(self, args):
-        self.chain = NitroChain()
+        self.chain = shared_chain(args.root_dir) if args.root_dir else NitroChain()
         self.pcrs = {i: bytes(48) for i in range(16)}
         self.pcrs[0] = bytes.fromhex(args.pcr0)
         for spec in args.pcr:
@@ -139,6 +157,9 @@ def main():
                    help="PCR0, 96 hex characters (default abab...)")
     p.add_argument("--pcr", action="append", default=[], metavar="N=HEX")
     p.add_argument("--module-id", default="i-0simulated0000000-enc0sim0000000")
+    p.add_argument("--root-dir", metavar="DIR",
+                   help="share the Nitro root with other simulators: its "
+                        "key and certificate in DIR, made by the first")
     args = p.parse_args()
     if len(bytes.fromhex(args.pcr0)) != 48:
         p.error("--pcr0 must be 48 bytes of hex")

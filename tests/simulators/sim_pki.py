@@ -66,14 +66,20 @@ class NitroChain:
     """root -> intermediate -> leaf, all P-384, like the Nitro PKI. The
     leaf lives a few hours, as real ones do."""
 
-    def __init__(self, leaf_hours=3):
+    def __init__(self, leaf_hours=3, root_key=None, root=None):
+        """root_key and root (PEM bytes): an existing root, so that several
+        simulated enclaves chain to one root as all Nitro enclaves do."""
         now = _now()
-        self.root_key = ec.generate_private_key(ec.SECP384R1())
-        self.root = make_cert(_name("aws.nitro-enclaves.test-root"),
-                              _name("aws.nitro-enclaves.test-root"),
-                              self.root_key.public_key(), self.root_key,
-                              now - datetime.timedelta(days=1),
-                              now + datetime.timedelta(days=30), ca=True)
+        if root_key is not None:
+            self.root_key = serialization.load_pem_private_key(root_key, None)
+            self.root = x509.load_pem_x509_certificate(root)
+        else:
+            self.root_key = ec.generate_private_key(ec.SECP384R1())
+            self.root = make_cert(_name("aws.nitro-enclaves.test-root"),
+                                  _name("aws.nitro-enclaves.test-root"),
+                                  self.root_key.public_key(), self.root_key,
+                                  now - datetime.timedelta(days=1),
+                                  now + datetime.timedelta(days=30), ca=True)
         self.inter_key = ec.generate_private_key(ec.SECP384R1())
         self.inter = make_cert(_name("test-zone.aws.nitro-enclaves"),
                                self.root.subject, self.inter_key.public_key(),
@@ -94,6 +100,11 @@ class NitroChain:
 
     def root_pem(self):
         return self.root.public_bytes(serialization.Encoding.PEM)
+
+    def root_key_pem(self):
+        return self.root_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
 
 
 class TlsServerPki:
