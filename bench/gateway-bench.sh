@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export AWS_ACCESS_KEY_ID=AKIABENCH AWS_SECRET_ACCESS_KEY=bench-secret AWS_SESSION_TOKEN=bench-token
+export AWS_ACCESS_KEY_ID=AKIABENCH AWS_SECRET_ACCESS_KEY=benchSecret0 AWS_SESSION_TOKEN=benchToken0
 "$BUILD/kmstool-dev" genkey --key-id bench --key-spec AES-256 --region r --proxy-port 8000 \
 	--aws-access-key-id A --aws-secret-access-key S --aws-session-token T >"$work/key.txt" 2>/dev/null
 sed -n 's/^CIPHERTEXT: *//p' "$work/key.txt" >"$work/tsk.b64"

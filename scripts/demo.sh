@@ -32,8 +32,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # Development credentials: kmstool-dev accepts any; real ones come from IAM.
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLEDEMO
-export AWS_SECRET_ACCESS_KEY=demo-secret-access-key
-export AWS_SESSION_TOKEN=demo-session-token
+export AWS_SECRET_ACCESS_KEY=demoSecretAccessKey0
+export AWS_SESSION_TOKEN=demoSessionToken0
 
 say "data owner: KMS generates a TSK (kmstool-dev genkey, standing in for aws kms generate-data-key)"
 "$BUILD/kmstool-dev" genkey --key-id alias/confidential-enclave-demo \
