@@ -164,6 +164,12 @@ grant_check(struct grant_key input, struct grant_key result, time_t now,
 		reason_fail(why, "the grant has no expiry");
 		return GRANT_MALFORMED;
 	}
+	if (now >= 0 && expires_at > (uint64_t)now + GRANT_MAX_LIFETIME_S) {
+		reason_fail(why, "the grant runs until %llu (Unix time), more "
+		    "than %lld days from now", (unsigned long long)expires_at,
+		    GRANT_MAX_LIFETIME_S / (24 * 3600));
+		return GRANT_MALFORMED;
+	}
 	if (now < 0 || (uint64_t)now >= expires_at) {
 		reason_fail(why, "the grant expired at %llu (Unix time); the "
 		    "enclave's clock says %lld", (unsigned long long)expires_at,

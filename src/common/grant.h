@@ -41,6 +41,12 @@
 #define GRANT_BODY_LEN       (1 + 8 + 2 * GRANT_COMMITMENT_LEN)
 #define GRANT_LEN            (GRANT_BODY_LEN + 2 * GRANT_TAG_LEN)
 #define GRANT_HEX_LEN        (2 * GRANT_LEN)
+/*
+ * The longest a grant may run, from the enclave's now: enclavectl makes
+ * them for at most 366 days; a day more allows for clocks apart. A grant
+ * running longer is refused, so no accepted grant lasts for ever.
+ */
+#define GRANT_MAX_LIFETIME_S (367LL * 24 * 3600)
 
 /* The public name of a 32-byte key: its commitment. 0, or -1 on failure. */
 int grant_commitment(const uint8_t key[32],

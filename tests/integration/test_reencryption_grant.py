@@ -150,6 +150,11 @@ def test_expired_grant_refused(owner_and_host):
     resp = process(d, k_owner, b"x", key_id="default", result_key_id="v2",
                    grant=make_grant(k_owner, k_v2, expires_at=now + 120))
     assert resp["status"] == "ok", resp
+    # Nor may a grant run (nearly) for ever: at most 367 days from now.
+    for expires_at in (now + 400 * 86400, 2 ** 64 - 1):
+        resp = process(d, k_owner, b"x", key_id="default", result_key_id="v2",
+                       grant=make_grant(k_owner, k_v2, expires_at=expires_at))
+        assert_error(resp, "grant_invalid", "more than 367 days")
 
 
 def test_same_key_under_two_ids_needs_no_grant(start_daemon):

@@ -25,6 +25,8 @@ static const char want_grant[] =
     "d8f17a8e2854d3109e3e14d9c8ef4e0ba1999ba60ab1cdd1f6b341d34a40e712"
     "6e72a84eaf551e6983bd6002b28f3cabbb671dfc2241b4a86f1b049e0077e60d";
 #define EXPIRES 1800000000ULL
+/* A moment the vector's grant holds at: an hour before it expires. */
+#define NOW     ((time_t)(EXPIRES - 3600))
 
 static uint8_t input_key[32], result_key[32], other_key[32];
 static uint8_t input_c[32], result_c[32], other_c[32];
@@ -98,6 +100,13 @@ test_valid_until_it_expires(void **state)
 	assert_non_null(strstr(why.text, "expired at 1800000000"));
 	assert_int_equal(check(input_key, input_c, result_key, result_c, -1, g,
 	    &why), GRANT_EXPIRED);
+	/* A grant running past GRANT_MAX_LIFETIME_S is refused. */
+	assert_int_equal(check(input_key, input_c, result_key, result_c,
+	    (time_t)EXPIRES - GRANT_MAX_LIFETIME_S - 1, g, &why),
+	    GRANT_MALFORMED);
+	assert_non_null(strstr(why.text, "more than 367 days"));
+	assert_int_equal(check(input_key, input_c, result_key, result_c,
+	    (time_t)EXPIRES - GRANT_MAX_LIFETIME_S, g, &why), GRANT_VALID);
 }
 
 static void
@@ -108,7 +117,7 @@ test_refuses_another_result_key(void **state)
 
 	(void)state;
 	load(g);
-	assert_int_equal(check(input_key, input_c, other_key, other_c, 0, g,
+	assert_int_equal(check(input_key, input_c, other_key, other_c, NOW, g,
 	    &why), GRANT_WRONG_RESULT_KEY);
 	assert_string_equal(why.text, "the grant names another result key");
 	assert_int_equal(grant_accept(other_key, g, &why), -1);
@@ -128,13 +137,13 @@ test_refuses_a_grant_the_host_made(void **state)
 	assert_int_equal(grant_release(other_key, other_c, EXPIRES, g), 0);
 	memcpy(g + 9, input_c, 32);
 	assert_int_equal(grant_accept(other_key, g, NULL), 0);
-	assert_int_equal(check(input_key, input_c, other_key, other_c, 0, g,
+	assert_int_equal(check(input_key, input_c, other_key, other_c, NOW, g,
 	    &why), GRANT_WRONG_INPUT_KEY);
 	assert_non_null(strstr(why.text, "not released with the key"));
 	/* For data under its own key, to the owner's: the owner never
 	 * accepted it. */
 	assert_int_equal(grant_release(other_key, result_c, EXPIRES, g), 0);
-	assert_int_equal(check(other_key, other_c, result_key, result_c, 0, g,
+	assert_int_equal(check(other_key, other_c, result_key, result_c, NOW, g,
 	    &why), GRANT_NOT_ACCEPTED);
 	/* An accept tag copied from a genuine grant covers another body. */
 	{
@@ -143,12 +152,11 @@ test_refuses_a_grant_the_host_made(void **state)
 		load(real);
 		memcpy(g + GRANT_BODY_LEN + GRANT_TAG_LEN,
 		    real + GRANT_BODY_LEN + GRANT_TAG_LEN, GRANT_TAG_LEN);
-		assert_int_equal(check(other_key, other_c, result_key, result_c,
-		    0, g, &why), GRANT_NOT_ACCEPTED);
+		assert_int_equal(check(other_key, other_c, result_key, result_c, NOW, g, &why), GRANT_NOT_ACCEPTED);
 	}
 	/* A genuine grant presented for data under another key. */
 	load(g);
-	assert_int_equal(check(other_key, other_c, result_key, result_c, 0, g,
+	assert_int_equal(check(other_key, other_c, result_key, result_c, NOW, g,
 	    &why), GRANT_WRONG_INPUT_KEY);
 	assert_string_equal(why.text, "the grant is for data under another key");
 }
@@ -165,10 +173,10 @@ test_sides_are_separate(void **state)
 	assert_int_equal(grant_release(input_key, input_c, EXPIRES, g), 0);
 	memcpy(g + GRANT_BODY_LEN + GRANT_TAG_LEN, g + GRANT_BODY_LEN,
 	    GRANT_TAG_LEN);
-	assert_int_equal(check(input_key, input_c, input_key, input_c, 0, g,
+	assert_int_equal(check(input_key, input_c, input_key, input_c, NOW, g,
 	    NULL), GRANT_NOT_ACCEPTED);
 	assert_int_equal(grant_accept(input_key, g, NULL), 0);
-	assert_int_equal(check(input_key, input_c, input_key, input_c, 0, g,
+	assert_int_equal(check(input_key, input_c, input_key, input_c, NOW, g,
 	    NULL), GRANT_VALID);
 }
 
@@ -185,7 +193,7 @@ test_every_bit_flip_refused(void **state)
 		load(g);
 		g[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		assert_int_not_equal(check(input_key, input_c, result_key,
-		    result_c, 0, g, NULL), GRANT_VALID);
+		    result_c, NOW, g, NULL), GRANT_VALID);
 	}
 }
 
@@ -199,7 +207,7 @@ test_version_and_expiry_required(void **state)
 	assert_int_equal(grant_release(input_key, result_c, 0, g), -1);
 	load(g);
 	g[0] = 2;
-	assert_int_equal(check(input_key, input_c, result_key, result_c, 0, g,
+	assert_int_equal(check(input_key, input_c, result_key, result_c, NOW, g,
 	    &why), GRANT_MALFORMED);
 	assert_string_equal(why.text, "grant version 2 is not 1");
 }
