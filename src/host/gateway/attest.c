@@ -51,20 +51,14 @@ pool_attest(struct pool *p, const char *nonce_hex, const char *user_data_hex,
 		}
 		if (rc == ENCLAVE_ERR_REMOTE && !wire_error_is(
 		    enclave_client_remote_code(l.s->client), WIRE_BUSY)) {
-			snprintf(out->code, sizeof(out->code), "%s",
-			    enclave_client_remote_code(l.s->client));
-			snprintf(out->details, sizeof(out->details), "%s",
-			    enclave_client_remote_details(l.s->client));
+			pool_outcome_remote(l.s->client, out);
 			pool_release(p, &l, 0);
 			return POOL_REMOTE;
 		}
 		if (rc == ENCLAVE_ERR_USAGE) {
 			/* The client library's check of the nonce and user
 			 * data (the enclave's own limits): a bad query. */
-			snprintf(out->code, sizeof(out->code), "%s",
-			    wire_error_code(WIRE_INVALID_FIELD));
-			snprintf(out->details, sizeof(out->details), "%s",
-			    enclave_client_error(l.s->client));
+			pool_outcome_refused(l.s->client, out);
 			pool_release(p, &l, 0);
 			return POOL_REMOTE;
 		}

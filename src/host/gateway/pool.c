@@ -7,8 +7,11 @@
  */
 #include "host/gateway/pool_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/wire_error.h"
 
 struct enclave_client *
 pool_client_new(const struct pool *p)
@@ -182,4 +185,23 @@ const char *
 pool_enclave_name(const struct pool *p, int i)
 {
 	return i >= 0 && (size_t)i < p->n ? p->enc[i].endpoint : "";
+}
+
+void
+pool_outcome_remote(struct enclave_client *c, struct pool_outcome *out)
+{
+	snprintf(out->code, sizeof(out->code), "%s",
+	    enclave_client_remote_code(c)[0] ? enclave_client_remote_code(c) :
+	    wire_error_code(WIRE_INTERNAL_ERROR));
+	snprintf(out->details, sizeof(out->details), "%s",
+	    enclave_client_remote_details(c));
+}
+
+void
+pool_outcome_refused(struct enclave_client *c, struct pool_outcome *out)
+{
+	snprintf(out->code, sizeof(out->code), "%s",
+	    wire_error_code(WIRE_INVALID_FIELD));
+	snprintf(out->details, sizeof(out->details), "%s",
+	    enclave_client_error(c));
 }

@@ -115,6 +115,12 @@ struct waiter {
 
 /* pool.c */
 struct enclave_client *pool_client_new(const struct pool *p);
+/* The enclave's error answer as the request's outcome (its code, or
+ * internal_error when it gave none, and its details). */
+void pool_outcome_remote(struct enclave_client *c, struct pool_outcome *out);
+/* The client library would not send the request: invalid_field, with
+ * the library's reason. */
+void pool_outcome_refused(struct enclave_client *c, struct pool_outcome *out);
 
 /* slots.c */
 /*

@@ -27,16 +27,6 @@
 #include "common/timefmt.h"
 #include "common/wire_error.h"
 
-static void
-remote_outcome(struct enclave_client *c, struct pool_outcome *out)
-{
-	snprintf(out->code, sizeof(out->code), "%s",
-	    enclave_client_remote_code(c)[0] ? enclave_client_remote_code(c) :
-	    wire_error_code(WIRE_INTERNAL_ERROR));
-	snprintf(out->details, sizeof(out->details), "%s",
-	    enclave_client_remote_details(c));
-}
-
 /* The key id a request opens with: its own, or the keyring's default. */
 static void
 resolve_key_id(struct pool *p, const char *key_id, char *out, size_t size)
@@ -139,7 +129,7 @@ pool_process(struct pool *p, const char *hex, size_t hex_len,
 				pool_release(p, &l, 1);
 				continue;
 			}
-			remote_outcome(l.s->client, out);
+			pool_outcome_remote(l.s->client, out);
 			out->enclave = (int)(l.e - p->enc);
 			if (wire_error_is(code, WIRE_NOT_CONFIGURED)) {
 				pthread_mutex_lock(&p->lock);
@@ -152,10 +142,7 @@ pool_process(struct pool *p, const char *hex, size_t hex_len,
 		}
 		if (rc == ENCLAVE_ERR_USAGE) {
 			/* The library would not build this request (aad). */
-			snprintf(out->code, sizeof(out->code), "%s",
-			    wire_error_code(WIRE_INVALID_FIELD));
-			snprintf(out->details, sizeof(out->details), "%s",
-			    enclave_client_error(l.s->client));
+			pool_outcome_refused(l.s->client, out);
 			pool_release(p, &l, 0);
 			return POOL_REMOTE;
 		}
